@@ -1,0 +1,1 @@
+"""Stateless (or explicitly stateful, streaming) codecs shared by protocols and messages."""
