@@ -135,9 +135,7 @@ class ReceiveBuffer:
         Streams exact-length payloads (IMAP literals, BDAT chunks): the caller
         keeps the count of what is still owed.
         """
-        if n >= len(self._data):
-            n = len(self._data)
-        return self._consume(n)
+        return self._consume(min(n, len(self._data)))
 
     def take_all(self) -> bytes:
         """Remove and return everything buffered.
@@ -196,7 +194,7 @@ class DotBlockReader:
             # A line starting with "." is either the terminator ".\r\n" or a
             # stuffed line whose first dot must go (RFC 5321 §4.5.2).
             if data[0] == 0x2E:
-                if size < 3 and data in (b".", b".\r"):
+                if size < 3 and bytes(data) in (b".", b".\r"):
                     return None
                 if data[:3] == b".\r\n":
                     buf._discard(3)
@@ -216,7 +214,7 @@ class DotBlockReader:
             after = data[i + 3 : i + 5]
             if after == b"\r\n":
                 return self._finish(buf, spans, i + 5, done=True)
-            if i + 5 > size and after in (b"", b"\r"):
+            if i + 5 > size and bytes(after) in (b"", b"\r"):
                 # Cannot tell ".\r\n" from ".x" yet: stop before the dot.
                 self._at_line_start = True
                 return self._finish(buf, spans, i + 2, done=False)

@@ -24,6 +24,8 @@ the caller asked for it.
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
 
 __all__ = ["IMAPLimits", "MessageLimits", "POP3Limits", "SMTPLimits"]
@@ -34,9 +36,7 @@ def _positive(instance: object, attribute: attrs.Attribute[int], value: int) -> 
         raise ValueError(f"{attribute.name} must be positive, got {value}")
 
 
-def _positive_or_none(
-    instance: object, attribute: attrs.Attribute[int | None], value: int | None
-) -> None:
+def _positive_or_none(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
     if value is not None and value < 1:
         raise ValueError(f"{attribute.name} must be positive or None, got {value}")
 
