@@ -1,0 +1,532 @@
+"""Header sections (RFC 5322 §2.2, §3.6; RFC 6532): split, unfold, decode, keep raw.
+
+Theory of operation
+-------------------
+A header section is a run of *fields*.  Each field is a line ``name: value``
+optionally followed by continuation lines, which begin with a space or a tab
+(RFC 5322 §2.2.3, "folding").  The section ends at the first empty line; what
+follows is the body (§2.1).
+
+Real mail breaks every one of those rules, and a parser that refuses broken
+mail is useless, so this module is *tolerant*: every anomaly is worked around
+the way deployed software (and the reference we test against, CPython's
+``email`` package with ``policy.default``) does it, and recorded as a
+:class:`~mailproto.imf.defects.Defect` instead of raised:
+
+* LF-only line ends are accepted everywhere (``\\n`` ends a line; a ``\\r``
+  before it belongs to the line ending).
+* A line that is neither a field (``name:``) nor a continuation ends the
+  header section: it is the first line of a body whose blank separator line
+  is missing (``missing-header-body-separator``).
+* A continuation line before the first field cannot belong to anything; it is
+  kept in the raw bytes and otherwise ignored (``leading-continuation``).
+* ``From `` lines (the mbox envelope, RFC 4155) are not fields: the first
+  line is remembered as :attr:`Headers.unixfrom`, later ones are ignored
+  (``misplaced-envelope-header``).
+* A field with an empty name (``: value``) is ignored (``missing-header-name``).
+* 8-bit bytes are decoded as UTF-8 (RFC 6532 allows raw UTF-8 in header
+  values); bytes that are not UTF-8 are decoded as Latin-1 instead when the
+  value holds no UTF-8 sequence at all (legacy 8-bit mail), else as UTF-8
+  with U+FFFD for the broken bytes (``invalid-utf8-header``).
+
+Nothing is ever copied away from the original bytes: a :class:`Headers`
+holds the buffer it was parsed from and the span of the section, and each
+:class:`HeaderField` knows its exact byte span, so ``raw()`` gives every
+field back byte for byte.  That is what the later editing API builds on: an
+edited message re-emits untouched fields from their spans.
+
+Laziness
+--------
+Parsing a message only finds where the header section ends (one regex
+search).  Fields are split on first use of anything that needs all of them
+(``get_all``, iteration, ``fields``); a single ``get`` before that uses a
+compiled, cached ``^Name[ \\t]*:`` search over the section, which is how a
+mailbox indexer reading Subject/From/To/Date avoids splitting the other 30
+fields of every message.
+
+Defect kinds recorded here: ``missing-header-body-separator``,
+``leading-continuation``, ``misplaced-envelope-header``,
+``missing-header-name``, ``invalid-utf8-header``, ``header-section-too-large``,
+``too-many-header-fields``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import attrs
+
+from mailproto.imf.defects import Defect
+from mailproto.limits import MessageLimits
+
+if TYPE_CHECKING:
+    from mailproto.imf.addresses import Address, AddressList
+
+__all__ = ["HeaderField", "Headers", "split_header_section"]
+
+_DEFAULT_LIMITS = MessageLimits()
+
+# The end of a header section: an empty line, i.e. a line feed followed by
+# an optional carriage return and another line feed (CRLF CRLF, or LF LF for
+# LF-only mail).  The section itself keeps its last line ending.
+_BLANK_LINE = re.compile(rb"\n\r?\n")
+
+# A line inside the section that is not part of a header: not a continuation
+# (leading WSP), not an mbox "From " line, and not "name:" where the name is
+# printable ASCII without a colon (RFC 5322 §3.6.8 ftext, %d33-57 / %d59-126).
+# Like CPython's feedparser, such a line ends the section and starts the body.
+_NON_HEADER_LINE = re.compile(rb"^(?![ \t]|From |[\x21-\x39\x3b-\x7e]*:)", re.MULTILINE)
+
+# One field: a first line that does not start with WSP, then any number of
+# continuation lines.  The last line of a section may lack its line feed.
+_FIELD = re.compile(rb"[^ \t\n][^\n]*(?:\n[ \t][^\n]*)*\n?")
+# Continuation lines before the first field.
+_LEADING_CONTINUATION = re.compile(rb"(?:[ \t][^\n]*(?:\n|\Z))+")
+# Where a field (the one starting at a match of a name search) ends: the
+# first line feed not followed by WSP.
+_FIELD_END = re.compile(rb"\n(?![ \t])")
+
+# Header names whose value is an address list (RFC 5322 §3.6.2, §3.6.3,
+# §3.6.6): ``get`` formats them the way CPython's policy.default does.
+_ADDRESS_FIELDS = frozenset(
+    {
+        "from",
+        "sender",
+        "reply-to",
+        "to",
+        "cc",
+        "bcc",
+        "resent-from",
+        "resent-sender",
+        "resent-to",
+        "resent-cc",
+        "resent-bcc",
+    }
+)
+# Structured fields whose value is returned unfolded but otherwise as written:
+# encoded words are not allowed in them (RFC 2047 §5), so nothing is decoded.
+_VERBATIM_FIELDS = frozenset(
+    {
+        "date",
+        "resent-date",
+        "orig-date",
+        "message-id",
+        "resent-message-id",
+        "in-reply-to",
+        "references",
+        "mime-version",
+        "content-type",
+        "content-disposition",
+        "content-transfer-encoding",
+        "content-id",
+        "received",
+        "return-path",
+    }
+)
+
+_name_searches: dict[str, re.Pattern[bytes]] = {}
+
+
+def _name_search(name: str) -> re.Pattern[bytes]:
+    """A compiled ``^Name[ \\t]*:`` search, cached per lower-case name."""
+    key = name.lower()
+    pattern = _name_searches.get(key)
+    if pattern is None:
+        if len(_name_searches) > 512:  # bound the cache against arbitrary names
+            _name_searches.clear()
+        pattern = re.compile(
+            rb"^" + re.escape(key.encode("latin-1", "replace")) + rb"[ \t]*:",
+            re.IGNORECASE | re.MULTILINE,
+        )
+        _name_searches[key] = pattern
+    return pattern
+
+
+# A character that a UTF-8 decoding produced from a real multi-byte
+# sequence (not ASCII, not the replacement character).
+_DECODED_NON_ASCII = re.compile("[^\x00-\x7f\ufffd]")
+
+
+def _text(data: bytes, defects: list[Defect] | None, offset: int) -> str:
+    """Decode header bytes: UTF-8 (RFC 6532), with a fallback and a defect.
+
+    When the bytes are not valid UTF-8 but contain valid multi-byte UTF-8
+    sequences (UTF-8 with a broken character, e.g. a truncated name), the bad
+    bytes become U+FFFD as CPython's ``email`` does; when they contain none
+    (legacy 8-bit mail, nearly always Latin-1 or windows-1252), the whole
+    value is decoded as Latin-1, which never fails and loses nothing.
+    """
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if defects is not None:
+            defects.append(
+                Defect(
+                    kind="invalid-utf8-header",
+                    message="header bytes are not valid UTF-8",
+                    offset=offset + exc.start,
+                )
+            )
+        text = data.decode("utf-8", "replace")
+        if _DECODED_NON_ASCII.search(text) is not None:
+            return text
+        return data.decode("latin-1")
+
+
+def _unfold(value: str) -> str:
+    """Remove every CR and LF (RFC 5322 §2.2.3 unfolding; the WSP stays)."""
+    if "\n" in value or "\r" in value:
+        return value.replace("\r", "").replace("\n", "")
+    return value
+
+
+def split_header_section(
+    data: bytes, start: int = 0, end: int | None = None, limits: MessageLimits | None = None
+) -> tuple[int, int, list[Defect]]:
+    """Find where the header section of ``data[start:end]`` ends.
+
+    Returns ``(header_end, body_start, defects)``: the section is
+    ``data[start:header_end]`` (its last line ending included) and the body
+    starts at ``body_start`` (after the empty separator line, if there is
+    one).  ``start`` must be 0 or just after a line feed.  Linear in the
+    section size; never raises.
+    """
+    if end is None:
+        end = len(data)
+    limits = limits or _DEFAULT_LIMITS
+    defects: list[Defect] = []
+    # An empty header section: the message starts with the separator line.
+    if data.startswith(b"\n", start, end):
+        return start, start + 1, defects
+    if data.startswith(b"\r\n", start, end):
+        return start, start + 2, defects
+    window = min(end, start + limits.header_section_size)
+    m = _BLANK_LINE.search(data, start, window)
+    if m is not None:
+        header_end, body_start = m.start() + 1, m.end()
+    elif window == end:
+        # No empty line at all: everything is header (a message without a
+        # body), unless a non-header line below says where the body starts.
+        header_end = body_start = end
+    else:
+        # The section is larger than the bound: cut it at the last complete
+        # line inside the bound and treat the rest as body.
+        cut = data.rfind(b"\n", start, window)
+        header_end = body_start = cut + 1 if cut >= 0 else window
+        defects.append(
+            Defect(
+                kind="header-section-too-large",
+                message=f"header section exceeds {limits.header_section_size} octets",
+                offset=header_end,
+            )
+        )
+    bad = _NON_HEADER_LINE.search(data, start, header_end)
+    if bad is not None and bad.start() < header_end:
+        header_end = body_start = bad.start()
+        defects.append(
+            Defect(
+                kind="missing-header-body-separator",
+                message="a line that is not a header field ends the header section",
+                offset=header_end,
+            )
+        )
+    return header_end, body_start, defects
+
+
+@attrs.frozen(kw_only=True)
+class HeaderField:
+    """One header field, with its exact bytes."""
+
+    #: The field name as written (case preserved, trailing WSP before the
+    #: colon removed, as RFC 5322 §4.5.3 obs-optional allows it).
+    name: str
+    #: The field's bytes exactly as in the message: name, colon, value,
+    #: continuation lines and the final line ending (if any).
+    raw: bytes
+    #: Offset of ``raw`` in the buffer the section was parsed from.
+    offset: int
+    #: Index in ``raw`` just after the colon.
+    value_start: int
+
+    @property
+    def raw_value(self) -> bytes:
+        """The value bytes as written: after the colon, folds and line ending included."""
+        return self.raw[self.value_start :]
+
+    def value(self, defects: list[Defect] | None = None) -> str:
+        """The unfolded value as text (no encoded words decoded).
+
+        Leading WSP is removed and line breaks are deleted (RFC 5322 §2.2.3);
+        undecodable bytes are recorded in ``defects``.
+        """
+        raw = self.raw[self.value_start :].lstrip(b" \t")
+        return _unfold(_text(raw, defects, self.offset + self.value_start))
+
+
+def _interpret(name: str, value: str, defects: list[Defect] | None) -> str:
+    """The presentation of an unfolded value that ``Headers.get`` returns."""
+    lname = name.lower()
+    if lname in _ADDRESS_FIELDS:
+        from mailproto.imf.addresses import format_address_list, parse_address_list
+
+        parsed = parse_address_list(value)
+        if defects is not None:
+            defects.extend(parsed.defects)
+        return format_address_list(parsed.items)
+    if lname in _VERBATIM_FIELDS or ("=?" not in value):
+        return value
+    from mailproto.codecs.encoded_words import decode_header_text
+
+    return decode_header_text(value, defects)
+
+
+class Headers:
+    """The header section of a message or body part, split lazily.
+
+    Names are case-insensitive; order and duplicates are kept.  Build one
+    with :meth:`parse` (or get it from :attr:`mailproto.mime.Message.headers`).
+    Iterating yields ``(name, value)`` pairs with values as :meth:`get`
+    returns them.
+    """
+
+    __slots__ = ("_data", "_defects", "_end", "_fields", "_limits", "_start", "_unixfrom")
+
+    def __init__(
+        self,
+        data: bytes,
+        start: int = 0,
+        end: int | None = None,
+        *,
+        limits: MessageLimits | None = None,
+    ) -> None:
+        """Wrap an already delimited section ``data[start:end]`` (see :meth:`parse`)."""
+        self._data = data
+        self._start = start
+        self._end = len(data) if end is None else end
+        self._limits = limits or _DEFAULT_LIMITS
+        self._fields: list[HeaderField] | None = None
+        self._defects: list[Defect] = []
+        self._unixfrom: str | None = None
+
+    @classmethod
+    def parse(cls, data: bytes, *, limits: MessageLimits | None = None) -> Headers:
+        """Parse the header section at the start of ``data`` (anything after it is ignored)."""
+        header_end, _, defects = split_header_section(data, 0, len(data), limits)
+        headers = cls(data, 0, header_end, limits=limits)
+        headers._defects.extend(defects)
+        return headers
+
+    # -- splitting ---------------------------------------------------------
+
+    def _split(self) -> list[HeaderField]:
+        """Split the section into fields (once); anomalies become defects."""
+        fields = self._fields
+        if fields is not None:
+            return fields
+        fields = []
+        data, pos, end = self._data, self._start, self._end
+        lead = _LEADING_CONTINUATION.match(data, pos, end)
+        if lead is not None and lead.end() > pos:
+            self._defects.append(
+                Defect(
+                    kind="leading-continuation",
+                    message="the header section starts with a continuation line",
+                    offset=pos,
+                )
+            )
+            pos = lead.end()
+        max_fields = self._limits.header_count
+        first = True
+        for m in _FIELD.finditer(data, pos, end):
+            line = m.group()
+            offset = m.start()
+            if line.startswith(b"From "):
+                # An mbox envelope line (RFC 4155), not a field.
+                if first:
+                    self._unixfrom = _text(line, None, offset).rstrip("\r\n")
+                else:
+                    self._defects.append(
+                        Defect(
+                            kind="misplaced-envelope-header",
+                            message="a 'From ' envelope line inside the header section",
+                            offset=offset,
+                        )
+                    )
+                first = False
+                continue
+            first = False
+            colon = line.find(b":")
+            if colon <= 0:
+                self._defects.append(
+                    Defect(
+                        kind="missing-header-name",
+                        message="a header line without a field name",
+                        offset=offset,
+                    )
+                )
+                continue
+            if len(fields) >= max_fields:
+                self._defects.append(
+                    Defect(
+                        kind="too-many-header-fields",
+                        message=f"more than {max_fields} header fields; the rest are ignored",
+                        offset=offset,
+                    )
+                )
+                break
+            name = line[:colon].rstrip(b" \t").decode("latin-1")
+            fields.append(HeaderField(name=name, raw=line, offset=offset, value_start=colon + 1))
+        self._fields = fields
+        return fields
+
+    def _find_first(self, name: str) -> HeaderField | None:
+        """The first field called ``name``, without splitting the others."""
+        if self._fields is not None:
+            lname = name.lower()
+            for field in self._fields:
+                if field.name.lower() == lname:
+                    return field
+            return None
+        data, start, end = self._data, self._start, self._end
+        if end - start >= 3 * self._limits.header_count:
+            # The section could hold more fields than the bound (each takes
+            # at least 3 octets, "a:\n"): only the full split knows which
+            # ones count.
+            return self._slow_first(name)
+        m = _name_search(name).search(data, start, end)
+        if m is None:
+            return None
+        begin = m.start()
+        if begin == start and start != 0 and data[start - 1] != 0x0A:
+            return self._slow_first(name)  # defensive: start is not a line start
+        if data.startswith(b"From ", begin):
+            return self._slow_first(name)  # an envelope line, not a field
+        stop = _FIELD_END.search(data, m.end(), end)
+        field_end = stop.start() + 1 if stop is not None else end
+        colon = m.end() - 1
+        return HeaderField(
+            name=data[begin:colon].rstrip(b" \t").decode("latin-1"),
+            raw=data[begin:field_end],
+            offset=begin,
+            value_start=colon - begin + 1,
+        )
+
+    def _slow_first(self, name: str) -> HeaderField | None:
+        lname = name.lower()
+        for field in self._split():
+            if field.name.lower() == lname:
+                return field
+        return None
+
+    # -- public API --------------------------------------------------------
+
+    @property
+    def fields(self) -> tuple[HeaderField, ...]:
+        """Every field, in order."""
+        return tuple(self._split())
+
+    @property
+    def defects(self) -> list[Defect]:
+        """What was wrong with the section (splits it if not yet done)."""
+        self._split()
+        return self._defects
+
+    @property
+    def unixfrom(self) -> str | None:
+        """The mbox ``From `` envelope line that preceded the fields, if any."""
+        self._split()
+        return self._unixfrom
+
+    @property
+    def span(self) -> tuple[int, int]:
+        """``(start, end)`` of the section in the buffer it was parsed from."""
+        return self._start, self._end
+
+    def __bytes__(self) -> bytes:
+        return self._data[self._start : self._end]
+
+    def __len__(self) -> int:
+        return len(self._split())
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self._find_first(name) is not None
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        for field in self._split():
+            yield field.name, _interpret(field.name, field.value(), None)
+
+    def __repr__(self) -> str:
+        return f"<Headers {[f.name for f in self._split()]!r}>"
+
+    def keys(self) -> list[str]:
+        """The field names, in order, duplicates included."""
+        return [f.name for f in self._split()]
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """The first ``name`` field's value, unfolded and decoded, or ``default``.
+
+        Unstructured fields (Subject, Comments, unknown fields) have their
+        RFC 2047 encoded words decoded; address fields (From, To, Cc, …) are
+        parsed and re-formatted the way CPython's ``email`` policy.default
+        shows them (display names decoded, quoted where needed); other
+        structured fields (Date, Message-ID, Content-*, Received, …) are
+        returned unfolded, as written.
+        """
+        field = self._find_first(name)
+        if field is None:
+            return default
+        return _interpret(field.name, field.value(), None)
+
+    def get_all(self, name: str) -> list[str]:
+        """Every ``name`` field's value (as :meth:`get` presents it), in order."""
+        lname = name.lower()
+        return [
+            _interpret(f.name, f.value(), None) for f in self._split() if f.name.lower() == lname
+        ]
+
+    def get_field(self, name: str) -> HeaderField | None:
+        """The first field called ``name`` (with its raw bytes and offset), or None."""
+        return self._find_first(name)
+
+    def value(self, name: str) -> str | None:
+        """The first ``name`` field's unfolded value, no decoding at all."""
+        field = self._find_first(name)
+        return None if field is None else field.value()
+
+    def raw(self, name: str) -> bytes | None:
+        """The first ``name`` field exactly as written (name, folds, line ending)."""
+        field = self._find_first(name)
+        return None if field is None else field.raw
+
+    def raw_all(self, name: str) -> list[bytes]:
+        """Every ``name`` field exactly as written, in order."""
+        lname = name.lower()
+        return [f.raw for f in self._split() if f.name.lower() == lname]
+
+    def address_list(self, name: str) -> AddressList | None:
+        """The first ``name`` field parsed as an address list (groups kept), or None."""
+        from mailproto.imf.addresses import parse_address_list
+
+        value = self.value(name)
+        return None if value is None else parse_address_list(value)
+
+    def addresses(self, name: str) -> list[Address]:
+        """The mailboxes of every ``name`` field (group members flattened), in order."""
+        from mailproto.imf.addresses import parse_address_list
+
+        lname = name.lower()
+        result: list[Address] = []
+        for f in self._split():
+            if f.name.lower() == lname:
+                result.extend(parse_address_list(f.value()).addresses)
+        return result
+
+    def date(self, name: str = "Date") -> datetime | None:
+        """The first ``name`` field as a datetime (RFC 5322 §3.3), or None."""
+        from mailproto.imf.dates import parse_date
+
+        value = self.value(name)
+        return None if value is None else parse_date(value)

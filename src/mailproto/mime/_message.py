@@ -1,0 +1,552 @@
+"""The lazy MIME tree (RFC 2045, RFC 2046 §5).
+
+Theory of operation
+-------------------
+``mime.parse(raw)`` keeps ``raw`` and returns a :class:`Message` that is only
+a pair of offsets into it.  Everything else happens on first use:
+
+* the header/body split of a part (one regex search for the empty line) on
+  first access to its headers or body;
+* the header fields (see :mod:`mailproto.imf.headers`), split only when a
+  caller needs all of them; one ``get`` is a single regex search;
+* the children of a multipart: a ``bytes.find`` for the delimiter over the
+  part's body, once, creating child parts that are again just offsets;
+* transfer decoding and charset decoding, every time ``decoded()`` or
+  ``text()`` is called (nothing is cached, so a walk over a 90 MB
+  attachment holds one decoded copy at a time, not the whole tree's).
+
+Every part therefore knows its exact span in the original bytes and
+``bytes(part)`` is that span: for the root, the input byte for byte.
+
+Multipart bodies (RFC 2046 §5.1.1)::
+
+    multipart-body := [preamble CRLF] dash-boundary transport-padding CRLF
+                      body-part *encapsulation close-delimiter
+                      transport-padding [CRLF epilogue]
+    encapsulation  := delimiter transport-padding CRLF body-part
+    delimiter      := CRLF dash-boundary
+    close-delimiter := delimiter "--"
+
+The CRLF *before* ``--boundary`` belongs to the delimiter, not to the part
+before it.  A boundary may be a prefix of another boundary (nested parts
+often use ``=_abc`` and ``=_abc_1``), so a candidate line is a delimiter only
+if ``--boundary`` is followed by ``--`` (close), by transport padding (spaces
+and tabs) and a line ending, or by the end of the body.  LF-only line endings
+are accepted throughout.
+
+Bounds (:class:`~mailproto.limits.MessageLimits`): a part nested deeper than
+``nesting_depth`` is kept as an opaque leaf, a tree with more than ``parts``
+parts stops splitting, and header sections are bounded as described in
+:mod:`mailproto.imf.headers` — each with a defect, never an exception.  No
+step scans any byte more than a constant number of times per nesting level,
+and the nesting depth is bounded, so parsing is linear in the input.
+
+Defect kinds recorded here: ``invalid-content-type``,
+``multipart-without-boundary``, ``multipart-without-delimiter``,
+``missing-close-delimiter``, ``nesting-too-deep``, ``too-many-parts``,
+``unknown-transfer-encoding``, plus those of the header parser and codecs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+
+from mailproto.imf.defects import Defect
+from mailproto.imf.headers import Headers, split_header_section
+from mailproto.limits import MessageLimits
+from mailproto.mime._params import parse_disposition, parse_media_type
+
+__all__ = ["Message", "parse"]
+
+_DEFAULT_LIMITS = MessageLimits()
+
+# What may follow "--boundary" on a delimiter line (RFC 2046 §5.1.1
+# transport-padding, then CRLF; LF alone is accepted, and so is the end of
+# the body).
+_PADDING_EOL = re.compile(rb"[ \t]*(?:\r?\n|\Z)")
+_EOL = re.compile(rb"[^\n]*(?:\n|\Z)")
+
+# Message types whose body is one enclosed message (RFC 2046 §5.2.1,
+# RFC 6532 §3.7).  Other message/* types (delivery-status, partial,
+# external-body, disposition-notification) are leaves.
+_ENCLOSING = frozenset({"message/rfc822", "message/global", "message/news"})
+
+# Transfer encodings that leave the bytes unchanged (RFC 2045 §6.1).
+_IDENTITY_ENCODINGS = frozenset({"", "7bit", "8bit", "binary"})
+_UUENCODINGS = frozenset({"x-uuencode", "uuencode", "x-uue", "uue"})
+
+Buffer = bytes | bytearray | memoryview
+
+
+class _Tree:
+    """State shared by every part of one parsed message."""
+
+    __slots__ = ("data", "limits", "parts")
+
+    def __init__(self, data: bytes, limits: MessageLimits) -> None:
+        #: The original bytes (never copied, never modified).
+        self.data = data
+        self.limits = limits
+        #: Parts created so far (the root counts), for ``limits.parts``.
+        self.parts = 1
+
+
+def _line_ending_before(data: bytes, pos: int, floor: int) -> int:
+    """``pos`` moved back over the CRLF or LF that ends just before it (not below floor)."""
+    if pos > floor and data[pos - 1] == 0x0A:
+        pos -= 1
+        if pos > floor and data[pos - 1] == 0x0D:
+            pos -= 1
+    return pos
+
+
+class Message:
+    """One node of the MIME tree: a message or a body part.
+
+    All attributes are computed on first access from offsets into the
+    original bytes; nothing is copied until asked for.
+    """
+
+    __slots__ = (
+        "_body_start",
+        "_ctype",
+        "_decoded_once",
+        "_default_type",
+        "_defects",
+        "_depth",
+        "_disposition",
+        "_end",
+        "_epilogue",
+        "_header_end",
+        "_headers",
+        "_multipart",
+        "_params",
+        "_parts",
+        "_preamble",
+        "_start",
+        "_tree",
+    )
+
+    def __init__(
+        self, tree: _Tree, start: int, end: int, *, depth: int = 0, default_type: str = "text/plain"
+    ) -> None:
+        self._tree = tree
+        self._start = start
+        self._end = end
+        self._depth = depth
+        self._default_type = default_type
+        self._header_end = -1  # -1: the header/body split has not been done
+        self._body_start = -1
+        self._headers: Headers | None = None
+        self._defects: list[Defect] = []
+        self._ctype: str | None = None
+        self._params: dict[str, str] | None = None
+        self._disposition: tuple[str | None, dict[str, str]] | None = None
+        self._parts: list[Message] | None = None
+        self._multipart = False
+        self._preamble: tuple[int, int] | None = None
+        self._epilogue: tuple[int, int] | None = None
+        self._decoded_once = False
+
+    # -- spans ---------------------------------------------------------------
+
+    def _split(self) -> None:
+        if self._header_end < 0:
+            header_end, body_start, defects = split_header_section(
+                self._tree.data, self._start, self._end, self._tree.limits
+            )
+            self._header_end, self._body_start = header_end, body_start
+            self._defects.extend(defects)
+
+    def __bytes__(self) -> bytes:
+        """This part's bytes exactly as in the input (the whole input for the root)."""
+        return self._tree.data[self._start : self._end]
+
+    def __repr__(self) -> str:
+        return f"<mime.Message {self.content_type} [{self._start}:{self._end}]>"
+
+    @property
+    def span(self) -> tuple[int, int]:
+        """``(start, end)`` of this part in the original bytes."""
+        return self._start, self._end
+
+    @property
+    def body_span(self) -> tuple[int, int]:
+        """``(start, end)`` of this part's body in the original bytes."""
+        self._split()
+        return self._body_start, self._end
+
+    @property
+    def depth(self) -> int:
+        """Nesting level: 0 for the root, 1 for its children, …"""
+        return self._depth
+
+    @property
+    def headers(self) -> Headers:
+        """The header section (split lazily; see :class:`~mailproto.imf.headers.Headers`)."""
+        headers = self._headers
+        if headers is None:
+            self._split()
+            headers = self._headers = Headers(
+                self._tree.data, self._start, self._header_end, limits=self._tree.limits
+            )
+        return headers
+
+    @property
+    def raw_body(self) -> bytes:
+        """The body bytes as on the wire (a copy of that span)."""
+        self._split()
+        return self._tree.data[self._body_start : self._end]
+
+    def body_view(self) -> memoryview:
+        """The body bytes as a zero-copy memoryview of the original buffer."""
+        self._split()
+        return memoryview(self._tree.data)[self._body_start : self._end]
+
+    # -- content type ------------------------------------------------------
+
+    def _parse_ctype(self) -> None:
+        value = self.headers.value("Content-Type")
+        if value is None:
+            self._ctype, self._params = self._default_type, {}
+            return
+        media, params = parse_media_type(value, self._defects)
+        self._ctype = media if media is not None else "text/plain"
+        self._params = params
+
+    @property
+    def content_type(self) -> str:
+        """The media type, lower case (RFC 2045 §5.2 defaults: ``text/plain``,
+        ``message/rfc822`` inside multipart/digest; invalid values give text/plain)."""
+        if self._ctype is None:
+            self._parse_ctype()
+        assert self._ctype is not None
+        return self._ctype
+
+    @property
+    def maintype(self) -> str:
+        """The top-level media type, e.g. ``"text"``."""
+        return self.content_type.partition("/")[0]
+
+    @property
+    def subtype(self) -> str:
+        """The media subtype, e.g. ``"plain"``."""
+        return self.content_type.partition("/")[2]
+
+    @property
+    def params(self) -> Mapping[str, str]:
+        """Content-Type parameters, names lower case, RFC 2231/2047 decoded."""
+        if self._params is None:
+            self._parse_ctype()
+        assert self._params is not None
+        return self._params
+
+    @property
+    def charset(self) -> str | None:
+        """The ``charset`` parameter, lower case, or None."""
+        value = self.params.get("charset")
+        return value.strip().lower() if value is not None else None
+
+    @property
+    def boundary(self) -> str | None:
+        """The ``boundary`` parameter, or None."""
+        return self.params.get("boundary")
+
+    def _parse_disposition(self) -> tuple[str | None, dict[str, str]]:
+        disposition = self._disposition
+        if disposition is None:
+            value = self.headers.value("Content-Disposition")
+            disposition = (None, {}) if value is None else parse_disposition(value, self._defects)
+            self._disposition = disposition
+        return disposition
+
+    @property
+    def disposition(self) -> str | None:
+        """The Content-Disposition type (``inline``, ``attachment``…), lower case, or None."""
+        return self._parse_disposition()[0]
+
+    @property
+    def disposition_params(self) -> Mapping[str, str]:
+        """Content-Disposition parameters, RFC 2231/2047 decoded."""
+        return self._parse_disposition()[1]
+
+    @property
+    def filename(self) -> str | None:
+        """The Content-Disposition ``filename``, else the Content-Type ``name``, stripped."""
+        name = self._parse_disposition()[1].get("filename")
+        if name is None:
+            name = self.params.get("name")
+        return name.strip() if name is not None else None
+
+    @property
+    def content_transfer_encoding(self) -> str:
+        """The transfer encoding, lower case (``"7bit"`` when absent, RFC 2045 §6.1)."""
+        value = self.headers.value("Content-Transfer-Encoding")
+        return value.strip().lower() if value else "7bit"
+
+    # -- structure -----------------------------------------------------------
+
+    def _structure(self) -> list[Message]:
+        parts = self._parts
+        if parts is not None:
+            return parts
+        parts = self._parts = []
+        ctype = self.content_type
+        if ctype.startswith("multipart/"):
+            self._split_multipart(parts, ctype)
+        elif ctype in _ENCLOSING:
+            if self._depth_ok() and self._count_ok(1):
+                self._split()
+                enclosed = Message(self._tree, self._body_start, self._end, depth=self._depth + 1)
+                parts.append(enclosed)
+                self._multipart = True
+        return parts
+
+    def _depth_ok(self) -> bool:
+        if self._depth + 1 > self._tree.limits.nesting_depth:
+            self._defects.append(
+                Defect(
+                    kind="nesting-too-deep",
+                    message=f"nesting deeper than {self._tree.limits.nesting_depth}; "
+                    "kept as an opaque part",
+                    offset=self._start,
+                )
+            )
+            return False
+        return True
+
+    def _count_ok(self, n: int) -> bool:
+        tree = self._tree
+        if tree.parts + n > tree.limits.parts:
+            return False
+        tree.parts += n
+        return True
+
+    def _split_multipart(self, parts: list[Message], ctype: str) -> None:
+        boundary = self.params.get("boundary")
+        if not boundary:
+            self._defects.append(
+                Defect(
+                    kind="multipart-without-boundary",
+                    message="multipart without a boundary parameter; kept as one opaque body",
+                    offset=self._start,
+                )
+            )
+            return
+        if not self._depth_ok():
+            return
+        self._split()
+        data = self._tree.data
+        body_start, end = self._body_start, self._end
+        delimiter = b"--" + boundary.encode("utf-8", "surrogateescape")
+        child_default = "message/rfc822" if ctype == "multipart/digest" else "text/plain"
+        depth = self._depth + 1
+        nl_delimiter = b"\n" + delimiter
+        width = len(delimiter)
+        # Find the first delimiter: at the very start of the body, or after a
+        # line feed.  Each candidate is checked for what follows it.
+        pos = body_start
+        candidate = body_start if data.startswith(delimiter, body_start, end) else -1
+        part_start = -1  # start of the current body part (-1: still in the preamble)
+        closed = False
+        limit_hit = False
+        while True:
+            if candidate < 0:
+                found = data.find(nl_delimiter, pos, end)
+                if found < 0:
+                    break
+                candidate = found + 1
+            after = candidate + width
+            if data.startswith(b"--", after, end):
+                is_close = True
+                line_end = _EOL.match(data, after, end)
+            else:
+                is_close = False
+                line_end = _PADDING_EOL.match(data, after, end)
+                if line_end is None:
+                    # "--boundary" is only a prefix of this line: not a delimiter.
+                    pos = after
+                    candidate = -1
+                    continue
+            assert line_end is not None
+            # The CRLF before the delimiter belongs to the delimiter.
+            text_end = _line_ending_before(data, candidate, body_start)
+            if part_start < 0:
+                if candidate > body_start:
+                    self._preamble = (body_start, text_end)
+            else:
+                if not self._count_ok(1):
+                    limit_hit = True
+                    break
+                parts.append(
+                    Message(
+                        self._tree,
+                        part_start,
+                        max(part_start, text_end),
+                        depth=depth,
+                        default_type=child_default,
+                    )
+                )
+            part_start = line_end.end()
+            pos = part_start
+            candidate = -1
+            if is_close:
+                closed = True
+                if part_start < end:
+                    self._epilogue = (part_start, end)
+                break
+        if part_start < 0:
+            self._defects.append(
+                Defect(
+                    kind="multipart-without-delimiter",
+                    message="no boundary delimiter found in a multipart body; "
+                    "kept as one opaque body",
+                    offset=body_start,
+                )
+            )
+            return
+        self._multipart = True
+        if limit_hit:
+            self._defects.append(
+                Defect(
+                    kind="too-many-parts",
+                    message=f"more than {self._tree.limits.parts} parts; the rest is not split",
+                    offset=part_start,
+                )
+            )
+        elif not closed:
+            self._defects.append(
+                Defect(
+                    kind="missing-close-delimiter",
+                    message="multipart body ends without its close delimiter",
+                    offset=end,
+                )
+            )
+            if self._count_ok(1):
+                # Like CPython, the last line ending before the end of data is
+                # treated as the (missing) delimiter's.
+                text_end = _line_ending_before(data, end, part_start)
+                last = Message(
+                    self._tree, part_start, text_end, depth=depth, default_type=child_default
+                )
+                parts.append(last)
+
+    @property
+    def is_multipart(self) -> bool:
+        """True when this part has children (a split multipart or an enclosed message)."""
+        self._structure()
+        return self._multipart
+
+    @property
+    def parts(self) -> list[Message]:
+        """The children: body parts of a multipart, or the one enclosed message."""
+        return list(self._structure())
+
+    @property
+    def preamble(self) -> bytes | None:
+        """The bytes before the first delimiter of a multipart, or None."""
+        self._structure()
+        span = self._preamble
+        return None if span is None else self._tree.data[span[0] : span[1]]
+
+    @property
+    def epilogue(self) -> bytes | None:
+        """The bytes after the close delimiter line of a multipart, or None."""
+        self._structure()
+        span = self._epilogue
+        return None if span is None else self._tree.data[span[0] : span[1]]
+
+    def walk(self) -> Iterator[Message]:
+        """This part and all its descendants, depth first, parents before children."""
+        stack: list[Message] = [self]
+        while stack:
+            part = stack.pop()
+            yield part
+            children = part._structure()
+            if children:
+                stack.extend(reversed(children))
+
+    # -- content ---------------------------------------------------------------
+
+    def decoded(self) -> bytes:
+        """The body after the Content-Transfer-Encoding is undone (RFC 2045 §6).
+
+        Base64, quoted-printable and x-uuencode are decoded; 7bit, 8bit,
+        binary and unknown encodings give the raw body (an unknown one is a
+        defect).  Problems in the encoded data are recorded in
+        :attr:`defects` (once).
+        """
+        self._split()
+        data = self._tree.data
+        body = data[self._body_start : self._end]
+        cte = self.content_transfer_encoding
+        if cte in _IDENTITY_ENCODINGS or self.is_multipart:
+            return body
+        defects: list[Defect] | None = None if self._decoded_once else []
+        if cte == "base64":
+            from mailproto.codecs import b64
+
+            result = b64.decode(body, defects)
+        elif cte == "quoted-printable":
+            from mailproto.codecs import quoted_printable
+
+            result = quoted_printable.decode(body, defects)
+        elif cte in _UUENCODINGS:
+            from mailproto.codecs import uuencode
+
+            result = uuencode.decode(body, defects)
+        else:
+            if defects is not None:
+                defects.append(
+                    Defect(
+                        kind="unknown-transfer-encoding",
+                        message=f"unknown Content-Transfer-Encoding {cte[:40]!r}; body left as is",
+                        offset=self._start,
+                    )
+                )
+            result = body
+        if defects is not None:
+            self._defects.extend(defects)
+            self._decoded_once = True
+        return result
+
+    def text(self) -> str:
+        """The decoded body as text, with the declared charset (us-ascii by default).
+
+        An unknown charset or undecodable bytes fall back (see
+        :func:`mailproto.codecs.charsets.decode_text`) and are recorded in
+        :attr:`defects`.
+        """
+        from mailproto.codecs.charsets import decode_text
+
+        charset = self.charset or "us-ascii"
+        defects: list[Defect] = []
+        result = decode_text(self.decoded(), charset, defects)
+        for d in defects:
+            if d not in self._defects:
+                self._defects.append(d)
+        return result
+
+    @property
+    def defects(self) -> list[Defect]:
+        """Everything found wrong with this part (not its children), as data."""
+        headers = self.headers
+        if self._ctype is None:
+            self._parse_ctype()
+        self._parse_disposition()
+        self._structure()
+        return [*headers.defects, *self._defects]
+
+
+def parse(raw: Buffer, *, limits: MessageLimits | None = None) -> Message:
+    """Parse a message lazily.  Never raises on any bytes.
+
+    ``raw`` is kept (a ``bytearray`` or ``memoryview`` is copied once into
+    ``bytes``); the header/body split of the root happens now, everything
+    else on first use.
+    """
+    data = raw if isinstance(raw, bytes) else bytes(raw)
+    message = Message(_Tree(data, limits or _DEFAULT_LIMITS), 0, len(data))
+    message._split()
+    return message
