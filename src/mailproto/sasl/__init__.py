@@ -1,0 +1,163 @@
+"""SASL (RFC 4422) mechanisms as tiny sans-I/O exchanges.
+
+SMTP AUTH (RFC 4954), POP3 AUTH (RFC 5034) and IMAP AUTHENTICATE (RFC 9051,
+RFC 4959) all carry the same SASL mechanisms; this package implements each
+mechanism once, client and server side, with no I/O and no concurrency model:
+plain objects whose methods take bytes and return bytes or typed steps.
+
+Mechanisms: ``PLAIN`` (RFC 4616), ``LOGIN`` (draft-murchison-sasl-login),
+``CRAM-MD5`` (RFC 2195), ``SCRAM-SHA-1`` and ``SCRAM-SHA-256`` with their
+``-PLUS`` channel-binding variants (RFC 5802, RFC 7677), ``XOAUTH2``
+(Google) and ``OAUTHBEARER`` (RFC 7628), ``EXTERNAL`` (RFC 4422 App. A).
+
+Server side (what a protocol connection does)::
+
+    mech = sasl.server_mechanism("SCRAM-SHA-256")   # name from AUTH/AUTHENTICATE
+    step = mech.step(initial_response_or_None)      # decoded bytes
+    while True:
+        if isinstance(step, sasl.Challenge):        # send 334 / "+ " + base64
+            step = mech.step(sasl.decode_response(line))
+        elif isinstance(step, sasl.Question):       # ask the application
+            step = mech.answer(app_decides(step))   # bool / ScramCredentials / ...
+        else:                                       # Success or Failure
+            break
+
+The server mechanism never decides policy: every check is a *question*
+(:class:`CheckPassword`, :class:`CheckCramDigest`,
+:class:`LookupScramCredentials`, :class:`CheckToken`,
+:class:`CheckExternal`) the application answers through
+:meth:`ServerMechanism.answer`.
+
+Client side::
+
+    mech = sasl.client_mechanism("SCRAM-SHA-256", username="user", password="pencil")
+    ir = mech.initial_response()          # bytes or None
+    response = mech.respond(challenge)    # for each decoded challenge
+    mech.verify_final(success_data)       # on success (SCRAM checks the server)
+
+Secrets (passwords, tokens, CRAM digests) are held in :class:`Secret`, whose
+``repr`` is ``Secret(***)``.  Malformed peer messages raise :class:`SASLError`
+(a :class:`~mailproto.errors.RemoteProtocolError`); a client ``*`` raises
+:class:`SASLCancelled`; wrong credentials are a :class:`Failure` step, not an
+exception.
+"""
+
+from __future__ import annotations
+
+from mailproto.sasl._base import DEFAULT_MAX_RESPONSE_LENGTH, ClientMechanism, ServerMechanism
+from mailproto.sasl._cram import CramMD5Client, CramMD5Server
+from mailproto.sasl._errors import SASLCancelled, SASLError
+from mailproto.sasl._external import ExternalClient, ExternalServer
+from mailproto.sasl._oauth import OAuthBearerClient, OAuthBearerServer, XOAuth2Client, XOAuth2Server
+from mailproto.sasl._plain import LoginClient, LoginServer, PlainClient, PlainServer
+from mailproto.sasl._registry import (
+    CLIENT_MECHANISMS,
+    SERVER_MECHANISMS,
+    client_mechanism,
+    is_plaintext,
+    server_mechanism,
+    suitable_mechanisms,
+)
+from mailproto.sasl._saslprep import SASLprepError, saslprep
+from mailproto.sasl._scram import (
+    DEFAULT_SCRAM_ITERATIONS,
+    MAX_SCRAM_ITERATIONS,
+    ChannelBinding,
+    ScramClient,
+    ScramServer,
+    ScramSHA1Client,
+    ScramSHA1PlusClient,
+    ScramSHA1PlusServer,
+    ScramSHA1Server,
+    ScramSHA256Client,
+    ScramSHA256PlusClient,
+    ScramSHA256PlusServer,
+    ScramSHA256Server,
+    scram_credentials,
+)
+from mailproto.sasl._secret import Secret
+from mailproto.sasl._steps import (
+    Answer,
+    Challenge,
+    CheckCramDigest,
+    CheckExternal,
+    CheckPassword,
+    CheckToken,
+    Failure,
+    LookupScramCredentials,
+    OAuthError,
+    Question,
+    ScramCredentials,
+    Step,
+    Success,
+    cram_md5_digest,
+)
+from mailproto.sasl._transport import (
+    CANCEL,
+    decode_challenge,
+    decode_response,
+    encode_challenge,
+    encode_response,
+)
+
+__all__ = [
+    "CANCEL",
+    "CLIENT_MECHANISMS",
+    "DEFAULT_MAX_RESPONSE_LENGTH",
+    "DEFAULT_SCRAM_ITERATIONS",
+    "MAX_SCRAM_ITERATIONS",
+    "SERVER_MECHANISMS",
+    "Answer",
+    "Challenge",
+    "ChannelBinding",
+    "CheckCramDigest",
+    "CheckExternal",
+    "CheckPassword",
+    "CheckToken",
+    "ClientMechanism",
+    "CramMD5Client",
+    "CramMD5Server",
+    "ExternalClient",
+    "ExternalServer",
+    "Failure",
+    "LoginClient",
+    "LoginServer",
+    "LookupScramCredentials",
+    "OAuthBearerClient",
+    "OAuthBearerServer",
+    "OAuthError",
+    "PlainClient",
+    "PlainServer",
+    "Question",
+    "SASLCancelled",
+    "SASLError",
+    "SASLprepError",
+    "ScramClient",
+    "ScramCredentials",
+    "ScramSHA1Client",
+    "ScramSHA1PlusClient",
+    "ScramSHA1PlusServer",
+    "ScramSHA1Server",
+    "ScramSHA256Client",
+    "ScramSHA256PlusClient",
+    "ScramSHA256PlusServer",
+    "ScramSHA256Server",
+    "ScramServer",
+    "Secret",
+    "ServerMechanism",
+    "Step",
+    "Success",
+    "XOAuth2Client",
+    "XOAuth2Server",
+    "client_mechanism",
+    "cram_md5_digest",
+    "decode_challenge",
+    "decode_response",
+    "encode_challenge",
+    "encode_response",
+    "is_plaintext",
+    "saslprep",
+    "scram_credentials",
+    "server_mechanism",
+    "suitable_mechanisms",
+]
