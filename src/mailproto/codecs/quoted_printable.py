@@ -1,0 +1,149 @@
+"""Quoted-printable (RFC 2045 §6.7) and the RFC 2047 "Q" encoding.
+
+Decoding is tolerant, as real mail requires, and fast: the work is done by
+:func:`binascii.a2b_qp` (C) after two linear regex passes that implement the
+rules it does not:
+
+* RFC 2045 §6.7 rule (3): trailing whitespace on an encoded line was added by
+  a transport and "MUST be deleted" by the decoder.  :mod:`email` keeps it;
+  we follow the RFC (a documented difference).
+* A soft line break is ``=`` at the end of a line, with optional transport
+  whitespace after it (``"=  \\r\\n"``) — §6.7 rule (5) plus rule (3).
+* An ``=`` not followed by two hex digits is not a valid escape; §6.7 note (2)
+  recommends passing it through literally.  That is what :func:`binascii.a2b_qp`
+  does; we add an ``invalid-qp-escape`` defect.  Lower-case hex digits are
+  accepted (note (1) of the same section invites robustness).
+
+Defect kinds recorded: ``invalid-qp-escape``, ``qp-line-too-long`` (is not
+recorded: real mail exceeds 76 routinely and nothing is lost).
+"""
+
+from __future__ import annotations
+
+import binascii
+import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mailproto.imf.defects import Defect
+
+__all__ = ["decode", "encode", "header_length"]
+
+# Whitespace (space/tab) before a line break or at the very end: removed.
+_TRAILING_WS = re.compile(rb"[ \t]+(?=\r?\n|\r|\Z)")
+# "=" that does not start a valid escape or a soft line break.
+_BAD_ESCAPE = re.compile(rb"=(?![0-9A-Fa-f]{2}|\r\n|\n|\r|\Z)")
+# An "=" alone on the final line (soft break at end of data) is also dropped.
+_SOFT_BREAK_CR = re.compile(rb"=\r(?!\n)")
+
+# Characters that may appear literally in an RFC 2047 Q word in *any* header
+# context (the most restrictive list, §5 rule (3): phrases); the rest is =XX.
+_Q_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!*+-/")
+_Q_MAP: list[bytes] = [
+    b"_" if b == 0x20 else bytes([b]) if b in _Q_SAFE else b"=%02X" % b for b in range(256)
+]
+
+
+def _add_defect(defects: list[Defect] | None, kind: str, message: str, offset: int | None) -> None:
+    if defects is not None:
+        from mailproto.imf.defects import Defect
+
+        defects.append(Defect(kind=kind, message=message, offset=offset))
+
+
+def decode(data: bytes, defects: list[Defect] | None = None, *, header: bool = False) -> bytes:
+    """Decode quoted-printable *data*; never raises.
+
+    With ``header=True`` decode an RFC 2047 "Q" encoded text instead: ``_``
+    means space (§4.2 (2)) and there are no lines.  Line breaks in a body are
+    kept as they are (CRLF or bare LF).
+    """
+    if header:
+        if b"=" not in data:
+            return data.replace(b"_", b" ")
+        m = _BAD_ESCAPE.search(data)
+        if m is not None:
+            _add_defect(defects, "invalid-qp-escape", "invalid =XX escape in Q encoding", m.start())
+        # a2b_qp(header=True) maps "_" to space; an "=" that ends the data is a
+        # broken escape in a Q word (no lines), keep it.
+        if data.endswith(b"="):
+            return binascii.a2b_qp(data[:-1], header=True) + b"="
+        return binascii.a2b_qp(data, header=True)
+    if b"=" not in data and b" \n" not in data and b"\t\n" not in data and b" \r" not in data:
+        if not data.endswith((b" ", b"\t")):
+            return data  # nothing to decode: the common case for mostly-ASCII text
+    data = _TRAILING_WS.sub(b"", data)
+    if b"=" not in data:
+        return data
+    m = _BAD_ESCAPE.search(data)
+    if m is not None:
+        _add_defect(
+            defects, "invalid-qp-escape", "invalid =XX escape in quoted-printable", m.start()
+        )
+    if b"\r" in data:
+        # a2b_qp understands "=\r\n" and "=\n"; a lone "=\r" (old Mac line end)
+        # is a soft break too.
+        data = _SOFT_BREAK_CR.sub(b"", data)
+    return binascii.a2b_qp(data)
+
+
+def encode(
+    data: bytes, *, line_length: int = 76, binary: bool = False, header: bool = False
+) -> bytes:
+    """Encode *data* as quoted-printable with CRLF line ends.
+
+    Body mode (the default) treats CRLF and bare LF in *data* as line breaks
+    and emits CRLF; ``binary=True`` encodes CR and LF as ``=0D``/``=0A`` so
+    arbitrary bytes survive (RFC 2045 §6.7 rule (4)).  Encoded lines, soft
+    breaks included, are at most *line_length* characters (76 per §6.7 rule (5)).
+    ``header=True`` produces RFC 2047 "Q" encoded text for one encoded word
+    (no line breaks; space as ``_``; only characters safe in any header
+    context left literal).
+    """
+    if header:
+        return b"".join([_Q_MAP[b] for b in data])
+    line_length = max(line_length, 4)
+    if binary:
+        lines = [data]
+    else:
+        lines = data.replace(b"\r\n", b"\n").split(b"\n")
+    out: list[bytes] = []
+    for line in lines:
+        # binascii does the per-byte work in C; it also escapes "." at line
+        # start? No: it escapes "=", non-printables, trailing space/tab.
+        # binascii does the per-byte work in C.  istext=False: line breaks were
+        # split off above, so any CR or LF left in *line* is data and is escaped.
+        enc = binascii.b2a_qp(line, quotetabs=False, istext=False, header=False)
+        # Escaping the "F" of a leading "From " protects mbox-based transports
+        # (RFC 2049 §3 (8)).
+        if enc.startswith(b"From "):
+            enc = b"=46" + enc[1:]
+        # binascii wraps at 76 with "=\n"; re-wrap ourselves for any length.
+        enc = enc.replace(b"=\n", b"")
+        out.append(_wrap(enc, line_length))
+    return b"\r\n".join(out)
+
+
+def _wrap(enc: bytes, line_length: int) -> bytes:
+    """Insert soft line breaks so no line exceeds *line_length*, never inside =XX."""
+    if len(enc) <= line_length:
+        return enc
+    parts: list[bytes] = []
+    pos = 0
+    limit = line_length - 1  # room for the "=" of the soft break
+    n = len(enc)
+    while n - pos > line_length:
+        end = pos + limit
+        # Do not cut an escape: "=" within the last two positions moves the cut.
+        eq = enc.rfind(b"=", end - 2, end)
+        if eq != -1:
+            end = eq
+        parts.append(enc[pos:end] + b"=")
+        pos = end
+    parts.append(enc[pos:])
+    return b"\r\n".join(parts)
+
+
+def header_length(data: bytes) -> int:
+    """Length of ``encode(data, header=True)`` without building it."""
+    return len(data) + 2 * sum(1 for b in data if b != 0x20 and b not in _Q_SAFE)
