@@ -116,8 +116,11 @@ class ReceiveBuffer:
                 )
             self._searched = len(data)
             return None
+        # Inlined _consume: this is the hottest call in every protocol.
         self._searched = 0
-        return self._consume(end + 1)
+        line = bytes(data[: end + 1])
+        del data[: end + 1]
+        return line
 
     def take_exactly(self, n: int) -> bytes | None:
         """Remove and return exactly *n* bytes, or ``None`` if fewer are here.
@@ -242,20 +245,27 @@ class DotBlockReader:
     def _finish(
         self, buf: ReceiveBuffer, spans: list[tuple[int, int]], consumed: int, *, done: bool
     ) -> bytes:
-        with memoryview(buf._data) as view:
-            if len(spans) == 1:
-                start, stop = spans[0]
-                out = bytes(view[start:stop])
-            else:
+        data = buf._data
+        if len(spans) == 1:
+            start, stop = spans[0]
+            if stop - start <= 4096:
+                out = bytes(data[start:stop])
+            else:  # one copy instead of two for big pieces
+                with memoryview(data) as view:
+                    out = bytes(view[start:stop])
+        else:
+            with memoryview(data) as view:
                 out = b"".join([view[a:b] for a, b in spans])
-        buf._discard(consumed)
+        del data[:consumed]
+        buf._searched = 0  # always a safe value; dot blocks never search lines
         # Bare CR/LF detection with C-speed counts rather than a byte loop.
         # A CRLF is never split across pieces, so per-piece counts are exact.
-        crlf = out.count(b"\r\n")
-        if out.count(b"\n") != crlf:
-            self.bare_lf = True
-        if out.count(b"\r") != crlf:
-            self.bare_cr = True
+        if not (self.bare_lf and self.bare_cr):
+            crlf = out.count(b"\r\n")
+            if out.count(b"\n") != crlf:
+                self.bare_lf = True
+            if out.count(b"\r") != crlf:
+                self.bare_cr = True
         self.size += len(out)
         if done:
             self.done = True
