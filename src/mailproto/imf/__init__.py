@@ -15,6 +15,7 @@ from mailproto.imf.addresses import (
 )
 from mailproto.imf.dates import UNKNOWN_ZONE, format_date, parse_date
 from mailproto.imf.defects import Defect
+from mailproto.imf.headers import Headers as Headers
 from mailproto.imf.message_ids import parse_message_id, parse_message_id_list
 from mailproto.imf.received import Received, parse_received
 

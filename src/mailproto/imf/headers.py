@@ -69,16 +69,15 @@ __all__ = ["HeaderField", "Headers", "split_header_section"]
 
 _DEFAULT_LIMITS = MessageLimits()
 
-# The end of a header section: an empty line, i.e. a line feed followed by
-# an optional carriage return and another line feed (CRLF CRLF, or LF LF for
-# LF-only mail).  The section itself keeps its last line ending.
-_BLANK_LINE = re.compile(rb"\n\r?\n")
-
-# A line inside the section that is not part of a header: not a continuation
-# (leading WSP), not an mbox "From " line, and not "name:" where the name is
-# printable ASCII without a colon (RFC 5322 §3.6.8 ftext, %d33-57 / %d59-126).
-# Like CPython's feedparser, such a line ends the section and starts the body.
-_NON_HEADER_LINE = re.compile(rb"^(?![ \t]|From |[\x21-\x39\x3b-\x7e]*:)", re.MULTILINE)
+# The valid lines at the start of a section, in one match: each is a field
+# line ("name:" where the name is printable ASCII without a colon, RFC 5322
+# §3.6.8 ftext, %d33-57 / %d59-126, and WSP may precede the colon as the
+# obsolete syntax of §4.5.3 allows), a continuation line (leading WSP,
+# §2.2.3) or an mbox "From " line.  The match stops at the first line that is
+# none of these: the empty line that ends the section (CRLF or LF alone), or,
+# like CPython's feedparser, a non-header line that starts a body whose
+# separator line is missing.  One regex match, linear, no per-line Python.
+_HEADER_LINES = re.compile(rb"(?:(?:[ \t]|From |[\x21-\x39\x3b-\x7e]*[ \t]*:)[^\n]*(?:\n|\Z))*")
 
 # One field: a first line that does not start with WSP, then any number of
 # continuation lines.  The last line of a section may lack its line feed.
@@ -127,22 +126,25 @@ _VERBATIM_FIELDS = frozenset(
     }
 )
 
-_name_searches: dict[str, re.Pattern[bytes]] = {}
+_name_searches: dict[str, tuple[re.Pattern[bytes], re.Pattern[bytes]]] = {}
 
 
-def _name_search(name: str) -> re.Pattern[bytes]:
-    """A compiled ``^Name[ \\t]*:`` search, cached per lower-case name."""
+def _name_search(name: str) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
+    """Compiled searches for a field called ``name``, cached per lower-case name.
+
+    The first matches ``Name[ \\t]*:`` at the start of the section, the second
+    ``\\nName[ \\t]*:`` anywhere in it (a line-feed-anchored search is an
+    order of magnitude faster than a MULTILINE ``^`` one).
+    """
     key = name.lower()
-    pattern = _name_searches.get(key)
-    if pattern is None:
+    patterns = _name_searches.get(key)
+    if patterns is None:
         if len(_name_searches) > 512:  # bound the cache against arbitrary names
             _name_searches.clear()
-        pattern = re.compile(
-            rb"^" + re.escape(key.encode("latin-1", "replace")) + rb"[ \t]*:",
-            re.IGNORECASE | re.MULTILINE,
-        )
-        _name_searches[key] = pattern
-    return pattern
+        body = re.escape(key.encode("latin-1", "replace")) + rb"[ \t]*:"
+        patterns = (re.compile(body, re.IGNORECASE), re.compile(rb"\n" + body, re.IGNORECASE))
+        _name_searches[key] = patterns
+    return patterns
 
 
 # A character that a UTF-8 decoding produced from a real multi-byte
@@ -204,14 +206,16 @@ def split_header_section(
     if data.startswith(b"\r\n", start, end):
         return start, start + 2, defects
     window = min(end, start + limits.header_section_size)
-    m = _BLANK_LINE.search(data, start, window)
-    if m is not None:
-        header_end, body_start = m.start() + 1, m.end()
-    elif window == end:
-        # No empty line at all: everything is header (a message without a
-        # body), unless a non-header line below says where the body starts.
+    # The pattern can match the empty string, so it always matches.
+    stop = _HEADER_LINES.match(data, start, window).end()  # type: ignore[union-attr]
+    if stop >= end:
+        # Header lines up to the end: a message without a body.
         header_end = body_start = end
-    else:
+    elif data[stop] == 0x0A:  # LF LF: the empty separator line
+        header_end, body_start = stop, stop + 1
+    elif data.startswith(b"\r\n", stop):  # CRLF CRLF
+        header_end, body_start = stop, stop + 2
+    elif stop >= window:
         # The section is larger than the bound: cut it at the last complete
         # line inside the bound and treat the rest as body.
         cut = data.rfind(b"\n", start, window)
@@ -223,9 +227,8 @@ def split_header_section(
                 offset=header_end,
             )
         )
-    bad = _NON_HEADER_LINE.search(data, start, header_end)
-    if bad is not None and bad.start() < header_end:
-        header_end = body_start = bad.start()
+    else:
+        header_end = body_start = stop
         defects.append(
             Defect(
                 kind="missing-header-body-separator",
@@ -396,12 +399,15 @@ class Headers:
             # at least 3 octets, "a:\n"): only the full split knows which
             # ones count.
             return self._slow_first(name)
-        m = _name_search(name).search(data, start, end)
-        if m is None:
-            return None
-        begin = m.start()
-        if begin == start and start != 0 and data[start - 1] != 0x0A:
-            return self._slow_first(name)  # defensive: start is not a line start
+        at_start, anywhere = _name_search(name)
+        m = at_start.match(data, start, end)
+        if m is not None:
+            begin = start
+        else:
+            m = anywhere.search(data, start, end)
+            if m is None:
+                return None
+            begin = m.start() + 1
         if data.startswith(b"From ", begin):
             return self._slow_first(name)  # an envelope line, not a field
         stop = _FIELD_END.search(data, m.end(), end)
