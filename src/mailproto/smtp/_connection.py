@@ -1,0 +1,1328 @@
+"""The two SMTP connection machines: :class:`ServerConnection` and
+:class:`ClientConnection`.
+
+Theory of operation
+-------------------
+Both sides have the shape every mailproto protocol shares (DESIGN.md)::
+
+    conn.receive_data(data)    # bytes from the peer; b"" = the peer closed
+    conn.next_event()          # an event, NEED_DATA or PAUSED
+    conn.send(event)           # queue a reply (server) or a command (client)
+    conn.data_to_send()        # bytes to write to the peer
+
+Server
+    The server reads one command at a time.  What it can decide alone it
+    answers alone — syntax errors (500/501), bad sequence (503, from the table
+    in :mod:`._state`), parameters of extensions it did not advertise (555),
+    limits (552/452), NOOP, RSET, HELP, QUIT, DATA's 354, STARTTLS's 220 — and
+    reports as an event.  Every *policy* decision (this HELO, this sender,
+    this recipient, these credentials, this message) becomes an event after
+    which ``next_event()`` returns ``PAUSED`` until the application sends its
+    :class:`~mailproto.smtp.Reply`.  Because it never reads the next command
+    before the previous one is answered, pipelined commands (RFC 2920) are
+    answered in order without any queueing logic.
+
+    The message is streamed: :class:`DataChunk` events carry at most
+    :attr:`SMTPLimits.data_chunk_size` octets each, so the connection holds
+    no more than one chunk plus one partial line, whatever the message size.
+
+Client
+    The client checks every command against the same table before writing it
+    (LocalProtocolError if out of sequence), against the extensions the
+    server advertised (no SMTPUTF8, 8BITMIME, SIZE, DSN... unless offered),
+    and against RFC 2920's pipelining rules (without PIPELINING it waits for
+    each reply; with it, group-ending commands still wait).  Replies are
+    matched to commands in order; a reply with no command outstanding, or
+    bytes that arrive between STARTTLS's 220 and the TLS handshake, are
+    response injection and raise :class:`~mailproto.errors.RemoteProtocolError`.
+"""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Callable
+
+import attrs
+
+from mailproto import sasl
+from mailproto._buffer import DotBlockReader, ReceiveBuffer
+from mailproto._sentinels import NEED_DATA, PAUSED, Sentinel
+from mailproto.codecs.dotstuff import DotStuffer
+from mailproto.errors import LimitExceeded, LocalProtocolError, RemoteProtocolError
+from mailproto.limits import SMTPLimits
+from mailproto.smtp import replies
+from mailproto.smtp._address import Mailbox
+from mailproto.smtp._events import (
+    Auth,
+    AuthAnswer,
+    Authenticated,
+    AuthFailed,
+    AuthQuestion,
+    Bdat,
+    CommandRejected,
+    ConnectionClosed,
+    Data,
+    DataChunk,
+    Ehlo,
+    EhloReply,
+    EndOfData,
+    Event,
+    Expn,
+    Helo,
+    Help,
+    Lhlo,
+    MailFrom,
+    MessageAborted,
+    Noop,
+    Quit,
+    RcptTo,
+    RecipientReply,
+    Rset,
+    StartTLS,
+    Vrfy,
+)
+from mailproto.smtp._readers import CommandError, ReplyParser, parse_command
+from mailproto.smtp._state import (
+    ENDS_PIPELINE_GROUP,
+    State,
+    Transition,
+    Verb,
+    transition,
+)
+from mailproto.smtp._writers import write_command
+from mailproto.smtp.extensions import (
+    BareLineEndings,
+    Body,
+    Extensions,
+    MailParameters,
+    ServerConfig,
+)
+from mailproto.smtp.replies import Reply
+
+__all__ = ["ClientConnection", "ServerConnection"]
+
+#: What ``next_event()`` returns.
+NextEvent = Event | Reply | Sentinel
+
+# Commands a server answers only after asking the application.
+_DECISIONS = frozenset(
+    {Verb.HELO, Verb.EHLO, Verb.LHLO, Verb.MAIL, Verb.RCPT, Verb.VRFY, Verb.EXPN}
+)
+# Commands allowed before TLS when require_tls is set (RFC 3207 §4).
+_BEFORE_TLS = frozenset(
+    {Verb.HELO, Verb.EHLO, Verb.LHLO, Verb.STARTTLS, Verb.NOOP, Verb.RSET, Verb.QUIT}
+)
+_ENHANCED_EXEMPT = frozenset({Verb.GREETING, Verb.HELO, Verb.EHLO, Verb.LHLO})
+_NO_EXTENSIONS = Extensions()
+_LINE_SHOWN = 512
+
+
+def _too_long_hint() -> Reply:
+    return replies.LINE_TOO_LONG
+
+
+# =============================================================================
+# Server
+# =============================================================================
+
+
+class ServerConnection:
+    """The server side of one SMTP, ESMTP or LMTP session.
+
+    The application sends the greeting first (``conn.send(Reply(code=220,
+    lines="ESMTP ready"))`` — the server's hostname is prepended), then loops
+    over ``next_event()``; see the tutorial.
+
+    *sasl_mechanism* creates the SASL server mechanism for a name the client
+    chose from :attr:`ServerConfig.auth_mechanisms` (default:
+    :func:`mailproto.sasl.server_mechanism`); pass your own to configure
+    channel bindings for SCRAM-PLUS.
+    """
+
+    def __init__(
+        self,
+        config: ServerConfig | None = None,
+        *,
+        limits: SMTPLimits | None = None,
+        sasl_mechanism: Callable[[str], sasl.ServerMechanism] | None = None,
+    ) -> None:
+        #: What the server advertises and enforces.
+        self.config = config if config is not None else ServerConfig()
+        #: Size and count bounds.
+        self.limits = limits if limits is not None else SMTPLimits()
+        self._sasl_factory = sasl_mechanism or (
+            lambda name: sasl.server_mechanism(name, hostname=self.config.hostname)
+        )
+        self._buf = ReceiveBuffer()
+        self._out: list[bytes] = []
+        self._events: collections.deque[Event] = collections.deque()
+        self._state = State.GREETING
+        #: True once TLS protects the session (implicit, or after STARTTLS).
+        self.tls_active = self.config.tls_active
+        #: The :class:`Authenticated` event of a successful AUTH, or ``None``.
+        self.authenticated: Authenticated | None = None
+        #: The domain the client gave in HELO/EHLO/LHLO (accepted), or ``None``.
+        self.client_domain: str | None = None
+        #: The accepted MAIL of the open transaction, or ``None``.
+        self.mail_from: MailFrom | None = None
+        #: The accepted recipients of the open transaction, in order.
+        self.recipients: list[RcptTo] = []
+        #: Octets discarded because they arrived after STARTTLS and before the
+        #: TLS handshake (RFC 3207 §4.2: never interpreted).
+        self.discarded_after_starttls = 0
+        # The verb whose reply the application owes (PAUSED until it comes).
+        self._awaiting: Verb | None = Verb.GREETING
+        self._pending_event: Event | None = None
+        self._hello: Verb | None = None  # HELO/EHLO/LHLO in force
+        self._ext = _NO_EXTENSIONS  # extensions in force (after EHLO/LHLO)
+        self._eof = False
+        self._errors = 0
+        self._skipping_line = False
+        self._rcpt_attempts = 0
+        # Message intake
+        self._dot: DotBlockReader | None = None
+        self._msg_size = 0
+        self._abort: Reply | None = None
+        self._line_len = 0  # length of the current partial DATA line
+        self._bdat_remaining = 0
+        self._bdat_last = False
+        self._bdat_discard = False  # consuming a refused chunk
+        self._bdat_cr = False  # the previous BDAT piece ended with CR
+        self._bdat_open = False  # a BDAT chunk is being read
+        self._lmtp_owed = 0
+        # SASL
+        self._sasl: sasl.ServerMechanism | None = None
+        self._sasl_name = ""
+
+    # -- public properties ----------------------------------------------------
+
+    @property
+    def state(self) -> State:
+        """Where the session is (:class:`~mailproto.smtp.State`)."""
+        return self._state
+
+    @property
+    def extensions(self) -> Extensions:
+        """What an EHLO would advertise right now."""
+        return self.config.extensions(
+            tls_active=self.tls_active, message_size=self.limits.message_size
+        )
+
+    @property
+    def awaiting_reply(self) -> bool:
+        """True while the application owes a reply (``next_event()`` is PAUSED)."""
+        return self._awaiting is not None
+
+    # -- I/O ------------------------------------------------------------------
+
+    def receive_data(self, data: bytes) -> None:
+        """Feed bytes from the client; ``b""`` means the client closed.
+
+        Raises :class:`~mailproto.errors.LimitExceeded` when the client keeps
+        sending while a reply is owed and the backlog exceeds
+        ``pipelined_commands × command_line_length`` octets (stop reading
+        while ``next_event()`` returns PAUSED to apply backpressure instead).
+        """
+        if not data:
+            self._eof = True
+            return
+        if self._state is State.TLS_HANDSHAKE or self._state is State.CLOSED:
+            # RFC 3207 §4.2: nothing between STARTTLS and the handshake is a
+            # command.  After QUIT/421 nothing is read at all.
+            if self._state is State.TLS_HANDSHAKE:
+                self.discarded_after_starttls += len(data)
+            return
+        self._buf.append(data)
+        if self._awaiting is not None:
+            bound = self.limits.pipelined_commands * self.limits.command_line_length
+            if len(self._buf) > bound:
+                raise LimitExceeded(
+                    "client pipelined too much without reading replies",
+                    limit="pipelined_commands",
+                    bound=self.limits.pipelined_commands,
+                    hint=replies.SERVICE_UNAVAILABLE.hint(fatal=True),
+                )
+
+    def data_to_send(self) -> bytes:
+        """Return (and forget) the bytes queued for the client."""
+        out = b"".join(self._out)
+        self._out.clear()
+        return out
+
+    def start_tls_done(self) -> None:
+        """Tell the connection the TLS handshake after STARTTLS completed.
+
+        Whatever the client sent before the handshake is discarded (RFC 3207
+        §4.2), and the session restarts: the client must EHLO again.
+        """
+        if self._state is not State.TLS_HANDSHAKE:
+            raise LocalProtocolError("start_tls_done() without a STARTTLS in progress")
+        self.discarded_after_starttls += len(self._buf.take_all())
+        self._set_state(Verb.TLS_DONE, ok=True)
+        self.tls_active = True
+        self._hello = None
+        self._ext = _NO_EXTENSIONS
+        self.client_domain = None
+        self.authenticated = None  # RFC 3207 §4.2: forget AUTH too
+        self._reset_transaction()
+
+    # -- events ---------------------------------------------------------------
+
+    def next_event(self) -> NextEvent:
+        """The next event, or ``NEED_DATA`` / ``PAUSED``.
+
+        Never raises anything but :class:`~mailproto.errors.ProtocolError`
+        subclasses, whatever the client sent.
+        """
+        if self._events:
+            return self._events.popleft()
+        if self._awaiting is not None:
+            return PAUSED
+        state = self._state
+        if state is State.CLOSED:
+            self._buf.take_all()
+            return ConnectionClosed() if self._eof else PAUSED
+        if state is State.TLS_HANDSHAKE:
+            return PAUSED
+        while True:
+            if state is State.DATA:
+                event = self._read_data()
+            elif self._bdat_open:
+                event = self._read_bdat()
+            elif state is State.AUTH:
+                event = self._read_auth()
+            else:
+                event = self._read_command()
+            if event is not None:
+                return event
+            if self._events:
+                return self._events.popleft()
+            if self.awaiting_reply:
+                return PAUSED
+            if self._state is State.CLOSED:
+                return ConnectionClosed() if self._eof else PAUSED
+            if self._state is not state:
+                state = self._state
+                continue
+            if self._eof:
+                self._state = State.CLOSED
+                return ConnectionClosed()
+            return NEED_DATA
+
+    def send(self, event: Event | Reply) -> None:
+        """Answer the event the connection is waiting on.
+
+        Send a :class:`Reply` for every event documented "reply owed", an
+        :class:`AuthAnswer` for an :class:`AuthQuestion`.  Raises
+        :class:`~mailproto.errors.LocalProtocolError` (state unchanged) when
+        nothing is owed or the reply does not fit (a 3xx to MAIL, ...).
+        """
+        awaiting = self._awaiting
+        if isinstance(event, AuthAnswer):
+            if awaiting is not Verb.AUTH or self._sasl is None or self._sasl.pending is None:
+                raise LocalProtocolError("no SASL question is waiting for an answer")
+            self._awaiting = None
+            try:
+                step = self._sasl.answer(event.answer)  # type: ignore[arg-type]
+            except sasl.SASLError as exc:
+                self._auth_end_failure(str(exc), replies.AUTH_FAILED)
+                return
+            self._auth_step(step)
+            return
+        if not isinstance(event, Reply):
+            raise LocalProtocolError(f"a server sends replies, not {type(event).__name__}")
+        if awaiting is None or awaiting is Verb.AUTH:
+            raise LocalProtocolError("no reply is owed now")
+        reply = event
+        if reply.code // 100 == 3 or (awaiting is Verb.GREETING and reply.code not in (220, 554)):
+            raise LocalProtocolError(f"{reply.code} is not a valid reply to {awaiting.value}")
+        if awaiting is Verb.END_OF_DATA and self.config.lmtp:
+            self._write(reply, awaiting)
+            self._lmtp_owed -= 1
+            if self._lmtp_owed > 0:
+                return  # more per-recipient replies owed (RFC 2033 §4.2)
+            self._awaiting = None
+            self._finish_message(ok=True)
+            return
+        self._awaiting = None
+        pending, self._pending_event = self._pending_event, None
+        ok = reply.is_positive
+        if awaiting is Verb.GREETING:
+            self._write(self._prefixed(reply) if ok else reply, awaiting)
+            self._set_state(awaiting, ok=ok)
+        elif awaiting in (Verb.HELO, Verb.EHLO, Verb.LHLO):
+            if ok:
+                assert isinstance(pending, (Helo, Ehlo, Lhlo))
+                self._hello = awaiting
+                self.client_domain = pending.domain
+                self._reset_transaction()
+                if awaiting is Verb.HELO:
+                    self._ext = _NO_EXTENSIONS
+                    self._write(self._prefixed(reply), awaiting)
+                else:
+                    self._ext = self.extensions
+                    first = self._prefixed(reply).lines[0]
+                    self._write(
+                        Reply(code=reply.code, lines=(first, *self._ext.to_lines())), awaiting
+                    )
+            else:
+                self._write(reply, awaiting)
+            self._set_state(awaiting, ok=ok)
+        elif awaiting is Verb.MAIL:
+            self._write(reply, awaiting)
+            if ok:
+                assert isinstance(pending, MailFrom)
+                self.mail_from = pending
+            self._set_state(awaiting, ok=ok)
+        elif awaiting is Verb.RCPT:
+            self._write(reply, awaiting)
+            if ok:
+                assert isinstance(pending, RcptTo)
+                self.recipients.append(pending)
+            self._set_state(awaiting, ok=ok)
+        elif awaiting in (Verb.END_OF_DATA, Verb.BDAT_LAST):
+            self._write(reply, awaiting)
+            self._finish_message(ok=ok)
+        else:  # VRFY, EXPN: no state change
+            self._write(reply, awaiting)
+
+    # -- output helpers -------------------------------------------------------
+
+    def _prefixed(self, reply: Reply) -> Reply:
+        # RFC 5321 §4.2: greeting and HELO/EHLO replies start with the
+        # server's domain.
+        first = f"{self.config.hostname} {reply.lines[0]}".rstrip(" ")
+        return attrs.evolve(reply, lines=(first, *reply.lines[1:]))
+
+    def _write(self, reply: Reply, verb: Verb | None) -> None:
+        # RFC 2034 §3: enhanced codes only once advertised, and never on the
+        # greeting or the HELO/EHLO reply.
+        enhanced = "ENHANCEDSTATUSCODES" in self._ext and verb not in _ENHANCED_EXEMPT
+        utf8 = self.mail_from is not None and self.mail_from.parameters.smtputf8
+        self._out.append(reply.to_bytes(enhanced=enhanced, utf8=utf8))
+
+    def _set_state(self, verb: Verb, *, ok: bool, more: bool = False) -> None:
+        tr = transition(self._state, verb)
+        assert tr is not None, (self._state, verb)
+        nxt = tr.more if more else (tr.ok if ok else tr.fail)
+        assert nxt is not None
+        self._state = nxt
+
+    def _reset_transaction(self) -> None:
+        self.mail_from = None
+        self.recipients = []
+        self._rcpt_attempts = 0
+        self._msg_size = 0
+        self._abort = None
+        self._dot = None
+        self._bdat_cr = False
+        self._line_len = 0
+
+    def _reject(self, line: bytes, reply: Reply, verb: Verb | None = None) -> Event:
+        """Answer a bad command ourselves; give up after too many."""
+        self._errors += 1
+        if self._errors >= self.limits.errors:
+            reply = replies.TOO_MANY_ERRORS
+            self._write(reply, verb)
+            self._state = State.CLOSED
+        else:
+            self._write(reply, verb)
+        return CommandRejected(line=line.rstrip(b"\r\n")[:_LINE_SHOWN], reply=reply)
+
+    # -- commands -------------------------------------------------------------
+
+    def _read_command(self) -> Event | None:
+        limit = self.limits.command_line_length
+        buf = self._buf
+        if self._skipping_line:
+            # Discard the rest of an over-long line, then answer it once.
+            line = None
+            while line is None:
+                try:
+                    line = buf.next_line(limit)
+                except LimitExceeded:
+                    buf.take_all()
+                    return None
+                if line is None:
+                    return None
+            self._skipping_line = False
+            return self._reject(b"", replies.LINE_TOO_LONG)
+        try:
+            line = buf.next_line(limit, limit="command_line_length")
+        except LimitExceeded:
+            buf.take_all()
+            self._skipping_line = True
+            return None
+        if line is None:
+            return None
+        return self._handle_command(line)
+
+    def _handle_command(self, line: bytes) -> Event | None:
+        cfg = self.config
+        try:
+            verb, event = parse_command(
+                line,
+                extensions=self._ext,
+                utf8=cfg.smtputf8,
+                extra_mail=cfg.extra_mail_parameters,
+                extra_rcpt=cfg.extra_rcpt_parameters,
+            )
+        except CommandError as exc:
+            # (A BDAT with a malformed size leaves the chunk length unknown:
+            # what follows is read as commands, as Postfix does.)
+            return self._reject(line, exc.reply, exc.verb)
+        # LMTP speaks LHLO only; SMTP never LHLO (RFC 2033 §4.1).
+        if (cfg.lmtp and verb in (Verb.HELO, Verb.EHLO)) or (not cfg.lmtp and verb is Verb.LHLO):
+            return self._reject(line, replies.COMMAND_UNRECOGNIZED, verb)
+        if isinstance(event, Bdat):
+            verb = Verb.BDAT_LAST if event.last else Verb.BDAT
+        refusal = self._refusal(verb, event)
+        if refusal is not None:
+            if isinstance(event, Bdat):
+                # RFC 3030 §2: the chunk's octets follow regardless; they must
+                # be consumed (and dropped) or they would be read as commands.
+                self._bdat_remaining = event.size
+                self._bdat_discard = True
+                self._bdat_open = True
+                self._bdat_last = False
+                if self._state is State.BDAT:
+                    # a failed chunk fails the transaction (RFC 3030 §2)
+                    self._reset_transaction()
+                    self._state = State.READY
+            return self._reject(line, refusal, verb)
+        if verb in _DECISIONS:
+            if verb is Verb.RCPT:
+                self._rcpt_attempts += 1
+            self._awaiting = verb
+            self._pending_event = event
+            return event
+        return self._auto(verb, event)
+
+    def _refusal(self, verb: Verb, event: Event) -> Reply | None:
+        """The reply refusing *event* in the current state, or ``None``."""
+        cfg = self.config
+        state = self._state
+        ext = self._ext
+        if state is State.REFUSED and verb is not Verb.QUIT:
+            return replies.BAD_SEQUENCE
+        if cfg.require_tls and not self.tls_active and verb not in _BEFORE_TLS:
+            return replies.STARTTLS_FIRST
+        # Commands of extensions that are not in force (RFC 5321 §4.1.1.1:
+        # only what EHLO advertised may be used).
+        if verb in (Verb.BDAT, Verb.BDAT_LAST) and "CHUNKING" not in ext:
+            return replies.NOT_IMPLEMENTED
+        if verb is Verb.STARTTLS:
+            if self.tls_active:
+                return replies.BAD_SEQUENCE.with_text("TLS already active")
+            if not cfg.starttls:
+                return replies.NOT_IMPLEMENTED
+        if verb is Verb.AUTH:
+            assert isinstance(event, Auth)
+            if not cfg.auth_mechanisms:
+                return replies.NOT_IMPLEMENTED
+            if "AUTH" not in ext:
+                # Mechanisms exist but are withheld until TLS (or EHLO).
+                if cfg.auth_requires_tls and not self.tls_active:
+                    return replies.ENCRYPTION_REQUIRED
+                return replies.SEND_HELO_FIRST
+            if self.authenticated is not None:
+                return replies.ALREADY_AUTHENTICATED
+            if state in (State.MAIL, State.RCPT):
+                return replies.AUTH_IN_TRANSACTION
+            if event.mechanism not in ext.auth_mechanisms:
+                return replies.AUTH_MECHANISM_UNKNOWN
+        tr = transition(state, verb)
+        if tr is None:
+            return self._sequence_error(verb)
+        if verb is Verb.MAIL:
+            assert isinstance(event, MailFrom)
+            params = event.parameters
+            if cfg.require_auth and self.authenticated is None:
+                return replies.AUTH_REQUIRED
+            limit = self.limits.message_size
+            if limit is not None and params.size is not None and params.size > limit:
+                # RFC 1870 §6.1: declared size over the fixed limit → 552.
+                return replies.MESSAGE_TOO_BIG
+            if not params.smtputf8 and (
+                (event.sender is not None and not event.sender.is_ascii)
+                or not all(v is None or v.isascii() for _, v in params.extra)
+                or (params.envid is not None and not params.envid.isascii())
+            ):
+                return replies.NON_ASCII_ADDRESS
+        elif verb is Verb.RCPT:
+            assert isinstance(event, RcptTo)
+            if self._rcpt_attempts >= self.limits.recipients:
+                return replies.TOO_MANY_RECIPIENTS
+            utf8 = self.mail_from is not None and self.mail_from.parameters.smtputf8
+            if not utf8 and not event.recipient.is_ascii:
+                return replies.NON_ASCII_ADDRESS
+        elif verb is Verb.DATA:
+            if self.mail_from is not None and self.mail_from.parameters.body is Body.BINARY_MIME:
+                return replies.BINARYMIME_NEEDS_BDAT
+        elif verb in (Verb.HELO, Verb.EHLO, Verb.LHLO):
+            assert isinstance(event, (Helo, Ehlo, Lhlo))
+            if not event.domain.isascii() and not cfg.smtputf8:
+                return replies.SYNTAX_ERROR_IN_PARAMETERS
+        return None
+
+    def _sequence_error(self, verb: Verb) -> Reply:
+        state = self._state
+        if state is State.CONNECTED and verb in (
+            Verb.MAIL,
+            Verb.RCPT,
+            Verb.DATA,
+            Verb.BDAT,
+            Verb.BDAT_LAST,
+            Verb.AUTH,
+        ):
+            return replies.SEND_HELO_FIRST
+        if verb is Verb.MAIL and state in (State.MAIL, State.RCPT, State.BDAT):
+            return replies.NESTED_MAIL
+        if verb is Verb.RCPT and state is State.READY:
+            return replies.NEED_MAIL
+        if verb in (Verb.DATA, Verb.BDAT, Verb.BDAT_LAST):
+            if state is State.MAIL:
+                # RFC 2920 §3.1 / RFC 5321 §3.3: all recipients were refused.
+                return replies.NO_VALID_RECIPIENTS
+            if state is State.READY:
+                return replies.NEED_MAIL
+        if verb is Verb.AUTH and state in (State.MAIL, State.RCPT):
+            return replies.AUTH_IN_TRANSACTION
+        return replies.BAD_SEQUENCE
+
+    def _auto(self, verb: Verb, event: Event) -> Event | None:
+        """Commands the connection answers itself; the event is information."""
+        if verb is Verb.NOOP:
+            self._write(replies.OK, verb)
+            self._set_state(verb, ok=True)
+        elif verb is Verb.RSET:
+            self._write(replies.OK, verb)
+            self._reset_transaction()
+            self._set_state(verb, ok=True)
+        elif verb is Verb.HELP:
+            self._write(replies.HELP, verb)
+        elif verb is Verb.QUIT:
+            self._write(replies.CLOSING, verb)
+            self._set_state(verb, ok=True)
+        elif verb is Verb.STARTTLS:
+            self._write(replies.READY_FOR_TLS, verb)
+            self._set_state(verb, ok=True)
+            # RFC 3207 §4.2: pipelined bytes after STARTTLS are discarded,
+            # never executed (the STARTTLS command injection class).
+            self.discarded_after_starttls += len(self._buf.take_all())
+        elif verb is Verb.DATA:
+            self._write(replies.START_MAIL_INPUT, verb)
+            self._set_state(verb, ok=True, more=True)
+            self._dot = DotBlockReader(max_chunk=self.limits.data_chunk_size)
+            self._msg_size = 0
+            self._line_len = 0
+        elif verb in (Verb.BDAT, Verb.BDAT_LAST):
+            assert isinstance(event, Bdat)
+            self._bdat_remaining = event.size
+            self._bdat_last = event.last
+            self._bdat_discard = False
+            self._bdat_open = True
+            if self._state is not State.BDAT:
+                self._state = State.BDAT  # the chunk is read in BDAT state
+        elif verb is Verb.AUTH:
+            assert isinstance(event, Auth)
+            return self._auth_start(event)
+        return event
+
+    # -- DATA -----------------------------------------------------------------
+
+    def _read_data(self) -> Event | None:
+        dot = self._dot
+        assert dot is not None
+        buf = self._buf
+        limit = self.limits.message_size
+        cfg = self.config
+        while True:
+            piece = dot.read(buf)
+            if piece is None:
+                return None
+            if dot.done and not piece:
+                return self._end_of_message(Verb.END_OF_DATA)
+            if self._abort is not None:
+                continue  # consume and drop the rest of a refused message
+            if limit is not None and dot.size > limit:
+                self._abort = replies.MESSAGE_TOO_BIG
+                continue
+            if (dot.bare_lf or dot.bare_cr) and cfg.bare_line_endings is BareLineEndings.REJECT:
+                self._abort = replies.BARE_LINE_ENDING
+                continue
+            if not cfg.allow_nul and b"\x00" in piece:
+                self._abort = replies.NUL_IN_DATA
+                continue
+            if self.limits.data_line_length is not None and self._line_too_long(piece):
+                self._abort = replies.LINE_TOO_LONG
+                continue
+            if cfg.bare_line_endings is BareLineEndings.NORMALIZE and (dot.bare_lf or dot.bare_cr):
+                # A piece never splits a CRLF and never ends in a CR that
+                # could start one, so per-piece normalisation is exact.
+                piece = piece.replace(b"\r\n", b"\n").replace(b"\r", b"\n").replace(b"\n", b"\r\n")
+            self._msg_size = dot.size
+            if dot.done:
+                # The terminator came right after this piece.
+                self._events.append(DataChunk(data=piece))
+                return self._end_of_message(Verb.END_OF_DATA)
+            return DataChunk(data=piece)
+
+    def _line_too_long(self, piece: bytes) -> bool:
+        bound = self.limits.data_line_length
+        assert bound is not None
+        last = piece.rfind(b"\n")
+        if last < 0:
+            self._line_len += len(piece)
+            return self._line_len > bound
+        first = piece.find(b"\n")
+        if self._line_len + first + 1 > bound:
+            return True
+        # The longest complete line inside the piece: split is C speed.
+        if max(map(len, piece[first + 1 : last + 1].split(b"\n"))) + 1 > bound:
+            return True
+        self._line_len = len(piece) - last - 1
+        return self._line_len > bound
+
+    def _end_of_message(self, verb: Verb) -> Event | None:
+        if self._abort is not None:
+            reply = self._abort
+            self._write(reply, verb)
+            self._events.append(MessageAborted(reply=reply))
+            self._reset_transaction()
+            self._state = State.READY
+            return None
+        self._awaiting = Verb.END_OF_DATA if verb is Verb.END_OF_DATA else Verb.BDAT_LAST
+        if self.config.lmtp:
+            self._awaiting = Verb.END_OF_DATA
+            self._lmtp_owed = len(self.recipients)
+        self._events.append(EndOfData())
+        return None
+
+    def _finish_message(self, *, ok: bool) -> None:
+        self._reset_transaction()
+        self._state = State.READY
+
+    # -- BDAT -----------------------------------------------------------------
+
+    def _read_bdat(self) -> Event | None:
+        remaining = self._bdat_remaining
+        if remaining:
+            piece = self._buf.take_at_most(min(remaining, self.limits.data_chunk_size))
+            if not piece:
+                return None
+            self._bdat_remaining = remaining = remaining - len(piece)
+            if not self._bdat_discard and self._abort is None:
+                self._check_bdat_piece(piece)
+                if self._abort is None:
+                    self._msg_size += len(piece)
+                    if remaining:
+                        return DataChunk(data=piece)
+                    self._events.append(DataChunk(data=piece))
+            if remaining:
+                return None
+        # The chunk is complete.
+        self._bdat_open = False
+        if self._bdat_discard:
+            self._bdat_discard = False
+            self._bdat_last = False
+            return None
+        if self._bdat_last:
+            self._bdat_last = False
+            if self._bdat_cr and self.config.bare_line_endings is BareLineEndings.REJECT:
+                if not self._binary() and self._abort is None:
+                    self._abort = replies.BARE_LINE_ENDING
+            return self._end_of_message(Verb.BDAT_LAST)
+        if self._abort is not None:
+            # RFC 3030 §2: an error reply to a chunk fails the transaction.
+            self._write(self._abort, Verb.BDAT)
+            self._events.append(MessageAborted(reply=self._abort))
+            self._reset_transaction()
+            self._state = State.READY
+            return None
+        self._write(replies.CHUNK_OK, Verb.BDAT)
+        return None
+
+    def _binary(self) -> bool:
+        return self.mail_from is not None and self.mail_from.parameters.body is Body.BINARY_MIME
+
+    def _check_bdat_piece(self, piece: bytes) -> None:
+        limit = self.limits.message_size
+        if limit is not None and self._msg_size + len(piece) > limit:
+            self._abort = replies.MESSAGE_TOO_BIG
+            return
+        if self._binary():
+            return  # RFC 3030 §3: BINARYMIME content is arbitrary octets
+        cfg = self.config
+        if not cfg.allow_nul and b"\x00" in piece:
+            self._abort = replies.NUL_IN_DATA
+            return
+        if cfg.bare_line_endings is BareLineEndings.REJECT:
+            # Bare CR/LF counted at C speed; a CRLF may straddle two pieces.
+            carry = self._bdat_cr
+            crlf = piece.count(b"\r\n") + (1 if carry and piece[:1] == b"\n" else 0)
+            ends_cr = piece.endswith(b"\r")
+            bare = (
+                piece.count(b"\n") != crlf
+                or piece.count(b"\r") - (1 if ends_cr else 0) != piece.count(b"\r\n")
+                or (carry and piece[:1] != b"\n")
+            )
+            self._bdat_cr = ends_cr
+            if bare:
+                self._abort = replies.BARE_LINE_ENDING
+
+    # -- AUTH -----------------------------------------------------------------
+
+    def _auth_start(self, event: Auth) -> Event | None:
+        try:
+            mech = self._sasl_factory(event.mechanism)
+        except LocalProtocolError:
+            self._write(replies.AUTH_MECHANISM_UNKNOWN, Verb.AUTH)
+            return event
+        self._sasl = mech
+        self._sasl_name = event.mechanism
+        self._state = State.AUTH  # the table's "334 → AUTH"; left on the final reply
+        ir: bytes | None = None
+        if event.initial_response is not None:
+            try:
+                ir = sasl.decode_response(event.initial_response, initial=True)
+            except sasl.SASLCancelled:
+                self._auth_end_failure("cancelled", replies.AUTH_CANCELLED)
+                return Auth(mechanism=event.mechanism, initial_response=None)
+            except sasl.SASLError:
+                self._auth_end_failure("bad base64", replies.AUTH_BAD_BASE64)
+                return Auth(mechanism=event.mechanism, initial_response=None)
+        out = Auth(mechanism=event.mechanism, initial_response=ir)
+        self._events.append(out)
+        try:
+            step = mech.step(ir)
+        except sasl.SASLError as exc:
+            self._auth_end_failure(str(exc), replies.AUTH_FAILED)
+            return None
+        self._auth_step(step)
+        return None
+
+    def _auth_step(self, step: sasl.Step) -> None:
+        if isinstance(step, sasl.Challenge):
+            self._out.append(b"334 " + sasl.encode_challenge(step.data) + b"\r\n")
+        elif isinstance(step, sasl.Question):
+            self._awaiting = Verb.AUTH
+            self._events.append(AuthQuestion(question=step))
+        elif isinstance(step, sasl.Success):
+            self._sasl = None
+            self._state = State.READY
+            self._write(replies.AUTH_SUCCEEDED, Verb.AUTH)
+            self.authenticated = Authenticated(
+                mechanism=self._sasl_name, authcid=step.authcid, authzid=step.authzid
+            )
+            self._events.append(self.authenticated)
+        else:
+            assert isinstance(step, sasl.Failure)
+            self._auth_end_failure(step.reason, replies.AUTH_FAILED)
+
+    def _auth_end_failure(self, reason: str, reply: Reply) -> None:
+        self._sasl = None
+        self._awaiting = None
+        self._state = State.READY
+        self._write(reply, Verb.AUTH)
+        self._events.append(AuthFailed(mechanism=self._sasl_name, reason=reason, reply=reply))
+
+    def _read_auth(self) -> Event | None:
+        try:
+            line = self._buf.next_line(self.limits.auth_line_length, limit="auth_line_length")
+        except LimitExceeded:
+            self._buf.take_all()
+            self._skipping_line = True
+            self._auth_end_failure("response too long", replies.LINE_TOO_LONG)
+            return None
+        if line is None:
+            return None
+        mech = self._sasl
+        assert mech is not None
+        try:
+            if not line.endswith(b"\r\n"):
+                raise sasl.SASLError("bare LF")
+            response = sasl.decode_response(line)
+        except sasl.SASLCancelled:
+            self._auth_end_failure("cancelled", replies.AUTH_CANCELLED)
+            return None
+        except sasl.SASLError:
+            self._auth_end_failure("bad base64", replies.AUTH_BAD_BASE64)
+            return None
+        try:
+            step = mech.step(response)
+        except sasl.SASLError as exc:
+            self._auth_end_failure(str(exc), replies.AUTH_FAILED)
+            return None
+        self._auth_step(step)
+        return None
+
+
+# =============================================================================
+# Client
+# =============================================================================
+
+
+@attrs.define(slots=True)
+class _Pending:
+    """A command whose reply the client still expects."""
+
+    verb: Verb
+    event: Event | None = None
+    #: LMTP after the message: the recipients whose replies are still due.
+    recipients: list[Mailbox] | None = None
+
+
+_COMMAND_VERBS: dict[type[Event], Verb] = {
+    Helo: Verb.HELO,
+    Ehlo: Verb.EHLO,
+    Lhlo: Verb.LHLO,
+    MailFrom: Verb.MAIL,
+    RcptTo: Verb.RCPT,
+    Data: Verb.DATA,
+    Rset: Verb.RSET,
+    Vrfy: Verb.VRFY,
+    Expn: Verb.EXPN,
+    Help: Verb.HELP,
+    Noop: Verb.NOOP,
+    Quit: Verb.QUIT,
+    StartTLS: Verb.STARTTLS,
+}
+
+
+class ClientConnection:
+    """The client side of one SMTP, ESMTP or LMTP session.
+
+    The first event is the server's greeting (a :class:`Reply`).  Then send
+    commands (``Ehlo``, ``MailFrom``, ``RcptTo``, ``Data`` ...) and read one
+    reply event per command, in order.
+    """
+
+    def __init__(
+        self,
+        *,
+        lmtp: bool = False,
+        limits: SMTPLimits | None = None,
+        tls_active: bool = False,
+    ) -> None:
+        #: Speak LMTP (RFC 2033).
+        self.lmtp = lmtp
+        #: Size and count bounds.
+        self.limits = limits if limits is not None else SMTPLimits()
+        #: True once TLS protects the session (implicit, or after STARTTLS).
+        self.tls_active = tls_active
+        #: What the server advertised in its last EHLO/LHLO reply (empty
+        #: before it, after HELO, and after STARTTLS until EHLO again).
+        self.extensions = _NO_EXTENSIONS
+        #: True after a 235 reply to AUTH.
+        self.authenticated = False
+        self._buf = ReceiveBuffer()
+        self._out: list[bytes] = []
+        self._events: collections.deque[Event | Reply] = collections.deque()
+        self._parser = ReplyParser(max_lines=self.limits.reply_lines)
+        self._state = State.GREETING
+        self._projected = State.GREETING
+        self._pending: collections.deque[_Pending] = collections.deque([_Pending(Verb.GREETING)])
+        self._eof = False
+        self._tx: MailParameters | None = None  # parameters of the sent MAIL
+        self._accepted: list[Mailbox] = []
+        self._stuffer: DotStuffer | None = None
+        self._bdat_remaining = 0
+        self._bdat_last = False
+        self._data_ended = False
+        self._sasl: sasl.ClientMechanism | None = None
+
+    @property
+    def state(self) -> State:
+        """Where the session is, as far as the server's replies tell."""
+        return self._state
+
+    @property
+    def pending_replies(self) -> int:
+        """How many replies are still expected."""
+        return len(self._pending)
+
+    @property
+    def accepted_recipients(self) -> list[Mailbox]:
+        """Recipients the server accepted in the open transaction."""
+        return list(self._accepted)
+
+    # -- I/O ------------------------------------------------------------------
+
+    def receive_data(self, data: bytes) -> None:
+        """Feed bytes from the server; ``b""`` means it closed."""
+        if not data:
+            self._eof = True
+            return
+        self._buf.append(data)
+
+    def data_to_send(self) -> bytes:
+        """Return (and forget) the bytes queued for the server."""
+        out = b"".join(self._out)
+        self._out.clear()
+        return out
+
+    def start_tls_done(self) -> None:
+        """Tell the connection the TLS handshake after STARTTLS's 220 is done.
+
+        RFC 3207 §4.2: the client forgets what it learnt (send EHLO again).
+        """
+        if self._state is not State.TLS_HANDSHAKE:
+            raise LocalProtocolError("start_tls_done() without a STARTTLS reply")
+        if self._buf:
+            raise RemoteProtocolError("server sent plaintext before the TLS handshake")
+        self._state = self._projected = State.CONNECTED
+        self.tls_active = True
+        self.extensions = _NO_EXTENSIONS
+        self.authenticated = False
+
+    # -- sending --------------------------------------------------------------
+
+    def send(self, event: Event) -> None:
+        """Queue a command (or message data); raise LocalProtocolError if the
+        protocol or the server's advertised extensions do not allow it now."""
+        if isinstance(event, DataChunk):
+            self._send_chunk(event.data)
+            return
+        if isinstance(event, EndOfData):
+            self._send_end_of_data()
+            return
+        if isinstance(event, Auth):
+            raise LocalProtocolError("use authenticate() to run AUTH")
+        if self._stuffer is not None or self._bdat_remaining:
+            raise LocalProtocolError("finish the message data first")
+        if isinstance(event, Bdat):
+            verb = Verb.BDAT_LAST if event.last else Verb.BDAT
+        else:
+            found = _COMMAND_VERBS.get(type(event))
+            if found is None:
+                raise LocalProtocolError(f"a client does not send {type(event).__name__}")
+            verb = found
+        tr = self._check_command(verb, event)
+        self._out.append(write_command(event))
+        self._push(verb, event, tr)
+        if isinstance(event, MailFrom):
+            self._tx = event.parameters
+        elif isinstance(event, Bdat):
+            self._bdat_remaining = event.size
+            self._bdat_last = event.last
+
+    def authenticate(
+        self, mechanism: sasl.ClientMechanism, *, initial_response: bool = True
+    ) -> None:
+        """Send ``AUTH`` for *mechanism* and run the SASL exchange (RFC 4954).
+
+        Challenges are answered automatically; the events are the ``334``
+        replies and the final reply (``235`` or an error).  The initial
+        response is sent with AUTH when the mechanism has one and
+        *initial_response* is true (RFC 4954 §4).
+        """
+        name = mechanism.name
+        if name not in self.extensions.auth_mechanisms:
+            raise LocalProtocolError(f"the server did not advertise AUTH {name}")
+        if self.authenticated:
+            raise LocalProtocolError("already authenticated")
+        tr = self._check_command(Verb.AUTH, None)
+        ir = mechanism.initial_response() if initial_response else None
+        line = write_command(Auth(mechanism=name, initial_response=ir))
+        if len(line) > self.limits.auth_line_length:
+            # RFC 4954 §4: too long for the AUTH line: send it after a 334.
+            line = write_command(Auth(mechanism=name))
+            ir = None
+        self._out.append(line)
+        self._sasl = mechanism
+        self._push(Verb.AUTH, None, tr)
+
+    def _push(self, verb: Verb, event: Event | None, tr: Transition) -> None:
+        self._pending.append(_Pending(verb, event))
+        self._projected = tr.more if tr.more is not None and verb is not Verb.AUTH else tr.ok
+
+    def _check_command(self, verb: Verb, event: Event | None) -> Transition:
+        ext = self.extensions
+        if self._state in (State.CLOSED, State.TLS_HANDSHAKE):
+            raise LocalProtocolError(f"cannot send {verb.value} in state {self._state.value}")
+        if self._pending:
+            last = self._pending[-1].verb
+            if last is Verb.GREETING:
+                raise LocalProtocolError("wait for the server's greeting")
+            if not ext.pipelining:
+                raise LocalProtocolError(
+                    f"the server does not support PIPELINING: wait for the reply to {last.value}"
+                )
+            if last in ENDS_PIPELINE_GROUP or last is Verb.BDAT_LAST:
+                # RFC 2920 §3.1 (and BDAT LAST ends the message)
+                raise LocalProtocolError(
+                    f"{last.value} must be the last command of a pipelined group"
+                )
+        if self.lmtp and verb in (Verb.HELO, Verb.EHLO):
+            raise LocalProtocolError("LMTP uses LHLO (RFC 2033 §4.1)")
+        if not self.lmtp and verb is Verb.LHLO:
+            raise LocalProtocolError("LHLO is LMTP only")
+        tr = transition(self._projected, verb)
+        if tr is None:
+            raise LocalProtocolError(f"{verb.value} not allowed in state {self._projected.value}")
+        if verb in (Verb.BDAT, Verb.BDAT_LAST) and not ext.chunking:
+            raise LocalProtocolError("the server did not advertise CHUNKING")
+        if verb is Verb.STARTTLS and (not ext.starttls or self.tls_active):
+            raise LocalProtocolError("the server did not advertise STARTTLS")
+        if verb is Verb.DATA and self._tx is not None and self._tx.body is Body.BINARY_MIME:
+            raise LocalProtocolError("BODY=BINARYMIME must be sent with BDAT (RFC 3030 §3)")
+        if isinstance(event, MailFrom):
+            self._check_mail(event, ext)
+        elif isinstance(event, RcptTo):
+            p = event.parameters
+            if (p.notify is not None or p.orcpt is not None) and not ext.dsn:
+                raise LocalProtocolError("the server did not advertise DSN")
+            for key, _ in p.extra:
+                if key not in ext:
+                    raise LocalProtocolError(f"the server did not advertise {key}")
+            utf8 = self._tx is not None and self._tx.smtputf8
+            if not event.recipient.is_ascii and not utf8:
+                raise LocalProtocolError("non-ASCII recipient needs SMTPUTF8 on MAIL (RFC 6531)")
+        elif isinstance(event, (Helo, Ehlo, Lhlo, Vrfy, Expn)):
+            text = event.domain if isinstance(event, (Helo, Ehlo, Lhlo)) else event.argument
+            if not text.isascii() and not ext.smtputf8:
+                raise LocalProtocolError("non-ASCII argument needs SMTPUTF8")
+        return tr
+
+    def _check_mail(self, event: MailFrom, ext: Extensions) -> None:
+        p = event.parameters
+        if p.size is not None:
+            if "SIZE" not in ext:
+                raise LocalProtocolError("the server did not advertise SIZE")
+            if ext.size is not None and p.size > ext.size:
+                raise LocalProtocolError(
+                    f"message of {p.size} octets exceeds the server's SIZE {ext.size}"
+                )
+        if p.body is Body.EIGHT_BIT_MIME and not ext.eightbitmime:
+            raise LocalProtocolError("the server did not advertise 8BITMIME")
+        if p.body is Body.BINARY_MIME and not (ext.binarymime and ext.chunking):
+            raise LocalProtocolError("the server did not advertise BINARYMIME and CHUNKING")
+        if p.smtputf8 and not ext.smtputf8:
+            raise LocalProtocolError("the server did not advertise SMTPUTF8")
+        if (p.ret is not None or p.envid is not None) and not ext.dsn:
+            raise LocalProtocolError("the server did not advertise DSN")
+        if p.auth is not None and "AUTH" not in ext:
+            raise LocalProtocolError("the server did not advertise AUTH")
+        if p.requiretls and not (ext.requiretls and self.tls_active):
+            raise LocalProtocolError("REQUIRETLS needs TLS and the REQUIRETLS extension")
+        for key, _ in p.extra:
+            if key not in ext:
+                raise LocalProtocolError(f"the server did not advertise {key}")
+        if event.sender is not None and not event.sender.is_ascii and not p.smtputf8:
+            raise LocalProtocolError("non-ASCII sender needs SMTPUTF8 (RFC 6531)")
+
+    def _check_8bit(self, data: bytes) -> None:
+        if data.isascii():
+            return
+        tx = self._tx
+        if tx is not None and (tx.smtputf8 or tx.body in (Body.EIGHT_BIT_MIME, Body.BINARY_MIME)):
+            return
+        raise LocalProtocolError(
+            "8-bit message data needs BODY=8BITMIME (RFC 6152) or SMTPUTF8 on MAIL"
+        )
+
+    def _send_chunk(self, data: bytes) -> None:
+        if self._stuffer is not None and not self._data_ended:
+            self._check_8bit(data)
+            self._out.append(self._stuffer.stuff(data))
+            return
+        if self._bdat_remaining:
+            if len(data) > self._bdat_remaining:
+                raise LocalProtocolError(
+                    f"chunk data exceeds the BDAT size by {len(data) - self._bdat_remaining}"
+                )
+            self._check_8bit(data)
+            self._bdat_remaining -= len(data)
+            self._out.append(data)
+            return
+        raise LocalProtocolError("no DATA (after 354) or BDAT in progress")
+
+    def _send_end_of_data(self) -> None:
+        if self._stuffer is not None and not self._data_ended:
+            self._out.append(self._stuffer.end())
+            self._data_ended = True
+            self._pending.append(_Pending(Verb.END_OF_DATA))
+            self._projected = State.READY
+            return
+        if self._projected is State.BDAT and not self._bdat_remaining:
+            # Close a chunked message with an empty last chunk (RFC 3030 §2).
+            self.send(Bdat(size=0, last=True))
+            return
+        raise LocalProtocolError("no message data in progress")
+
+    # -- receiving ------------------------------------------------------------
+
+    def next_event(self) -> Event | Reply | Sentinel:
+        """The next reply event, or ``NEED_DATA`` / ``PAUSED``.
+
+        Raises :class:`~mailproto.errors.RemoteProtocolError` on malformed or
+        unsolicited replies (response injection).
+        """
+        if self._events:
+            return self._events.popleft()
+        while True:
+            if self._state is State.TLS_HANDSHAKE:
+                if self._buf:
+                    raise RemoteProtocolError(
+                        "data received between STARTTLS and the TLS handshake (response injection)"
+                    )
+                return PAUSED
+            line = self._buf.next_line(self.limits.reply_line_length, limit="reply_line_length")
+            if line is None:
+                if self._eof:
+                    self._state = State.CLOSED
+                    return ConnectionClosed()
+                return NEED_DATA
+            try:
+                reply = self._parser.feed(line)
+            except (ValueError, LocalProtocolError) as exc:
+                raise RemoteProtocolError(str(exc)) from None
+            if reply is None:
+                continue
+            event = self._on_reply(reply)
+            if event is not None:
+                return event
+            if self._events:
+                return self._events.popleft()
+
+    def _on_reply(self, reply: Reply) -> Event | Reply | None:
+        if not self._pending:
+            if reply.code == 421:
+                # RFC 5321 §3.8: a server may close with 421 at any time.
+                self._state = self._projected = State.CLOSED
+                return reply
+            raise RemoteProtocolError(
+                f"reply {reply.code} received with no command outstanding (response injection)"
+            )
+        p = self._pending.popleft()
+        verb = p.verb
+        if verb is Verb.END_OF_DATA or verb is Verb.BDAT_LAST:
+            if self.lmtp:
+                return self._lmtp_reply(p, reply)
+        if verb in (Verb.AUTH, Verb.AUTH_RESPONSE):
+            return self._auth_reply(reply)
+        tr = transition(self._state, verb)
+        if reply.code == 421:
+            self._state = State.CLOSED
+        elif tr is None:
+            # Sent in a projected state that did not come true (e.g. DATA
+            # pipelined after recipients that were all refused): the server
+            # must refuse it too.
+            if reply.is_positive:
+                raise RemoteProtocolError(
+                    f"server accepted {verb.value} out of sequence ({reply.code})"
+                )
+        elif reply.code // 100 == 3:
+            if tr.more is None:
+                raise RemoteProtocolError(f"unexpected {reply.code} reply to {verb.value}")
+            self._state = tr.more
+        else:
+            self._state = tr.ok if reply.is_positive else tr.fail
+        result: Event | Reply = reply
+        if reply.is_positive:
+            result = self._positive(verb, p, reply)
+        else:
+            self._negative(verb)
+        self._replan()
+        return result
+
+    def _positive(self, verb: Verb, p: _Pending, reply: Reply) -> Event | Reply:
+        if verb in (Verb.EHLO, Verb.LHLO):
+            self.extensions = Extensions.from_lines(reply.lines[1:])
+            self._reset_tx()
+            domain = reply.lines[0].split(" ", 1)[0]
+            return EhloReply(reply=reply, domain=domain, extensions=self.extensions)
+        if verb is Verb.HELO:
+            self.extensions = _NO_EXTENSIONS
+            self._reset_tx()
+        elif verb is Verb.RCPT:
+            assert isinstance(p.event, RcptTo)
+            self._accepted.append(p.event.recipient)
+        elif verb is Verb.DATA:
+            self._stuffer = DotStuffer()
+            self._data_ended = False
+        elif verb in (Verb.END_OF_DATA, Verb.BDAT_LAST) or verb is Verb.RSET:
+            self._reset_tx()
+        elif verb is Verb.STARTTLS:
+            if self._buf:
+                # RFC 3207 §5 / CVE-2011-0411 class: anything after the 220 in
+                # the same plaintext read was injected by someone.
+                raise RemoteProtocolError(
+                    "data received after the STARTTLS reply before the TLS handshake "
+                    "(response injection)"
+                )
+        elif verb is Verb.GREETING and reply.code != 220:
+            self._state = State.REFUSED
+        return reply
+
+    def _negative(self, verb: Verb) -> None:
+        if verb in (Verb.END_OF_DATA, Verb.BDAT_LAST, Verb.BDAT):
+            self._reset_tx()
+            if verb is Verb.BDAT and self._pending:
+                # Later pipelined chunks will be refused too (RFC 3030 §2).
+                pass
+        elif verb is Verb.MAIL:
+            self._tx = None
+        elif verb is Verb.DATA:
+            self._stuffer = None
+
+    def _reset_tx(self) -> None:
+        self._tx = None
+        self._accepted = []
+        self._stuffer = None
+        self._data_ended = False
+
+    def _replan(self) -> None:
+        # The projected state: the actual one, advanced over the commands
+        # still in flight as if each will succeed.
+        s = self._state
+        for p in self._pending:
+            tr = transition(s, p.verb)
+            if tr is not None:
+                s = tr.more if (tr.more is not None and p.verb is Verb.DATA) else tr.ok
+        self._projected = s
+
+    def _lmtp_reply(self, p: _Pending, reply: Reply) -> Event | Reply:
+        # RFC 2033 §4.2: one reply per accepted recipient, in RCPT order.
+        if p.recipients is None:
+            p.recipients = list(self._accepted)
+        if not p.recipients:
+            # No recipient was accepted: the message itself was refused.
+            self._state = State.READY
+            self._reset_tx()
+            self._replan()
+            return reply
+        rcpt = p.recipients.pop(0)
+        if p.recipients:
+            self._pending.appendleft(p)
+        else:
+            self._state = State.READY
+            self._reset_tx()
+            self._replan()
+        return RecipientReply(recipient=rcpt, reply=reply)
+
+    def _auth_reply(self, reply: Reply) -> Event | Reply:
+        mech = self._sasl
+        if reply.code == 334 and mech is not None:
+            try:
+                challenge = sasl.decode_challenge(reply.lines[0].encode("ascii", "replace"))
+                response = mech.respond(challenge)
+                out = sasl.encode_response(response)
+            except sasl.SASLError:
+                out = sasl.CANCEL
+            self._out.append(out + b"\r\n")
+            self._pending.appendleft(_Pending(Verb.AUTH_RESPONSE))
+            self._state = State.AUTH
+            return reply
+        self._sasl = None
+        self._state = State.READY
+        if reply.code == 235:
+            self.authenticated = True
+            if mech is not None:
+                try:
+                    mech.verify_final(None)
+                except sasl.SASLError as exc:
+                    raise RemoteProtocolError(f"server failed to prove itself: {exc}") from None
+        self._replan()
+        return reply
