@@ -1,0 +1,270 @@
+"""Framing of IMAP messages: lines and literals, before any grammar.
+
+Theory of operation
+-------------------
+An IMAP command or response is a *message*: one or more CRLF lines, where every
+line but the last ends with a literal announcement and the announced number of
+octets follows the line verbatim (RFC 9051 §4.3, RFC 3501 §4.3)::
+
+    A1 LOGIN {5}\\r\\n          line 1, announces 5 octets
+    alice                      the literal (never scanned for CRLF)
+     {6+}\\r\\n                  line 2, announces 6 octets, non-synchronising
+    secret                     the literal
+    \\r\\n                       line 3, no announcement: the message ends
+
+Framing needs no grammar beyond this, so it is a separate first pass (the
+"fragmentizer" of imap-codec): :class:`Fragmentizer` turns received bytes into
+:class:`RawMessage` values, and only then does the codec parse a message.  That
+split is what makes the parser *streaming*: grammar code only ever sees
+complete messages, and the fragmentizer works on the receive buffer and says
+``NEED_DATA`` when a line or a literal is incomplete.
+
+Literal announcements
+    ``{n}`` (synchronising), ``{n+}`` (LITERAL+, RFC 7888), ``{n-}`` (LITERAL-,
+    RFC 7888), and the same three with a leading ``~`` for literal8 (BINARY,
+    RFC 3516).  The announcement is recognised at the *end* of a line only, like
+    every IMAP implementation does (the grammar puts literals nowhere else).
+
+    The size is checked before any literal octet is read: more than 20 digits
+    is refused without converting (so no huge-int work), and any value above
+    :attr:`~mailproto.limits.IMAPLimits.literal_size` raises
+    :class:`~mailproto.errors.LimitExceeded`.  A peer can therefore never make
+    us allocate more than the limit.
+
+Synchronising literals
+    A client must wait for the server's ``+`` continuation before it sends the
+    octets of a ``{n}`` literal.  On the server side the fragmentizer reports
+    each such announcement as a :class:`LiteralAnnounced` value (once, when the
+    announcing line is read, whatever has arrived after it) so the server can
+    answer ``+`` — or refuse it with ``NO``/``BAD``, in which case the client
+    will not send the octets and the server calls :meth:`Fragmentizer.discard`
+    to drop the half-received command.
+
+Poison, never skip
+    When framing is lost — a line longer than the limit, a non-synchronising
+    literal larger than the limit (RFC 7888 §4: the server must answer BAD and
+    may close), an announcement with an absurd size — there is no way to find
+    where the next message begins: skipping to the next CRLF would interpret
+    the peer's literal data as commands.  The fragmentizer raises and stays
+    *poisoned*: every later call raises the same error.  The only recoverable
+    case is a too-large *synchronising* literal on the server side: the client
+    is still waiting for ``+``, so the server can refuse it and carry on.
+
+Memory
+    A literal is taken out of the buffer in one slice through a
+    :class:`memoryview` once all of it has arrived, so a literal costs one copy
+    of itself beyond the receive buffer, never a list of chunks plus a join.
+"""
+
+from __future__ import annotations
+
+import re
+
+import attrs
+
+from mailproto._buffer import ReceiveBuffer
+from mailproto._sentinels import NEED_DATA, Sentinel
+from mailproto.errors import LimitExceeded, RemoteProtocolError, ReplyHint
+from mailproto.limits import IMAPLimits
+
+__all__ = ["Fragmentizer", "LiteralAnnounced", "RawMessage"]
+
+# The literal announcement at the end of a line:
+#   literal  = "{" number64 ["+"] "}" CRLF      (RFC 9051 §9, RFC 7888 §8)
+#   literal8 = "~{" number64 ["+"] "}" CRLF     (RFC 3516 §4.2, RFC 9051 §9)
+# plus LITERAL- ("{n-}") which some servers advertise (RFC 7888 §5) - parsed
+# like "+" (the client does not wait), kept distinct for round trips.
+# Bare LF is accepted as a line end for robustness against sloppy peers.
+_ANNOUNCEMENT = re.compile(rb"(~?)\{([0-9]+)([+-]?)\}\r?\n\Z")
+
+
+@attrs.frozen(kw_only=True)
+class RawMessage:
+    """One framed IMAP message: its line pieces and the literals between them.
+
+    ``segments[i]`` is a line (terminator included) that announces
+    ``literals[i]``; the last segment announces nothing, so
+    ``len(segments) == len(literals) + 1``.  Joining them alternately gives
+    back the wire bytes exactly (:meth:`__bytes__`).
+    """
+
+    #: The lines of the message, each with its terminator (and, for all but
+    #: the last, the literal announcement that ends it).
+    segments: tuple[bytes, ...]
+    #: The literal payloads, in order.
+    literals: tuple[bytes, ...]
+
+    def __bytes__(self) -> bytes:
+        parts: list[bytes] = []
+        for i, literal in enumerate(self.literals):
+            parts.append(self.segments[i])
+            parts.append(literal)
+        parts.append(self.segments[-1])
+        return b"".join(parts)
+
+
+@attrs.frozen(kw_only=True)
+class LiteralAnnounced:
+    """A synchronising literal was announced and the peer waits for ``+``.
+
+    Only reported when the fragmentizer was created with
+    ``report_sync_literals=True`` (the server side).  The octets follow once
+    the server has sent a continuation request.
+    """
+
+    #: The announced size in octets.
+    size: int
+    #: True for ``~{n}`` (literal8, RFC 3516).
+    binary: bool
+    #: The line so far, up to and including the announcement: a server can
+    #: parse the tag from it to answer ``NO``/``BAD`` instead of ``+``.
+    line: bytes
+
+
+class Fragmentizer:
+    """Splits a byte stream into complete IMAP messages (lines + literals)."""
+
+    __slots__ = (
+        "_buffer",
+        "_error",
+        "_literals",
+        "_pending",
+        "_pending_binary",
+        "_report_sync",
+        "_segments",
+        "limits",
+    )
+
+    def __init__(
+        self, *, limits: IMAPLimits | None = None, report_sync_literals: bool = False
+    ) -> None:
+        #: The bounds applied to lines and literals.
+        self.limits = limits if limits is not None else IMAPLimits()
+        self._buffer = ReceiveBuffer()
+        self._report_sync = report_sync_literals
+        self._segments: list[bytes] = []
+        self._literals: list[bytes] = []
+        # Size of the literal being waited for, or -1 when reading a line.
+        self._pending = -1
+        self._pending_binary = False
+        # The error that poisoned this fragmentizer, re-raised forever after.
+        self._error: RemoteProtocolError | None = None
+
+    @property
+    def buffered(self) -> int:
+        """Octets received and not yet handed out."""
+        return len(self._buffer)
+
+    @property
+    def in_message(self) -> bool:
+        """True when part of a message has been read (a line with a literal)."""
+        return bool(self._segments)
+
+    def receive_data(self, data: bytes | bytearray | memoryview) -> None:
+        """Add bytes from the peer."""
+        self._buffer.append(data)
+
+    def discard(self) -> None:
+        """Drop the message being read (after the server refused a literal).
+
+        RFC 9051 §7.5: a client that gets a tagged ``NO``/``BAD`` instead of
+        ``+`` does not send the literal, and the command is over; the next
+        bytes begin a new command.
+        """
+        self._segments.clear()
+        self._literals.clear()
+        self._pending = -1
+
+    def _poison(self, error: RemoteProtocolError) -> RemoteProtocolError:
+        self._error = error
+        return error
+
+    def next_message(self) -> RawMessage | LiteralAnnounced | Sentinel:
+        """Return the next complete message, a :class:`LiteralAnnounced`, or NEED_DATA.
+
+        Raises :class:`~mailproto.errors.LimitExceeded` or
+        :class:`~mailproto.errors.RemoteProtocolError` when framing is lost;
+        after that every call raises the same error (the fragmentizer is
+        poisoned).  The one exception is documented on :meth:`discard`.
+        """
+        if self._error is not None:
+            raise self._error
+        buf = self._buffer
+        limits = self.limits
+        while True:
+            if self._pending >= 0:
+                # Waiting for a literal: take it in one slice once complete.
+                n = self._pending
+                if len(buf) < n:
+                    return NEED_DATA
+                data = buf._data
+                with memoryview(data) as view:
+                    literal = bytes(view[:n])
+                buf._discard(n)
+                # NUL is outside CHAR8 (RFC 9051 §9) but real mailboxes hold
+                # such messages and servers send them as they are: the
+                # literal is not scanned, neither for speed nor to judge it.
+                self._literals.append(literal)
+                self._pending = -1
+            try:
+                line = buf.next_line(
+                    limits.line_length,
+                    limit="line_length",
+                    hint=ReplyHint(text="Line too long", response_code="TOOBIG"),
+                )
+            except LimitExceeded as exc:
+                raise self._poison(exc) from None
+            if line is None:
+                return NEED_DATA
+            self._segments.append(line)
+            if not line.endswith(b"}\r\n") and not line.endswith(b"}\n"):
+                # The common case: no literal, the message is complete.
+                message = RawMessage(segments=tuple(self._segments), literals=tuple(self._literals))
+                self._segments.clear()
+                self._literals.clear()
+                return message
+            start = line.rfind(b"{")
+            if start > 0 and line[start - 1] == 0x7E:  # "~"
+                start -= 1
+            match = _ANNOUNCEMENT.match(line, max(start, 0))
+            if match is None:
+                # "}" ends the line but it is no announcement (e.g. a quoted
+                # "{x}"): the message is complete, the grammar will judge it.
+                message = RawMessage(segments=tuple(self._segments), literals=tuple(self._literals))
+                self._segments.clear()
+                self._literals.clear()
+                return message
+            binary, digits, mode = match.groups()
+            sync = not mode
+            if len(digits) > 20 or int(digits) > limits.literal_size:
+                shown = digits[:20].decode() + ("..." if len(digits) > 20 else "")
+                error = LimitExceeded(
+                    f"literal of {shown} octets is larger than the limit",
+                    limit="literal_size",
+                    bound=limits.literal_size,
+                    hint=ReplyHint(
+                        text="Literal too large",
+                        response_code="TOOBIG",
+                        fatal=not (sync and self._report_sync),
+                    ),
+                )
+                if sync and self._report_sync:
+                    # The client waits for "+": refuse and carry on.
+                    self.discard()
+                    raise error
+                raise self._poison(error)
+            if len(self._literals) >= limits.literals_per_message:
+                raise self._poison(
+                    LimitExceeded(
+                        "too many literals in one message",
+                        limit="literals_per_message",
+                        bound=limits.literals_per_message,
+                        hint=ReplyHint(text="Too many literals", response_code="LIMIT"),
+                    )
+                )
+            self._pending = int(digits)
+            self._pending_binary = bool(binary)
+            if sync and self._report_sync:
+                return LiteralAnnounced(
+                    size=self._pending, binary=bool(binary), line=b"".join(self._segments)
+                )

@@ -1,0 +1,197 @@
+"""The IMAP codec: streaming decoders and serialisers for both directions.
+
+This is the stateless middle layer (imap-types → **imap-codec** → connections):
+it knows the grammar of every command and response, nothing about which one
+may come next.  The client and server connections sit on top of it.
+
+Decoding is streaming: feed whatever bytes arrived with ``receive_data`` and
+pull values until ``NEED_DATA``::
+
+    from mailproto import NEED_DATA
+    from mailproto.imap.codec import ResponseDecoder
+
+    decoder = ResponseDecoder()
+    decoder.receive_data(sock.recv(65536))
+    while (response := decoder.next_response()) is not NEED_DATA:
+        handle(response)
+
+On the server side, :class:`CommandDecoder` also reports every synchronising
+literal a client announces (:class:`~mailproto.imap._fragmentizer.LiteralAnnounced`),
+because the client now waits for ``+ `` (RFC 9051 §7.5): the server answers
+``+``, or refuses with a tagged ``NO``/``BAD`` and calls
+:meth:`CommandDecoder.discard`.
+
+Encoding a command gives *fragments* (:func:`encode_command`): send the first,
+and before each :class:`LiteralFragment` with ``sync=True`` wait for the
+server's continuation request.  Responses never wait, so
+:func:`serialize_response` returns bytes.
+
+Errors
+    :class:`ParseError` (a :class:`~mailproto.errors.RemoteProtocolError`,
+    ``hint.fatal`` False): one message broke the grammar, framing is intact,
+    the decoder carries on with the next message.  A server answers
+    ``tag BAD`` (:attr:`ParseError.tag`).
+    :class:`~mailproto.errors.LimitExceeded` / ``RemoteProtocolError`` with
+    ``hint.fatal`` True: framing is lost (line too long, literal too big);
+    the decoder is poisoned and raises again on every call — answer ``BYE``
+    and close.
+"""
+
+from __future__ import annotations
+
+from mailproto._sentinels import NEED_DATA, Sentinel
+from mailproto.imap._fragmentizer import Fragmentizer, LiteralAnnounced, RawMessage
+from mailproto.imap._parser import ParseError, parse_authenticate_data
+from mailproto.imap._parser import parse_command as _parse_command
+from mailproto.imap._parser import parse_response as _parse_response
+from mailproto.imap._serializer import write_command, write_response
+from mailproto.imap._writer import LineFragment, LiteralFragment, LiteralMode, Writer
+from mailproto.imap.types.commands import AuthenticateData, Command, Done
+from mailproto.imap.types.responses import Response
+from mailproto.limits import IMAPLimits
+
+__all__ = [
+    "CommandDecoder",
+    "Fragment",
+    "LineFragment",
+    "LiteralAnnounced",
+    "LiteralFragment",
+    "ParseError",
+    "RawMessage",
+    "ResponseDecoder",
+    "encode_command",
+    "parse_command",
+    "parse_response",
+    "serialize_command",
+    "serialize_response",
+]
+
+#: A piece of an encoded command.
+Fragment = LineFragment | LiteralFragment
+
+
+class ResponseDecoder:
+    """Client side: bytes from the server → typed responses."""
+
+    __slots__ = ("_fragmentizer", "limits", "utf8")
+
+    def __init__(self, *, limits: IMAPLimits | None = None, utf8: bool = False) -> None:
+        #: The bounds in force.
+        self.limits = limits if limits is not None else IMAPLimits()
+        #: UTF8=ACCEPT is enabled (RFC 6855): mailbox names are UTF-8, not
+        #: modified UTF-7.  Set it after the server's ``ENABLED UTF8=ACCEPT``.
+        self.utf8 = utf8
+        self._fragmentizer = Fragmentizer(limits=self.limits)
+
+    def receive_data(self, data: bytes | bytearray | memoryview) -> None:
+        """Add bytes received from the server."""
+        self._fragmentizer.receive_data(data)
+
+    def next_response(self) -> Response | Sentinel:
+        """The next response, or ``NEED_DATA``."""
+        message = self._fragmentizer.next_message()
+        if message is NEED_DATA:
+            return NEED_DATA
+        assert isinstance(message, RawMessage)
+        return _parse_response(message, limits=self.limits, utf8=self.utf8)
+
+    def next_raw(self) -> RawMessage | Sentinel:
+        """The next framed response without parsing it (for proxies and logs)."""
+        message = self._fragmentizer.next_message()
+        assert not isinstance(message, LiteralAnnounced)
+        return message
+
+
+class CommandDecoder:
+    """Server side: bytes from the client → typed commands."""
+
+    __slots__ = ("_fragmentizer", "limits", "utf8")
+
+    def __init__(self, *, limits: IMAPLimits | None = None, utf8: bool = False) -> None:
+        #: The bounds in force.
+        self.limits = limits if limits is not None else IMAPLimits()
+        #: UTF8=ACCEPT is enabled (RFC 6855).
+        self.utf8 = utf8
+        self._fragmentizer = Fragmentizer(limits=self.limits, report_sync_literals=True)
+
+    def receive_data(self, data: bytes | bytearray | memoryview) -> None:
+        """Add bytes received from the client."""
+        self._fragmentizer.receive_data(data)
+
+    def next_command(self) -> Command | Done | LiteralAnnounced | Sentinel:
+        """The next command, a :class:`LiteralAnnounced`, or ``NEED_DATA``.
+
+        ``Done`` (the end of IDLE) is returned for a ``DONE`` line.
+        """
+        message = self._fragmentizer.next_message()
+        if message is NEED_DATA or isinstance(message, LiteralAnnounced):
+            return message
+        assert isinstance(message, RawMessage)
+        return _parse_command(message, limits=self.limits, utf8=self.utf8)
+
+    def next_authenticate_data(self) -> AuthenticateData | Sentinel:
+        """During AUTHENTICATE: the client's next base64 line (or ``*``)."""
+        message = self._fragmentizer.next_message()
+        if message is NEED_DATA:
+            return NEED_DATA
+        if not isinstance(message, RawMessage) or len(message.segments) != 1:
+            self._fragmentizer.discard()
+            raise ParseError("a SASL response cannot contain literals")
+        return parse_authenticate_data(message.segments[0])
+
+    def discard(self) -> None:
+        """Drop the half-received command whose literal the server refused."""
+        self._fragmentizer.discard()
+
+
+def _single(data: bytes, limits: IMAPLimits | None) -> RawMessage:
+    fragmentizer = Fragmentizer(limits=limits)
+    fragmentizer.receive_data(data)
+    message = fragmentizer.next_message()
+    if not isinstance(message, RawMessage):
+        raise ParseError("incomplete message")
+    if fragmentizer.buffered:
+        raise ParseError("data after the end of the message")
+    return message
+
+
+def parse_response(
+    data: bytes, *, limits: IMAPLimits | None = None, utf8: bool = False
+) -> Response:
+    """Parse exactly one complete response (CRLF included)."""
+    return _parse_response(_single(data, limits), limits=limits, utf8=utf8)
+
+
+def parse_command(
+    data: bytes, *, limits: IMAPLimits | None = None, utf8: bool = False
+) -> Command | Done:
+    """Parse exactly one complete command (CRLF included, literals inline)."""
+    return _parse_command(_single(data, limits), limits=limits, utf8=utf8)
+
+
+def serialize_response(response: Response, *, utf8: bool = False) -> bytes:
+    """The wire form of *response* (literals as ``{n}``: servers never wait)."""
+    w = Writer(literal_mode="server", utf8=utf8)
+    write_response(w, response)
+    return w.finish_bytes()
+
+
+def encode_command(
+    command: Command | Done, *, literal_mode: LiteralMode = "sync", utf8: bool = False
+) -> list[Fragment]:
+    """The fragments of *command*.
+
+    *literal_mode*: ``"sync"`` (``{n}``, wait for ``+``), ``"plus"`` (the
+    server has LITERAL+, ``{n+}``), ``"minus"`` (LITERAL-: ``{n+}`` up to
+    4096 octets, RFC 7888 §5).
+    """
+    w = Writer(literal_mode=literal_mode, utf8=utf8)
+    write_command(w, command)
+    return w.finish_fragments()
+
+
+def serialize_command(
+    command: Command | Done, *, literal_mode: LiteralMode = "sync", utf8: bool = False
+) -> bytes:
+    """All fragments of *command* joined (for logs, tests, or LITERAL+ peers)."""
+    return b"".join(f.data for f in encode_command(command, literal_mode=literal_mode, utf8=utf8))
