@@ -989,7 +989,7 @@ class ClientConnection:
             return
         if isinstance(event, Auth):
             raise LocalProtocolError("use authenticate() to run AUTH")
-        if self._stuffer is not None or self._bdat_remaining:
+        if (self._stuffer is not None and not self._data_ended) or self._bdat_remaining:
             raise LocalProtocolError("finish the message data first")
         if isinstance(event, Bdat):
             verb = Verb.BDAT_LAST if event.last else Verb.BDAT

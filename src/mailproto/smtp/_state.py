@@ -189,9 +189,7 @@ ENDS_PIPELINE_GROUP: frozenset[Verb] = frozenset(
         V.NOOP,
         V.AUTH,
         V.STARTTLS,
-        V.END_OF_DATA,
         V.AUTH_RESPONSE,
-        V.HELP,
     }
 )
 

@@ -168,6 +168,10 @@ class MailAuth:
     #: The authenticated submitter's mailbox, xtext-decoded, or ``None``.
     mailbox: str | None
 
+    def __attrs_post_init__(self) -> None:
+        if self.mailbox == "":
+            raise LocalProtocolError("AUTH= needs a mailbox or <> (None)")
+
     def to_value(self) -> str:
         """The parameter value."""
         return "<>" if self.mailbox is None else xtext_encode(self.mailbox)
@@ -207,6 +211,9 @@ class MailParameters:
     def __attrs_post_init__(self) -> None:
         if self.size is not None and self.size < 0:
             raise LocalProtocolError("SIZE must not be negative")
+        if self.envid is not None and not 0 < len(xtext_encode(self.envid)) <= 100:
+            # RFC 3461 §4.4: 1 to 100 characters of xtext.
+            raise LocalProtocolError("ENVID must be 1 to 100 characters as xtext")
 
     def to_wire(self) -> list[str]:
         """The parameters as ``KEYWORD[=value]`` strings, in a stable order."""
@@ -569,6 +576,9 @@ class ServerConfig:
     lmtp: bool = False
     #: Advertise PIPELINING (RFC 2920).
     pipelining: bool = True
+    #: Advertise SIZE (RFC 1870) with the limit from
+    #: :attr:`SMTPLimits.message_size`.  The limit is enforced either way.
+    size: bool = True
     #: Advertise 8BITMIME (RFC 6152).
     eightbitmime: bool = True
     #: Advertise SMTPUTF8 (RFC 6531).
@@ -616,7 +626,8 @@ class ServerConfig:
         kw: dict[str, tuple[str, ...]] = {}
         if self.pipelining:
             kw["PIPELINING"] = ()
-        kw["SIZE"] = (str(message_size),) if message_size else ()
+        if self.size:
+            kw["SIZE"] = (str(message_size),) if message_size else ()
         if self.eightbitmime:
             kw["8BITMIME"] = ()
         if self.smtputf8:
