@@ -26,8 +26,10 @@ default``) where real mail needs it:
 * RFC 2231 §5 language suffixes (``=?utf-8*en?Q?...?=``) are accepted and the
   language dropped.
 * An unknown charset keeps the encoded word as-is in the output and records
-  ``unknown-charset`` (the issue's requirement; :mod:`email` instead decodes
-  the bytes as ASCII with surrogates, which it later shows as U+FFFD).  The
+  ``unknown-charset`` (:mod:`email` instead decodes the bytes as ASCII with
+  surrogates, which it later shows as U+FFFD) — unless the decoded bytes are
+  plain ASCII, which any charset would read the same way: then the word is
+  decoded (still with the defect), as :mod:`email` does.  The
   RFC 1428 ``unknown-8bit`` label decodes as UTF-8 (with U+FFFD for invalid
   bytes) without a defect, as in :mod:`email`.
 * Bytes invalid in the declared charset become U+FFFD with a
@@ -92,11 +94,16 @@ def decode_word(word: str, defects: list[Defect] | None = None) -> str | None:
     return charsets.decode_text(_payload(m.group(2), m.group(3), defects), label, defects)
 
 
-def decode_header_text(text: str, defects: list[Defect] | None = None) -> str:
+def decode_header_text(
+    text: str, defects: list[Defect] | None = None, *, max_words: int = 10_000
+) -> str:
     """Decode the RFC 2047 encoded words in an unstructured header value.
 
     *text* is the unfolded value.  Never raises; problems are appended to
-    *defects* when a list is given.
+    *defects* when a list is given.  At most *max_words* encoded words are
+    decoded (the default is :attr:`mailproto.limits.MessageLimits.encoded_words`);
+    the rest of the text is kept as it is, with an ``too-many-encoded-words``
+    defect.
     """
     if "=?" not in text:
         return text
@@ -109,16 +116,33 @@ def decode_header_text(text: str, defects: list[Defect] | None = None) -> str:
     run_bytes: list[bytes] = []
     # True while the previous token was a (decodable) encoded word.
     after_word = False
+    count = 0
     for m in ENCODED_WORD_RE.finditer(text):
         start = m.start()
+        count += 1
+        if count > max_words:
+            _add_defect(
+                defects,
+                "too-many-encoded-words",
+                f"more than {max_words} encoded words; the rest is not decoded",
+                start,
+            )
+            break
         between = text[pos:start]
         label = m.group(1).partition("*")[0]  # RFC 2231 §5: drop "*lang"
         codec = charsets.lookup(label)
+        payload: bytes | None = None
         if codec is None and label.lower() not in charsets.UNKNOWN_8BIT_LABELS:
-            # Unknown charset: keep the whole word literally.
             _add_defect(
                 defects, "unknown-charset", f"unknown charset {label!r} in encoded word", start
             )
+            # Unknown charset: keep the whole word literally -- unless its
+            # bytes are plain ASCII, which every charset used in mail agrees
+            # on (real mail has "=?NONE?B?VEVTVA==?=").
+            payload = _payload(m.group(2), m.group(3), defects)
+            if payload.isascii():
+                label, codec = "us-ascii", "ascii"
+        if codec is None and label.lower() not in charsets.UNKNOWN_8BIT_LABELS:
             if run_bytes:
                 out.append(charsets.decode_text(b"".join(run_bytes), run_label, defects))
                 run_bytes = []
@@ -132,7 +156,8 @@ def decode_header_text(text: str, defects: list[Defect] | None = None) -> str:
             _add_defect(
                 defects, "whitespace-in-encoded-word", "whitespace inside encoded word", start
             )
-        payload = _payload(m.group(2), encoded, defects)
+        if payload is None:
+            payload = _payload(m.group(2), encoded, defects)
         adjacent = after_word and between.strip(_WSP) == ""
         if not adjacent:
             if between and between[-1] not in _WSP_OPEN:

@@ -181,20 +181,18 @@ def encode_param(name: str, value: str, *, max_line: int = 78) -> list[str]:
     with ``;`` and folding whitespace.
     """
     room = max(max_line - 2, 24)
-    if value.isascii() and value.isprintable():
+    # "=?" in a plain value would be read back as an RFC 2047 encoded word by
+    # lenient readers (ours included), so such values use the extended form.
+    if value.isascii() and value.isprintable() and "=?" not in value:
         piece = f"{name}={value}" if _TOKEN.fullmatch(value) else f"{name}={_quote(value)}"
         if len(piece) <= room:
             return [piece]
-        if _TOKEN.fullmatch(value) is None:
-            # Long quoted values: RFC 2231 sections, quoted (§3).
-            return _sections_plain(name, value, room)
         return _sections_plain(name, value, room)
-    encoded = _pct(value.encode("utf-8"))
-    single = f"{name}*=utf-8''{encoded}"
+    data = value.encode("utf-8")
+    single = f"{name}*=utf-8''{_pct(data)}"
     if len(single) <= room:
         return [single]
     pieces: list[str] = []
-    data = value.encode("utf-8")
     start = 0
     n = 0
     while start < len(data):
@@ -208,7 +206,12 @@ def encode_param(name: str, value: str, *, max_line: int = 78) -> list[str]:
                 break
             used += cost
             end += 1
-        end = max(end, start + 1)
+        # Cut between characters, not inside a UTF-8 sequence: RFC 2231 allows
+        # either, but readers that decode each section alone do better.
+        cut = end
+        while start < cut < len(data) and 0x80 <= data[cut] <= 0xBF:
+            cut -= 1
+        end = cut if cut > start else max(end, start + 1)
         pieces.append(head + _pct(data[start:end]))
         start = end
         n += 1

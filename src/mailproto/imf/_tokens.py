@@ -35,8 +35,7 @@ tokens carry enough to accept it.
 from __future__ import annotations
 
 import re
-
-import attrs
+from typing import NamedTuple
 
 from mailproto.imf.defects import Defect
 
@@ -50,6 +49,7 @@ ATEXT = r"[^\s()<>\[\]:;@\\,.\"]"
 _MASTER = re.compile(
     r"""
      (?P<ws>[ \t\r\n]+)
+    |(?P<ew>=\?[^?\s()<>@,;:"\\\[\]]+\?[bBqQ]\?[^?\s]*\?=)
     |(?P<atom>[^\s()<>\[\]:;@\\,."]+)
     |(?P<qs>"[^"\\]*(?:\\.[^"\\]*)*(?:"|(?P<qs_open>\\?\Z)))
     |(?P<dl>\[[^\[\]\\]*(?:\\.[^\[\]\\]*)*(?:\]|(?P<dl_open>[\\\[]?)))
@@ -63,9 +63,13 @@ _COMMENT_STOP = re.compile(r"[()\\]")
 _UNQUOTE = re.compile(r"\\(.)", re.DOTALL)
 
 
-@attrs.frozen(kw_only=True)
-class Token:
-    """One lexical token of a structured header value."""
+class Token(NamedTuple):
+    """One lexical token of a structured header value.
+
+    A named tuple rather than an attrs class: tokens are private, short-lived
+    and created once per token of every structured header, so construction
+    cost matters (hostile headers have hundreds of thousands of them).
+    """
 
     #: ``"atom"``, ``"qs"`` (quoted string), ``"dl"`` (domain literal),
     #: ``"comment"``, ``"special"`` (one of ``<>@,:;.``) or ``"other"``.
@@ -109,8 +113,11 @@ def tokenize(value: str, defects: list[Defect], *, keep_comments: bool = False) 
         end = m.end()
         if kind == "ws":
             spaced = True
-        elif kind == "atom":
-            append(Token(kind="atom", value=m.group(), start=pos, spaced=spaced))
+        elif kind in {"atom", "ew"}:
+            # An RFC 2047 encoded word is one atom even when its encoded text
+            # holds specials (":" or "." in Q text, as real encoders leave
+            # them); the phrase layer decodes it.  email does the same.
+            append(Token("atom", m.group(), pos, spaced))
             spaced = False
         elif kind in {"qs", "qs_open"}:
             text = m.group("qs")
@@ -127,7 +134,7 @@ def tokenize(value: str, defects: list[Defect], *, keep_comments: bool = False) 
                     inner = inner[:-1]
             else:
                 inner = text[1:-1]
-            append(Token(kind="qs", value=_unquote(inner), start=pos, spaced=spaced))
+            append(Token("qs", _unquote(inner), pos, spaced))
             spaced = False
         elif kind in {"dl", "dl_open"}:
             text = m.group("dl")
@@ -142,17 +149,17 @@ def tokenize(value: str, defects: list[Defect], *, keep_comments: bool = False) 
                 )
                 text = text.rstrip("[\\") + "]"
                 end = m.end()
-            append(Token(kind="dl", value=text, start=pos, spaced=spaced))
+            append(Token("dl", text, pos, spaced))
             spaced = False
         elif kind == "comment":
             end, content = _scan_comment(value, pos, defects)
             if keep_comments:
-                append(Token(kind="comment", value=content, start=pos, spaced=spaced))
+                append(Token("comment", content, pos, spaced))
                 spaced = False
             else:
                 spaced = True
         elif kind == "special":
-            append(Token(kind="special", value=m.group(), start=pos, spaced=spaced))
+            append(Token("special", m.group(), pos, spaced))
             spaced = False
         else:
             ch = m.group()
@@ -165,10 +172,10 @@ def tokenize(value: str, defects: list[Defect], *, keep_comments: bool = False) 
             )
             if ch == "\\" and pos + 1 < n:
                 # An obsolete quoted-pair outside quotes: keep the char as an atom.
-                append(Token(kind="atom", value=value[pos + 1], start=pos, spaced=spaced))
+                append(Token("atom", value[pos + 1], pos, spaced))
                 end = pos + 2
             else:
-                append(Token(kind="other", value=ch, start=pos, spaced=spaced))
+                append(Token("other", ch, pos, spaced))
             spaced = False
         pos = end
     return tokens

@@ -46,7 +46,7 @@ differ from email* (``policy.default``), deliberately:
 Defect kinds: those of the tokenizer, plus ``obsolete-syntax``,
 ``missing-at-sign``, ``missing-domain``, ``unterminated-angle-addr``,
 ``unterminated-group``, ``unexpected-token``, ``empty-address``,
-``semicolon-separator``, ``nested-group``.
+``semicolon-separator``, ``nested-group``, ``missing-local-part``.
 """
 
 from __future__ import annotations
@@ -316,6 +316,18 @@ class _Parser:
                 self.i = j + 1
                 return self.group(self.display_name(words))
             if nxt.value == "@":
+                if not words:
+                    # "@domain": no local part.  Keep the domain if there is
+                    # one; a lone "@" is noise.
+                    save = self.i
+                    self.i = j + 1
+                    domain = self.domain()
+                    if not domain:
+                        self.i = save
+                        self.skip_to_separator(in_group)
+                        return None
+                    self.defect("missing-local-part", "addr-spec without local part", nxt)
+                    return Address(domain=domain)
                 return self.addr_spec_here("")
         if not words:
             if nxt is not None:

@@ -105,6 +105,7 @@ _FAST = re.compile(
 )
 
 _COMMENT = re.compile(r"\([^()]*\)")
+_SPACED_COLON = re.compile(r"(?<=\d)\s*:\s*(?=\d)")
 _ISO = re.compile(
     r"[ \t]*(\d{4})-(\d{1,2})-(\d{1,2})(?:[Tt ]+(\d{1,2}):(\d{2})(?::(\d{2}))?(?:[.,]\d+)?)?"
     r"[ \t]*(?:([Zz])|([+-])(\d{2}):?(\d{2})?|([A-Za-z]{1,5}))?[ \t]*"
@@ -176,6 +177,9 @@ def _parse_slow(value: str) -> datetime | None:
         if "(" not in text:
             break
         text = _COMMENT.sub(" ", text)
+    if ":" in text:
+        # Obsolete syntax allows CFWS around the colons of the time (§4.3).
+        text = _SPACED_COLON.sub(":", text)
     m = _ISO.fullmatch(text)
     if m is not None:
         return _from_iso(m)
