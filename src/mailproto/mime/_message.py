@@ -389,7 +389,9 @@ class Message:
                     )
                 )
             part_start = line_end.end()
-            pos = part_start
+            # Search from the line feed ending this delimiter line, so that a
+            # delimiter on the very next line (an empty part) is found.
+            pos = part_start - 1 if part_start > after else part_start
             candidate = -1
             if is_close:
                 closed = True

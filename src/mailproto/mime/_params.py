@@ -32,17 +32,14 @@ _MEDIA_TYPE = re.compile(rf"\s*({_TOKEN})\s*/\s*({_TOKEN})\s*\Z")
 _DISPOSITION = re.compile(rf"\s*({_TOKEN})\s*\Z")
 # A comment (RFC 5322 §3.2.2), one level of nesting, outside quoted strings.
 _COMMENT = re.compile(r'"(?:[^"\\]|\\.)*"?|\((?:[^()\\]|\\.|\((?:[^()\\]|\\.)*\))*\)?')
-# One parameter: attribute, "=", then a quoted string (possibly
-# unterminated) or everything up to the next ";" (tolerating spaces).
-_PARAM = re.compile(
-    r"""
-    ;?\s*
-    (?P<name>[^\s=;"]+)\s*
-    =\s*
-    (?:"(?P<quoted>(?:[^"\\]|\\.)*)"? | (?P<bare>[^;]*))
-    """,
-    re.VERBOSE | re.DOTALL,
-)
+# The parameter list is cut into ";"-separated segments, with quoted strings
+# (possibly unterminated) kept whole.  The alternatives start with different
+# characters, so the match never backtracks: linear in the value.
+_SEGMENT = re.compile(r'(?:[^;"]|"(?:[^"\\]|\\.)*"?)+', re.DOTALL)
+# Inside one segment: attribute, "=", then a quoted string or a bare value
+# (tolerating spaces, which real mail puts in unquoted filenames).  Matched
+# at the start of the segment only.
+_PARAM = re.compile(r'\s*([^\s=;"]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"?|(.*))', re.DOTALL)
 _QUOTED_PAIR = re.compile(r"\\(.)", re.DOTALL)
 
 
@@ -62,14 +59,17 @@ def split_params(value: str) -> tuple[str, list[tuple[str, str]]]:
     head = value if semi < 0 else value[:semi]
     pairs: list[tuple[str, str]] = []
     if semi >= 0:
-        rest = _strip_comments(value[semi:])
-        for m in _PARAM.finditer(rest):
-            quoted = m.group("quoted")
+        rest = _strip_comments(value[semi + 1 :])
+        for segment in _SEGMENT.finditer(rest):
+            m = _PARAM.match(segment.group())
+            if m is None:
+                continue  # a stray word or an empty segment: ignored
+            quoted = m.group(2)
             if quoted is not None:
                 val = _QUOTED_PAIR.sub(r"\1", quoted) if "\\" in quoted else quoted
             else:
-                val = m.group("bare").strip()
-            pairs.append((m.group("name").lower(), val))
+                val = m.group(3).strip()
+            pairs.append((m.group(1).lower(), val))
     return head, pairs
 
 
