@@ -1,3 +1,4 @@
+# ruff: noqa: E501
 """Wire examples from the RFCs, as (bytes, canonical) pairs.
 
 ``canonical`` is True when our serialiser must reproduce the example byte for
@@ -56,7 +57,7 @@ RESPONSES: list[tuple[bytes, bool]] = [
     (b"m NO [CANNOT] Adjacent slashes are not supported\r\n", True),
     (b"n NO [LIMIT] At most 32 flags in one mailbox supported\r\n", True),
     (b"o NO [OVERQUOTA] Sorry\r\n", True),
-    (b"p NO [ALREADYEXISTS] Mailbox \"that\" already exists\r\n", True),
+    (b'p NO [ALREADYEXISTS] Mailbox "that" already exists\r\n', True),
     (b"q NO [NONEXISTENT] No such mailbox\r\n", True),
     # RFC 4315 (UIDPLUS)
     (b"A003 OK [APPENDUID 38505 3955] APPEND completed\r\n", True),
@@ -84,7 +85,7 @@ RESPONSES: list[tuple[bytes, bool]] = [
     (b'* LIST () "." #news.comp.mail.misc\r\n', True),
     (b'* LIST (\\Noselect) "/" ""\r\n', True),
     (b'* LIST (\\Noselect) "." #news.\r\n', True),
-    (b'* LIST () NIL INBOX\r\n', True),
+    (b"* LIST () NIL INBOX\r\n", True),
     (b'* LSUB () "." #news.comp.mail.misc\r\n', True),
     (b'* LSUB (\\NoSelect) "." #news.comp.mail\r\n', True),
     (b'* LIST (\\Marked \\HasNoChildren) "/" Fruit/Banana\r\n', True),
@@ -104,13 +105,13 @@ RESPONSES: list[tuple[bytes, bool]] = [
     (b'* ESEARCH (TAG "A284") MIN 4\r\n', True),
     (b'* ESEARCH (TAG "A285") UID MIN 7 MAX 3800\r\n', True),
     (b'* ESEARCH (TAG "A286") COUNT 15\r\n', True),
-    (b"* ESEARCH (TAG \"a\") UID ALL 1:3,5 MODSEQ 1236\r\n", True),
+    (b'* ESEARCH (TAG "a") UID ALL 1:3,5 MODSEQ 1236\r\n', True),
     (b"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n", True),
     (b"* 23 EXISTS\r\n", True),
     (b"* 5 RECENT\r\n", True),
     (b"* 44 EXPUNGE\r\n", True),
     (b'* NAMESPACE (("" "/")) NIL NIL\r\n', True),
-    (b"* NAMESPACE NIL NIL ((\"\" \".\"))\r\n", True),
+    (b'* NAMESPACE NIL NIL (("" "."))\r\n', True),
     (b'* NAMESPACE (("" "/")) (("~" "/")) NIL\r\n', True),
     (
         b'* NAMESPACE (("" "/")) (("~" "/")) (("#shared/" "/")'
@@ -172,7 +173,7 @@ RESPONSES: list[tuple[bytes, bool]] = [
         b'("Mon, 1 Jan 2024 00:00:00 +0000" "Inner" (("A" NIL "a" "x.org")) NIL NIL '
         b'(("B" NIL "b" "y.org")) NIL NIL NIL "<id@x>") '
         b'("TEXT" "PLAIN" ("CHARSET" "us-ascii") NIL NIL "7BIT" 20 1 NIL NIL NIL NIL) 12 '
-        b'NIL NIL NIL NIL))\r\n',
+        b"NIL NIL NIL NIL))\r\n",
         True,
     ),
     (b"* 7 FETCH (BODY[TEXT] {5}\r\nhello)\r\n", True),
@@ -238,8 +239,7 @@ COMMANDS: list[tuple[bytes, bool]] = [
     (b'A003 LSUB "#news." "comp.%"\r\n', False),
     (b"A042 STATUS blurdybloop (UIDNEXT MESSAGES)\r\n", True),
     (
-        b"A003 APPEND saved-messages (\\Seen) {26}\r\n"
-        b"Subject: hi\r\n\r\nHello Joe\r\n\r\n",
+        b"A003 APPEND saved-messages (\\Seen) {26}\r\nSubject: hi\r\n\r\nHello Joe\r\n\r\n",
         True,
     ),
     (
@@ -262,16 +262,31 @@ COMMANDS: list[tuple[bytes, bool]] = [
     (b'A283 SEARCH TEXT "string not in mailbox"\r\n', True),
     (b"A284 SEARCH CHARSET UTF-8 TEXT {6}\r\n\xe2\x80\x9c\xe2\x80\x9d\r\n", False),
     (b"A285 SEARCH OR (FROM a SUBJECT b) NOT (LARGER 100 SMALLER 10) 1:5,7 UID 2:*\r\n", True),
-    (b"A286 SEARCH HEADER X-Spam yes KEYWORD $Junk UNKEYWORD $Forwarded BEFORE 5-Mar-2020\r\n", True),
-    (b"A287 SEARCH ALL ANSWERED DELETED DRAFT FLAGGED NEW OLD RECENT SEEN UNANSWERED UNDELETED UNDRAFT UNFLAGGED UNSEEN\r\n", True),
-    (b"A288 SEARCH BCC x BODY y CC z TO w SENTBEFORE 1-Jan-2000 SENTON 2-Jan-2000 SENTSINCE 3-Jan-2000 ON 4-Jan-2000\r\n", True),
+    (
+        b"A286 SEARCH HEADER X-Spam yes KEYWORD $Junk UNKEYWORD $Forwarded BEFORE 5-Mar-2020\r\n",
+        True,
+    ),
+    (
+        b"A287 SEARCH ALL ANSWERED DELETED DRAFT FLAGGED NEW OLD RECENT SEEN UNANSWERED UNDELETED UNDRAFT UNFLAGGED UNSEEN\r\n",
+        True,
+    ),
+    (
+        b"A288 SEARCH BCC x BODY y CC z TO w SENTBEFORE 1-Jan-2000 SENTON 2-Jan-2000 SENTSINCE 3-Jan-2000 ON 4-Jan-2000\r\n",
+        True,
+    ),
     (b"A654 FETCH 2:4 (FLAGS BODY[HEADER.FIELDS (DATE FROM)])\r\n", True),
-    (b"A655 FETCH 1 (BODY.PEEK[1.2.MIME] BODY[]<0.2048> BINARY.PEEK[1]<0.100> BINARY.SIZE[1])\r\n", True),
+    (
+        b"A655 FETCH 1 (BODY.PEEK[1.2.MIME] BODY[]<0.2048> BINARY.PEEK[1]<0.100> BINARY.SIZE[1])\r\n",
+        True,
+    ),
     (b"A656 FETCH 1:* ALL\r\n", True),
     (b"A657 FETCH 1 FULL\r\n", True),
     (b"A658 FETCH 1 FAST\r\n", True),
     (b"A659 FETCH 1 BODY[HEADER.FIELDS.NOT (Received)]\r\n", False),
-    (b"A660 FETCH 1 (ENVELOPE FLAGS INTERNALDATE RFC822 RFC822.HEADER RFC822.SIZE RFC822.TEXT BODY BODYSTRUCTURE UID)\r\n", True),
+    (
+        b"A660 FETCH 1 (ENVELOPE FLAGS INTERNALDATE RFC822 RFC822.HEADER RFC822.SIZE RFC822.TEXT BODY BODYSTRUCTURE UID)\r\n",
+        True,
+    ),
     (b"A003 STORE 2:4 +FLAGS (\\Deleted)\r\n", True),
     (b"A004 STORE 2:4 -FLAGS.SILENT (\\Seen $Junk)\r\n", True),
     (b"A005 STORE 1 FLAGS ()\r\n", True),
@@ -307,7 +322,7 @@ COMMANDS: list[tuple[bytes, bool]] = [
     (b'a SEARCH MODSEQ "/flags/\\\\draft" all 620162338\r\n', True),
     (b"b SEARCH MODSEQ 620162338\r\n", True),
     # RFC 4731 / RFC 9051 (ESEARCH), RFC 5182 (SEARCHRES)
-    (b'A282 SEARCH RETURN (MIN COUNT) FLAGGED SINCE 1-Feb-1994 NOT FROM Smith\r\n', True),
+    (b"A282 SEARCH RETURN (MIN COUNT) FLAGGED SINCE 1-Feb-1994 NOT FROM Smith\r\n", True),
     (b"A283 SEARCH RETURN () FLAGGED\r\n", True),
     (b"A301 SEARCH RETURN (SAVE) SINCE 1-Jan-2004\r\n", True),
     (b"A302 FETCH $ (UID FLAGS)\r\n", True),
@@ -321,7 +336,7 @@ COMMANDS: list[tuple[bytes, bool]] = [
     (b'A01 LIST "" % RETURN (STATUS (MESSAGES UNSEEN))\r\n', True),
     (b't1 LIST (SPECIAL-USE) "" *\r\n', True),
     (b'T2 LIST "" * RETURN (SPECIAL-USE)\r\n', True),
-    (b'C3 CREATE MySpecialArchive (USE (\\Archive))\r\n', True),
+    (b"C3 CREATE MySpecialArchive (USE (\\Archive))\r\n", True),
     (b'C4 CREATE "Important Messages" (USE (\\Important))\r\n', True),
     # RFC 2342 (NAMESPACE), RFC 2971 (ID), RFC 4978 (COMPRESS)
     (b"A001 NAMESPACE\r\n", True),
