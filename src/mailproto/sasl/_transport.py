@@ -72,7 +72,8 @@ def encode_response(data: bytes, *, initial: bool = False) -> bytes:
 
 
 def encode_challenge(data: bytes) -> bytes:
-    """Encode a server challenge (no CRLF, no ``334 ``/``+ `` prefix)."""
+    """Encode a server challenge (without CRLF and without the protocol's
+    ``334``/``+`` prefix)."""
     return base64.b64encode(data)
 
 
