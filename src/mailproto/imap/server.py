@@ -1,0 +1,608 @@
+"""The IMAP server connection: commands in as events, typed responses out, no I/O.
+
+The connection pattern of DESIGN.md::
+
+    server = ServerConnection(capabilities=("IMAP4rev2", "IDLE"), auth_mechanisms=("PLAIN",))
+    server.send(StatusResponse(tag=None, status="OK", text="ready"))   # the greeting
+    server.receive_data(data)              # b"" when the client closed
+    event = server.next_event()            # a command object, or a server event
+    server.send(FetchResponse(seq=1, ...)) # untagged data
+    server.send(StatusResponse(tag=event.tag, status="OK", text="done"))
+    sock.sendall(server.data_to_send())
+
+Theory of operation
+-------------------
+*What the connection does itself* (pure protocol, no policy): it frames
+commands and answers each synchronising literal with ``+`` (RFC 9051 §7.5);
+it refuses a literal larger than :attr:`IMAPLimits.literal_size` with a
+tagged ``NO [TOOBIG]`` *without reading its octets as commands* — the client
+is still waiting for ``+`` and will not send them, so the next bytes are a
+new command (the case imap-codec documents as dangerous: a server that
+skips to the next CRLF would execute the literal's contents); it answers
+``BAD`` to unparseable commands and to commands not valid in the current
+state (:data:`~mailproto.imap._state.ALLOWED_STATES`) or not advertised,
+``NO [PRIVACYREQUIRED]`` to LOGIN under LOGINDISABLED (RFC 9051 §6.2.3),
+CAPABILITY (from its configuration, which changes with TLS and login) and
+LOGOUT (``* BYE`` then OK, RFC 9051 §6.1.3); it runs AUTHENTICATE through a
+:mod:`mailproto.sasl` server mechanism, asking the application each policy
+question (:class:`SaslQuestion`).
+
+*What the application does*: everything else.  Each command arrives as the
+codec's command object (:class:`~mailproto.imap.commands.Fetch`, ...); the
+application sends untagged data and then the tagged completion, as
+:mod:`mailproto.imap.responses` values.  The connection serialises them and
+checks them: a tagged response must name a command in flight; a ``+`` is
+only valid to start IDLE; EXPUNGE (and VANISHED without EARLIER) may not be
+sent while a FETCH, STORE or SEARCH (not the UID forms) is in flight
+(RFC 9051 §7.5.1, RFC 7162 §3.2.10.2); nothing follows a BYE.
+
+*Ordering.*  Independent commands may be pipelined by the client and are
+reported as soon as they are read, up to
+:attr:`IMAPLimits.pipelined_commands` in flight.  Commands that change the
+state or the stream (:data:`~mailproto.imap._state.BARRIERS`) are reported
+only once every earlier command is answered, and nothing after one is read
+until it is answered (``next_event()`` returns PAUSED): a SELECT's outcome
+decides whether the FETCH behind it is valid.
+
+*STARTTLS*: when the application answers OK, the connection drops whatever
+the client sent after the command (pipelined plaintext must never be read
+as if it came over TLS, RFC 9051 §11.1) and pauses until
+:meth:`ServerConnection.start_tls_done`.  *COMPRESS*: the OK leaves
+uncompressed, everything after it is deflated (RFC 4978 §3), and input is
+inflated on demand with a bounded output size.  *IDLE*: the application
+answers the IDLE command with a :class:`~mailproto.imap.responses.Continuation`,
+pushes untagged updates whenever it likes, and gets :class:`IdleDone` when
+the client sends ``DONE``.
+
+Errors: a client that breaks framing (a line over the limit, a
+non-synchronising literal over the limit) gets ``* BYE`` queued and
+``next_event()`` raises :class:`~mailproto.errors.RemoteProtocolError`;
+flush :meth:`data_to_send` and close.  After :attr:`IMAPLimits.errors` bad
+commands the same happens.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from mailproto._sentinels import NEED_DATA, PAUSED, Sentinel
+from mailproto.errors import LimitExceeded, LocalProtocolError, RemoteProtocolError, ReplyHint
+from mailproto.imap._connection import Input, Output
+from mailproto.imap._events import (
+    Authenticated,
+    AuthFailed,
+    BadCommand,
+    ConnectionClosed,
+    IdleDone,
+    SaslAnswer,
+    SaslQuestion,
+)
+from mailproto.imap._fragmentizer import LiteralAnnounced, RawMessage
+from mailproto.imap._parser import ParseError, parse_authenticate_data, parse_command
+from mailproto.imap._serializer import write_response
+from mailproto.imap._state import (
+    BARRIERS,
+    EXPUNGE_FORBIDDEN,
+    Mode,
+    SessionState,
+    State,
+    command_name,
+    missing_capability,
+)
+from mailproto.imap._writer import Writer
+from mailproto.imap.types import ResponseCode
+from mailproto.imap.types import commands as C
+from mailproto.imap.types import responses as R
+from mailproto.limits import IMAPLimits
+from mailproto.sasl import (
+    Challenge,
+    Failure,
+    Question,
+    SASLCancelled,
+    SASLError,
+    ServerMechanism,
+    Step,
+    Success,
+    encode_challenge,
+    is_plaintext,
+    server_mechanism,
+)
+
+__all__ = ["DEFAULT_CAPABILITIES", "ServerConnection", "ServerEvent"]
+
+#: Everything :meth:`ServerConnection.next_event` can return besides sentinels.
+ServerEvent = (
+    C.Command | BadCommand | SaslQuestion | Authenticated | AuthFailed | IdleDone | ConnectionClosed
+)
+
+#: What a server built on this connection supports without extra work from
+#: the application: the protocol revisions and the extensions the connection
+#: itself implements.
+DEFAULT_CAPABILITIES: tuple[str, ...] = (
+    "IMAP4rev1",
+    "IMAP4rev2",
+    "LITERAL+",
+    "SASL-IR",
+    "ENABLE",
+    "IDLE",
+    "ID",
+    "UNSELECT",
+    "NAMESPACE",
+    "UIDPLUS",
+    "MOVE",
+    "ESEARCH",
+)
+
+# Texts the server sends by itself, in one place.
+_NOT_NOW = "Command not valid in this state"
+_NOT_ADVERTISED = "Command not advertised"
+_LITERAL_OK = "Ready for literal data"
+_TOO_BIG = "Literal too large"
+_LOGIN_DISABLED = "LOGIN is disabled before TLS"
+_UNKNOWN_MECH = "Unsupported authentication mechanism"
+_AUTH_FAILED = "Authentication failed"
+_AUTH_CANCELLED = "Authentication cancelled"
+_AUTH_MALFORMED = "Malformed SASL response"
+_TOO_MANY_ERRORS = "Too many errors"
+_LOGOUT = "Logging out"
+_CAPABILITY_DONE = "CAPABILITY completed"
+_DONE_UNEXPECTED = "DONE without IDLE"
+
+_TAG_AT_START = re.compile(rb"[!#$&',-\[\^-z|}~\]]+")
+
+
+def _tag_of(line: bytes) -> str | None:
+    match = _TAG_AT_START.match(line)
+    if match is None:
+        return None
+    tag = match.group().decode("ascii")
+    return tag if len(tag) < 256 else None
+
+
+class ServerConnection:
+    """The server side of one IMAP session (RFC 9051, RFC 3501)."""
+
+    def __init__(
+        self,
+        *,
+        limits: IMAPLimits | None = None,
+        capabilities: Iterable[str] = DEFAULT_CAPABILITIES,
+        auth_mechanisms: Iterable[str] = ("PLAIN",),
+        starttls: bool = False,
+        tls: bool = False,
+        login_requires_tls: bool = False,
+        compress: bool = False,
+        sasl_hostname: str = "localhost",
+    ) -> None:
+        #: The bounds in force.
+        self.limits = limits if limits is not None else IMAPLimits()
+        #: Base capabilities, advertised in every state.
+        self.base_capabilities = tuple(capabilities)
+        #: SASL mechanisms offered (upper case).
+        self.auth_mechanisms = tuple(m.upper() for m in auth_mechanisms)
+        #: Offer STARTTLS while the connection is not yet TLS.
+        self.starttls = starttls
+        #: The transport is TLS (implicit TLS, or after STARTTLS).
+        self.tls = tls
+        #: Advertise LOGINDISABLED and hide plaintext SASL mechanisms until TLS
+        #: (RFC 9051 §6.2.3, §11.1).
+        self.login_requires_tls = login_requires_tls
+        #: Offer COMPRESS=DEFLATE after authentication (RFC 4978).
+        self.compress = compress
+        self._sasl_hostname = sasl_hostname
+        self._session = SessionState()
+        self._input = Input(self.limits, server=True)
+        self._output = Output()
+        self._inflight: dict[str, C.Command] = {}
+        self._deferred: C.Command | None = None
+        self._sasl: ServerMechanism | None = None
+        self._sasl_command: C.Authenticate | None = None
+        self._sasl_question: Question | None = None
+        self._sasl_success: bool = False
+        self._utf8 = False
+        self._errors = 0
+        # An event produced by send(SaslAnswer) (Authenticated, AuthFailed or
+        # the next question) waits here for next_event().
+        self._queued_event: ServerEvent | None = None
+        self._closed = False
+        self._error: RemoteProtocolError | None = None
+
+    # -- public state -----------------------------------------------------------
+
+    @property
+    def state(self) -> State:
+        """The session :class:`~mailproto.imap._state.State`."""
+        return self._session.state
+
+    @property
+    def mode(self) -> Mode:
+        """The stream :class:`~mailproto.imap._state.Mode`."""
+        return self._session.mode
+
+    @property
+    def in_flight(self) -> tuple[C.Command, ...]:
+        """Commands reported to the application and not yet answered, oldest first."""
+        return tuple(self._inflight.values())
+
+    @property
+    def compressing(self) -> bool:
+        """True once COMPRESS=DEFLATE is active."""
+        return self._output.deflater is not None
+
+    def capabilities(self) -> tuple[str, ...]:
+        """What the server advertises now (it depends on TLS and on login)."""
+        caps = list(self.base_capabilities)
+        if self._session.state in (State.GREETING, State.NOT_AUTHENTICATED):
+            if self.starttls and not self.tls:
+                caps.append("STARTTLS")
+            plain_ok = self.tls or not self.login_requires_tls
+            if not plain_ok:
+                caps.append("LOGINDISABLED")
+            for mech in self.auth_mechanisms:
+                if plain_ok or not is_plaintext(mech):
+                    caps.append(f"AUTH={mech}")
+        elif self.compress and self._output.deflater is None:
+            caps.append("COMPRESS=DEFLATE")
+        return tuple(caps)
+
+    def _capability_code(self) -> ResponseCode:
+        return ResponseCode(name="CAPABILITY", value=self.capabilities())
+
+    # -- output -------------------------------------------------------------------
+
+    def _write(self, response: R.Response) -> None:
+        writer = Writer(literal_mode="server", utf8=self._utf8)
+        write_response(writer, response)
+        self._output.write(writer.finish_bytes())
+
+    def _tagged(self, tag: str | None, status: str, text: str, code: str | None = None) -> None:
+        self._write(
+            R.StatusResponse(
+                tag=tag,
+                status=status,  # type: ignore[arg-type]
+                code=ResponseCode(name=code) if code else None,
+                text=text,
+            )
+        )
+
+    def data_to_send(self) -> bytes:
+        """Bytes to write to the client (possibly ``b""``)."""
+        return self._output.take()
+
+    def send(self, event: R.Response | SaslAnswer) -> None:
+        """Queue a response (or a :class:`SaslAnswer`).
+
+        Raises :class:`LocalProtocolError` when the response is not valid now:
+        the greeting twice or not first, a tag not in flight, a ``+`` that
+        starts nothing, EXPUNGE during FETCH/STORE/SEARCH, anything after BYE.
+        """
+        session = self._session
+        if isinstance(event, SaslAnswer):
+            self._answer_sasl(event)
+            return
+        if session.state is State.LOGOUT:
+            raise LocalProtocolError("the session is over (BYE was sent)")
+        cls = type(event)
+        if session.state is State.GREETING:
+            if cls is not R.StatusResponse or event.tag is not None:  # type: ignore[union-attr]
+                raise LocalProtocolError("the first response must be the greeting")
+            assert isinstance(event, R.StatusResponse)
+            if event.status not in ("OK", "PREAUTH", "BYE"):
+                raise LocalProtocolError("the greeting is OK, PREAUTH or BYE")
+            if event.code is None and event.status != "BYE":
+                event = R.StatusResponse(
+                    tag=None, status=event.status, code=self._capability_code(), text=event.text
+                )
+            self._write(event)
+            session.complete("GREETING", event.status)
+            return
+        if cls is R.StatusResponse:
+            assert isinstance(event, R.StatusResponse)
+            if event.tag is not None:
+                self._complete(event)
+                return
+            if event.status == "PREAUTH":
+                raise LocalProtocolError("PREAUTH is only valid as the greeting")
+            self._write(event)
+            if event.status == "BYE":
+                session.complete("BYE", "BYE")
+            return
+        if cls is R.Continuation:
+            assert isinstance(event, R.Continuation)
+            idle = next((c for c in self._inflight.values() if isinstance(c, C.Idle)), None)
+            if idle is None or session.mode is not Mode.COMMANDS:
+                raise LocalProtocolError("a continuation request is only sent to start IDLE")
+            self._write(event)
+            session.mode = Mode.IDLING
+            return
+        if cls is R.ExpungeResponse or (cls is R.Vanished and not event.earlier):  # type: ignore[union-attr]
+            for command in self._inflight.values():
+                if command_name(command) in EXPUNGE_FORBIDDEN and not command.uid:  # type: ignore[union-attr]
+                    raise LocalProtocolError(
+                        "EXPUNGE/VANISHED may not be sent during FETCH, STORE or SEARCH "
+                        "(RFC 9051 §7.5.1)"
+                    )
+        if cls is R.Enabled:
+            assert isinstance(event, R.Enabled)
+            if any(c.upper() == "UTF8=ACCEPT" for c in event.capabilities):
+                self._write(event)
+                self._utf8 = True  # RFC 6855 §3
+                return
+        self._write(event)
+
+    def _complete(self, event: R.StatusResponse) -> None:
+        tag = event.tag
+        assert tag is not None
+        if event.status not in ("OK", "NO", "BAD"):
+            raise LocalProtocolError(f"{event.status} cannot be tagged")
+        session = self._session
+        if self._sasl_command is not None and tag == self._sasl_command.tag:
+            if not self._sasl_success:
+                raise LocalProtocolError("AUTHENTICATE is answered after Authenticated")
+            command: C.Command = self._sasl_command
+            self._sasl_command = None
+            self._sasl_success = False
+        else:
+            found = self._inflight.get(tag)
+            if found is None:
+                raise LocalProtocolError(f"no command with tag {tag!r} is in flight")
+            command = found
+            if isinstance(command, C.Idle) and session.mode is Mode.IDLING:
+                raise LocalProtocolError("IDLE completes after the client's DONE")
+            del self._inflight[tag]
+        name = command_name(command)
+        if event.status == "OK" and event.code is None and name in ("LOGIN", "AUTHENTICATE"):
+            # RFC 9051 §6.2.2: servers SHOULD send the new capabilities here.
+            session.complete(name, "OK")
+            event = R.StatusResponse(
+                tag=tag, status="OK", code=self._capability_code(), text=event.text
+            )
+            self._write(event)
+            return
+        self._write(event)
+        session.complete(name, event.status)
+        if event.status == "OK":
+            if name == "STARTTLS":
+                session.mode = Mode.TLS_HANDSHAKE
+                self._input.discard_buffered()
+            elif name == "COMPRESS":
+                self._output.start_compression()
+                self._input.start_compression()
+
+    def start_tls_done(self) -> None:
+        """The TLS handshake after STARTTLS has completed."""
+        if self._session.mode is not Mode.TLS_HANDSHAKE:
+            raise LocalProtocolError("start_tls_done() without an accepted STARTTLS")
+        self._session.mode = Mode.COMMANDS
+        self.tls = True
+
+    # -- input ----------------------------------------------------------------------
+
+    def receive_data(self, data: bytes | bytearray | memoryview) -> None:
+        """Add bytes from the client; ``b""`` means it closed the connection."""
+        if not data:
+            self._closed = True
+            return
+        if self._session.mode is Mode.TLS_HANDSHAKE:
+            return  # never interpreted (RFC 9051 §11.1)
+        self._input.receive_data(data)
+
+    def next_event(self) -> ServerEvent | Sentinel:
+        """The next command or server event, or ``NEED_DATA`` / ``PAUSED``."""
+        if self._error is not None:
+            raise self._error
+        try:
+            return self._next_event()
+        except RemoteProtocolError as exc:
+            self._fatal(exc)
+            raise
+
+    def _fatal(self, exc: RemoteProtocolError) -> None:
+        self._error = exc
+        if self._session.state is not State.LOGOUT:
+            text = exc.hint.text if exc.hint is not None else "Protocol error"
+            code = exc.hint.response_code if exc.hint is not None else None
+            self._tagged(None, "BYE", text, code)
+            self._session.complete("BYE", "BYE")
+
+    def _bad(
+        self, tag: str | None, reason: str, status: str = "BAD", code: str | None = None
+    ) -> BadCommand:
+        self._tagged(tag, status, reason, code)
+        if status == "BAD":
+            self._errors += 1
+            if self._errors >= self.limits.errors:
+                raise LimitExceeded(
+                    "too many bad commands",
+                    limit="errors",
+                    bound=self.limits.errors,
+                    hint=ReplyHint(text=_TOO_MANY_ERRORS, fatal=True),
+                )
+        return BadCommand(tag=tag, reason=reason)
+
+    def _next_event(self) -> ServerEvent | Sentinel:
+        session = self._session
+        event: ServerEvent | None
+        while True:
+            if self._queued_event is not None:
+                event, self._queued_event = self._queued_event, None
+                return event
+            if session.state is State.LOGOUT:
+                return ConnectionClosed() if self._closed else PAUSED
+            if session.mode is Mode.TLS_HANDSHAKE or self._sasl_question is not None:
+                return PAUSED
+            if self._sasl_command is not None and self._sasl_success:
+                return PAUSED  # the application owes the AUTHENTICATE answer
+            if session.state is State.GREETING:
+                return PAUSED  # the greeting must be sent first
+            if self._deferred is not None:
+                if self._inflight:
+                    return PAUSED
+                command, self._deferred = self._deferred, None
+                event = self._dispatch(command)
+                if event is not None:
+                    return event
+                continue
+            for command in self._inflight.values():
+                if command_name(command) in BARRIERS:
+                    if not (isinstance(command, C.Idle) and session.mode is Mode.IDLING):
+                        return PAUSED
+            if len(self._inflight) >= self.limits.pipelined_commands:
+                return PAUSED
+            try:
+                message = self._input.next_message()
+            except LimitExceeded as exc:
+                if exc.hint is not None and not exc.hint.fatal:
+                    # A synchronising literal over the limit: the client waits
+                    # for "+", so refuse its command and read on.
+                    tag = _tag_of(self._input.fragmentizer.refused_line)
+                    return self._bad(tag, _TOO_BIG, "NO", "TOOBIG")
+                raise
+            if message is NEED_DATA:
+                if self._closed:
+                    session.state = State.LOGOUT
+                    return ConnectionClosed()
+                return NEED_DATA
+            if isinstance(message, LiteralAnnounced):
+                if session.mode is not Mode.COMMANDS:
+                    raise RemoteProtocolError(
+                        "literal in a SASL response or during IDLE",
+                        hint=ReplyHint(text="Unexpected literal", fatal=True),
+                    )
+                self._write(R.Continuation(text=_LITERAL_OK))
+                continue
+            assert isinstance(message, RawMessage)
+            if session.mode is Mode.AUTHENTICATING:
+                event = self._sasl_line(message)
+            elif session.mode is Mode.IDLING:
+                event = self._idle_line(message)
+            else:
+                try:
+                    parsed = parse_command(message, limits=self.limits, utf8=self._utf8)
+                except ParseError as exc:
+                    return self._bad(exc.tag, exc.message[:200])
+                if isinstance(parsed, C.Done):
+                    return self._bad(None, _DONE_UNEXPECTED)
+                event = self._dispatch(parsed)
+            if event is not None:
+                return event
+
+    def _dispatch(self, command: C.Command) -> ServerEvent | None:
+        session = self._session
+        name = command_name(command)
+        if command.tag in self._inflight:
+            return self._bad(command.tag, "Tag already in use")
+        if name in BARRIERS and self._inflight:
+            self._deferred = command
+            return None
+        if not session.allowed(name):
+            return self._bad(command.tag, _NOT_NOW)
+        missing = missing_capability(command, {c.upper() for c in self.capabilities()})
+        if missing is not None:
+            if isinstance(command, C.Login):
+                return self._bad(command.tag, _LOGIN_DISABLED, "NO", "PRIVACYREQUIRED")
+            if isinstance(command, C.Authenticate):
+                return self._bad(command.tag, _UNKNOWN_MECH, "NO", "CANNOT")
+            return self._bad(command.tag, f"{_NOT_ADVERTISED}: {missing}")
+        if isinstance(command, C.Capability):
+            self._write(R.CapabilityResponse(capabilities=self.capabilities()))
+            self._tagged(command.tag, "OK", _CAPABILITY_DONE)
+            return None
+        if isinstance(command, C.Logout):
+            # RFC 9051 §6.1.3: BYE, then the tagged OK; the session is over.
+            self._tagged(None, "BYE", _LOGOUT)
+            self._tagged(command.tag, "OK", "LOGOUT completed")
+            session.complete("LOGOUT", "OK")
+            return command
+        if isinstance(command, C.Authenticate):
+            return self._start_sasl(command)
+        self._inflight[command.tag] = command
+        return command
+
+    # -- IDLE ---------------------------------------------------------------------
+
+    def _idle_line(self, message: RawMessage) -> ServerEvent:
+        idle = next(c for c in self._inflight.values() if isinstance(c, C.Idle))
+        self._session.mode = Mode.COMMANDS
+        if len(message.segments) == 1 and message.segments[0].rstrip(b"\r\n").upper() == b"DONE":
+            return IdleDone(command=idle)
+        # RFC 2177 §3: anything but DONE ends IDLE with BAD.
+        del self._inflight[idle.tag]
+        return self._bad(idle.tag, "Expected DONE")
+
+    # -- AUTHENTICATE ----------------------------------------------------------------
+
+    def _start_sasl(self, command: C.Authenticate) -> ServerEvent | None:
+        try:
+            mech = server_mechanism(command.mechanism, hostname=self._sasl_hostname)
+        except LocalProtocolError:
+            return self._bad(command.tag, _UNKNOWN_MECH, "NO", "CANNOT")
+        self._sasl = mech
+        self._sasl_command = command
+        self._session.mode = Mode.AUTHENTICATING
+        try:
+            step = mech.step(command.initial_response)
+        except SASLError:
+            return self._sasl_end_bad(_AUTH_MALFORMED)
+        return self._sasl_step(step)
+
+    def _sasl_step(self, step: Step) -> ServerEvent | None:
+        command = self._sasl_command
+        assert command is not None
+        if isinstance(step, Challenge):
+            # RFC 9051 §6.2.2: "+ " and the base64 challenge.
+            self._output.write(b"+ " + encode_challenge(step.data).rstrip(b"\r\n") + b"\r\n")
+            return None
+        if isinstance(step, Question):
+            self._sasl_question = step
+            return SaslQuestion(tag=command.tag, question=step)
+        self._session.mode = Mode.COMMANDS
+        self._sasl = None
+        if isinstance(step, Success):
+            self._sasl_success = True
+            return Authenticated(command=command, authcid=step.authcid, authzid=step.authzid)
+        assert isinstance(step, Failure)
+        self._sasl_command = None
+        self._tagged(command.tag, "NO", _AUTH_FAILED, "AUTHENTICATIONFAILED")
+        return AuthFailed(command=command, reason=step.reason)
+
+    def _sasl_end_bad(self, reason: str) -> ServerEvent:
+        command = self._sasl_command
+        assert command is not None
+        self._sasl = None
+        self._sasl_command = None
+        self._session.mode = Mode.COMMANDS
+        self._tagged(command.tag, "BAD", reason)
+        return AuthFailed(command=command, reason=reason)
+
+    def _sasl_line(self, message: RawMessage) -> ServerEvent | None:
+        mech = self._sasl
+        assert mech is not None
+        if len(message.segments) != 1:
+            return self._sasl_end_bad(_AUTH_MALFORMED)
+        line = message.segments[0]
+        try:
+            data = parse_authenticate_data(line).data
+        except ParseError:
+            return self._sasl_end_bad(_AUTH_MALFORMED)
+        if data is None:
+            # RFC 9051 §6.2.2: "*" cancels; the server answers BAD.
+            return self._sasl_end_bad(_AUTH_CANCELLED)
+        try:
+            step = mech.step(data)
+        except SASLCancelled:
+            return self._sasl_end_bad(_AUTH_CANCELLED)
+        except SASLError:
+            return self._sasl_end_bad(_AUTH_MALFORMED)
+        return self._sasl_step(step)
+
+    def _answer_sasl(self, answer: SaslAnswer) -> None:
+        mech = self._sasl
+        if mech is None or self._sasl_question is None:
+            raise LocalProtocolError("no SASL question is pending")
+        self._sasl_question = None
+        step = mech.answer(answer.answer)
+        event = self._sasl_step(step)
+        if event is not None:
+            self._queued_event = event

@@ -1,0 +1,32 @@
+"""Helpers: join a ClientConnection to a ServerConnection in memory."""
+
+from __future__ import annotations
+
+from mailproto._sentinels import NEED_DATA, PAUSED
+from mailproto.imap.client import ClientConnection, ClientEvent
+from mailproto.imap.server import ServerConnection, ServerEvent
+
+
+def client_events(client: ClientConnection, data: bytes) -> list[ClientEvent]:
+    """Feed *data* to the client and collect events until NEED_DATA/PAUSED."""
+    client.receive_data(data)
+    out: list[ClientEvent] = []
+    while True:
+        event = client.next_event()
+        if event is NEED_DATA or event is PAUSED:
+            return out
+        assert not isinstance(event, type(NEED_DATA))
+        out.append(event)
+
+
+def server_events(server: ServerConnection, data: bytes) -> list[ServerEvent]:
+    """Feed *data* to the server and collect events until NEED_DATA/PAUSED."""
+    if data:
+        server.receive_data(data)
+    out: list[ServerEvent] = []
+    while True:
+        event = server.next_event()
+        if event is NEED_DATA or event is PAUSED:
+            return out
+        assert not isinstance(event, type(NEED_DATA))
+        out.append(event)
