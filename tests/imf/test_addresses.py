@@ -95,6 +95,13 @@ def test_a_5_white_space_comments_and_other_oddities() -> None:
     assert _kinds(r) == []
 
 
+def test_empty_group_with_trailing_comment() -> None:
+    # From real delivery reports (stdlib 3.11 raises AttributeError on it).
+    r = parse_address_list("unlisted-recipients:; (no To-header on input)")
+    assert r.items == (Group(display_name="unlisted-recipients", members=()),)
+    assert _kinds(r) == []
+
+
 def test_a_6_1_obsolete_addressing() -> None:
     r = parse_address_list("Joe Q. Public <john.q.public@example.com>")
     assert r.items == (_addr("Joe Q. Public", "john.q.public", "example.com"),)

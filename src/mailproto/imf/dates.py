@@ -111,7 +111,9 @@ _ISO = re.compile(
     r"[ \t]*(?:([Zz])|([+-])(\d{2}):?(\d{2})?|([A-Za-z]{1,5}))?[ \t]*"
 )
 _TOKEN = re.compile(
-    r"(?P<zone>(?<![\w:])[+-]\d{1,2}:?\d{2}\b)"
+    # A numeric zone is not glued to a word ("21-Nov-1997" has no zone),
+    # except to GMT/UTC ("GMT+0100").
+    r"(?P<zone>(?:(?<![\w:])|(?<=[Gg][Mm][Tt])|(?<=[Uu][Tt][Cc]))[+-]\d{1,2}:?\d{2}\b)"
     r"|(?P<time>\d{1,2}[:.]\d{1,2}(?:[:.]\d{1,2})?(?:\.\d+)?)"
     r"|(?P<num>\d+)"
     r"|(?P<word>[A-Za-z]+)"
