@@ -769,3 +769,36 @@ def test_factory_options() -> None:
     assert bearer.initial_response() == b"n,a=me,\x01host=h\x01port=1\x01auth=Bearer t\x01\x01"
     assert sasl.client_mechanism("EXTERNAL").initial_response() == b""
     assert repr(sasl.PlainServer()) == "<PlainServer PLAIN expecting step>"
+
+
+# -- answers naming the identity (EXTERNAL, OAuth) ------------------------------
+
+
+def test_external_answer_names_the_identity() -> None:
+    server = sasl.ExternalServer()
+    server.step(b"")
+    assert server.answer("CN=alice") == sasl.Success(authcid="CN=alice", authzid=None)
+    server = sasl.ExternalServer()
+    server.step(b"bob")
+    assert server.answer("CN=alice") == sasl.Success(authcid="CN=alice", authzid="bob")
+
+
+def test_oauth_answer_names_the_identity() -> None:
+    server = sasl.OAuthBearerServer()
+    server.step(b"n,,\x01auth=Bearer t\x01\x01")
+    assert server.answer("alice") == sasl.Success(authcid="alice", authzid=None)
+
+
+def test_identity_answer_not_accepted_for_password_questions() -> None:
+    server = sasl.PlainServer()
+    server.step(b"\x00u\x00p")
+    with pytest.raises(LocalProtocolError):
+        server.answer("u")
+
+
+def test_scram_unknown_user_iterations_configurable() -> None:
+    server = sasl.ScramSHA256Server(unknown_user_iterations=100_000)
+    server.step(b"n,,n=nobody,r=abc")
+    challenge = server.answer(None)
+    assert isinstance(challenge, sasl.Challenge)
+    assert challenge.data.endswith(b",i=100000")

@@ -188,12 +188,22 @@ class ServerMechanism:
         return result
 
     def _bool_answer(self, answer: Answer) -> bool:
+        # bool is checked exactly: an int or a str is a caller bug here.
         if not isinstance(answer, bool):
             raise LocalProtocolError(
                 f"{self.name}: this question is answered with True or False, "
                 f"not {type(answer).__name__}"
             )
         return answer
+
+    def _identity_answer(self, answer: Answer, requested: str | None) -> str | None:
+        """For questions answerable with an identity: the accepted identity,
+        or ``None`` when the application said no."""
+        if isinstance(answer, str):
+            return answer
+        if self._bool_answer(answer):
+            return requested or ""
+        return None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} expecting {self._expect.value}>"

@@ -38,8 +38,9 @@ class ExternalServer(ServerMechanism):
 
     def _on_answer(self, question: Question, answer: Answer) -> Step:
         assert isinstance(question, CheckExternal)
-        if self._bool_answer(answer):
-            return Success(authcid=question.authzid or "", authzid=question.authzid)
+        identity = self._identity_answer(answer, question.authzid)
+        if identity is not None:
+            return Success(authcid=identity, authzid=question.authzid)
         return Failure(reason="external credentials rejected by the application")
 
 

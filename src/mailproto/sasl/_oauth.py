@@ -103,12 +103,13 @@ class _OAuthServer(ServerMechanism):
         raise NotImplementedError
 
     def _on_answer(self, question: Question, answer: Answer) -> Step:
+        assert isinstance(question, CheckToken)
         if isinstance(answer, OAuthError):
             error = answer
-        elif self._bool_answer(answer):
-            assert isinstance(question, CheckToken)
-            return Success(authcid=question.authzid or "", authzid=question.authzid)
         else:
+            identity = self._identity_answer(answer, question.authzid)
+            if identity is not None:
+                return Success(authcid=identity, authzid=question.authzid)
             error = OAuthError()
         # RFC 7628 §3.2.2: the error is a challenge; the exchange fails after
         # the client's dummy response.
@@ -119,9 +120,9 @@ class _OAuthServer(ServerMechanism):
 class OAuthBearerServer(_OAuthServer):
     """Server side of OAUTHBEARER: asks :class:`~mailproto.sasl.CheckToken`.
 
-    :attr:`Success.authcid` is the gs2 ``a=`` identity (``""`` when the
-    client sent none: then the token alone says who the user is, and the
-    application should record that).
+    The gs2 ``a=`` identity is optional: when the client sends none, the
+    token alone says who the user is, and the application should answer with
+    that user's name (a ``str``) so that :attr:`Success.authcid` names it.
     """
 
     name = "OAUTHBEARER"

@@ -272,6 +272,9 @@ class ScramServer(ServerMechanism):
     with success"); by default it is sent as a last :class:`Challenge` and the
     client's empty response yields :class:`Success` — the form SMTP
     (RFC 4954 §4), POP3 (RFC 5034 §4) and IMAP (RFC 9051 §6.2.2) use.
+    *unknown_user_iterations* is the iteration count announced for users the
+    application does not know: set it to the count real users have, so that
+    it does not give unknown names away.
     """
 
     _hash: ClassVar[str]
@@ -283,9 +286,11 @@ class ScramServer(ServerMechanism):
         channel_bindings: Iterable[ChannelBinding] = (),
         nonce: str | None = None,
         success_data: bool = False,
+        unknown_user_iterations: int = DEFAULT_SCRAM_ITERATIONS,
         max_response_length: int = DEFAULT_MAX_RESPONSE_LENGTH,
     ) -> None:
         super().__init__(max_response_length=max_response_length)
+        self._unknown_user_iterations = unknown_user_iterations
         self._bindings = {cb.type: cb.data for cb in channel_bindings}
         if self._plus and not self._bindings:
             raise LocalProtocolError(f"{self.name} needs channel binding data")
@@ -376,7 +381,7 @@ class ScramServer(ServerMechanism):
             salt = hmac.new(_FAKE_SALT_KEY, self._username.encode("utf-8"), "sha256").digest()
             self._credentials = ScramCredentials(
                 salt=salt[:16],
-                iterations=DEFAULT_SCRAM_ITERATIONS,
+                iterations=self._unknown_user_iterations,
                 stored_key=secrets.token_bytes(size),
                 server_key=secrets.token_bytes(size),
             )

@@ -67,9 +67,8 @@ class Success:
     """
 
     #: The authentication identity (whose credentials were checked).  For
-    #: EXTERNAL it is the authorization identity requested, or ``""`` when the
-    #: client asked for the identity of its external credentials (a TLS client
-    #: certificate): the application knows which that is.
+    #: EXTERNAL, XOAUTH2 and OAUTHBEARER it is the identity the application
+    #: named in its answer, or the requested authzid if it answered ``True``.
     authcid: str
     #: The authorization identity the client asked to act as, or ``None``
     #: when it asked for none (act as :attr:`authcid`).
@@ -186,8 +185,11 @@ class LookupScramCredentials(Question):
 class CheckToken(Question):
     """XOAUTH2 and OAUTHBEARER (RFC 7628): is *token* valid for *authzid*?
 
-    Answer ``True``, ``False``, or an :class:`~mailproto.sasl.OAuthError`
-    describing why (its JSON is sent to the client, RFC 7628 §3.2.2).
+    Answer ``False``, or an :class:`~mailproto.sasl.OAuthError` describing
+    why (its JSON is sent to the client, RFC 7628 §3.2.2), to reject.  To
+    accept, answer with the user the token belongs to (a ``str``: it becomes
+    :attr:`Success.authcid`), or ``True`` to take :attr:`authzid` as that
+    user (``""`` when the client sent none).
     """
 
     #: ``"XOAUTH2"`` or ``"OAUTHBEARER"``.
@@ -211,8 +213,12 @@ class CheckExternal(Question):
     client (a TLS client certificate, a UNIX socket peer, ...) act as
     *authzid*?
 
-    Answer ``True`` or ``False``.  The mechanism knows nothing about the
-    external credentials; the application does.
+    The mechanism knows nothing about the external credentials; the
+    application does.  Answer ``False`` to reject; to accept, answer with the
+    identity the external credentials establish (a ``str``, e.g. the TLS
+    client certificate's subject: it becomes :attr:`Success.authcid`), or
+    ``True`` to take :attr:`authzid` as that identity (``""`` when the client
+    sent none).
     """
 
     #: The requested authorization identity, or ``None`` for "the identity
@@ -298,6 +304,8 @@ class OAuthError:
 
 
 #: What :meth:`ServerMechanism.answer` accepts: ``bool`` for the ``Check*``
-#: questions, ``ScramCredentials | None`` for :class:`LookupScramCredentials`,
+#: questions; for :class:`CheckToken` and :class:`CheckExternal` also a
+#: ``str``, meaning "accepted, and this is who the client is";
+#: ``ScramCredentials | None`` for :class:`LookupScramCredentials`;
 #: ``OAuthError`` (a detailed ``False``) for :class:`CheckToken`.
-Answer = bool | ScramCredentials | OAuthError | None
+Answer = bool | str | ScramCredentials | OAuthError | None
