@@ -131,11 +131,17 @@ class Pair:
 
     client: ClientConnection
     app: ServerApp
+    #: Everything the client wrote and the server wrote, in order.
+    c2s: bytearray = attrs.field(factory=bytearray)
+    s2c: bytearray = attrs.field(factory=bytearray)
 
     @classmethod
     def start(cls, server: ServerConnection, client: ClientConnection | None = None) -> Pair:
         pair = cls(client=client or ClientConnection(), app=ServerApp(server))
-        pair.client.receive_data(pair.app.greet())
+        greeting = pair.app.greet()
+        pair.s2c += greeting
+        pair.client.receive_data(greeting)
+        pair.flush()
         return pair
 
     @property
@@ -154,6 +160,8 @@ class Pair:
             got.extend(client_events(self.client))
             c2s = self.client.data_to_send()
             s2c = self.app.feed(c2s)
+            self.c2s += c2s
+            self.s2c += s2c
             if s2c:
                 self.client.receive_data(s2c)
             if not c2s and not s2c:

@@ -285,6 +285,7 @@ class ServerConnection:
         if state is State.TLS_HANDSHAKE:
             return PAUSED
         while True:
+            before = (len(self._buf), self._bdat_open, self._skipping_line)
             if state is State.DATA:
                 event = self._read_data()
             elif self._bdat_open:
@@ -304,6 +305,8 @@ class ServerConnection:
             if self._state is not state:
                 state = self._state
                 continue
+            if before != (len(self._buf), self._bdat_open, self._skipping_line):
+                continue  # progress without an event (a dropped chunk...)
             if self._eof:
                 self._state = State.CLOSED
                 return ConnectionClosed()
@@ -435,16 +438,11 @@ class ServerConnection:
         limit = self.limits.command_line_length
         buf = self._buf
         if self._skipping_line:
-            # Discard the rest of an over-long line, then answer it once.
-            line = None
-            while line is None:
-                try:
-                    line = buf.next_line(limit)
-                except LimitExceeded:
-                    buf.take_all()
-                    return None
-                if line is None:
-                    return None
+            # Discard the rest of an over-long line, then answer it once.  A
+            # bound just above what is buffered finds a LF anywhere in it.
+            if buf.next_line(len(buf) + 1) is None:
+                buf.take_all()
+                return None
             self._skipping_line = False
             return self._reject(b"", replies.LINE_TOO_LONG)
         try:
