@@ -50,10 +50,16 @@ Poison, never skip
     case is a too-large *synchronising* literal on the server side: the client
     is still waiting for ``+``, so the server can refuse it and carry on.
 
-Memory
-    A literal is taken out of the buffer in one slice through a
-    :class:`memoryview` once all of it has arrived, so a literal costs one copy
-    of itself beyond the receive buffer, never a list of chunks plus a join.
+Memory and speed of literals
+    Literal octets are never scanned and never pass through the line buffer
+    when they can avoid it: while a literal is pending and the buffer is
+    empty, :meth:`Fragmentizer.receive_data` keeps the received chunks
+    themselves (a zero-copy :class:`memoryview` of each immutable
+    :class:`bytes` chunk; mutable chunks are copied once, as they must be), and
+    the literal is made with one ``b"".join`` when complete — or, when one
+    chunk holds all of it, one slice.  A literal therefore costs one copy of
+    itself beyond what the caller received.  Only the octets after the literal
+    go on to the line buffer.
 """
 
 from __future__ import annotations
@@ -127,7 +133,9 @@ class Fragmentizer:
     __slots__ = (
         "_buffer",
         "_error",
+        "_have",
         "_literals",
+        "_parts",
         "_pending",
         "_pending_binary",
         "_report_sync",
@@ -146,6 +154,9 @@ class Fragmentizer:
         self._literals: list[bytes] = []
         # Size of the literal being waited for, or -1 when reading a line.
         self._pending = -1
+        # The pieces of the pending literal received so far, and their size.
+        self._parts: list[bytes | memoryview] = []
+        self._have = 0
         self._pending_binary = False
         # The error that poisoned this fragmentizer, re-raised forever after.
         self._error: RemoteProtocolError | None = None
@@ -162,6 +173,22 @@ class Fragmentizer:
 
     def receive_data(self, data: bytes | bytearray | memoryview) -> None:
         """Add bytes from the peer."""
+        need = self._pending - self._have
+        if need > 0 and not self._buffer:
+            # Mid-literal: keep the chunk itself rather than copying it into
+            # the line buffer (see "Memory and speed of literals" above).
+            if isinstance(data, bytes):
+                view = memoryview(data)
+            else:
+                view = memoryview(bytes(data))  # the caller may reuse its buffer
+            if len(view) <= need:
+                self._parts.append(view)
+                self._have += len(view)
+                return
+            self._parts.append(view[:need])
+            self._have += need
+            self._buffer.append(view[need:])
+            return
         self._buffer.append(data)
 
     def discard(self) -> None:
@@ -174,6 +201,8 @@ class Fragmentizer:
         self._segments.clear()
         self._literals.clear()
         self._pending = -1
+        self._parts = []
+        self._have = 0
 
     def _poison(self, error: RemoteProtocolError) -> RemoteProtocolError:
         self._error = error
@@ -193,14 +222,25 @@ class Fragmentizer:
         limits = self.limits
         while True:
             if self._pending >= 0:
-                # Waiting for a literal: take it in one slice once complete.
+                # Waiting for a literal: gather its pieces, join once complete.
                 n = self._pending
-                if len(buf) < n:
+                need = n - self._have
+                if need > 0 and len(buf):
+                    take = min(need, len(buf))
+                    with memoryview(buf._data) as view:
+                        self._parts.append(bytes(view[:take]))
+                    buf._discard(take)
+                    self._have += take
+                if self._have < n:
                     return NEED_DATA
-                data = buf._data
-                with memoryview(data) as view:
-                    literal = bytes(view[:n])
-                buf._discard(n)
+                parts = self._parts
+                if len(parts) == 1:
+                    piece = parts[0]
+                    literal = piece if isinstance(piece, bytes) else bytes(piece)
+                else:
+                    literal = b"".join(parts)
+                self._parts = []
+                self._have = 0
                 # NUL is outside CHAR8 (RFC 9051 §9) but real mailboxes hold
                 # such messages and servers send them as they are: the
                 # literal is not scanned, neither for speed nor to judge it.

@@ -41,6 +41,7 @@ from typing import Any, NoReturn
 
 from mailproto.codecs import imap_utf7
 from mailproto.errors import LimitExceeded, RemoteProtocolError, ReplyHint
+from mailproto.imap._fastpath import fast_fetch
 from mailproto.imap._fragmentizer import RawMessage
 from mailproto.imap.types import commands as C
 from mailproto.imap.types import responses as R
@@ -145,7 +146,7 @@ def flatten(message: RawMessage) -> tuple[str, tuple[bytes, ...]]:
 _TOKEN = re.compile(
     r" ?(?:"
     r"(\()|(\))"
-    r'|("(?:[^"\\\r\n\x00]|\\["\\])*")'
+    r'|("[^"\\\r\n\x00]*(?:\\["\\][^"\\\r\n\x00]*)*")'
     r"|\x00(~?[0-9]+)\x00"
     r"|((?:[Bb][Oo][Dd][Yy]|[Bb][Ii][Nn][Aa][Rr][Yy])(?:\.[A-Za-z]+)?"
     r'\[(?:[^\]"\x00]|"(?:[^"\\\x00]|\\.)*")*\](?:<[0-9]+(?:\.[0-9]+)?>)?'
@@ -818,6 +819,11 @@ def _resp_text(cur: _Cursor) -> tuple[ResponseCode | None, str]:
 
 
 def _fetch_response(seq: int, cur: _Cursor) -> R.FetchResponse:
+    fast = fast_fetch(
+        cur.s, cur.pos, cur.literals, cur.limits.nesting_depth, parse_datetime, _section_from
+    )
+    if fast is not None:
+        return R.FetchResponse(seq=seq, **fast)
     tree = cur.tree_rest()
     if len(tree) != 1 or tree[0].__class__ is not list:
         raise ParseError("FETCH data must be one parenthesised list")

@@ -174,6 +174,7 @@ class ServerConnection:
         login_requires_tls: bool = False,
         compress: bool = False,
         sasl_hostname: str = "localhost",
+        announce_capabilities: bool = True,
     ) -> None:
         #: The bounds in force.
         self.limits = limits if limits is not None else IMAPLimits()
@@ -190,6 +191,10 @@ class ServerConnection:
         self.login_requires_tls = login_requires_tls
         #: Offer COMPRESS=DEFLATE after authentication (RFC 4978).
         self.compress = compress
+        #: Add ``[CAPABILITY ...]`` to a greeting and to the OK of LOGIN and
+        #: AUTHENTICATE when the application gives no code (RFC 9051 §7.1,
+        #: §6.2.2: saves the client a CAPABILITY round trip).
+        self.announce_capabilities = announce_capabilities
         self._sasl_hostname = sasl_hostname
         self._session = SessionState()
         self._input = Input(self.limits, server=True)
@@ -290,7 +295,7 @@ class ServerConnection:
             assert isinstance(event, R.StatusResponse)
             if event.status not in ("OK", "PREAUTH", "BYE"):
                 raise LocalProtocolError("the greeting is OK, PREAUTH or BYE")
-            if event.code is None and event.status != "BYE":
+            if event.code is None and event.status != "BYE" and self.announce_capabilities:
                 event = R.StatusResponse(
                     tag=None, status=event.status, code=self._capability_code(), text=event.text
                 )
@@ -352,7 +357,12 @@ class ServerConnection:
                 raise LocalProtocolError("IDLE completes after the client's DONE")
             del self._inflight[tag]
         name = command_name(command)
-        if event.status == "OK" and event.code is None and name in ("LOGIN", "AUTHENTICATE"):
+        if (
+            event.status == "OK"
+            and event.code is None
+            and name in ("LOGIN", "AUTHENTICATE")
+            and self.announce_capabilities
+        ):
             # RFC 9051 §6.2.2: servers SHOULD send the new capabilities here.
             session.complete(name, "OK")
             event = R.StatusResponse(

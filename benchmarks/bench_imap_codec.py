@@ -1,0 +1,371 @@
+# ruff: noqa: E501
+"""IMAP response parsing: mailproto's codec against imaplib+imapclient and aioimaplib.
+
+Run (takes about a minute)::
+
+    python benchmarks/bench_imap_codec.py            # full size
+    python benchmarks/bench_imap_codec.py --quick    # 1/10 of the data
+
+Streams (generated deterministically, seed 1):
+
+* **metadata** — 10,000 ``* n FETCH (UID FLAGS INTERNALDATE RFC822.SIZE
+  ENVELOPE BODYSTRUCTURE)`` responses shaped like Dovecot's: one to five
+  addresses per field, encoded-word subjects, and bodies that are text/plain,
+  multipart/alternative, multipart/mixed with attachments, or a forwarded
+  message/rfc822, all with extension data.
+* **literal** — 500 ``* n FETCH (UID n RFC822.SIZE s BODY[] {s}...)``
+  responses with bodies from 1 KiB to 4 MiB (log-uniform).
+
+Contenders, each doing the work a client needs to get typed values:
+
+* **mailproto** — :class:`mailproto.imap.codec.ResponseDecoder`, fed 64 KiB
+  chunks (as from a socket), producing ``FetchResponse`` values with typed
+  ``Envelope`` / ``BodyStructure``.
+* **imaplib+imapclient** — the path of ``IMAPClient.fetch``: imaplib's
+  ``_get_response`` framing (reading from an in-memory file, so no socket
+  cost), then ``imapclient.response_parser.parse_fetch_response`` (which
+  builds its ``Envelope``/``BodyData`` objects).
+* **aioimaplib** — ``IMAP4ClientProtocol.data_received`` with 64 KiB
+  chunks.  It only splits lines and literals (no parsing of FETCH items at
+  all), and it recurses once per line and re-joins partial lines, so it is
+  timed on a subset and on the linearity test only.
+
+Also measured: time per address for one FETCH line with N addresses (is it
+linear in response length?), and peak memory (tracemalloc) while decoding
+one 100 MB literal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import imaplib
+import io
+import random
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from typing import Any
+
+from mailproto import NEED_DATA
+from mailproto.imap.codec import ResponseDecoder
+from mailproto.limits import IMAPLimits
+
+CHUNK = 65536
+WORDS = [
+    "meeting",
+    "budget",
+    "report",
+    "quarterly",
+    "review",
+    "project",
+    "update",
+    "lunch",
+    "invoice",
+    "team",
+    "launch",
+    "schedule",
+    "agenda",
+    "design",
+    "draft",
+    "release",
+    "notes",
+    "security",
+    "patch",
+    "offsite",
+    "holiday",
+    "party",
+    "contract",
+    "renewal",
+    "customer",
+    "feedback",
+    "roadmap",
+    "hiring",
+]
+NAMES = ["Alice Smith", "Bob Jones", "Carol White", "Dan Brown", "Eve Black", "Frank Green"]
+DOMAINS = ["example.com", "example.org", "mail.example.net", "corp.example"]
+MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+def _q(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _addr(rng: random.Random) -> str:
+    name = rng.choice(NAMES) + " " + rng.choice(WORDS).title()
+    user = name.split()[0].lower() + str(rng.randint(1, 9999))
+    shown = _q(name) if rng.random() < 0.8 else "NIL"
+    return f"({shown} NIL {_q(user)} {_q(rng.choice(DOMAINS))})"
+
+
+def _addrs(rng: random.Random, lo: int, hi: int) -> str:
+    n = rng.randint(lo, hi)
+    return "NIL" if n == 0 else "(" + "".join(_addr(rng) for _ in range(n)) + ")"
+
+
+def _envelope(rng: random.Random) -> str:
+    subject = " ".join(rng.choice(WORDS) for _ in range(rng.randint(2, 9)))
+    if rng.random() < 0.15:
+        subject = "=?UTF-8?Q?" + subject.replace(" ", "_") + "_=C3=A9t=C3=A9?="
+    if rng.random() < 0.3:
+        subject = "Re: " + subject
+    date = (
+        f"{rng.choice(['Mon', 'Tue', 'Wed'])}, {rng.randint(1, 28)} {rng.choice(MONTHS)} "
+        f"2024 {rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:00 +0100"
+    )
+    frm = _addrs(rng, 1, 1)
+    mid = f"<{rng.getrandbits(64):x}.{rng.getrandbits(32):x}@{rng.choice(DOMAINS)}>"
+    irt = f'"<{rng.getrandbits(64):x}@{rng.choice(DOMAINS)}>"' if rng.random() < 0.3 else "NIL"
+    return (
+        f"({_q(date)} {_q(subject)} {frm} {frm} {frm} {_addrs(rng, 1, 5)} "
+        f"{_addrs(rng, 0, 3)} NIL {irt} {_q(mid)})"
+    )
+
+
+def _text_part(rng: random.Random, subtype: str = "PLAIN") -> str:
+    size = rng.randint(200, 20000)
+    return (
+        f'("TEXT" "{subtype}" ("CHARSET" "utf-8") NIL NIL "QUOTED-PRINTABLE" {size} '
+        f"{size // 60 + 1} NIL NIL NIL NIL)"
+    )
+
+
+def _attachment(rng: random.Random) -> str:
+    name = f"{rng.choice(WORDS)}-{rng.randint(1, 999)}.pdf"
+    size = rng.randint(10_000, 2_000_000)
+    return (
+        f'("APPLICATION" "PDF" ("NAME" {_q(name)}) NIL NIL "BASE64" {size} NIL '
+        f'("ATTACHMENT" ("FILENAME" {_q(name)})) NIL NIL)'
+    )
+
+
+def _alternative(rng: random.Random) -> str:
+    boundary = f"b1_{rng.getrandbits(48):x}"
+    return (
+        f'({_text_part(rng)}{_text_part(rng, "HTML")} "ALTERNATIVE" '
+        f'("BOUNDARY" "{boundary}") NIL NIL NIL)'
+    )
+
+
+def _body(rng: random.Random) -> str:
+    r = rng.random()
+    if r < 0.35:
+        return _text_part(rng)
+    if r < 0.65:
+        return _alternative(rng)
+    if r < 0.95:
+        atts = "".join(_attachment(rng) for _ in range(rng.randint(1, 3)))
+        return f'({_alternative(rng)}{atts} "MIXED" ("BOUNDARY" "b0_{rng.getrandbits(48):x}") NIL NIL NIL)'
+    inner = f'("MESSAGE" "RFC822" NIL NIL NIL "7BIT" 5000 {_envelope(rng)} {_text_part(rng)} 80 NIL NIL NIL NIL)'
+    return f'({_text_part(rng)}{inner} "MIXED" ("BOUNDARY" "fw") NIL NIL NIL)'
+
+
+def metadata_stream(count: int, seed: int = 1) -> bytes:
+    rng = random.Random(seed)
+    out = []
+    for i in range(1, count + 1):
+        flags = " ".join(
+            rng.sample(
+                ["\\Seen", "\\Answered", "\\Flagged", "$Forwarded", "$Junk"], rng.randint(0, 3)
+            )
+        )
+        date = f"{rng.randint(10, 28)}-{rng.choice(MONTHS)}-2024 {rng.randint(10, 23)}:{rng.randint(10, 59)}:00 +0000"
+        out.append(
+            f"* {i} FETCH (UID {1000 + i} FLAGS ({flags}) INTERNALDATE {_q(date)} "
+            f"RFC822.SIZE {rng.randint(1000, 3_000_000)} ENVELOPE {_envelope(rng)} "
+            f"BODYSTRUCTURE {_body(rng)})\r\n".encode()
+        )
+    return b"".join(out)
+
+
+def literal_stream(count: int, seed: int = 1) -> bytes:
+    rng = random.Random(seed)
+    block = (
+        bytes(rng.getrandbits(8) for _ in range(1 << 16)).replace(b"\r", b"").replace(b"\n", b"")
+    )
+    line = block[:76] + b"\r\n"
+    text = line * ((4 << 20) // len(line) + 1)
+    out = []
+    for i in range(1, count + 1):
+        size = int(2 ** rng.uniform(10, 22))  # 1 KiB .. 4 MiB
+        body = text[:size]
+        out.append(b"* %d FETCH (UID %d RFC822.SIZE %d BODY[] {%d}\r\n" % (i, 1000 + i, size, size))
+        out.append(body)
+        out.append(b")\r\n")
+    return b"".join(out)
+
+
+# ---------------------------------------------------------------------------
+# contenders
+# ---------------------------------------------------------------------------
+
+
+def chunked(stream: bytes) -> list[bytes]:
+    """The stream as a socket would deliver it: 64 KiB ``bytes`` chunks.
+
+    Made before timing: receiving is not the parser's cost, just as imaplib
+    is timed reading from an in-memory file.
+    """
+    return [stream[pos : pos + CHUNK] for pos in range(0, len(stream), CHUNK)]
+
+
+def run_mailproto(chunks: list[bytes], limits: IMAPLimits | None = None) -> int:
+    decoder = ResponseDecoder(limits=limits)
+    n = 0
+    for chunk in chunks:
+        decoder.receive_data(chunk)
+        while decoder.next_response() is not NEED_DATA:
+            n += 1
+    return n
+
+
+class _MemIMAP(imaplib.IMAP4):
+    """imaplib.IMAP4 reading from memory: its framing without a socket."""
+
+    def __init__(self, data: bytes) -> None:  # no super(): no connection
+        self.debug = 0
+        self.state = "SELECTED"
+        self.literal = None
+        self.tagged_commands: dict[Any, Any] = {}
+        self.untagged_responses: dict[str, list[Any]] = {}
+        self.continuation_response = ""
+        self.is_readonly = False
+        self.tagnum = 0
+        self._tls_established = False
+        self._mode_ascii()
+        self.tagpre = "ABCD"
+        self.tagre = __import__("re").compile(
+            rb"(?P<tag>ABCD\d+) (?P<type>[A-Z]+) (?P<data>.*)", 16
+        )
+        self.file = io.BytesIO(data)
+        # imaplib keeps a ring of the last lines whenever __debug__ is on (the
+        # normal, non -O interpreter), as in real use.
+        self._cmd_log_len = 10
+        self._cmd_log_idx = 0
+        self._cmd_log: dict[int, Any] = {}
+
+
+def run_imapclient(stream: bytes) -> int:
+    from imapclient.response_parser import parse_fetch_response
+
+    imap = _MemIMAP(stream)
+    end = len(stream)
+    while imap.file.tell() < end:
+        imap._get_response()
+    data = imap.untagged_responses.pop("FETCH")
+    parsed = parse_fetch_response(data, normalise_times=True, uid_is_key=False)
+    return len(parsed)
+
+
+def run_aioimaplib(chunks: list[bytes]) -> int:
+    from aioimaplib import aioimaplib
+
+    loop = asyncio.new_event_loop()
+    try:
+        proto = aioimaplib.IMAP4ClientProtocol(loop)
+        proto.state = aioimaplib.SELECTED
+        cmd = aioimaplib.Command("FETCH", "A1", loop=loop)
+        proto.pending_sync_command = cmd
+        for chunk in chunks:
+            proto.data_received(chunk)
+        return len(cmd.response.lines)
+    finally:
+        loop.close()
+
+
+def timeit(fn: Callable[[], int], repeat: int) -> tuple[float, int]:
+    best = float("inf")
+    result = 0
+    for _ in range(repeat):
+        gc.collect()
+        t0 = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="1/10 of the data")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    scale = 10 if args.quick else 1
+    sys.setrecursionlimit(100_000)  # aioimaplib recurses once per line
+
+    meta = metadata_stream(10_000 // scale)
+    lit = literal_stream(500 // scale)
+    print(f"metadata stream: {10_000 // scale} responses, {len(meta) / 1e6:.1f} MB")
+    print(f"literal stream:  {500 // scale} responses, {len(lit) / 1e6:.1f} MB")
+    print()
+    rows = []
+    for label, stream, count in (
+        ("metadata", meta, 10_000 // scale),
+        ("literal", lit, 500 // scale),
+    ):
+        chunks = chunked(stream)
+        t_mp, n_mp = timeit(lambda c=chunks: run_mailproto(c), args.repeat)
+        t_ic, n_ic = timeit(lambda s=stream: run_imapclient(s), args.repeat)
+        assert n_mp == count and n_ic == count, (n_mp, n_ic)
+        if label == "metadata":
+            sub = chunked(stream[: len(stream) // 10])
+            t_aio, _ = timeit(lambda c=sub: run_aioimaplib(c), 1)
+            t_aio *= 10
+            aio_note = " (framing only, timed on 1/10)"
+        else:
+            t_aio, _ = timeit(lambda c=chunks: run_aioimaplib(c), 1)
+            aio_note = " (framing only)"
+        mb = len(stream) / 1e6
+        rows.append((label, "mailproto", count / t_mp, mb / t_mp, ""))
+        rows.append((label, "imaplib+imapclient", count / t_ic, mb / t_ic, ""))
+        rows.append((label, "aioimaplib", count / t_aio, mb / t_aio, aio_note))
+        rows.append((label, "ratio mailproto/imapclient", t_ic / t_mp, 0.0, "x"))
+    print(f"{'stream':9} {'parser':28} {'responses/s':>12} {'MB/s':>9}")
+    for label, who, rate, mbs, note in rows:
+        if who.startswith("ratio"):
+            print(f"{label:9} {who:28} {rate:>12.2f}x")
+        else:
+            print(f"{label:9} {who:28} {rate:>12,.0f} {mbs:>9.1f}{note}")
+
+    # Linearity: one FETCH line whose ENVELOPE has N addresses.
+    print()
+    print("linearity: one response with N To addresses (seconds per 1000 addresses)")
+    big_limits = IMAPLimits(line_length=1 << 30)
+    for n in (1_000, 10_000, 100_000):
+        addrs = '("Some One" NIL "someone" "example.com")' * n
+        line = (
+            f'* 1 FETCH (ENVELOPE ("d" "s" NIL NIL NIL ({addrs}) NIL NIL NIL "<m@x>"))\r\n'
+        ).encode()
+        line_chunks = chunked(line)
+        t_mp, _ = timeit(lambda c=line_chunks: run_mailproto(c, big_limits), 2)
+        t_aio = float("nan")
+        if n <= 10_000:
+            t_aio, _ = timeit(lambda c=line_chunks: run_aioimaplib(c), 1)
+        print(
+            f"  N={n:>7,}  mailproto {t_mp / n * 1000:.4f}s   "
+            f"aioimaplib (framing) {t_aio / n * 1000:.4f}s"
+        )
+
+    # Memory: a 100 MB literal costs one copy of itself.
+    size = 100 * 1024 * 1024
+    payload = b"x" * size
+    head = b"* 1 FETCH (BODY[] {%d}\r\n" % size
+    tracemalloc.start()
+    decoder = ResponseDecoder(limits=IMAPLimits(literal_size=size))
+    decoder.receive_data(head)
+    view = memoryview(payload)
+    for pos in range(0, size, 1 << 20):
+        decoder.receive_data(view[pos : pos + (1 << 20)])
+        assert decoder.next_response() is NEED_DATA
+    decoder.receive_data(b")\r\n")
+    response = decoder.next_response()
+    _current, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert response is not NEED_DATA
+    print()
+    print(f"memory: 100 MiB literal, peak traced allocation {peak / size:.2f}x the literal size")
+
+
+if __name__ == "__main__":
+    main()

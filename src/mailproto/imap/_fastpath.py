@@ -1,0 +1,405 @@
+"""The fast path for FETCH responses: whole structures matched by one regex each.
+
+Why a second parser
+-------------------
+The generic path (:func:`mailproto.imap._parser.build_tree`) tokenizes every
+atom, string and parenthesis, then converts the tree: about 130 tokens and as
+many Python-level steps for a typical ``UID FLAGS INTERNALDATE RFC822.SIZE
+ENVELOPE BODYSTRUCTURE`` response.  Most of those tokens sit in two
+structures whose shape is fixed by the grammar (RFC 9051 §9):
+
+* an ENVELOPE is ten fields, eight of them ``nstring`` or address lists, an
+  address being four ``nstring`` — so one compiled regex matches a whole
+  envelope and hands back its ten fields, and one ``findall`` splits an
+  address list into 4-tuples, all in C;
+* a BODYSTRUCTURE leaf part (``type subtype params id description encoding
+  size [lines] [md5 [disposition [language [location]]]]``) is likewise one
+  regex; only multipart nesting and message/rfc822 need Python recursion.
+
+The fast path handles what real servers send (quoted strings, NIL, numbers)
+and gives up — returns ``None`` — on anything else: a literal inside a
+structure, extension data beyond the four standard fields, an item it does
+not know, a nesting deeper than the limit, anything malformed.  The caller
+then runs the generic path on the same input, which is the reference: it
+either produces the value or raises the precise error.  The two paths must
+agree on every input the fast path accepts; ``tests/imap`` checks that with
+hypothesis.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from mailproto.imap.types._values import (
+    Address,
+    BodyExtension,
+    BodyStructure,
+    Disposition,
+    Envelope,
+    MultipartBody,
+    Section,
+    SectionData,
+    SinglePartBody,
+)
+
+__all__ = ["fast_fetch"]
+
+_Q = r'"[^"\\\r\n\x00]*(?:\\["\\][^"\\\r\n\x00]*)*"'
+_NIL = r"[Nn][Ii][Ll]"
+_NS = f"(?:{_NIL}|{_Q})"
+_ADDR = rf"\({_NS} {_NS} {_NS} {_NS}\)"
+_ALIST = rf"(?:{_NIL}|\({_ADDR}(?: ?{_ADDR})*\))"
+# 18 digits stay below 2**63 (number64); longer numbers go to the slow path.
+_NUM = r"[0-9]{1,18}"
+_PARAMS = rf"(?:{_NIL}|\({_Q} {_Q}(?: {_Q} {_Q})*\))"
+_DSP = rf"(?:{_NIL}|\({_Q} {_PARAMS}\))"
+_LANG = rf"(?:{_NIL}|{_Q}|\({_Q}(?: {_Q})*\))"
+
+_ADDR_RE = re.compile(rf"\(({_NS}) ({_NS}) ({_NS}) ({_NS})\)")
+_ENV_RE = re.compile(
+    rf"\(({_NS}) ({_NS}) ({_ALIST}) ({_ALIST}) ({_ALIST}) ({_ALIST}) ({_ALIST}) ({_ALIST})"
+    rf" ({_NS}) ({_NS})\)"
+)
+_PARAM_RE = re.compile(_Q)
+_LEAF_HEAD = re.compile(rf"\(({_Q}) ({_Q}) ({_PARAMS}) ({_NS}) ({_NS}) ({_Q}) ({_NUM})")
+# After the head: [SP lines] [SP md5 [SP dsp [SP lang [SP loc]]]] ")"
+_LEAF_TAIL = re.compile(rf"(?: ({_NUM}))?(?: ({_NS})(?: ({_DSP})(?: ({_LANG})(?: ({_NS}))?)?)?)?\)")
+_MSG_TAIL = re.compile(rf" ({_NUM})(?: ({_NS})(?: ({_DSP})(?: ({_LANG})(?: ({_NS}))?)?)?)?\)")
+_MP_TAIL = re.compile(rf" ({_Q})(?: ({_PARAMS})(?: ({_DSP})(?: ({_LANG})(?: ({_NS}))?)?)?)?\)")
+_ITEM = re.compile(
+    r"([A-Za-z0-9.]+)"
+    r"(\[(?:[^\]\"\x00]|\"[^\"\\\x00]*(?:\\.[^\"\\\x00]*)*\")*\](?:<([0-9]{1,10})>)?)? "
+)
+_NUM_RE = re.compile(_NUM)
+_FLAGS_RE = re.compile(r'\(((?:[^\x00-\x20\x7f()"{]+(?: [^\x00-\x20\x7f()"{]+)*)?)\)')
+_Q_RE = re.compile(_Q)
+_MODSEQ_RE = re.compile(r"\(([0-9]{1,18})\)")
+_VALUE_RE = re.compile(rf"{_NIL}|{_Q}|\x00[0-9]+\x00")
+_LIT_RE = re.compile(r"\x00([0-9]+)\x00")
+_UNESCAPE = re.compile(r"\\([\"\\])")
+_NILS = frozenset({"NIL", "NIl", "NiL", "Nil", "nIL", "nIl", "niL", "nil"})
+_MAX32 = 4294967295
+_MAX63 = 9223372036854775807
+
+
+def _ns(token: str) -> str | None:
+    if token[0] != '"':
+        return None
+    inner = token[1:-1]
+    if "\\" in inner:
+        return _UNESCAPE.sub(r"\1", inner)
+    return inner
+
+
+def _s(token: str) -> str:
+    inner = token[1:-1]
+    if "\\" in inner:
+        return _UNESCAPE.sub(r"\1", inner)
+    return inner
+
+
+# Small caches of immutable sub-values that repeat across a mailbox (the same
+# senders, the same Content-Type parameters, the all-NIL extension data).
+# Values are frozen, so sharing them is safe; keys are bounded in length and
+# the caches in size, so hostile input cannot grow them.
+_CACHE_KEY_MAX = 300
+_CACHE_SIZE = 4096
+_ALIST_CACHE: dict[str, tuple[Address, ...]] = {}
+_PARAMS_CACHE: dict[str, tuple[tuple[str, str], ...]] = {}
+_EXT_CACHE: dict[tuple[str | None, ...], BodyExtension | None] = {}
+
+
+def _alist(text: str) -> tuple[Address, ...]:
+    if text[0] != "(":
+        return ()
+    got = _ALIST_CACHE.get(text)
+    if got is not None:
+        return got
+    got = tuple(
+        [
+            Address(name=_ns(a), adl=_ns(b), mailbox=_ns(c), host=_ns(d))
+            for a, b, c, d in _ADDR_RE.findall(text)
+        ]
+    )
+    if len(text) <= _CACHE_KEY_MAX:
+        if len(_ALIST_CACHE) >= _CACHE_SIZE:
+            _ALIST_CACHE.clear()
+        _ALIST_CACHE[text] = got
+    return got
+
+
+def _envelope(g: tuple[str, ...]) -> Envelope:
+    frm = _alist(g[2])
+    sender = frm if g[3] == g[2] else _alist(g[3])
+    reply_to = frm if g[4] == g[2] else _alist(g[4])
+    return Envelope(
+        date=_ns(g[0]),
+        subject=_ns(g[1]),
+        from_=frm,
+        sender=sender,
+        reply_to=reply_to,
+        to=_alist(g[5]),
+        cc=_alist(g[6]),
+        bcc=_alist(g[7]),
+        in_reply_to=_ns(g[8]),
+        message_id=_ns(g[9]),
+    )
+
+
+def _params(text: str | None) -> tuple[tuple[str, str], ...]:
+    if text is None or text[0] != "(":
+        return ()
+    got = _PARAMS_CACHE.get(text)
+    if got is not None:
+        return got
+    items = _PARAM_RE.findall(text)
+    got = tuple([(_s(items[i]), _s(items[i + 1])) for i in range(0, len(items), 2)])
+    if len(text) <= _CACHE_KEY_MAX:
+        if len(_PARAMS_CACHE) >= _CACHE_SIZE:
+            _PARAMS_CACHE.clear()
+        _PARAMS_CACHE[text] = got
+    return got
+
+
+def _dsp(text: str | None) -> Disposition | None:
+    if text is None or text[0] != "(":
+        return None
+    m = _Q_RE.match(text, 1)
+    assert m is not None
+    return Disposition(type=_s(m.group()), params=_params(text[m.end() + 1 : -1]))
+
+
+def _lang(text: str | None) -> tuple[str, ...] | None:
+    if text is None:
+        return None
+    if text[0] == '"':
+        return (_s(text),)
+    if text[0] == "(":
+        return tuple([_s(t) for t in _PARAM_RE.findall(text)])
+    return None
+
+
+def _ext(g: tuple[str | None, ...], multipart: bool) -> BodyExtension | None:
+    # g = (first, dsp, lang, loc): the groups of the optional extension fields.
+    if g[0] is None:
+        return None
+    key = (*g, "M" if multipart else "S")
+    got = _EXT_CACHE.get(key)
+    if got is not None:
+        return got
+    got = _make_ext(g, multipart)
+    if sum(len(x) for x in g if x is not None) <= _CACHE_KEY_MAX:
+        if len(_EXT_CACHE) >= _CACHE_SIZE:
+            _EXT_CACHE.clear()
+        _EXT_CACHE[key] = got
+    return got
+
+
+def _make_ext(g: tuple[str | None, ...], multipart: bool) -> BodyExtension:
+    first, dsp, lang, loc = g
+    assert first is not None
+    count = 1 if dsp is None else 2 if lang is None else 3 if loc is None else 4
+    return BodyExtension(
+        count=count,
+        md5=None if multipart else _ns(first),
+        params=_params(first) if multipart else (),
+        disposition=_dsp(dsp),
+        language=_lang(lang),
+        location=None if loc is None else _ns(loc),
+    )
+
+
+def _body(
+    s: str, pos: int, depth: int, max_depth: int, ext_ok: bool
+) -> tuple[BodyStructure, int] | None:
+    # A body at recursion depth d has lists down to tree depth d + 4 (FETCH
+    # list, then params/disposition/envelope/address lists): stay inside the
+    # bound the slow path enforces, so the two paths never disagree.
+    if depth + 4 > max_depth:
+        return None
+    if s.startswith("((", pos):
+        parts: list[BodyStructure] = []
+        pos += 1
+        while s.startswith("(", pos):
+            got = _body(s, pos, depth + 1, max_depth, ext_ok)
+            if got is None:
+                return None
+            parts.append(got[0])
+            pos = got[1]
+        m = _MP_TAIL.match(s, pos)
+        if m is None:
+            return None
+        ext = _ext(m.groups()[1:], True)
+        if ext is not None and not ext_ok:
+            return None
+        return MultipartBody(parts=tuple(parts), subtype=_s(m.group(1)), extension=ext), m.end()
+    head = _LEAF_HEAD.match(s, pos)
+    if head is None:
+        return None
+    mtype, subtype, params, cid, desc, enc, size = head.groups()
+    upper = mtype.upper()
+    pos = head.end()
+    envelope = None
+    inner = None
+    if (
+        upper == '"MESSAGE"'
+        and subtype.upper() in ('"RFC822"', '"GLOBAL"')
+        and s.startswith(" (", pos)
+    ):
+        env = _ENV_RE.match(s, pos + 1)
+        if env is None or not s.startswith(" ", env.end()):
+            return None
+        envelope = _envelope(env.groups())
+        got = _body(s, env.end() + 1, depth + 1, max_depth, ext_ok)
+        if got is None:
+            return None
+        inner, pos = got
+        tail = _MSG_TAIL.match(s, pos)
+    else:
+        tail = _LEAF_TAIL.match(s, pos)
+    if tail is None:
+        return None
+    lines_s = tail.group(1)
+    if (lines_s is not None) != (upper == '"TEXT"' or envelope is not None):
+        return None  # lines where they do not belong, or missing: let the slow path judge
+    ext = _ext(tail.groups()[1:], False)
+    if ext is not None and not ext_ok:
+        return None
+    return (
+        SinglePartBody(
+            type=_s(mtype),
+            subtype=_s(subtype),
+            params=_params(params),
+            id=_ns(cid),
+            description=_ns(desc),
+            encoding=_s(enc),
+            size=int(size),
+            lines=None if lines_s is None else int(lines_s),
+            envelope=envelope,
+            body=inner,
+            extension=ext,
+        ),
+        tail.end(),
+    )
+
+
+_SECTION_CACHE: dict[str, Section] = {}
+
+
+def fast_fetch(  # noqa: PLR0917 (internal hot path: positional on purpose)
+    s: str,
+    pos: int,
+    literals: tuple[bytes, ...],
+    max_depth: int,
+    parse_datetime: Any,
+    section_from: Any,
+) -> dict[str, Any] | None:
+    """Parse ``(...)`` FETCH data at *pos*; the keyword arguments of FetchResponse, or None."""
+    if max_depth < 5 or not s.startswith("(", pos) or not s.endswith(")"):
+        return None
+    pos += 1
+    end = len(s) - 1
+    kw: dict[str, Any] = {}
+    sections: list[SectionData] = []
+    while True:
+        m = _ITEM.match(s, pos)
+        if m is None:
+            return None
+        key = m.group(1).upper()
+        pos = m.end()
+        if m.group(2) is not None:
+            if key not in ("BODY", "BINARY"):
+                return None
+            text = m.group(2)
+            bracket = text.rindex("]")
+            spec = text[1:bracket]
+            section = _SECTION_CACHE.get(spec)
+            if section is None:
+                section = section_from(spec, literals, None)
+                if len(_SECTION_CACHE) < 512:
+                    _SECTION_CACHE[spec] = section
+            if key == "BINARY" and section.text is not None:
+                return None
+            v = _VALUE_RE.match(s, pos)
+            if v is None:
+                return None
+            token = v.group()
+            if token[0] == "\x00":
+                data: bytes | None = literals[int(token[1:-1])]
+            elif token[0] == '"':
+                data = _s(token).encode("utf-8", "surrogateescape")
+            else:
+                data = None
+            origin = m.group(3)
+            sections.append(
+                SectionData(
+                    section=section,
+                    origin=None if origin is None else int(origin),
+                    data=data,
+                    binary=key == "BINARY",
+                )
+            )
+            pos = v.end()
+        elif key == "UID":
+            v = _NUM_RE.match(s, pos)
+            if v is None or "uid" in kw:
+                return None
+            number = int(v.group())
+            if number > _MAX32:
+                return None
+            kw["uid"] = number
+            pos = v.end()
+        elif key == "FLAGS":
+            v = _FLAGS_RE.match(s, pos)
+            if v is None:
+                return None
+            content = v.group(1)
+            flags = tuple(content.split(" ")) if content else ()
+            if not _NILS.isdisjoint(flags):
+                return None
+            kw["flags"] = flags
+            pos = v.end()
+        elif key == "INTERNALDATE":
+            v = _Q_RE.match(s, pos)
+            if v is None:
+                return None
+            try:
+                kw["internal_date"] = parse_datetime(_s(v.group()))
+            except ValueError:
+                return None
+            pos = v.end()
+        elif key == "RFC822.SIZE":
+            v = _NUM_RE.match(s, pos)
+            if v is None:
+                return None
+            kw["rfc822_size"] = int(v.group())
+            pos = v.end()
+        elif key == "ENVELOPE":
+            v = _ENV_RE.match(s, pos)
+            if v is None:
+                return None
+            kw["envelope"] = _envelope(v.groups())
+            pos = v.end()
+        elif key in ("BODYSTRUCTURE", "BODY"):
+            got = _body(s, pos, 1, max_depth, key == "BODYSTRUCTURE")
+            if got is None:
+                return None
+            kw["body_structure" if key == "BODYSTRUCTURE" else "body"] = got[0]
+            pos = got[1]
+        elif key == "MODSEQ":
+            v = _MODSEQ_RE.match(s, pos)
+            if v is None:
+                return None
+            kw["modseq"] = int(v.group(1))
+            pos = v.end()
+        else:
+            return None
+        if pos == end:
+            break
+        if pos > end or s[pos] != " ":
+            return None
+        pos += 1
+    if sections:
+        kw["sections"] = tuple(sections)
+    return kw
