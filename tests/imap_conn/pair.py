@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from mailproto._sentinels import NEED_DATA, PAUSED
-from mailproto.imap.client import ClientConnection, ClientEvent
-from mailproto.imap.server import ServerConnection, ServerEvent
+from mailproto.imap.client import ClientConnection
+from mailproto.imap.server import ServerConnection
 
 
-def client_events(client: ClientConnection, data: bytes) -> list[ClientEvent]:
+def client_events(client: ClientConnection, data: bytes) -> list[Any]:
     """Feed *data* to the client and collect events until NEED_DATA/PAUSED."""
     client.receive_data(data)
-    out: list[ClientEvent] = []
+    out: list[Any] = []
     while True:
         event = client.next_event()
         if event is NEED_DATA or event is PAUSED:
@@ -19,11 +21,11 @@ def client_events(client: ClientConnection, data: bytes) -> list[ClientEvent]:
         out.append(event)
 
 
-def server_events(server: ServerConnection, data: bytes) -> list[ServerEvent]:
+def server_events(server: ServerConnection, data: bytes) -> list[Any]:
     """Feed *data* to the server and collect events until NEED_DATA/PAUSED."""
     if data:
         server.receive_data(data)
-    out: list[ServerEvent] = []
+    out: list[Any] = []
     while True:
         event = server.next_event()
         if event is NEED_DATA or event is PAUSED:

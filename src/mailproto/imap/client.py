@@ -76,7 +76,7 @@ from mailproto.imap._events import (
     Untagged,
 )
 from mailproto.imap._fragmentizer import RawMessage
-from mailproto.imap._parser import parse_response
+from mailproto.imap._parser import ParseError, parse_response
 from mailproto.imap._serializer import write_command
 from mailproto.imap._state import (
     BARRIERS,
@@ -301,13 +301,19 @@ class ClientConnection:
         """The next event, or ``NEED_DATA`` / ``PAUSED``.
 
         Raises :class:`RemoteProtocolError` when the server breaks the
-        protocol (a response that cannot be parsed, a tag we never sent, a
-        ``+`` nobody asked for); after that every call raises again.
+        protocol (a tag we never sent, a ``+`` nobody asked for, framing
+        lost); after that every call raises again.  A single response that
+        does not parse raises :class:`~mailproto.imap.codec.ParseError` and
+        the connection goes on with the next one.
         """
         if self._error is not None:
             raise self._error
         try:
             return self._next_event()
+        except ParseError:
+            # One response broke the grammar but framing is intact: the
+            # caller may log it and carry on (the codec's contract).
+            raise
         except RemoteProtocolError as exc:
             self._error = exc
             raise
