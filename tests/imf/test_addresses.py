@@ -205,16 +205,16 @@ def test_parse_address() -> None:
 
 
 _HOSTILE = {
-    "open-comments": "(" * 200_000,
-    "quotes": '"' * 200_001,
-    "one-atom": "a" * 200_000,
-    "angles": "<" * 200_000,
-    "at-signs": "a@" * 100_000,
-    "nested-comments": ("(" * 1000 + ")" * 1000) * 100,
-    "backslashes": "\\" * 200_001,
-    "words-then-angle": "a " * 100_000 + "<",
-    "brackets": "[" * 200_000,
-    "encoded-word-starts": "=?utf-8?q?" * 20_000,
+    "open-comments": "(" * 100_000,
+    "quotes": '"' * 100_001,
+    "one-atom": "a" * 100_000,
+    "angles": "<" * 100_000,
+    "at-signs": "a@" * 50_000,
+    "nested-comments": ("(" * 1000 + ")" * 1000) * 50,
+    "backslashes": "\\" * 100_001,
+    "words-then-angle": "a " * 50_000 + "<",
+    "brackets": "[" * 100_000,
+    "encoded-word-starts": "=?utf-8?q?" * 10_000,
 }
 
 
@@ -223,6 +223,8 @@ def test_hostile_input_is_linear(hostile: str) -> None:
     start = time.perf_counter()
     result = parse_address_list(hostile)
     assert isinstance(result, AddressList)
+    # Repeated problems are not recorded once per character.
+    assert len(result.defects) <= 50
     # Linear-time parsing handles these in well under a second; a quadratic
     # algorithm would take minutes.  (A generous bound, not a benchmark.)
     assert time.perf_counter() - start < 10

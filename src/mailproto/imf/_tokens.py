@@ -59,6 +59,10 @@ _MASTER = re.compile(
     """,
     re.VERBOSE | re.DOTALL,
 )
+# A hostile value can hold 100 000 stray characters; one defect per
+# character would be noise (and memory).  Beyond this many, they are counted
+# only.
+_MAX_REPEATED_DEFECTS = 20
 _COMMENT_STOP = re.compile(r"[()\\]")
 _UNQUOTE = re.compile(r"\\(.)", re.DOTALL)
 
@@ -105,6 +109,7 @@ def tokenize(value: str, defects: list[Defect], *, keep_comments: bool = False) 
     pos = 0
     n = len(value)
     spaced = False
+    unexpected = 0
     match = _MASTER.match
     while pos < n:
         m = match(value, pos)
@@ -140,13 +145,15 @@ def tokenize(value: str, defects: list[Defect], *, keep_comments: bool = False) 
             text = m.group("dl")
             if m.group("dl_open") is not None:
                 # Unterminated, or a nested "[": close it here.
-                defects.append(
-                    Defect(
-                        kind="unterminated-domain-literal",
-                        message="domain literal is not closed",
-                        offset=pos,
+                unexpected += 1
+                if unexpected <= _MAX_REPEATED_DEFECTS:
+                    defects.append(
+                        Defect(
+                            kind="unterminated-domain-literal",
+                            message="domain literal is not closed",
+                            offset=pos,
+                        )
                     )
-                )
                 text = text.rstrip("[\\") + "]"
                 end = m.end()
             append(Token("dl", text, pos, spaced))
@@ -163,13 +170,15 @@ def tokenize(value: str, defects: list[Defect], *, keep_comments: bool = False) 
             spaced = False
         else:
             ch = m.group()
-            defects.append(
-                Defect(
-                    kind="unexpected-character",
-                    message=f"unexpected {ch!r} in structured header",
-                    offset=pos,
+            unexpected += 1
+            if unexpected <= _MAX_REPEATED_DEFECTS:
+                defects.append(
+                    Defect(
+                        kind="unexpected-character",
+                        message=f"unexpected {ch!r} in structured header",
+                        offset=pos,
+                    )
                 )
-            )
             if ch == "\\" and pos + 1 < n:
                 # An obsolete quoted-pair outside quotes: keep the char as an atom.
                 append(Token("atom", value[pos + 1], pos, spaced))

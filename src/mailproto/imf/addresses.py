@@ -184,39 +184,46 @@ def format_address_list(items: Iterable[Address | Group]) -> str:
 
 _ATEXT = r"[^\s()<>\[\]:;@\\,.\"]"
 _DOTATOM = rf"{_ATEXT}+(?:\.{_ATEXT}+)*"
-_SPEC = rf"{_DOTATOM}@{_DOTATOM}"
 # One simple item; groups: name (unquoted words), qname (quoted, no escapes),
-# angle (the addr-spec in <>), bare (a bare addr-spec).
+# al/ad (local part and domain inside <>), bl/bd (a bare addr-spec).
 _ITEM = (
     rf"[ \t]*(?:(?:(?P<name>{_ATEXT}+(?:[ \t]+{_ATEXT}+)*)|\"(?P<qname>[^\"\\]*)\")?[ \t]*"
-    rf"<(?P<angle>{_SPEC})>|(?P<bare>{_SPEC}))[ \t]*"
+    rf"<(?P<al>{_DOTATOM})@(?P<ad>{_DOTATOM})>|(?P<bl>{_DOTATOM})@(?P<bd>{_DOTATOM}))[ \t]*"
 )
 _ITEM_ANON = re.sub(r"\?P<\w+>", "?:", _ITEM)
-_SIMPLE_LIST = re.compile(rf"{_ITEM_ANON}(?:,{_ITEM_ANON})*")
-_SIMPLE_ITEM = re.compile(_ITEM)
+_SIMPLE_ONE = re.compile(_ITEM)
+_SIMPLE_LIST = re.compile(rf"{_ITEM_ANON}(?:,{_ITEM_ANON})+")
 _WS_RUN = re.compile(r"[ \t]+")
+_NO_DEFECTS: tuple[Defect, ...] = ()
+
+
+def _simple_address(m: re.Match[str], defects: list[Defect]) -> Address:
+    local = m.group("al")
+    if local is None:
+        return Address(local_part=m.group("bl"), domain=m.group("bd"))
+    name = m.group("name")
+    if name is not None:
+        if "  " in name or "\t" in name:
+            name = _WS_RUN.sub(" ", name)
+    else:
+        name = m.group("qname") or ""
+    if "=?" in name:
+        name = _ew.decode_header_text(name, defects)
+    return Address(display_name=name, local_part=local, domain=m.group("ad"))
 
 
 def _fast(value: str) -> AddressList | None:
-    if _SIMPLE_LIST.fullmatch(value) is None:
-        return None
-    items: list[Address | Group] = []
+    """The common forms, by regex only; None when the full parser is needed."""
     defects: list[Defect] = []
-    for m in _SIMPLE_ITEM.finditer(value):
-        spec = m.group("angle") or m.group("bare")
-        local, _, domain = spec.rpartition("@")
-        name = m.group("name")
-        if name is not None:
-            if "  " in name or "\t" in name:
-                name = _WS_RUN.sub(" ", name)
-            if "=?" in name:
-                name = _ew.decode_header_text(name, defects)
-        else:
-            name = m.group("qname") or ""
-            if "=?" in name:
-                name = _ew.decode_header_text(name, defects)
-        items.append(Address(display_name=name, local_part=local, domain=domain))
-    return AddressList(items=tuple(items), defects=tuple(defects))
+    m = _SIMPLE_ONE.fullmatch(value)
+    if m is not None:
+        # One address: the usual From/To/Sender/Reply-To.
+        item = _simple_address(m, defects)
+        return AddressList(items=(item,), defects=tuple(defects) if defects else _NO_DEFECTS)
+    if "," not in value or _SIMPLE_LIST.fullmatch(value) is None:
+        return None
+    items = tuple([_simple_address(m, defects) for m in _SIMPLE_ONE.finditer(value)])
+    return AddressList(items=items, defects=tuple(defects) if defects else _NO_DEFECTS)
 
 
 # --------------------------------------------------------------------------

@@ -97,12 +97,18 @@ _ZONES: dict[str, int] = {
     "akdt": -480,
 }
 
+# The RFC form, as nearly all mail writes it.  No IGNORECASE (slower):
+# the month is checked by a dict lookup that handles case.
 _FAST = re.compile(
-    r"[ \t]*(?:(?:mon|tue|wed|thu|fri|sat|sun)[ \t]*,[ \t]*)?"
-    r"(\d{1,2})[ \t]+(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[ \t]+(\d{4})[ \t]+"
-    r"(\d\d):(\d\d)(?::(\d\d))?[ \t]+([+-])(\d\d)(\d\d)[ \t]*(?:\([^()\\]*\)[ \t]*)?",
-    re.IGNORECASE,
+    r"[ \t]*(?:[A-Za-z]{3}[ \t]*,[ \t]*)?"
+    r"(\d{1,2})[ \t]+([A-Za-z]{3})[ \t]+(\d{4})[ \t]+"
+    r"(\d\d):(\d\d)(?::(\d\d))?[ \t]+([+-])(\d\d)(\d\d)[ \t]*(?:\([^()\\]*\)[ \t]*)?"
 )
+_MONTHS_ANY_CASE = {
+    spelling: number
+    for number, name in enumerate(_MONTH_NAMES, 1)
+    for spelling in (name, name.lower(), name.upper())
+}
 
 _COMMENT = re.compile(r"\([^()]*\)")
 _SPACED_COLON = re.compile(r"(?<=\d)\s*:\s*(?=\d)")
@@ -129,13 +135,26 @@ def _year(y: int, digits: int) -> int:
     return y
 
 
+_ZONE_CACHE: dict[tuple[str, int, int], timezone] = {}
+
+
 def _zone(sign: str, hh: int, mm: int) -> timezone:
+    # Cached: a mailbox has a handful of distinct zones, and building a
+    # timezone costs as much as parsing the rest of the date.
+    key = (sign, hh, mm)
+    tz = _ZONE_CACHE.get(key)
+    if tz is not None:
+        return tz
     minutes = hh * 60 + mm
     if minutes == 0:
-        return UNKNOWN_ZONE if sign == "-" else timezone.utc
-    if hh > 23 or mm > 59:
-        return UNKNOWN_ZONE
-    return timezone(timedelta(minutes=-minutes if sign == "-" else minutes))
+        tz = UNKNOWN_ZONE if sign == "-" else timezone.utc
+    elif hh > 23 or mm > 59:
+        tz = UNKNOWN_ZONE
+    else:
+        tz = timezone(timedelta(minutes=-minutes if sign == "-" else minutes))
+    if len(_ZONE_CACHE) < 4096:
+        _ZONE_CACHE[key] = tz
+    return tz
 
 
 def _build(  # noqa: PLR0917 - the fields of a date-time, in their natural order
@@ -161,9 +180,12 @@ def parse_date(value: str) -> datetime | None:
         value = value[:200]
     m = _FAST.fullmatch(value)
     if m is not None:
+        month = _MONTHS_ANY_CASE.get(m.group(2)) or _MONTHS.get(m.group(2).lower())
+        if month is None:
+            return _parse_slow(value)
         return _build(
             int(m.group(3)),
-            _MONTHS[m.group(2).lower()],
+            month,
             int(m.group(1)),
             int(m.group(4)),
             int(m.group(5)),
