@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mailproto._sentinels import NEED_DATA, PAUSED
+from mailproto.imap._state import State
 from mailproto.imap.client import ClientConnection
 from mailproto.imap.server import ServerConnection
 
@@ -32,3 +33,8 @@ def server_events(server: ServerConnection, data: bytes) -> list[Any]:
             return out
         assert not isinstance(event, type(NEED_DATA))
         out.append(event)
+
+
+def state(connection: ClientConnection | ServerConnection) -> State:
+    """The connection's state (a function, so type checkers do not narrow it)."""
+    return connection.state

@@ -18,7 +18,7 @@ from mailproto.imap._state import (
 )
 from mailproto.imap.client import ClientConnection
 from mailproto.imap.server import ServerConnection
-from mailproto.imap.types import SequenceSet
+from mailproto.imap.types import SearchKey, SequenceSet
 from mailproto.imap.types import commands as C
 from mailproto.imap.types import responses as R
 from tests.imap_conn.pair import client_events, server_events
@@ -67,7 +67,7 @@ def sample_commands(tag: str) -> list[C.Command]:
         C.Close(tag=tag),
         C.Unselect(tag=tag),
         C.Expunge(tag=tag),
-        C.Search(tag=tag, keys=()),
+        C.Search(tag=tag, keys=(SearchKey(op="ALL"),)),
         C.Fetch(tag=tag, sequence_set=seq, attributes=("FLAGS",)),
         C.Store(tag=tag, sequence_set=seq, mode="+", flags=("\\Seen",)),
         C.Copy(tag=tag, sequence_set=seq, mailbox="x"),

@@ -37,7 +37,7 @@ from mailproto.imap.types import Section as Sec
 from mailproto.imap.types import SectionRequest, SequenceSet
 from mailproto.imap.types import commands as C
 from mailproto.imap.types import responses as R
-from tests.imap_conn.pair import client_events, server_events
+from tests.imap_conn.pair import client_events, server_events, state
 
 
 class Pair:
@@ -79,7 +79,7 @@ def test_rfc9051_section_8_session() -> None:
         b"IMAP4rev2 Service Ready\r\n"
     )
     assert isinstance(greeting[0], Greeting) and greeting[0].status == "OK"
-    assert p.client.state is State.NOT_AUTHENTICATED
+    assert state(p.client) is State.NOT_AUTHENTICATED
     # LOGINDISABLED: the client refuses LOGIN before TLS.
     with pytest.raises(LocalProtocolError):
         p.client.send(C.Login(tag="x", username="u", password="p"))
@@ -102,7 +102,7 @@ def test_rfc9051_section_8_session() -> None:
     )
     events = client_events(p.client, out)
     assert isinstance(events[0], Untagged) and events[0].handle == h
-    assert p.client.capabilities == {"IMAP4REV2", "AUTH=SCRAM-SHA-256", "AUTH=PLAIN"}
+    assert p.client.capabilities == frozenset({"IMAP4REV2", "AUTH=SCRAM-SHA-256", "AUTH=PLAIN"})
 
     from mailproto import sasl
     from mailproto.imap._events import Authenticated, SaslAnswer, SaslQuestion
@@ -121,7 +121,7 @@ def test_rfc9051_section_8_session() -> None:
     server.send(R.StatusResponse(tag="A001", status="OK", text="Success"))
     [done] = client_events(p.client, server.data_to_send())
     assert isinstance(done, Completed) and done.handle == h and done.ok
-    assert p.client.state is State.AUTHENTICATED and server.state is State.AUTHENTICATED
+    assert state(p.client) is State.AUTHENTICATED and state(server) is State.AUTHENTICATED
 
     h = p.c(C.Enable(tag="babc", capabilities=("IMAP4rev2",)), b"babc ENABLE IMAP4rev2\r\n")
     [enabled] = p.s(b"* ENABLED IMAP4rev2\r\n")
@@ -141,7 +141,7 @@ def test_rfc9051_section_8_session() -> None:
         [ev] = p.s(line)
         assert isinstance(ev, Untagged) and ev.handle == h
     p.s(b"a002 OK [READ-WRITE] SELECT completed\r\n")
-    assert p.client.state is State.SELECTED and server.state is State.SELECTED
+    assert state(p.client) is State.SELECTED and state(server) is State.SELECTED
 
     h = p.c(
         C.Fetch(tag="a003", sequence_set=SequenceSet.of(12), attributes="FULL"),
@@ -187,7 +187,7 @@ def test_rfc9051_section_8_session() -> None:
     assert out == b"* BYE Logging out\r\na006 OK LOGOUT completed\r\n"
     bye, done = client_events(p.client, out)
     assert isinstance(bye, Bye) and isinstance(done, Completed) and done.handle == h
-    assert p.client.state is State.LOGOUT and server.state is State.LOGOUT
+    assert state(p.client) is State.LOGOUT and state(server) is State.LOGOUT
     with pytest.raises(LocalProtocolError):
         p.client.send(C.Noop(tag="a007"))
 
