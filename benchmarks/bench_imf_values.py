@@ -30,6 +30,7 @@ import base64
 import email.header
 import email.policy
 import email.utils
+import functools
 import quopri
 import re
 import time
@@ -96,6 +97,18 @@ def _safe(fn: Callable[[str], Any]) -> Callable[[str], Any]:
     return run
 
 
+def _std_str(name: str, value: str) -> str | None:
+    try:
+        return str(FACTORY(name, value))
+    except Exception:
+        return None
+
+
+def _run_all(fn: Callable[[str], Any], vals: list[str]) -> None:
+    for v in vals:
+        fn(v)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=5)
@@ -140,7 +153,7 @@ def main() -> None:
         print(f"\n{kind}: {count} values")
         base = None
         for label, fn in impls.items():
-            t = best(lambda fn=fn, vals=vals: [fn(v) for v in vals], args.repeat)
+            t = best(functools.partial(_run_all, fn, vals), args.repeat)
             if base is None:
                 base = t
             print(f"  {label:36s} {t * 1e6 / max(count, 1):8.2f} us/value   x{t / base:6.1f}")
@@ -152,8 +165,8 @@ def main() -> None:
         ours_fn: Callable[[str], Any] = (
             decode_header_text if kind == "Subject" else parse_address_list
         )
-        ours = best(lambda f=ours_fn, v=value: f(v), 1)
-        std = best(lambda k=kind, v=value: _safe(lambda x: str(FACTORY(k, x)))(v), 1)
+        ours = best(functools.partial(ours_fn, value), 1)
+        std = best(functools.partial(_std_str, kind, value), 1)
         print(
             f"  {name} ({len(value)} chars): mailproto {ours * 1e3:.1f} ms, "
             f"email {std * 1e3:.1f} ms, x{std / ours:.0f}"
@@ -167,15 +180,16 @@ def main() -> None:
         + b"\n"
     ) * 15_000
     encqp = quoted_printable.encode(text)
-    for label, ours, peer in [
+    decoders: list[tuple[str, Callable[[], bytes], Callable[[], bytes]]] = [
         ("base64", lambda: b64.decode(enc64), lambda: base64.b64decode(enc64)),
         (
             "quoted-printable",
             lambda: quoted_printable.decode(encqp),
             lambda: quopri.decodestring(encqp),
         ),
-    ]:
-        to = best(ours, args.repeat)
+    ]
+    for label, ours_dec, peer in decoders:
+        to = best(ours_dec, args.repeat)
         tp = best(peer, args.repeat)
         print(
             f"  {label:18s} mailproto {to * 1e3:7.1f} ms   stdlib {tp * 1e3:7.1f} ms   "
