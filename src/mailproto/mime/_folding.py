@@ -100,12 +100,16 @@ _FORBIDDEN = re.compile(r"[\r\n\x00]")
 _FIELD_NAME = re.compile(r"[\x21-\x39\x3b-\x7e]+")
 # Characters that may not appear raw in an unstructured value: controls other
 # than HTAB, and DEL (RFC 5322 §3.2.5 allows VCHAR and WSP only).
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+# The C1 controls (U+0080-U+009F) are refused raw too: RFC 6532 §3.2 only
+# adds UTF8-non-ascii to VCHAR, and RFC 5198 forbids them in net text.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 _WORDS = re.compile(r"([ \t]*)([^ \t]+)")
 # RFC 5322 §3.2.3 atext (plus "." for obs-phrase words is NOT allowed here:
 # a display name with a "." is quoted, as email.headerregistry does).
 _ATEXT = r"[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]"
-_ATEXT_UTF8 = r"(?:[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]|[^\x00-\x7f])"
+# RFC 6532 §3.2 adds UTF8-non-ascii to atext.  Unicode whitespace (NBSP,
+# U+2028...) is excluded: readers split words on it, so such names are quoted.
+_ATEXT_UTF8 = r"(?:[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]|[^\x00-\x9f\s])"
 _PHRASE_ASCII = re.compile(rf"{_ATEXT}+(?: {_ATEXT}+)*")
 _PHRASE_UTF8 = re.compile(rf"{_ATEXT_UTF8}+(?: {_ATEXT_UTF8}+)*")
 
