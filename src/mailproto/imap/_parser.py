@@ -40,7 +40,7 @@ import re
 from typing import Any, NoReturn
 
 from mailproto.codecs import imap_utf7
-from mailproto.errors import LimitExceeded, RemoteProtocolError, ReplyHint
+from mailproto.errors import LimitExceeded, LocalProtocolError, RemoteProtocolError, ReplyHint
 from mailproto.imap._fastpath import fast_fetch
 from mailproto.imap._fragmentizer import RawMessage
 from mailproto.imap.types import commands as C
@@ -528,7 +528,10 @@ def _section_from(text: str, literals: tuple[bytes, ...], limits: IMAPLimits) ->
         raise ParseError(f"bad section {text[:50]!r}")
     if (text_kind == "MIME" and not part) or any(p > _MAX32 for p in part):
         raise ParseError(f"bad section {text[:50]!r}")
-    return Section(part=part, text=text_kind, fields=fields)  # type: ignore[arg-type]
+    try:
+        return Section(part=part, text=text_kind, fields=fields)  # type: ignore[arg-type]
+    except LocalProtocolError as exc:
+        raise ParseError(str(exc)) from None
 
 
 # ---------------------------------------------------------------------------
@@ -541,7 +544,7 @@ _LIST_MAILBOX_RE = re.compile(r"[^\x00-\x20\x7f(){\"\\]+")
 _QUOTED_RE = re.compile(r'"((?:[^"\\\r\n\x00]|\\["\\])*)"')
 _LITERAL_RE = re.compile(r"\x00(~?)([0-9]+)\x00")
 _NUMBER_RE = re.compile(r"[0-9]{1,20}")
-_TAG_RE = re.compile(r"[^\x00-\x20\x7f(){%*\"\\+]+")
+_TAG_RE = re.compile(r"[!#$&',-\[\]^-z|}~]+")
 _SEQSET_RE = re.compile(
     r"\$|(?:[0-9]{1,10}|\*)(?::(?:[0-9]{1,10}|\*))?(?:,(?:[0-9]{1,10}|\*)(?::(?:[0-9]{1,10}|\*))?)*"
 )
@@ -1141,13 +1144,20 @@ def _esearch(cur: _Cursor) -> R.Esearch:
     return R.Esearch(**kw)
 
 
-_TAGGED = re.compile(r"([^\x00-\x20\x7f(){%*\"\\+]+) (OK|NO|BAD)(?: |\Z)", re.IGNORECASE)
+_TAGGED = re.compile(r"([!#$&',-\[\]^-z|}~]+) (OK|NO|BAD)(?: |\Z)", re.IGNORECASE)
 
 
 def parse_response(
     message: RawMessage, *, limits: IMAPLimits | None = None, utf8: bool = False
 ) -> R.Response:
     """Parse one framed response.  Raises :class:`ParseError` on bad grammar."""
+    try:
+        return _parse_response(message, limits, utf8)
+    except LocalProtocolError as exc:  # a value constructor refused a parsed field
+        raise ParseError(f"invalid response: {exc}") from None
+
+
+def _parse_response(message: RawMessage, limits: IMAPLimits | None, utf8: bool) -> R.Response:
     s, literals = flatten(message)
     cur = _Cursor(s, literals, limits if limits is not None else IMAPLimits(), utf8)
     if s.startswith("* "):
@@ -1171,7 +1181,9 @@ def parse_response(
 # Commands
 # ---------------------------------------------------------------------------
 
-_COMMAND = re.compile(r"([^\x00-\x20\x7f(){%*\"\\+]+) ([A-Za-z]+)")
+# tag = 1*<any ASTRING-CHAR except "+"> (RFC 9051 §9): 7-bit only.
+_TAG_CHARS = r"[!#$&',-\[\]^-z|}~]"
+_COMMAND = re.compile(rf"({_TAG_CHARS}+) ([A-Za-z]+)")
 _OBJECTID = re.compile(r"[A-Za-z0-9_\-]{1,255}")
 _BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
 _FETCH_ATT = re.compile(
@@ -1642,7 +1654,7 @@ def parse_command(
     except ParseError as exc:
         exc.tag = tag
         raise
-    except (ValueError, IndexError) as exc:  # pragma: no cover - defensive
+    except LocalProtocolError as exc:  # a value constructor refused a parsed field
         raise ParseError(f"invalid command: {exc}", tag=tag) from None
 
 

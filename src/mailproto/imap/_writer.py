@@ -49,6 +49,8 @@ _ESCAPE = re.compile(r'(["\\])')
 # tag = 1*<any ASTRING-CHAR except "+"> (RFC 9051 §9)
 _TAG = re.compile(r"[!#$&',-\[\^-z|}~\]]+")
 
+_ANNOUNCEMENT_END = re.compile(rb"\{[0-9]+[+-]?\}\Z")
+
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -103,9 +105,14 @@ def section_text(section: object) -> str:
         parts.append(section.text)
     text = ".".join(parts)
     if section.fields:
-        w = Writer()
-        w.paren([lambda f=f: w.astring(f) for f in section.fields])
-        text += " " + b"".join(w.parts).decode("utf-8", "surrogateescape")
+        # Inside "[...]" a bare "]" would end the section, so field names are
+        # atoms only when they are plain ATOM-CHARs, quoted otherwise (the
+        # Section constructor keeps them to printable ASCII, so quoting works).
+        names = [
+            f if _ATOM.fullmatch(f) and f.upper() != "NIL" else '"' + _ESCAPE.sub(r"\\\1", f) + '"'
+            for f in section.fields
+        ]
+        text += " (" + " ".join(names) + ")"
     return text
 
 
@@ -253,6 +260,12 @@ class Writer:
         self.parts.append(b'"' + format_datetime(value).encode("ascii") + b'"')
 
     def crlf(self) -> None:
+        # A line ending in "{n}" (or "{n+}", "~{n}") is read by every peer as
+        # a literal announcement (RFC 9051 §4.3): never emit one by accident,
+        # e.g. from response text.
+        tail = self.parts[-1] if self.parts else b""
+        if tail.endswith(b"}") and _ANNOUNCEMENT_END.search(b"".join(self.parts[-3:])):
+            raise LocalProtocolError("a line cannot end with a literal announcement")
         self.parts.append(b"\r\n")
 
     # -- results ----------------------------------------------------------------

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime
 import enum
+import re
 from typing import Literal, Union
 
 import attrs
@@ -281,6 +282,8 @@ BodyStructure = SinglePartBody | MultipartBody
 # Sections and FETCH attributes (RFC 9051 §6.4.5, RFC 3516)
 # ---------------------------------------------------------------------------
 
+_FIELD_NAME = re.compile(r"[!-9;-~]+")
+
 SectionText = Literal["HEADER", "HEADER.FIELDS", "HEADER.FIELDS.NOT", "TEXT", "MIME"]
 
 
@@ -310,6 +313,10 @@ class Section:
         has_fields = self.text in ("HEADER.FIELDS", "HEADER.FIELDS.NOT")
         if has_fields != bool(self.fields):
             raise LocalProtocolError("header fields go with HEADER.FIELDS[.NOT] only")
+        for name in self.fields:
+            # field-name = 1*ftext: printable US-ASCII except ":" (RFC 5322 §3.6.8)
+            if not _FIELD_NAME.fullmatch(name):
+                raise LocalProtocolError(f"invalid header field name {name!r}")
 
     def __str__(self) -> str:
         from mailproto.imap._writer import section_text
