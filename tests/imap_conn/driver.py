@@ -10,15 +10,18 @@ from mailproto._sentinels import NEED_DATA, PAUSED
 from mailproto.imap._events import Completed, Greeting, Handle, IdleStarted, Untagged
 from mailproto.imap.client import ClientConnection
 from mailproto.imap.types import commands as C
+from mailproto.limits import IMAPLimits
 from mailproto.sasl import ClientMechanism
 
 
 class BlockingClient:
     """Drive a :class:`ClientConnection` over a blocking socket."""
 
-    def __init__(self, host: str, port: int, *, timeout: float = 10.0) -> None:
+    def __init__(
+        self, host: str, port: int, *, timeout: float = 10.0, limits: IMAPLimits | None = None
+    ) -> None:
         self.sock: socket.socket = socket.create_connection((host, port), timeout=timeout)
-        self.conn = ClientConnection()
+        self.conn = ClientConnection(limits=limits)
         #: Every untagged event seen, in order (solicited or not).
         self.untagged: list[Untagged] = []
         self.greeting = self._wait(lambda e: isinstance(e, Greeting))

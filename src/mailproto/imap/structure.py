@@ -50,6 +50,8 @@ Sections (RFC 9051 §6.4.5)
 
 from __future__ import annotations
 
+import re
+
 from mailproto.codecs.encoded_words import encode_header_text
 from mailproto.imap.types import (
     Address,
@@ -65,6 +67,7 @@ from mailproto.imap.types import (
 )
 from mailproto.imf.addresses import Group, parse_address_list
 from mailproto.mime import Message
+from mailproto.mime._params import split_params
 
 __all__ = [
     "binary_section",
@@ -76,19 +79,100 @@ __all__ = [
 
 _KNOWN_CTE = frozenset({"7bit", "8bit", "binary", "base64", "quoted-printable"})
 _LINE_TYPES = ("text/",)
-_ENCLOSING = frozenset({"message/rfc822", "message/global", "message/news"})
+# Types whose BODYSTRUCTURE carries an envelope and a nested body: RFC 9051
+# §9 body-type-msg is MESSAGE/RFC822 (and MESSAGE/GLOBAL, RFC 6532 §3.7);
+# message/news is a basic type to IMAP.
+_ENCLOSING = frozenset({"message/rfc822", "message/global"})
 
 
 # ---------------------------------------------------------------------------
 # ENVELOPE
 
 
+_FOLD = re.compile(r"\r?\n(?=[ \t])|\r?\n\Z")
+
+
+_LAST_WINS = frozenset({"Date", "Subject", "In-Reply-To", "Message-ID"})
+
+
 def _raw_value(msg: Message, name: str) -> str | None:
-    """The field's unfolded value as written (no decoding), or None when absent."""
-    value = msg.headers.value(name)
-    if value is None:
+    """The field's value as written, unfolded, or None when absent.
+
+    No decoding of any kind: octets that are not UTF-8 are kept with
+    ``surrogateescape`` (the codec's representation of raw strings), so the
+    client gets the header's bytes.  Unfolding removes the line breaks only
+    (RFC 5322 §2.2.3); leading white space after the colon is dropped.
+    """
+    field = msg.headers.get_field(name)
+    if field is None:
         return None
-    return value.strip()
+    if name in _LAST_WINS:
+        # RFC 5322 §3.6 allows one of each; with duplicates, Dovecot (and so
+        # most clients' experience) uses the last one, and so do we.
+        lname = name.lower()
+        for candidate in msg.headers.fields:
+            if candidate.name.lower() == lname:
+                field = candidate
+    text = field.raw_value.decode("utf-8", "surrogateescape")
+    return _FOLD.sub("", text).lstrip(" \t")
+
+
+def _split_items(value: str) -> list[str] | None:
+    """Top-level comma-separated items of an address list, or None for group syntax."""
+    items: list[str] = []
+    depth = 0  # comment nesting
+    quoted = angle = False
+    start = 0
+    i = 0
+    n = len(value)
+    while i < n:
+        ch = value[i]
+        if quoted:
+            if ch == "\\":
+                i += 1
+            elif ch == '"':
+                quoted = False
+        elif depth:
+            if ch == "\\":
+                i += 1
+            elif ch == "(":
+                depth += 1
+            elif ch == ")":
+                depth -= 1
+        elif ch == '"':
+            quoted = True
+        elif ch == "(":
+            depth += 1
+        elif ch == "<":
+            angle = True
+        elif ch == ">":
+            angle = False
+        elif ch in ":;" and not angle:
+            return None
+        elif ch == "," and not angle:
+            items.append(value[start:i])
+            start = i + 1
+        i += 1
+    items.append(value[start:])
+    return [item for item in items if item.strip()]
+
+
+def _raw_phrase(item: str) -> str | None:
+    """The display name of one address as written: quotes removed, nothing decoded."""
+    lt = item.find("<")
+    if lt < 0:
+        return None
+    phrase = _COMMENT.sub(lambda m: m.group() if m.group()[0] == '"' else " ", item[:lt]).strip()
+    phrase = re.sub(r"[ \t]+", " ", phrase)
+    if len(phrase) >= 2 and phrase[0] == '"' and phrase[-1] == '"':
+        phrase = re.sub(r"\\(.)", r"\1", phrase[1:-1])
+    return phrase or None
+
+
+# A comment (no nesting beyond one level, which covers real mail) or a
+# quoted string, which is kept: comments are CFWS, not part of the phrase
+# (RFC 5322 §3.4), while a quoted "(x)" is text.
+_COMMENT = re.compile(r'"(?:[^"\\]|\\.)*"|\((?:[^()\\]|\\.|\((?:[^()\\]|\\.)*\))*\)')
 
 
 def _name(display: str) -> str | None:
@@ -100,27 +184,41 @@ def _name(display: str) -> str | None:
 
 
 def _addresses(msg: Message, name: str) -> tuple[Address, ...]:
-    value = msg.headers.value(name)
-    if value is None or not value.strip():
+    # RFC 5322 §3.6 allows one field of each kind; messages with several
+    # (``Cc:`` three times) exist, and servers (Dovecot, UW) list them all.
+    lname = name.lower()
+    values = [
+        _FOLD.sub("", f.raw_value.decode("utf-8", "surrogateescape")).strip(" \t")
+        for f in msg.headers.fields
+        if f.name.lower() == lname
+    ]
+    value = ", ".join(v for v in values if v)
+    if not value:
         return ()
+    items = parse_address_list(value).items
+    # RFC 3501 §7.4.2: addr-name is the phrase "after removing quoting", not
+    # decoded: when the list has no groups, take each phrase as written.
+    raw = _split_items(value)
+    phrases = raw if raw is not None and len(raw) == len(items) else None
     out: list[Address] = []
-    for item in parse_address_list(value).items:
+    for index, item in enumerate(items):
         if isinstance(item, Group):
             out.append(Address(name=None, adl=None, mailbox=item.display_name, host=None))
             out.extend(_address(a) for a in item.members)
             out.append(Address())
         else:
-            out.append(_address(item))
+            phrase = _raw_phrase(phrases[index]) if phrases is not None else None
+            out.append(_address(item, phrase))
     return tuple(out)
 
 
-def _address(addr: object) -> Address:
+def _address(addr: object, phrase: str | None = None) -> Address:
     from mailproto.imf.addresses import Address as ImfAddress
 
     assert isinstance(addr, ImfAddress)
     adl = ",".join("@" + d for d in addr.route) if addr.route else None
     return Address(
-        name=_name(addr.display_name),
+        name=phrase if phrase is not None else _name(addr.display_name),
         adl=adl,
         mailbox=addr.local_part,
         # An address without a domain is still a mailbox, not a group
@@ -153,17 +251,24 @@ def envelope(msg: Message) -> Envelope:
 
 
 def _lines(body: bytes) -> int:
-    # Lines as IMAP servers count them: line ends in the body, plus one for
-    # a last line that has no line end (Dovecot agrees).
-    n = body.count(b"\n")
-    if body and not body.endswith(b"\n"):
-        n += 1
-    return n
+    # Lines as IMAP servers count them: the line ends in the body.  A last
+    # line without a line end (text right before a multipart delimiter,
+    # whose CRLF belongs to the delimiter, RFC 2046 §5.1.1) is not counted;
+    # Dovecot and UW imapd agree.
+    return body.count(b"\n")
 
 
-def _params(params: object) -> tuple[tuple[str, str], ...]:
-    assert hasattr(params, "items")
-    return tuple((k, v) for k, v in params.items())
+def _raw_params(msg: Message, name: str) -> tuple[tuple[str, str], ...]:
+    """Parameters of a Content-Type/-Disposition field as written.
+
+    IMAP passes parameters through: RFC 2231 continuations and charsets
+    (``title*0*=...``) are the client's to decode (RFC 2231 §1 asks IMAP
+    servers to leave them alone), so names and values are not decoded.
+    """
+    value = _raw_value(msg, name)
+    if value is None:
+        return ()
+    return tuple(split_params(value)[1])
 
 
 def _language(msg: Message) -> tuple[str, ...] | None:
@@ -176,31 +281,53 @@ def _language(msg: Message) -> tuple[str, ...] | None:
 
 def _disposition(msg: Message) -> Disposition | None:
     kind = msg.disposition
-    if kind is None:
+    if not kind:
+        # Absent or empty Content-Disposition: NIL (an empty body-fld-dsp
+        # type is not a disposition).
         return None
-    return Disposition(type=kind, params=_params(msg.disposition_params))
+    return Disposition(type=kind, params=_raw_params(msg, "Content-Disposition"))
 
 
 def body_structure(msg: Message, *, extensible: bool = True) -> BodyStructure:
     """The BODYSTRUCTURE (*extensible*) or BODY (not) of *msg*."""
     ctype = msg.content_type
     maintype, _, subtype = ctype.partition("/")
-    if maintype == "multipart" and msg.is_multipart:
-        parts = tuple(body_structure(p, extensible=extensible) for p in msg.parts)
+    children = msg.parts if maintype == "multipart" else []
+    if children:
+        parts = tuple(body_structure(p, extensible=extensible) for p in children)
         ext = None
         if extensible:
             ext = BodyExtension(
                 count=4,
-                params=_params(msg.params),
+                params=_raw_params(msg, "Content-Type"),
                 disposition=_disposition(msg),
                 language=_language(msg),
                 location=_raw_value(msg, "Content-Location"),
             )
         return MultipartBody(parts=parts, subtype=subtype, extension=ext)
     if maintype == "multipart":
-        # A multipart we could not split (no boundary, no delimiter): RFC 9051
-        # wants at least one part; describe it as opaque data, as Dovecot does.
-        maintype, subtype = "application", "octet-stream"
+        # A multipart in which no body part was found (no boundary, no
+        # delimiter): the grammar wants at least one part (RFC 9051 §9
+        # body-type-mpart = 1*body ...), so describe it, as Dovecot does,
+        # as a multipart with one empty text/plain part.
+        empty = SinglePartBody(
+            type="text",
+            subtype="plain",
+            params=(("charset", "us-ascii"),),
+            size=0,
+            lines=0,
+            extension=BodyExtension(count=4) if extensible else None,
+        )
+        ext = None
+        if extensible:
+            ext = BodyExtension(
+                count=4,
+                params=_raw_params(msg, "Content-Type"),
+                disposition=_disposition(msg),
+                language=_language(msg),
+                location=_raw_value(msg, "Content-Location"),
+            )
+        return MultipartBody(parts=(empty,), subtype=subtype, extension=ext)
     body = msg.raw_body
     lines: int | None = None
     env: Envelope | None = None
@@ -221,13 +348,20 @@ def body_structure(msg: Message, *, extensible: bool = True) -> BodyStructure:
             language=_language(msg),
             location=_raw_value(msg, "Content-Location"),
         )
+    params = _raw_params(msg, "Content-Type")
+    if maintype == "text" and not any(k == "charset" for k, _v in params):
+        # RFC 2045 §5.2: text without a charset is us-ascii; servers say so
+        # (RFC 3501 §7.4.2's example, Dovecot, UW imapd).
+        params += (("charset", "us-ascii"),)
     return SinglePartBody(
         type=maintype,
         subtype=subtype,
-        params=_params(msg.params),
+        params=params,
         id=_raw_value(msg, "Content-ID"),
         description=_raw_value(msg, "Content-Description"),
-        encoding=msg.content_transfer_encoding,
+        # body-fld-enc is the field as written (RFC 9051 §9 allows any
+        # string), so an unusual or misspelt value reaches the client intact.
+        encoding=(_raw_value(msg, "Content-Transfer-Encoding") or "").strip() or "7bit",
         size=len(body),
         lines=lines,
         envelope=env,
