@@ -153,9 +153,10 @@ def _norm_text(value: str | None) -> str | None:
 
 def _norm_envelope(ours: Envelope, theirs: Envelope) -> tuple[Envelope, Envelope]:
     fields = ("from_", "sender", "reply_to", "to", "cc", "bcc")
-    theirs = attrs.evolve(
-        theirs, **{f: _norm_addresses(getattr(ours, f), getattr(theirs, f)) for f in fields}
-    )
+    addresses: dict[str, Any] = {
+        f: _norm_addresses(getattr(ours, f), getattr(theirs, f)) for f in fields
+    }
+    theirs = attrs.evolve(theirs, **addresses)
     texts = ("date", "subject", "in_reply_to", "message_id")
     norm_ours: dict[str, Any] = {f: _norm_text(getattr(ours, f)) for f in texts}
     norm_theirs: dict[str, Any] = {f: _norm_text(getattr(theirs, f)) for f in texts}
