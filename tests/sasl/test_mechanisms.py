@@ -802,3 +802,65 @@ def test_scram_unknown_user_iterations_configurable() -> None:
     challenge = server.answer(None)
     assert isinstance(challenge, sasl.Challenge)
     assert challenge.data.endswith(b",i=100000")
+
+
+# -- remaining edge cases ------------------------------------------------------
+
+
+def test_scram_client_edge_cases(pencil256: sasl.ScramCredentials) -> None:
+    with pytest.raises(ValueError):
+        sasl.ScramSHA256Client(username="\u00ad", password="p")  # empty after SASLprep
+    with pytest.raises(ValueError):
+        sasl.ChannelBinding(type="bad type", data=b"")
+    early = sasl.ScramSHA256Client(username="user", password="pencil")
+    early.initial_response()
+    with pytest.raises(sasl.SASLError):
+        early.verify_final(b"v=AAAA")  # server-final before client-final
+    client = sasl.ScramSHA256Client(username="user", password="pencil")
+    final = _scram_pair(client, sasl.ScramSHA256Server(), pencil256)
+    assert isinstance(final, sasl.Challenge)
+    with pytest.raises(sasl.SASLError):
+        client.respond(b"x=y")  # not v=
+    client = sasl.ScramSHA256Client(username="user", password="pencil")
+    final = _scram_pair(client, sasl.ScramSHA256Server(), pencil256)
+    assert isinstance(final, sasl.Challenge)
+    client.respond(final.data)
+    with pytest.raises(sasl.SASLError):
+        client.respond(final.data)  # a challenge after server-final
+    with pytest.raises(sasl.SASLError):
+        client.verify_final(final.data)  # and server-final twice
+
+
+def test_scram_credentials_validated_on_answer() -> None:
+    server = sasl.ScramSHA256Server()
+    server.step(b"n,,n=user,r=abc")
+    bogus = sasl.ScramCredentials(
+        salt=b"", iterations=0, stored_key=bytes(32), server_key=bytes(32)
+    )
+    with pytest.raises(LocalProtocolError):
+        server.answer(bogus)
+
+
+def test_password_matching_when_saslprep_refuses() -> None:
+    # A password with a control character cannot be prepared: the raw
+    # strings are compared, so only the identical string matches.
+    question = sasl.PlainServer().step(b"\x00u\x00p\x07w")
+    assert isinstance(question, sasl.CheckPassword)
+    assert question.matches("p\x07w")
+    assert not question.matches("pw")
+    assert sasl.cram_md5_digest(
+        b"tanstaaftanstaaf", b"<1896.697170952@postoffice.reston.mci.net>"
+    ) == ("b913a602c7eda7a495b4e6e7334d3890")
+
+
+def test_misc_client_argument_checks() -> None:
+    with pytest.raises(ValueError):
+        sasl.ExternalClient(authzid="a\x00b")
+    server = sasl.LoginServer()
+    server.step(b"user")
+    with pytest.raises(sasl.SASLError):
+        server.step(b"pa\x00ss")
+    client = sasl.ExternalClient()
+    client.initial_response()
+    with pytest.raises(sasl.SASLError):
+        client.respond(b"?")
