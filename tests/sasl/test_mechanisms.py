@@ -864,3 +864,41 @@ def test_misc_client_argument_checks() -> None:
     client.initial_response()
     with pytest.raises(sasl.SASLError):
         client.respond(b"?")
+
+
+# -- SASLprep beyond the RFC 4013 table -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("a\u00a0b", "a b"),  # C.1.2 non-ASCII space mapped to SPACE
+        ("a\u200bb", "ab"),  # B.1 zero width space mapped to nothing
+        ("\ufb01", "fi"),  # NFKC compatibility ligature
+        ("\u0627\u0031\u0628", "\u0627\u0031\u0628"),  # RTL with a digit inside: fine
+        ("", ""),
+    ],
+)
+def test_saslprep_mapping(given: str, expected: str) -> None:
+    assert sasl.saslprep(given) == expected
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        "\u00800",  # C.2.2 non-ASCII control
+        "a\ue000",  # C.3 private use
+        "\ufdd0",  # C.4 non-character
+        "\ud800",  # C.5 surrogate
+        "\ufff9",  # C.6 inappropriate for plain text
+        "\u2ff0",  # C.7 inappropriate for canonical representation
+        "\u200e",  # C.8 change display properties
+        "\U000e0001",  # C.9 tagging character
+        "1\u0627",  # RTL string must start with an RTL character
+        "\u0627a\u0628",  # RTL and LTR mixed
+    ],
+)
+def test_saslprep_prohibited(given: str) -> None:
+    with pytest.raises(sasl.SASLprepError) as info:
+        sasl.saslprep(given, allow_unassigned=True)
+    assert given not in str(info.value) or not given.isprintable()

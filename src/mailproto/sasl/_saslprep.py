@@ -88,15 +88,13 @@ def saslprep(value: str, *, allow_unassigned: bool = False) -> str:
     # stringprep tables come from, so the result does not depend on Python's.
     normalized = unicodedata.ucd_3_2_0.normalize("NFKC", mapped)
 
-    # Steps 3 and 5: prohibited output and unassigned code points.
+    # Steps 3 and 5: prohibited output and unassigned code points.  The
+    # message names a code point only when it is not printable (a control, a
+    # non-character): printable ones may be a meaningful part of a password.
     for index, ch in enumerate(normalized):
-        for table in _PROHIBITED:
-            if table(ch):
-                raise SASLprepError(
-                    f"SASLprep: prohibited character U+{ord(ch):04X} at position {index}"
-                    if not _looks_secret(ch)
-                    else f"SASLprep: prohibited character at position {index}"
-                )
+        if any(table(ch) for table in _PROHIBITED):
+            shown = "" if ch.isprintable() else f" U+{ord(ch):04X}"
+            raise SASLprepError(f"SASLprep: prohibited character{shown} at position {index}")
         if not allow_unassigned and stringprep.in_table_a1(ch):
             raise SASLprepError(f"SASLprep: unassigned code point at position {index}")
 
@@ -116,10 +114,3 @@ def saslprep(value: str, *, allow_unassigned: bool = False) -> str:
                     "right-to-left character"
                 )
     return normalized
-
-
-def _looks_secret(ch: str) -> bool:
-    # A prohibited character's code point is not secret in itself, but a
-    # printable one might be a meaningful part of a password; controls and
-    # non-characters are safe to name and help debugging a lot.
-    return ch.isprintable()
