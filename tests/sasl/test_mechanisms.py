@@ -902,3 +902,23 @@ def test_saslprep_prohibited(given: str) -> None:
     with pytest.raises(sasl.SASLprepError) as info:
         sasl.saslprep(given, allow_unassigned=True)
     assert given not in str(info.value) or not given.isprintable()
+
+
+def test_xoauth2_google_style_error() -> None:
+    server = sasl.XOAuth2Server()
+    server.step(b"user=u@example.com\x01auth=Bearer t\x01\x01")
+    error = sasl.OAuthError(status="400", schemes="Bearer", scope="https://mail.google.com/")
+    challenge = server.answer(error)
+    assert challenge == sasl.Challenge(
+        data=b'{"status":"400","schemes":"Bearer","scope":"https://mail.google.com/"}'
+    )
+    client = sasl.XOAuth2Client(username="u@example.com", token="t")
+    client.initial_response()
+    assert isinstance(challenge, sasl.Challenge)
+    assert client.respond(challenge.data) == b""
+    assert client.error == {
+        "status": "400",
+        "schemes": "Bearer",
+        "scope": "https://mail.google.com/",
+    }
+    assert isinstance(server.step(b""), sasl.Failure)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 
 import attrs
 
@@ -290,12 +291,20 @@ class OAuthError:
     scope: str | None = None
     #: URL of the OpenID Connect discovery document, if any.
     openid_configuration: str | None = None
+    #: XOAUTH2's ``schemes`` member (Google sends ``"Bearer"``); RFC 7628
+    #: does not define it, so it is omitted unless given.
+    schemes: str | None = None
 
     def to_json(self) -> bytes:
-        """The JSON object RFC 7628 §3.2.2 sends as the error challenge."""
-        import json
+        """The JSON object RFC 7628 §3.2.2 sends as the error challenge.
 
+        Members appear in the RFC's order (``status``, ``scope``,
+        ``openid-configuration``), compact, so that the RFC 7628 §4.3
+        example is reproduced byte for byte.
+        """
         body: dict[str, str] = {"status": self.status}
+        if self.schemes is not None:
+            body["schemes"] = self.schemes
         if self.scope is not None:
             body["scope"] = self.scope
         if self.openid_configuration is not None:
