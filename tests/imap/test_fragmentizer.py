@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """The fragmentizer: lines, literals, announcements, limits, poisoning."""
 
 from __future__ import annotations

@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """Hostile input: clean errors, bounded memory, linear time."""
 
 from __future__ import annotations

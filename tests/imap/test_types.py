@@ -1,4 +1,3 @@
-# ruff: noqa: E501
 """Value types: sequence sets, modified UTF-7, dates, sections, validation."""
 
 from __future__ import annotations
