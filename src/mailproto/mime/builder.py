@@ -92,7 +92,9 @@ __all__ = [
     "MessageBuilder",
     "Part",
     "attachment",
+    "format_header",
     "guess_content_type",
+    "header_tokens",
     "html_part",
     "inline_part",
     "make_msgid",
@@ -785,6 +787,87 @@ def multipart(subtype: str, *parts: Part, boundary: str | None = None) -> Part:
     return Part(f"multipart/{subtype}", parts=list(parts), boundary=boundary, params=params)
 
 
+# Structured fields without a dedicated formatter: written as given (split
+# at whitespace for folding), never with encoded words, which RFC 2047 §5
+# does not allow in them.
+_VERBATIM = frozenset(
+    {
+        "content-disposition",
+        "content-language",
+        "content-location",
+        "content-md5",
+        "received",
+        "return-path",
+        "dkim-signature",
+        "arc-seal",
+        "arc-message-signature",
+        "arc-authentication-results",
+        "authentication-results",
+        "list-id",
+        "list-unsubscribe",
+        "list-post",
+        "list-help",
+        "mime-version",
+        "content-type",
+        "content-transfer-encoding",
+    }
+)
+
+
+def header_tokens(name: str, value: object, policy: BuildPolicy | None = None) -> list[Token]:
+    """Validate and format the value of any header field into foldable tokens.
+
+    Address fields (``From``, ``To``, ``Resent-Cc``…) take addresses (strings,
+    :class:`~mailproto.imf.Address`/:class:`~mailproto.imf.Group` or
+    iterables of them); ``Date``/``Resent-Date`` a datetime or a string;
+    ``Message-ID``, ``Content-ID``, ``In-Reply-To`` and ``References``
+    message ids; known structured fields without their own formatter
+    (``Content-Disposition``, ``Received``, ``DKIM-Signature``…) are written
+    as given; everything else is unstructured text with encoded words where
+    needed.  Raises :class:`HeaderInjectionError` on CR/LF/NUL and
+    ``ValueError`` on invalid values.
+    """
+    policy = policy or _DEFAULT_POLICY
+    key = check_name(name).lower()
+    if key in _ADDRESS_FIELDS:
+        items = coerce_addresses(value)
+        if key in _SINGLE_ADDRESS and (len(items) != 1 or not _is_address(items[0])):
+            raise InvalidAddressError(f"{name} takes exactly one mailbox (RFC 5322 §3.6.2)")
+        return address_tokens(items, utf8=policy.utf8, max_line=policy.max_line_length)
+    if key in _DATE_FIELDS and isinstance(value, datetime):
+        return [Token(format_date(value))]
+    if not isinstance(value, str):
+        raise TypeError(f"{name} needs a str value")
+    check_text(value)
+    if key in _ID_FIELDS:
+        return [Token(_msg_id(value))]
+    if key in _ID_LIST_FIELDS:
+        ids = [_msg_id(i) for i in value.split()] if value.strip() else []
+        if not ids:
+            raise ValueError(f"{name} needs at least one message id")
+        return [Token(i) for i in ids]
+    if key in _VERBATIM or key.startswith("x-verbatim-"):
+        if not value.isascii() and not policy.utf8:
+            raise ValueError(f"{name} is structured: non-ASCII needs RFC 6532 output (utf8=True)")
+        words = value.split()
+        if not words:
+            raise ValueError(f"{name} needs a value")
+        return [Token(w) for w in words]
+    return _unstructured(value, policy, len(name))
+
+
+def format_header(
+    name: str, value: object, *, policy: BuildPolicy | None = None, linesep: str = "\r\n"
+) -> bytes:
+    """One complete, folded header field (``Name: value`` and the line ending).
+
+    See :func:`header_tokens` for how each field is formatted.
+    """
+    policy = policy or _DEFAULT_POLICY
+    tokens = header_tokens(name, value, policy)
+    return fold(name, tokens, max_line=policy.max_line_length, linesep=linesep).encode("utf-8")
+
+
 # -- the message builder -------------------------------------------------------------
 
 # Fields the builder writes first, in this order (RFC 5322 §3.6 lists no
@@ -979,27 +1062,12 @@ class MessageBuilder:
         (``Content-Type``, ``Content-Transfer-Encoding``, ``MIME-Version``)
         follow from the body and are refused.
         """
-        check_name(name)
-        key = name.lower()
+        key = check_name(name).lower()
         if key in _MANAGED:
             raise ValueError(f"{name} follows from the body and cannot be set")
         if key in _ADDRESS_FIELDS:
             return self._addresses(name, value, replace)
-        if key in _DATE_FIELDS and isinstance(value, datetime):
-            self._put(name, [Token(format_date(value))], replace=replace)
-            return self
-        if not isinstance(value, str):
-            raise TypeError(f"{name} needs a str value")
-        check_text(value)
-        if key in _ID_FIELDS:
-            self._put(name, [Token(_msg_id(value))], replace=replace)
-        elif key in _ID_LIST_FIELDS:
-            ids = [_msg_id(i) for i in value.split()] if value.strip() else []
-            if not ids:
-                raise ValueError(f"{name} needs at least one message id")
-            self._put(name, [Token(i) for i in ids], replace=replace)
-        else:
-            self._put(name, _unstructured(value, self.policy, len(name)), replace=replace)
+        self._put(name, header_tokens(name, value, self.policy), replace=replace)
         return self
 
     def remove_header(self, name: str) -> MessageBuilder:
