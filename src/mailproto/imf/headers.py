@@ -126,6 +126,9 @@ _VERBATIM_FIELDS = frozenset(
     }
 )
 
+# _locate's answer when only the full split can find the field.
+_SLOW = (-1, -1, -1)
+
 _name_searches: dict[str, tuple[re.Pattern[bytes], re.Pattern[bytes]]] = {}
 
 
@@ -385,20 +388,19 @@ class Headers:
         self._fields = fields
         return fields
 
-    def _find_first(self, name: str) -> HeaderField | None:
-        """The first field called ``name``, without splitting the others."""
-        if self._fields is not None:
-            lname = name.lower()
-            for field in self._fields:
-                if field.name.lower() == lname:
-                    return field
-            return None
+    def _locate(self, name: str) -> tuple[int, int, int] | None:
+        """Where the first ``name`` field is, without splitting the others.
+
+        Returns ``(start, value_start, end)`` offsets in the buffer, ``None``
+        when there is no such field, or ``(-1, -1, -1)`` when only the full
+        split can tell (see below).
+        """
         data, start, end = self._data, self._start, self._end
-        if end - start >= 3 * self._limits.header_count:
-            # The section could hold more fields than the bound (each takes
-            # at least 3 octets, "a:\n"): only the full split knows which
-            # ones count.
-            return self._slow_first(name)
+        if self._fields is not None or end - start >= 3 * self._limits.header_count:
+            # Already split, or the section could hold more fields than the
+            # bound (each takes at least 3 octets, "a:\n"): only the full
+            # split knows which ones count.
+            return _SLOW
         at_start, anywhere = _name_search(name)
         m = at_start.match(data, start, end)
         if m is not None:
@@ -409,16 +411,38 @@ class Headers:
                 return None
             begin = m.start() + 1
         if data.startswith(b"From ", begin):
-            return self._slow_first(name)  # an envelope line, not a field
-        stop = _FIELD_END.search(data, m.end(), end)
-        field_end = stop.start() + 1 if stop is not None else end
-        colon = m.end() - 1
+            return _SLOW  # an envelope line, not a field
+        value_start = m.end()
+        stop = _FIELD_END.search(data, value_start, end)
+        return begin, value_start, (stop.start() + 1 if stop is not None else end)
+
+    def _find_first(self, name: str) -> HeaderField | None:
+        """The first field called ``name``, without splitting the others."""
+        where = self._locate(name)
+        if where is None:
+            return None
+        begin, value_start, field_end = where
+        if begin < 0:
+            return self._slow_first(name)
+        data = self._data
         return HeaderField(
-            name=data[begin:colon].rstrip(b" \t").decode("latin-1"),
+            name=data[begin : value_start - 1].rstrip(b" \t").decode("latin-1"),
             raw=data[begin:field_end],
             offset=begin,
-            value_start=colon - begin + 1,
+            value_start=value_start - begin,
         )
+
+    def _first_value(self, name: str) -> str | None:
+        """The first ``name`` field's unfolded value (what ``value`` returns), fast."""
+        where = self._locate(name)
+        if where is None:
+            return None
+        begin, value_start, field_end = where
+        if begin < 0:
+            field = self._slow_first(name)
+            return None if field is None else field.value()
+        raw = self._data[value_start:field_end].lstrip(b" \t")
+        return _unfold(_text(raw, None, value_start))
 
     def _slow_first(self, name: str) -> HeaderField | None:
         lname = name.lower()
@@ -481,10 +505,10 @@ class Headers:
         structured fields (Date, Message-ID, Content-*, Received, …) are
         returned unfolded, as written.
         """
-        field = self._find_first(name)
-        if field is None:
+        value = self._first_value(name)
+        if value is None:
             return default
-        return _interpret(field.name, field.value(), None)
+        return _interpret(name, value, None)
 
     def get_all(self, name: str) -> list[str]:
         """Every ``name`` field's value (as :meth:`get` presents it), in order."""
@@ -499,8 +523,7 @@ class Headers:
 
     def value(self, name: str) -> str | None:
         """The first ``name`` field's unfolded value, no decoding at all."""
-        field = self._find_first(name)
-        return None if field is None else field.value()
+        return self._first_value(name)
 
     def raw(self, name: str) -> bytes | None:
         """The first ``name`` field exactly as written (name, folds, line ending)."""

@@ -50,7 +50,8 @@ Defect kinds recorded here: ``invalid-content-type``,
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from types import MappingProxyType
 
 from mailproto.imf.defects import Defect
 from mailproto.imf.headers import Headers, split_header_section
@@ -60,6 +61,7 @@ from mailproto.mime._params import parse_disposition, parse_media_type
 __all__ = ["Message", "parse"]
 
 _DEFAULT_LIMITS = MessageLimits()
+_NO_PARAMS: Mapping[str, str] = MappingProxyType({})
 
 # What may follow "--boundary" on a delimiter line (RFC 2046 §5.1.1
 # transport-padding, then CRLF; LF alone is accepted, and so is the end of
@@ -72,11 +74,40 @@ _EOL = re.compile(rb"[^\n]*(?:\n|\Z)")
 # external-body, disposition-notification) are leaves.
 _ENCLOSING = frozenset({"message/rfc822", "message/global", "message/news"})
 
+# A header section without these words cannot declare a container type.
+_CONTAINER_HINT = re.compile(rb"multipart|message", re.IGNORECASE)
+
 # Transfer encodings that leave the bytes unchanged (RFC 2045 §6.1).
 _IDENTITY_ENCODINGS = frozenset({"", "7bit", "8bit", "binary"})
 _UUENCODINGS = frozenset({"x-uuencode", "uuencode", "x-uue", "uue"})
 
 Buffer = bytes | bytearray | memoryview
+
+# Parsed Content-Type and Content-Disposition values, by value.  A mailbox
+# (or one hostile message with 3,000 identical parts) repeats a handful of
+# values endlessly; parsing each once keeps a walk cheap.  Entries are
+# immutable (a read-only params mapping, a tuple of frozen defects), so
+# parts can share them.  Bounded: cleared when full.
+_ParsedValue = tuple[str | None, Mapping[str, str], tuple[Defect, ...]]
+_CTYPE_CACHE: dict[str, _ParsedValue] = {}
+_DISPOSITION_CACHE: dict[str, _ParsedValue] = {}
+_CACHE_SIZE = 2048
+
+
+def _cached(
+    cache: dict[str, _ParsedValue],
+    parser: Callable[[str, list[Defect] | None], tuple[str | None, dict[str, str]]],
+    value: str,
+) -> _ParsedValue:
+    entry = cache.get(value)
+    if entry is None:
+        defects: list[Defect] = []
+        media, params = parser(value, defects)
+        entry = (media, MappingProxyType(params), tuple(defects))
+        if len(cache) >= _CACHE_SIZE:
+            cache.clear()
+        cache[value] = entry
+    return entry
 
 
 class _Tree:
@@ -141,8 +172,8 @@ class Message:
         self._headers: Headers | None = None
         self._defects: list[Defect] = []
         self._ctype: str | None = None
-        self._params: dict[str, str] | None = None
-        self._disposition: tuple[str | None, dict[str, str]] | None = None
+        self._params: Mapping[str, str] | None = None
+        self._disposition: tuple[str | None, Mapping[str, str]] | None = None
         self._parts: list[Message] | None = None
         self._multipart = False
         self._preamble: tuple[int, int] | None = None
@@ -207,13 +238,14 @@ class Message:
     # -- content type ------------------------------------------------------
 
     def _parse_ctype(self) -> None:
-        value = self.headers.value("Content-Type")
+        value = self.headers._first_value("Content-Type")
         if value is None:
-            self._ctype, self._params = self._default_type, {}
+            self._ctype, self._params = self._default_type, _NO_PARAMS
             return
-        media, params = parse_media_type(value, self._defects)
+        media, params, defects = _cached(_CTYPE_CACHE, parse_media_type, value)
         self._ctype = media if media is not None else "text/plain"
         self._params = params
+        self._defects.extend(defects)
 
     @property
     def content_type(self) -> str:
@@ -253,11 +285,16 @@ class Message:
         """The ``boundary`` parameter, or None."""
         return self.params.get("boundary")
 
-    def _parse_disposition(self) -> tuple[str | None, dict[str, str]]:
+    def _parse_disposition(self) -> tuple[str | None, Mapping[str, str]]:
         disposition = self._disposition
         if disposition is None:
             value = self.headers.value("Content-Disposition")
-            disposition = (None, {}) if value is None else parse_disposition(value, self._defects)
+            if value is None:
+                disposition = (None, _NO_PARAMS)
+            else:
+                kind, params, defects = _cached(_DISPOSITION_CACHE, parse_disposition, value)
+                self._defects.extend(defects)
+                disposition = (kind, params)
             self._disposition = disposition
         return disposition
 
@@ -292,6 +329,14 @@ class Message:
         if parts is not None:
             return parts
         parts = self._parts = []
+        if self._ctype is None and self._default_type == "text/plain":
+            # Only a multipart/* or message/* type has children, and its
+            # header section must then contain one of those words: when it
+            # does not, this is a leaf and the Content-Type need not be
+            # parsed at all (a walk over 3,000 text parts stays cheap).
+            self._split()
+            if _CONTAINER_HINT.search(self._tree.data, self._start, self._header_end) is None:
+                return parts
         ctype = self.content_type
         if ctype.startswith("multipart/"):
             self._split_multipart(parts, ctype)
@@ -351,39 +396,48 @@ class Message:
         part_start = -1  # start of the current body part (-1: still in the preamble)
         closed = False
         limit_hit = False
+        tree = self._tree
+        budget = tree.limits.parts - tree.parts  # parts this split may still create
+        find, startswith = data.find, data.startswith
+        padding_eol, any_eol = _PADDING_EOL.match, _EOL.match
         while True:
             if candidate < 0:
-                found = data.find(nl_delimiter, pos, end)
+                found = find(nl_delimiter, pos, end)
                 if found < 0:
                     break
                 candidate = found + 1
             after = candidate + width
-            if data.startswith(b"--", after, end):
+            if startswith(b"--", after, end):
                 is_close = True
-                line_end = _EOL.match(data, after, end)
+                line_end = any_eol(data, after, end)
             else:
                 is_close = False
-                line_end = _PADDING_EOL.match(data, after, end)
+                line_end = padding_eol(data, after, end)
                 if line_end is None:
                     # "--boundary" is only a prefix of this line: not a delimiter.
                     pos = after
                     candidate = -1
                     continue
             assert line_end is not None
-            # The CRLF before the delimiter belongs to the delimiter.
-            text_end = _line_ending_before(data, candidate, body_start)
+            # The CRLF (or LF) before the delimiter belongs to the delimiter.
+            text_end = candidate
+            if text_end > body_start and data[text_end - 1] == 0x0A:
+                text_end -= 1
+                if text_end > body_start and data[text_end - 1] == 0x0D:
+                    text_end -= 1
             if part_start < 0:
                 if candidate > body_start:
                     self._preamble = (body_start, text_end)
             else:
-                if not self._count_ok(1):
+                if budget <= 0:
                     limit_hit = True
                     break
+                budget -= 1
                 parts.append(
                     Message(
-                        self._tree,
+                        tree,
                         part_start,
-                        max(part_start, text_end),
+                        text_end if text_end > part_start else part_start,
                         depth=depth,
                         default_type=child_default,
                     )
@@ -398,6 +452,7 @@ class Message:
                 if part_start < end:
                     self._epilogue = (part_start, end)
                 break
+        tree.parts = tree.limits.parts - budget
         if part_start < 0:
             self._defects.append(
                 Defect(
@@ -475,69 +530,78 @@ class Message:
         """The body after the Content-Transfer-Encoding is undone (RFC 2045 §6).
 
         Base64, quoted-printable and x-uuencode are decoded; 7bit, 8bit,
-        binary and unknown encodings give the raw body (an unknown one is a
-        defect).  Problems in the encoded data are recorded in
-        :attr:`defects` (once).
+        binary and unknown encodings give the raw body.  Damaged encoded data
+        is decoded as far as possible; what was wrong with it is reported by
+        :attr:`defects` (the checks run only when asked for, so decoding
+        stays at C speed).  Nothing is cached: each call decodes again.
         """
+        return self._decode(None)
+
+    def _decode(self, defects: list[Defect] | None) -> bytes:
         self._split()
-        data = self._tree.data
-        body = data[self._body_start : self._end]
+        body = self._tree.data[self._body_start : self._end]
         cte = self.content_transfer_encoding
         if cte in _IDENTITY_ENCODINGS or self.is_multipart:
             return body
-        defects: list[Defect] | None = None if self._decoded_once else []
         if cte == "base64":
             from mailproto.codecs import b64
 
-            result = b64.decode(body, defects)
-        elif cte == "quoted-printable":
+            return b64.decode(body, defects)
+        if cte == "quoted-printable":
             from mailproto.codecs import quoted_printable
 
-            result = quoted_printable.decode(body, defects)
-        elif cte in _UUENCODINGS:
+            return quoted_printable.decode(body, defects)
+        if cte in _UUENCODINGS:
             from mailproto.codecs import uuencode
 
-            result = uuencode.decode(body, defects)
-        else:
-            if defects is not None:
-                defects.append(
-                    Defect(
-                        kind="unknown-transfer-encoding",
-                        message=f"unknown Content-Transfer-Encoding {cte[:40]!r}; body left as is",
-                        offset=self._start,
-                    )
-                )
-            result = body
+            return uuencode.decode(body, defects)
         if defects is not None:
-            self._defects.extend(defects)
-            self._decoded_once = True
-        return result
+            defects.append(
+                Defect(
+                    kind="unknown-transfer-encoding",
+                    message=f"unknown Content-Transfer-Encoding {cte[:40]!r}; body left as is",
+                    offset=self._start,
+                )
+            )
+        return body
 
     def text(self) -> str:
         """The decoded body as text, with the declared charset (us-ascii by default).
 
         An unknown charset or undecodable bytes fall back (see
-        :func:`mailproto.codecs.charsets.decode_text`) and are recorded in
-        :attr:`defects`.
+        :func:`mailproto.codecs.charsets.decode_text`: 8-bit text labelled
+        us-ascii is tried as UTF-8, the rest becomes U+FFFD) and are reported
+        by :attr:`defects`.
         """
+        return self._text(self.decoded(), None)
+
+    def _text(self, data: bytes, defects: list[Defect] | None) -> str:
         from mailproto.codecs.charsets import decode_text
 
-        charset = self.charset or "us-ascii"
-        defects: list[Defect] = []
-        result = decode_text(self.decoded(), charset, defects)
-        for d in defects:
-            if d not in self._defects:
-                self._defects.append(d)
-        return result
+        return decode_text(data, self.charset or "us-ascii", defects)
 
     @property
     def defects(self) -> list[Defect]:
-        """Everything found wrong with this part (not its children), as data."""
+        """Everything found wrong with this part (not its children), as data.
+
+        Computed on first access: the header section, the content type and
+        disposition, the multipart structure, and, for a leaf, the transfer
+        decoding (and, for text/*, the charset decoding) of the body, which
+        this runs once with all checks on.
+        """
         headers = self.headers
         if self._ctype is None:
             self._parse_ctype()
         self._parse_disposition()
         self._structure()
+        if not self._decoded_once:
+            self._decoded_once = True
+            if not self._multipart:
+                found: list[Defect] = []
+                data = self._decode(found)
+                if self.maintype == "text":
+                    self._text(data, found)
+                self._defects.extend(found)
         return [*headers.defects, *self._defects]
 
 
