@@ -270,3 +270,13 @@ def test_rfc5322_a2_group_and_reply(eol: bytes) -> None:
     assert h.date() == datetime(
         1969, 2, 13, 23, 32, 54, tzinfo=timezone(-timedelta(hours=3, minutes=30))
     )
+
+
+def test_encoded_words_limit() -> None:
+    raw = b"Subject: " + b"=?utf-8?q?a?= " * 20 + b"\r\n\r\n"
+    bounded = Headers.parse(raw, limits=MessageLimits(encoded_words=5))
+    value = bounded.get("Subject")
+    assert value is not None
+    assert value.startswith("aaaaa")
+    assert "=?utf-8?q?a?=" in value  # the words beyond the bound stay encoded
+    assert Headers.parse(raw).get("Subject") == "a" * 20 + " "  # trailing WSP kept

@@ -272,7 +272,7 @@ class HeaderField:
         return _unfold(_text(raw, defects, self.offset + self.value_start))
 
 
-def _interpret(name: str, value: str, defects: list[Defect] | None) -> str:
+def _interpret(name: str, value: str, defects: list[Defect] | None, max_words: int = 10_000) -> str:
     """The presentation of an unfolded value that ``Headers.get`` returns."""
     lname = name.lower()
     if lname in _ADDRESS_FIELDS:
@@ -286,7 +286,7 @@ def _interpret(name: str, value: str, defects: list[Defect] | None) -> str:
         return value
     from mailproto.codecs.encoded_words import decode_header_text
 
-    return decode_header_text(value, defects)
+    return decode_header_text(value, defects, max_words=max_words)
 
 
 class Headers:
@@ -486,7 +486,10 @@ class Headers:
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
         for field in self._split():
-            yield field.name, _interpret(field.name, field.value(), None)
+            yield (
+                field.name,
+                _interpret(field.name, field.value(), None, self._limits.encoded_words),
+            )
 
     def __repr__(self) -> str:
         return f"<Headers {[f.name for f in self._split()]!r}>"
@@ -508,13 +511,15 @@ class Headers:
         value = self._first_value(name)
         if value is None:
             return default
-        return _interpret(name, value, None)
+        return _interpret(name, value, None, self._limits.encoded_words)
 
     def get_all(self, name: str) -> list[str]:
         """Every ``name`` field's value (as :meth:`get` presents it), in order."""
         lname = name.lower()
         return [
-            _interpret(f.name, f.value(), None) for f in self._split() if f.name.lower() == lname
+            _interpret(f.name, f.value(), None, self._limits.encoded_words)
+            for f in self._split()
+            if f.name.lower() == lname
         ]
 
     def get_field(self, name: str) -> HeaderField | None:
