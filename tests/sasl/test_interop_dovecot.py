@@ -209,3 +209,17 @@ def test_scram_credentials_match_doveadm(hash_name: str, password: str) -> None:
         timeout=30,
     )
     assert check.returncode == 0 and "verified" in check.stdout + check.stderr, check
+
+
+@pytest.mark.parametrize("password", ["pencil", "caröl-pässwörd", "x" * 80])
+def test_cram_md5_context_matches_doveadm(password: str) -> None:
+    # Dovecot's {CRAM-MD5} scheme is the HMAC-MD5 context, hex-encoded.
+    doveadm = require_program(DOVEADM, "apt-get install dovecot-core")
+    out = subprocess.run(
+        [doveadm, "pw", "-s", "CRAM-MD5", "-p", password],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    ).stdout.strip()
+    assert out == "{CRAM-MD5}" + sasl.cram_md5_context(password).hex()

@@ -4,11 +4,15 @@ channel binding, the step/answer discipline and the registry."""
 from __future__ import annotations
 
 import base64
+import hmac
 import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mailproto import LocalProtocolError, sasl
+from mailproto.sasl._md5ctx import hmac_from_context
 
 # -- the step/answer discipline (shared by every server mechanism) --------------
 
@@ -922,3 +926,33 @@ def test_xoauth2_google_style_error() -> None:
         "scope": "https://mail.google.com/",
     }
     assert isinstance(server.step(b""), sasl.Failure)
+
+
+# -- CRAM-MD5 from a stored HMAC-MD5 context ------------------------------------
+
+
+@given(key=st.binary(max_size=130), message=st.binary(max_size=200))
+def test_hmac_md5_from_context_equals_hmac(key: bytes, message: bytes) -> None:
+    context = sasl.cram_md5_context(key)
+    assert len(context) == 32
+    assert hmac_from_context(context, message) == hmac.new(key, message, "md5").digest()
+
+
+@pytest.mark.parametrize("length", [0, 1, 55, 56, 57, 63, 64, 65, 119, 120, 128])
+def test_hmac_md5_from_context_at_block_boundaries(length: int) -> None:
+    message = bytes(range(256))[:length] * 1
+    for key in (b"", b"k", b"x" * 64, b"y" * 65):
+        expected = hmac.new(key, message, "md5").digest()
+        assert hmac_from_context(sasl.cram_md5_context(key), message) == expected
+
+
+def test_cram_md5_rfc2195_from_context() -> None:
+    server = sasl.CramMD5Server(challenge=b"<1896.697170952@postoffice.reston.mci.net>")
+    server.step(None)
+    question = server.step(b"tim b913a602c7eda7a495b4e6e7334d3890")
+    assert isinstance(question, sasl.CheckCramDigest)
+    assert question.matches_context(sasl.cram_md5_context("tanstaaftanstaaf"))
+    assert question.matches_context(sasl.cram_md5_context(sasl.Secret("tanstaaftanstaaf")))
+    assert not question.matches_context(sasl.cram_md5_context("tanstaaftanstaaX"))
+    with pytest.raises(ValueError):
+        question.matches_context(b"short")

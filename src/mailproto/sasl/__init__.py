@@ -90,6 +90,7 @@ from mailproto.sasl._steps import (
     ScramCredentials,
     Step,
     Success,
+    cram_md5_context,
     cram_md5_digest,
 )
 from mailproto.sasl._transport import (
@@ -150,6 +151,7 @@ __all__ = [
     "XOAuth2Client",
     "XOAuth2Server",
     "client_mechanism",
+    "cram_md5_context",
     "cram_md5_digest",
     "decode_challenge",
     "decode_response",

@@ -29,6 +29,7 @@ import json
 
 import attrs
 
+from mailproto.sasl._md5ctx import context_from_key, hmac_from_context
 from mailproto.sasl._saslprep import SASLprepError, saslprep
 from mailproto.sasl._secret import Secret
 
@@ -46,6 +47,7 @@ __all__ = [
     "ScramCredentials",
     "Step",
     "Success",
+    "cram_md5_context",
     "cram_md5_digest",
 ]
 
@@ -145,8 +147,9 @@ class CheckCramDigest(Question):
 
     Answer ``True`` or ``False``.  The digest is ``HMAC-MD5(password,
     challenge)`` in lower-case hex: :meth:`matches` computes and compares it
-    for a plaintext password (CRAM-MD5 requires the server to know it, or the
-    HMAC-MD5 key schedule derived from it).
+    for a plaintext password; :meth:`matches_context` does the same from the
+    stored HMAC-MD5 key schedule (RFC 2104 §4), so that the server need not
+    keep the plaintext.
     """
 
     #: The user name the client sent.
@@ -159,6 +162,14 @@ class CheckCramDigest(Question):
     def matches(self, password: str | Secret[str]) -> bool:
         """Constant-time check of :attr:`digest` against *password*."""
         expected = cram_md5_digest(password, self.challenge)
+        return hmac.compare_digest(expected.encode("ascii"), self.digest.reveal().encode("ascii"))
+
+    def matches_context(self, context: bytes) -> bool:
+        """Constant-time check of :attr:`digest` against a stored HMAC-MD5
+        context (:func:`~mailproto.sasl.cram_md5_context`, or Dovecot's
+        ``{CRAM-MD5}`` value hex-decoded), so the server need not keep the
+        plaintext password."""
+        expected = hmac_from_context(context, self.challenge).hex()
         return hmac.compare_digest(expected.encode("ascii"), self.digest.reveal().encode("ascii"))
 
 
@@ -240,6 +251,24 @@ def cram_md5_digest(password: str | bytes | Secret[str] | Secret[bytes], challen
     else:
         key = password
     return hmac.new(key, challenge, hashlib.md5).hexdigest()
+
+
+def cram_md5_context(password: str | bytes | Secret[str] | Secret[bytes]) -> bytes:
+    """The 32-byte HMAC-MD5 context a CRAM-MD5 server may store instead of
+    the password (RFC 2104 §4): the outer then the inner MD5 state.
+
+    It is Dovecot's ``{CRAM-MD5}`` scheme, hex-decoded, so existing Dovecot
+    password files work with :meth:`CheckCramDigest.matches_context`.  It is
+    password-equivalent *for CRAM-MD5* (whoever has it can answer any
+    challenge): protect it like a password.
+    """
+    if isinstance(password, Secret):
+        key = password.reveal_bytes()
+    elif isinstance(password, str):
+        key = password.encode("utf-8")
+    else:
+        key = password
+    return context_from_key(key)
 
 
 def _prepared_equal(supplied: str, stored: str) -> bool:
