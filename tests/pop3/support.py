@@ -49,13 +49,17 @@ class Store:
     boxes: dict[str, list[bytes]] = attrs.field(factory=dict)
     chunk: int = 1000
     locked: set[str] = attrs.field(factory=set)
+    uids: dict[str, list[str]] = attrs.field(factory=dict)
+    quit_text: str = "bye"
 
     def box(self, user: str) -> list[bytes]:
         return self.boxes.setdefault(user, list(MESSAGES))
 
     def listing(self, user: str) -> tuple[MessageInfo, ...]:
+        uids = self.uids.get(user)
         return tuple(
-            MessageInfo(size=len(m), uid=f"uid-{user}-{i}") for i, m in enumerate(self.box(user))
+            MessageInfo(size=len(m), uid=uids[i] if uids else f"uid-{user}-{i}")
+            for i, m in enumerate(self.box(user))
         )
 
 
@@ -139,7 +143,7 @@ class ServerApp:
                 for n in sorted(event.deleted, reverse=True):
                     del box[n - 1]
                 self.store.locked.discard(self.user)
-                conn.send(OkResponse(text="bye"))
+                conn.send(OkResponse(text=self.store.quit_text))
             elif isinstance(event, ConnectionClosed):
                 if self.user is not None:
                     self.store.locked.discard(self.user)
