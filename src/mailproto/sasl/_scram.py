@@ -251,6 +251,24 @@ def _new_nonce() -> bytes:
 
 
 class _ServerState(enum.Enum):
+    """Where a SCRAM server is in RFC 5802 §5's exchange.
+
+    =============  ===============================  ==================  ============
+    state          input                            output              next state
+    =============  ===============================  ==================  ============
+    CLIENT_FIRST   client-first-message             LookupScram...      LOOKUP
+    CLIENT_FIRST   (bad channel binding / name)     Failure(e=...)      (done)
+    LOOKUP         answer: credentials or None      server-first        CLIENT_FINAL
+    CLIENT_FINAL   client-final, proof verifies     server-final        ACK
+    CLIENT_FINAL   ... with ``success_data``        Success(data=v=..)  (done)
+    CLIENT_FINAL   proof or binding wrong           Failure(e=...)      (done)
+    ACK            empty response                   Success             (done)
+    =============  ===============================  ==================  ============
+
+    Anything else is a :class:`SASLError` (malformed) or, for calls out of
+    order, a :class:`~mailproto.errors.LocalProtocolError` from the base class.
+    """
+
     CLIENT_FIRST = "client-first"  # waiting for client-first-message
     LOOKUP = "lookup"  # LookupScramCredentials asked
     CLIENT_FINAL = "client-final"  # server-first sent, waiting for client-final
@@ -451,6 +469,21 @@ class ScramServer(ServerMechanism):
 
 
 class _ClientState(enum.Enum):
+    """Where a SCRAM client is in RFC 5802 §5's exchange.
+
+    =============  =================================  ===============  ============
+    state          input                              output           next state
+    =============  =================================  ===============  ============
+    SERVER_FIRST   server-first (nonce extends ours)  client-final     SERVER_FINAL
+    SERVER_FINAL   server-final as a challenge        empty response   VERIFIED
+    SERVER_FINAL   server-final via verify_final()    (none)           VERIFIED
+    VERIFIED       verify_final()                     (none)           complete
+    =============  =================================  ===============  ============
+
+    ``e=`` from the server, a bad signature or a success reported before
+    VERIFIED are :class:`SASLError`.
+    """
+
     SERVER_FIRST = "server-first"  # client-first sent, waiting for server-first
     SERVER_FINAL = "server-final"  # client-final sent, waiting for server-final
     VERIFIED = "verified"  # server signature checked

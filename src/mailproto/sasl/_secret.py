@@ -6,6 +6,12 @@ traceback or a hypothesis "Falsifying example" report.  All of these print
 values through :func:`repr`/:func:`str`, so the only robust protection is an
 object whose ``repr`` and ``str`` never contain the value.  The plaintext is
 reachable only through an explicit, greppable :meth:`Secret.reveal` call.
+
+The class is written by hand rather than with attrs because it needs what
+attrs would generate differently: a generic type (``Secret[str]`` for
+passwords and tokens, ``Secret[bytes]`` for raw blobs), a constant-time
+``__eq__``, a hash that does not depend on the value, and pretty-printer and
+``__format__`` hooks that hide the value too.
 """
 
 from __future__ import annotations
