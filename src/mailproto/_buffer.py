@@ -262,10 +262,13 @@ class DotBlockReader:
         # A CRLF is never split across pieces, so per-piece counts are exact.
         if not (self.bare_lf and self.bare_cr):
             crlf = out.count(b"\r\n")
-            if out.count(b"\n") != crlf:
-                self.bare_lf = True
-            if out.count(b"\r") != crlf:
-                self.bare_cr = True
+            # Fast path: CRs and LFs together number exactly twice the CRLFs
+            # when none is bare; one deleting pass costs less than two counts.
+            if len(out) - len(out.translate(None, b"\r\n")) != 2 * crlf:
+                if out.count(b"\n") != crlf:
+                    self.bare_lf = True
+                if out.count(b"\r") != crlf:
+                    self.bare_cr = True
         self.size += len(out)
         if done:
             self.done = True
