@@ -40,6 +40,27 @@ Secrets (passwords, tokens, CRAM digests) are held in :class:`Secret`, whose
 (a :class:`~mailproto.errors.RemoteProtocolError`); a client ``*`` raises
 :class:`SASLCancelled`; wrong credentials are a :class:`Failure` step, not an
 exception.
+
+Why this shape
+--------------
+* Questions are returned, not callbacks called: a callback would have to be
+  synchronous (or async, tying the package to one event loop), while a
+  returned value can be answered however the application likes — at once,
+  after an ``await``, from a thread pool doing a slow password hash.  Each
+  protocol wraps the question in its own event (SMTP ``AuthQuestion``, ...)
+  and forwards the application's answer to :meth:`ServerMechanism.answer`.
+* One ``answer()`` method taking a small union (:data:`Answer`) rather than a
+  method per question keeps that forwarding one line in every protocol; the
+  type of a wrong answer is checked at run time
+  (:class:`~mailproto.errors.LocalProtocolError`).
+* The allowed next call depends only on the kind of the last step (a table
+  in ``_base.py``), so a protocol drives every mechanism the same way.
+* SCRAM's server-final message is, by default, one more :class:`Challenge`
+  answered by an empty response, because SMTP, POP3 and IMAP cannot carry
+  data with their success reply; ``success_data=True`` puts it in
+  :attr:`Success.data` for protocols that can.
+* Unknown SCRAM users are not refused early: the exchange continues with
+  invented keys, so a client cannot probe which users exist (RFC 5802 §9).
 """
 
 from __future__ import annotations
