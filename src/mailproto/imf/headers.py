@@ -55,15 +55,19 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 import attrs
 
+from mailproto.codecs.encoded_words import decode_header_text
+from mailproto.imf.addresses import (
+    Address,
+    AddressList,
+    format_address_list,
+    parse_address_list,
+)
+from mailproto.imf.dates import parse_date
 from mailproto.imf.defects import Defect
 from mailproto.limits import MessageLimits
-
-if TYPE_CHECKING:
-    from mailproto.imf.addresses import Address, AddressList
 
 __all__ = ["HeaderField", "Headers", "split_header_section"]
 
@@ -276,16 +280,12 @@ def _interpret(name: str, value: str, defects: list[Defect] | None, max_words: i
     """The presentation of an unfolded value that ``Headers.get`` returns."""
     lname = name.lower()
     if lname in _ADDRESS_FIELDS:
-        from mailproto.imf.addresses import format_address_list, parse_address_list
-
         parsed = parse_address_list(value)
         if defects is not None:
             defects.extend(parsed.defects)
         return format_address_list(parsed.items)
     if lname in _VERBATIM_FIELDS or ("=?" not in value):
         return value
-    from mailproto.codecs.encoded_words import decode_header_text
-
     return decode_header_text(value, defects, max_words=max_words)
 
 
@@ -466,7 +466,7 @@ class Headers:
 
     @property
     def unixfrom(self) -> str | None:
-        """The mbox ``From `` envelope line that preceded the fields, if any."""
+        """The mbox envelope line (``From sender date``, RFC 4155) before the fields, if any."""
         self._split()
         return self._unixfrom
 
@@ -505,7 +505,7 @@ class Headers:
         RFC 2047 encoded words decoded; address fields (From, To, Cc, …) are
         parsed and re-formatted the way CPython's ``email`` policy.default
         shows them (display names decoded, quoted where needed); other
-        structured fields (Date, Message-ID, Content-*, Received, …) are
+        structured fields (Date, Message-ID, ``Content-*``, Received, …) are
         returned unfolded, as written.
         """
         value = self._first_value(name)
@@ -542,15 +542,11 @@ class Headers:
 
     def address_list(self, name: str) -> AddressList | None:
         """The first ``name`` field parsed as an address list (groups kept), or None."""
-        from mailproto.imf.addresses import parse_address_list
-
         value = self.value(name)
         return None if value is None else parse_address_list(value)
 
     def addresses(self, name: str) -> list[Address]:
         """The mailboxes of every ``name`` field (group members flattened), in order."""
-        from mailproto.imf.addresses import parse_address_list
-
         lname = name.lower()
         result: list[Address] = []
         for f in self._split():
@@ -560,7 +556,5 @@ class Headers:
 
     def date(self, name: str = "Date") -> datetime | None:
         """The first ``name`` field as a datetime (RFC 5322 §3.3), or None."""
-        from mailproto.imf.dates import parse_date
-
         value = self.value(name)
         return None if value is None else parse_date(value)

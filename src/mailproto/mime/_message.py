@@ -586,7 +586,7 @@ class Message:
 
         Computed on first access: the header section, the content type and
         disposition, the multipart structure, and, for a leaf, the transfer
-        decoding (and, for text/*, the charset decoding) of the body, which
+        decoding (and, for ``text/*``, the charset decoding) of the body, which
         this runs once with all checks on.
         """
         headers = self.headers
