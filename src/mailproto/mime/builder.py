@@ -58,6 +58,7 @@ from __future__ import annotations
 import binascii
 import re
 import secrets
+import struct
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
@@ -271,11 +272,18 @@ _BARE_EOL = re.compile(rb"\r(?!\n)|(?<!\r)\n")
 _HIGH = bytes(range(128, 256))
 
 
+# 1024 base64 lines of 76 characters: unpacking a block of them is one C
+# call, so cutting a big attachment into lines costs one Python iteration
+# per 1024 lines instead of one per line.
+_LINE_BLOCK = struct.Struct("76s" * 1024)
+
+
 def _b64_body(data: bytes) -> bytes:
     """Base64 in 76-character CRLF lines (RFC 2045 §6.8), with a final CRLF.
 
     One :func:`binascii.b2a_base64` call over the whole input, then the
-    result is cut into lines: about twice as fast as encoding 57-byte
+    result is cut into lines by :class:`struct.Struct` blocks: about twice
+    as fast as slicing per line, three times faster than encoding 57-byte
     slices one by one.
     """
     if not data:
@@ -283,7 +291,13 @@ def _b64_body(data: bytes) -> bytes:
     enc = binascii.b2a_base64(data, newline=False)
     if len(enc) <= 76:
         return enc + CRLF
-    lines = [enc[i : i + 76] for i in range(0, len(enc), 76)]
+    lines: list[bytes] = []
+    block = _LINE_BLOCK.size
+    whole = len(enc) // block * block
+    if whole:
+        for group in _LINE_BLOCK.iter_unpack(memoryview(enc)[:whole]):
+            lines.extend(group)
+    lines.extend([enc[i : i + 76] for i in range(whole, len(enc), 76)])
     lines.append(b"")
     return CRLF.join(lines)
 
