@@ -41,8 +41,8 @@ Secrets (passwords, tokens, CRAM digests) are held in :class:`Secret`, whose
 :class:`SASLCancelled`; wrong credentials are a :class:`Failure` step, not an
 exception.
 
-Why this shape
---------------
+Why this shape:
+
 * Questions are returned, not callbacks called: a callback would have to be
   synchronous (or async, tying the package to one event loop), while a
   returned value can be answered however the application likes — at once,
