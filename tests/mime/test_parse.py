@@ -366,3 +366,61 @@ def test_repr_and_spans() -> None:
     start, end = part.body_span
     assert raw[start:end] == b"<b>x</b>"
     assert part.raw_body == b"<b>x</b>"
+
+
+# RFC 5322 Appendix A.4, a message with trace fields.
+A4 = crlf(
+    """Received: from x.y.test
+   by example.net
+   via TCP
+   with ESMTP
+   id ABC12345
+   for <mary@example.net>;  21 Nov 1997 10:05:43 -0600
+Received: from node.example by x.y.test; 21 Nov 1997 10:01:22 -0600
+From: John Doe <jdoe@node.example>
+To: Mary Smith <mary@example.net>
+Subject: Saying Hello
+Date: Fri, 21 Nov 1997 09:55:06 -0600
+Message-ID: <1234@local.node.example>
+
+This is a message just to say hello.
+So, "Hello".
+"""
+)
+
+
+def test_rfc5322_a4_trace_fields() -> None:
+    msg = mime.parse(A4)
+    received = msg.headers.get_all("Received")
+    assert received == [
+        "from x.y.test   by example.net   via TCP   with ESMTP   id ABC12345"
+        "   for <mary@example.net>;  21 Nov 1997 10:05:43 -0600",
+        "from node.example by x.y.test; 21 Nov 1997 10:01:22 -0600",
+    ]
+    assert msg.headers.raw_all("received")[1] == (
+        b"Received: from node.example by x.y.test; 21 Nov 1997 10:01:22 -0600\r\n"
+    )
+    assert msg.defects == []
+
+
+# RFC 5322 Appendix A.6.1, obsolete syntax: a list without commas between
+# items is not valid, but a message with it must still parse.
+A61 = crlf(
+    """From: Joe Q. Public <john.q.public@example.com>
+To: Mary Smith <@node.test:mary@example.net>, , jdoe@test  . example
+Date: Tue, 1 Jul 2003 10:52:37 +0200
+Message-ID: <5678.21-Nov-1997@example.com>
+
+Hi everyone.
+"""
+)
+
+
+def test_rfc5322_a61_obsolete_addressing() -> None:
+    msg = mime.parse(A61)
+    assert [a.addr_spec for a in msg.headers.addresses("To")] == [
+        "mary@example.net",
+        "jdoe@test.example",
+    ]
+    assert msg.headers.get("From") == '"Joe Q. Public" <john.q.public@example.com>'
+    assert msg.text() == "Hi everyone.\r\n"
