@@ -511,14 +511,30 @@ def test_given_boundary_that_occurs_in_content_is_refused() -> None:
 
 
 def test_generated_boundary_retries_on_collision(monkeypatch: pytest.MonkeyPatch) -> None:
-    tokens = iter(["a" * 32, "a" * 32, "b" * 32])
-    monkeypatch.setattr(secrets, "token_hex", lambda n: next(tokens))
+    monkeypatch.setattr(secrets, "token_hex", lambda n: "a" * (2 * n))
+    stem = "a" * 24
     # The text contains the first candidate (as a prefix of a longer line).
-    tree = multipart("mixed", text_part("--=_" + "a" * 32 + "--tail"))
+    tree = multipart("mixed", text_part(f"--=_{stem}.001--tail"))
     raw = MessageBuilder().body(tree).as_bytes()
-    assert b'boundary="=_' + b"b" * 32 + b'"' in raw
+    assert f'boundary="=_{stem}.002"'.encode() in raw
     assert check_message(raw) == []
     assert len(mime.parse(raw).parts) == 1
+
+
+def test_rendering_twice_gives_the_same_bytes() -> None:
+    b = MessageBuilder().from_("a@x.org").text("t").html("h").attach(b"x", "x.bin")
+    assert b.as_bytes() == b.as_bytes() == bytes(b.build())
+    assert (
+        MessageBuilder().text("t").html("h").as_bytes()
+        != MessageBuilder().text("t").html("h").as_bytes()
+    )
+
+
+def test_values_that_cannot_fit_a_line_are_refused_at_the_call() -> None:
+    with pytest.raises(ValueError):
+        MessageBuilder().header("X-" + "n" * 995, "value")
+    with pytest.raises(ValueError):
+        MessageBuilder().message_id("<" + "a" * 950 + "@example.com>")
 
 
 def test_nested_boundaries_never_prefix_each_other() -> None:

@@ -236,6 +236,9 @@ _DOT_ATOM = rf"{_ATEXT}+(?:\.{_ATEXT}+)*"
 # id-right = dot-atom-text / no-fold-literal ("[" *dtext "]").
 _MSG_ID = re.compile(rf"<{_DOT_ATOM}@(?:{_DOT_ATOM}|\[[\x21-\x5a\x5e-\x7e]*\])>")
 _DOMAIN = re.compile(_DOT_ATOM)
+# A msg-id must fit on one line after the longest name that carries one
+# ("Resent-Message-ID: "), below the 998-octet limit (RFC 5322 §2.1.1).
+_MAX_MSG_ID = 900
 
 
 def _msg_id(value: str, what: str = "message id") -> str:
@@ -246,6 +249,8 @@ def _msg_id(value: str, what: str = "message id") -> str:
         value = f"<{value}>"
     if _MSG_ID.fullmatch(value) is None:
         raise ValueError(f"invalid {what} {value!r}: '<left@right>' (RFC 5322 §3.6.4) required")
+    if len(value) > _MAX_MSG_ID:
+        raise ValueError(f"{what} longer than {_MAX_MSG_ID} characters")
     return value
 
 
@@ -526,21 +531,25 @@ class Part:
             return _normalise_bytes(data), True, None
         return data, False, None
 
-    def _render(self, policy: BuildPolicy, out: list[bytes]) -> str:
+    def _render(
+        self, policy: BuildPolicy, out: list[bytes], boundaries: _Boundaries | None = None
+    ) -> str:
         """Append this part's bytes to ``out``; return its encoding class (7bit/8bit/binary)."""
         fields: list[tuple[str, list[Token]]] = []
         if self._children is not None:
+            if boundaries is None:
+                boundaries = _Boundaries()
             rendered: list[list[bytes]] = []
             klass = "7bit"
             for child in self._children:
                 chunks: list[bytes] = []
-                child_class = child._render(policy, chunks)
+                child_class = child._render(policy, chunks, boundaries)
                 if _CLASS_RANK[child_class] > _CLASS_RANK[klass]:
                     klass = child_class
                 rendered.append(chunks)
             boundary = self._boundary
             if boundary is None:
-                boundary = _new_boundary(rendered)
+                boundary = boundaries.new(rendered)
             elif _collides(boundary, rendered):
                 raise ValueError(f"boundary {boundary!r} occurs in the content")
             fields.append(
@@ -705,11 +714,27 @@ def _collides(boundary: str, rendered: list[list[bytes]]) -> bool:
     return any(needle in chunk for chunks in rendered for chunk in chunks)
 
 
-def _new_boundary(rendered: list[list[bytes]]) -> str:
-    while True:
-        boundary = "=_" + secrets.token_hex(16)
-        if not _collides(boundary, rendered):
-            return boundary
+class _Boundaries:
+    """Boundary candidates for one rendering: ``=_`` + a random stem + a counter.
+
+    The stem is drawn once per builder, so rendering the same builder twice
+    gives the same bytes (a message signed, then sent, must not change);
+    the counter makes the boundaries of one message distinct.  A candidate
+    that occurs in the content it would delimit is skipped.
+    """
+
+    __slots__ = ("count", "stem")
+
+    def __init__(self, stem: str | None = None) -> None:
+        self.stem = stem if stem is not None else secrets.token_hex(12)
+        self.count = 0
+
+    def new(self, rendered: list[list[bytes]]) -> str:
+        while True:
+            self.count += 1
+            boundary = f"=_{self.stem}.{self.count:03d}"
+            if not _collides(boundary, rendered):
+                return boundary
 
 
 # -- part factories ------------------------------------------------------------------
@@ -954,10 +979,15 @@ class MessageBuilder:
         self._related: list[Part] = []
         self._attachments: list[Part] = []
         self._body: Part | None = None
+        # Boundaries are drawn from this stem: see _Boundaries.
+        self._stem = secrets.token_hex(12)
 
     # -- header fields ----------------------------------------------------------
 
     def _put(self, name: str, tokens: list[Token], *, replace: bool) -> None:
+        # Fold now, so a value that cannot be written (a piece longer than
+        # the 998-octet line limit) is refused by the call that gave it.
+        fold(name, tokens, max_line=self.policy.max_line_length)
         key = name.lower()
         entry = (_CANONICAL.get(key, name), tokens)
         if replace or key not in self._fields:
@@ -1209,7 +1239,7 @@ class MessageBuilder:
                     header.append(fold(name, tokens, max_line=max_line))
         header.append("MIME-Version: 1.0\r\n")
         out: list[bytes] = ["".join(header).encode("utf-8")]
-        self.root_part()._render(policy, out)
+        self.root_part()._render(policy, out, _Boundaries(self._stem))
         return out
 
     def as_bytes(self, *, bcc: bool = True) -> bytes:
