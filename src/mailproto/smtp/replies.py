@@ -27,6 +27,7 @@ Named constants
 
 from __future__ import annotations
 
+import functools
 import re
 
 import attrs
@@ -132,13 +133,16 @@ class Reply:
         return "\n".join(self.lines)
 
     def to_bytes(self, *, enhanced: bool = True, utf8: bool = False) -> bytes:
-        """Serialise the reply for the wire.
+        """Serialise the reply for the wire (memoised: replies are immutable).
 
         With ``enhanced=False`` the enhanced status is left out (the server did
         not advertise ENHANCEDSTATUSCODES).  Text must be ASCII unless *utf8*
         (RFC 6531 §3.7.4.2 lets a server send UTF-8 to an SMTPUTF8 client);
         other characters are replaced with ``?``.
         """
+        return _to_bytes(self, enhanced, utf8)
+
+    def _serialise(self, enhanced: bool, utf8: bool) -> bytes:
         code = str(self.code)
         prefix = f"{self.enhanced_status} " if enhanced and self.enhanced_status else ""
         out = []
@@ -169,6 +173,12 @@ class Reply:
     def from_hint(cls, hint: ReplyHint) -> Reply:
         """The reply a :class:`~mailproto.errors.ReplyHint` describes."""
         return cls(code=hint.code or 421, lines=hint.text, enhanced_status=hint.enhanced_status)
+
+
+@functools.lru_cache(maxsize=1024)
+def _to_bytes(reply: Reply, enhanced: bool, utf8: bool) -> bytes:
+    # The standard replies are sent over and over: format each once.
+    return reply._serialise(enhanced, utf8)
 
 
 def _r(code: int, status: str | None, text: str) -> Reply:
