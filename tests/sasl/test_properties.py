@@ -252,3 +252,93 @@ def test_saslprep_is_idempotent_or_raises(text: str, allow_unassigned: bool) -> 
     except sasl.SASLprepError:
         return
     assert sasl.saslprep(once, allow_unassigned=allow_unassigned) == once
+
+
+# -- SCRAM integrity: a tampered message never authenticates ---------------------
+
+
+def _mutate(data: bytes, position: int, value: int) -> bytes:
+    position %= len(data)
+    if data[position] == value:
+        value ^= 0x01
+    return data[:position] + bytes([value]) + data[position + 1 :]
+
+
+SCRAM = [name for name in ALL if name.startswith("SCRAM-")]
+
+
+@pytest.mark.parametrize("name", SCRAM)
+@given(
+    which=st.sampled_from(["client-first", "client-final"]),
+    position=st.integers(0, 10_000),
+    value=st.integers(0, 255),
+)
+def test_scram_server_never_accepts_a_tampered_client_message(
+    name: str, which: str, position: int, value: int
+) -> None:
+    app = App(name, "user", "pencil", "tok")
+    client = make_client(name, "user", "pencil", "tok", early=True)
+    server = make_server(name)
+    first = client.initial_response()
+    assert first is not None
+    try:
+        if which == "client-first":
+            first = _mutate(first, position, value)
+        step = server.step(first)
+        if not isinstance(step, sasl.LookupScramCredentials):
+            return  # refused at once
+        challenge = server.answer(app.answer(step))
+        assert isinstance(challenge, sasl.Challenge)
+        final = client.respond(challenge.data)
+        if which == "client-final":
+            # Only the part covered by AuthMessage: the proof's own base64
+            # may have non-canonical spellings of the same bytes.
+            cut = final.rindex(b",p=")
+            final = _mutate(final[:cut], position, value) + final[cut:]
+        outcome = server.step(final)
+    except sasl.SASLError:
+        return
+    # A tampered message that still parses changes the AuthMessage (or the
+    # channel binding) the server checks, so the proof cannot verify: the
+    # server must fail, never send its signature (a Challenge) or succeed.
+    assert isinstance(outcome, sasl.Failure), (which, outcome)
+
+
+@pytest.mark.parametrize("name", SCRAM)
+@given(
+    which=st.sampled_from(["server-first", "server-final"]),
+    position=st.integers(0, 10_000),
+    value=st.integers(0, 255),
+)
+def test_scram_client_never_accepts_a_tampered_server_message(
+    name: str, which: str, position: int, value: int
+) -> None:
+    app = App(name, "user", "pencil", "tok")
+    client = make_client(name, "user", "pencil", "tok", early=True)
+    server = make_server(name)
+    step = server.step(client.initial_response())
+    assert isinstance(step, sasl.LookupScramCredentials)
+    challenge = server.answer(app.answer(step))
+    assert isinstance(challenge, sasl.Challenge)
+    try:
+        server_first = challenge.data
+        if which == "server-first":
+            server_first = _mutate(server_first, position, value)
+        final = client.respond(server_first)
+        outcome = server.step(final)
+        if not isinstance(outcome, sasl.Challenge):
+            assert which == "server-first" and isinstance(outcome, sasl.Failure)
+            return
+        server_final = outcome.data
+        if which == "server-final":
+            cut = server_final.index(b"=") + 1
+            body = server_final[cut:]
+            decoded = sasl.decode_challenge(body)
+            server_final = server_final[:cut] + sasl.encode_challenge(
+                _mutate(decoded, position, value)
+            )
+        client.respond(server_final)
+        client.verify_final()
+    except sasl.SASLError:
+        return
+    pytest.fail(f"client accepted a tampered {which}")
