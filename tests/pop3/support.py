@@ -36,7 +36,7 @@ from mailproto.pop3 import (
 
 MESSAGES = [
     b"From: a@example.org\r\nSubject: one\r\n\r\nHello\r\n.dot line\r\n..two dots\r\n",
-    b"From: b@example.org\r\nSubject: two\r\n\r\n" + b"x" * 5000 + b"\r\nlast\r\n",
+    b"From: b@example.org\r\nSubject: two\r\n\r\n" + (b"x" * 70 + b"\r\n") * 70 + b"last\r\n",
     b"Subject: three\r\n\r\nline1\r\nline2\r\nline3\r\n.\r\nafter dot\r\n",
 ]
 
