@@ -424,3 +424,10 @@ def test_rfc5322_a61_obsolete_addressing() -> None:
     ]
     assert msg.headers.get("From") == '"Joe Q. Public" <john.q.public@example.com>'
     assert msg.text() == "Hi everyone.\r\n"
+
+
+def test_parts_limit_on_enclosed_messages() -> None:
+    raw = b"Content-Type: message/rfc822\r\n\r\n" * 5 + b"leaf"
+    parts = list(mime.parse(raw, limits=MessageLimits(parts=3)).walk())
+    assert len(parts) == 3
+    assert [d.kind for d in parts[-1].defects] == ["too-many-parts"]

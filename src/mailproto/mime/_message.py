@@ -341,7 +341,7 @@ class Message:
         if ctype.startswith("multipart/"):
             self._split_multipart(parts, ctype)
         elif ctype in _ENCLOSING:
-            if self._depth_ok() and self._count_ok(1):
+            if self._depth_ok() and self._parts_ok():
                 self._split()
                 enclosed = Message(self._tree, self._body_start, self._end, depth=self._depth + 1)
                 parts.append(enclosed)
@@ -360,6 +360,19 @@ class Message:
             )
             return False
         return True
+
+    def _parts_ok(self) -> bool:
+        """Count one more part against ``limits.parts``, or record why not."""
+        if self._count_ok(1):
+            return True
+        self._defects.append(
+            Defect(
+                kind="too-many-parts",
+                message=f"more than {self._tree.limits.parts} parts; the rest is not split",
+                offset=self._start,
+            )
+        )
+        return False
 
     def _count_ok(self, n: int) -> bool:
         tree = self._tree
