@@ -372,7 +372,7 @@ class Session:
             _MACROS.get(cmd.attributes, ()) if isinstance(cmd.attributes, str) else cmd.attributes
         )
         send = self.conn.send
-        for seq, msg in self._targets(cmd.sequence_set, cmd.uid):
+        for count, (seq, msg) in enumerate(self._targets(cmd.sequence_set, cmd.uid), 1):
             fields: dict[str, Any] = {}
             sections: list[SectionData] = []
             if cmd.uid:
@@ -402,6 +402,9 @@ class Session:
                     data = section_data(msg.parsed, SectionRequest(section=Section(text=text))).data  # type: ignore[arg-type]
                     sections.append(SectionData(legacy=att, data=data))
             send(R.FetchResponse(seq=seq, sections=tuple(sections), **fields))
+            if count % 64 == 0 and self.on_output is not None:
+                # Stream a large FETCH: the client parses while we go on.
+                self.on_output(self.conn.data_to_send())
         self.ok(cmd.tag, "FETCH completed")
 
     def do_store(self, cmd: C.Store) -> None:
