@@ -104,7 +104,18 @@ def test_non_ascii_subject_uses_encoded_words_only_where_needed() -> None:
 
 @pytest.mark.parametrize(
     "subject",
-    ["=?utf-8?q?not_an_encoded_word?=", "  leading", "trailing  ", "tab\tinside", "a  b", ""],
+    [
+        "=?utf-8?q?not_an_encoded_word?=",
+        "  leading",
+        "trailing  ",
+        "tab\tinside",
+        "a  b",
+        "",
+        "   ",
+        "a" + " " * 3000 + "b",
+        "x " * 600,
+        "\x01 control \x7f chars",
+    ],
 )
 def test_subject_edge_cases_round_trip(subject: str) -> None:
     raw = MessageBuilder().subject(subject).as_bytes()

@@ -51,6 +51,7 @@ def _triple(a: Address) -> tuple[str, str, str]:
     html=st.one_of(st.none(), body_text),
     files=attachments,
     utf8=st.booleans(),
+    eight=st.booleans(),
 )
 def test_round_trip_mailproto(
     sender: Address,
@@ -60,8 +61,9 @@ def test_round_trip_mailproto(
     html: str | None,
     files: list[tuple[bytes, str, str | None]],
     utf8: bool,
+    eight: bool,
 ) -> None:
-    b = MessageBuilder(utf8=utf8)
+    b = MessageBuilder(utf8=utf8, allow_8bit=eight)
     b.from_(sender).to(rcpts).subject(subject)
     b.date(datetime(2024, 5, 6, 7, 8, 9, tzinfo=timezone.utc))
     b.message_id(domain="example.com")

@@ -196,6 +196,10 @@ def field_bytes(
     return fold(name, tokens, max_line=max_line, linesep=linesep).encode("utf-8")
 
 
+# Longest whitespace run kept as folding whitespace in unstructured text.
+_MAX_PLAIN_SPACE = 200
+
+
 def _needs_encoding(word: str, utf8: bool, budget: int) -> bool:
     if "=?" in word or _CONTROL.search(word) is not None:
         return True
@@ -237,6 +241,11 @@ def unstructured_tokens(
         flags[0] = True
     if trailing:
         flags[-1] = True
+    # A whitespace run too long for a line cannot be folded (a fold only
+    # goes before it): carry it inside an encoded run, which can be split.
+    for i in range(1, len(words)):
+        if len(words[i][0]) > _MAX_PLAIN_SPACE:
+            flags[i - 1] = flags[i] = True
     tokens: list[Token] = []
     i = 0
     n = len(words)
