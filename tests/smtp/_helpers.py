@@ -50,6 +50,7 @@ class ServerApp:
     conn: ServerConnection
     decide: Callable[[Event], Reply | None] = lambda e: None
     passwords: dict[str, str] = attrs.field(factory=dict)
+    scram: dict[str, sasl.ScramCredentials] = attrs.field(factory=dict)
     events: list[object] = attrs.field(factory=list)
     messages: list[Message] = attrs.field(factory=list)
     aborted: int = 0
@@ -102,6 +103,8 @@ class ServerApp:
                 if isinstance(q, sasl.CheckPassword):
                     stored = self.passwords.get(q.authcid)
                     conn.send(AuthAnswer(answer=stored is not None and q.matches(stored)))
+                elif isinstance(q, sasl.LookupScramCredentials):
+                    conn.send(AuthAnswer(answer=self.scram.get(q.username)))
                 else:
                     conn.send(AuthAnswer(answer=False))
             elif isinstance(event, (Helo, Ehlo, Lhlo)):
