@@ -262,12 +262,18 @@ def test_custom_headers_and_structured_routing() -> None:
     b.header("X-Mailer", "mailproto").header("X-Tag", "a").header("X-Tag", "b")
     b.header("Resent-To", "r@x.org").header("Resent-Date", DATE)
     b.header("X-Tag", "c", replace=True)
+    with pytest.raises(ValueError):
+        b.header("Resent-Date", "yesterday")
+    b.header("Resent-Date", "Fri, 01 Mar 2024 00:00:00 +0000")
     raw = b.as_bytes()
     msg = mime.parse(raw)
     assert msg.headers.get_all("X-Tag") == ["c"]
     assert msg.headers.get("X-Mailer") == "mailproto"
     assert msg.headers.get("Resent-To") == "r@x.org"
-    assert msg.headers.get("Resent-Date") == "Thu, 29 Feb 2024 13:14:15 -0500"
+    assert msg.headers.get_all("Resent-Date") == [
+        "Thu, 29 Feb 2024 13:14:15 -0500",
+        "Fri, 01 Mar 2024 00:00:00 +0000",
+    ]
     for managed in ("Content-Type", "content-transfer-encoding", "MIME-Version"):
         with pytest.raises(ValueError):
             MessageBuilder().header(managed, "x")

@@ -741,14 +741,33 @@ class _Boundaries:
 
 
 def text_part(
-    text: str, subtype: str = "plain", *, charset: str | None = None, **kwargs: object
+    text: str,
+    subtype: str = "plain",
+    *,
+    charset: str | None = None,
+    params: Mapping[str, str] | None = None,
+    filename: str | None = None,
+    disposition: str | None = None,
+    content_id: str | None = None,
+    description: str | None = None,
+    transfer_encoding: str | None = None,
 ) -> Part:
     """A ``text/<subtype>`` part from a ``str`` (line endings become CRLF).
 
     ``charset`` defaults to ``us-ascii`` for ASCII text and ``utf-8``
-    otherwise.  Extra keyword arguments go to :class:`Part`.
+    otherwise; the other arguments are those of :class:`Part`.
     """
-    return Part(f"text/{subtype}", text=text, charset=charset, **kwargs)  # type: ignore[arg-type]
+    return Part(
+        f"text/{subtype}",
+        text=text,
+        charset=charset,
+        params=params,
+        filename=filename,
+        disposition=disposition,
+        content_id=content_id,
+        description=description,
+        transfer_encoding=transfer_encoding,
+    )
 
 
 def html_part(html: str, *, charset: str | None = None) -> Part:
@@ -878,6 +897,13 @@ def header_tokens(name: str, value: object, policy: BuildPolicy | None = None) -
     if not isinstance(value, str):
         raise TypeError(f"{name} needs a str value")
     check_text(value)
+    if key in _DATE_FIELDS:
+        # A date given as text must be one (RFC 5322 §3.3); it is written as given.
+        from mailproto.imf.dates import parse_date
+
+        if not value.isascii() or parse_date(value) is None:
+            raise ValueError(f"{name}: {value!r} is not an RFC 5322 date-time")
+        return [Token(w) for w in value.split()]
     if key in _ID_FIELDS:
         return [Token(_msg_id(value))]
     if key in _ID_LIST_FIELDS:
