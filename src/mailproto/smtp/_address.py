@@ -156,7 +156,17 @@ def _mailbox_from_match(m: re.Match[str]) -> Mailbox | None:
         return None
     if local.startswith('"'):
         local = _QUOTED_PAIR_RE.sub(r"\1", local[1:-1])
-    return Mailbox(local_part=local, domain=domain)
+    return _trusted_mailbox(local, domain)
+
+
+def _trusted_mailbox(local: str, domain: str | None) -> Mailbox:
+    # The grammar above already proved both parts valid: build the value
+    # without running the validators a second time (this is on the path of
+    # every MAIL and RCPT command).
+    mailbox = object.__new__(Mailbox)
+    object.__setattr__(mailbox, "local_part", local)
+    object.__setattr__(mailbox, "domain", domain)
+    return mailbox
 
 
 def parse_mailbox(text: str) -> Mailbox:

@@ -40,6 +40,7 @@ Client
 from __future__ import annotations
 
 import collections
+import functools
 from collections.abc import Callable
 
 import attrs
@@ -117,8 +118,40 @@ _NO_EXTENSIONS = Extensions()
 _LINE_SHOWN = 512
 
 
-def _too_long_hint() -> Reply:
-    return replies.LINE_TOO_LONG
+@functools.lru_cache(maxsize=256)
+def _prefixed(reply: Reply, hostname: str) -> Reply:
+    # RFC 5321 §4.2: greeting and HELO/EHLO replies start with the server's
+    # domain.  Memoised: servers send the same few greetings all day.
+    first = f"{hostname} {reply.lines[0]}".rstrip(" ")
+    return attrs.evolve(reply, lines=(first, *reply.lines[1:]))
+
+
+@functools.lru_cache(maxsize=256)
+def _ehlo_reply(first: Reply, lines: tuple[str, ...]) -> Reply:
+    return Reply(code=first.code, lines=(first.lines[0], *lines))
+
+
+# (id(config), tls_active, message_size) -> (config, extensions, ehlo lines).
+# ServerConfig holds a dict, so it is not hashable; the entry keeps the config
+# alive and is only used when the config is the very same object.
+_ADVERTISED: dict[
+    tuple[int, bool, int | None], tuple[ServerConfig, Extensions, tuple[str, ...]]
+] = {}
+
+
+def _advertised(
+    config: ServerConfig, tls_active: bool, message_size: int | None
+) -> tuple[Extensions, tuple[str, ...]]:
+    key = (id(config), tls_active, message_size)
+    hit = _ADVERTISED.get(key)
+    if hit is not None and hit[0] is config:
+        return hit[1], hit[2]
+    ext = config.extensions(tls_active=tls_active, message_size=message_size)
+    lines = tuple(ext.to_lines())
+    if len(_ADVERTISED) > 256:
+        _ADVERTISED.clear()
+    _ADVERTISED[key] = (config, ext, lines)
+    return ext, lines
 
 
 # =============================================================================
@@ -175,6 +208,7 @@ class ServerConnection:
         self._pending_event: Event | None = None
         self._hello: Verb | None = None  # HELO/EHLO/LHLO in force
         self._ext = _NO_EXTENSIONS  # extensions in force (after EHLO/LHLO)
+        self._enhanced = False  # ENHANCEDSTATUSCODES in force (RFC 2034)
         self._eof = False
         self._errors = 0
         self._skipping_line = False
@@ -204,9 +238,7 @@ class ServerConnection:
     @property
     def extensions(self) -> Extensions:
         """What an EHLO would advertise right now."""
-        return self.config.extensions(
-            tls_active=self.tls_active, message_size=self.limits.message_size
-        )
+        return _advertised(self.config, self.tls_active, self.limits.message_size)[0]
 
     @property
     def awaiting_reply(self) -> bool:
@@ -262,6 +294,7 @@ class ServerConnection:
         self.tls_active = True
         self._hello = None
         self._ext = _NO_EXTENSIONS
+        self._enhanced = False
         self.client_domain = None
         self.authenticated = None  # RFC 3207 §4.2: forget AUTH too
         self._reset_transaction()
@@ -361,13 +394,13 @@ class ServerConnection:
                 self._reset_transaction()
                 if awaiting is Verb.HELO:
                     self._ext = _NO_EXTENSIONS
+                    self._enhanced = False
                     self._write(self._prefixed(reply), awaiting)
                 else:
-                    self._ext = self.extensions
-                    first = self._prefixed(reply).lines[0]
-                    self._write(
-                        Reply(code=reply.code, lines=(first, *self._ext.to_lines())), awaiting
-                    )
+                    ext, lines = _advertised(self.config, self.tls_active, self.limits.message_size)
+                    self._ext = ext
+                    self._enhanced = "ENHANCEDSTATUSCODES" in ext
+                    self._write(_ehlo_reply(self._prefixed(reply), lines), awaiting)
             else:
                 self._write(reply, awaiting)
             self._set_state(awaiting, ok=ok)
@@ -392,15 +425,12 @@ class ServerConnection:
     # -- output helpers -------------------------------------------------------
 
     def _prefixed(self, reply: Reply) -> Reply:
-        # RFC 5321 §4.2: greeting and HELO/EHLO replies start with the
-        # server's domain.
-        first = f"{self.config.hostname} {reply.lines[0]}".rstrip(" ")
-        return attrs.evolve(reply, lines=(first, *reply.lines[1:]))
+        return _prefixed(reply, self.config.hostname)
 
     def _write(self, reply: Reply, verb: Verb | None) -> None:
         # RFC 2034 §3: enhanced codes only once advertised, and never on the
         # greeting or the HELO/EHLO reply.
-        enhanced = "ENHANCEDSTATUSCODES" in self._ext and verb not in _ENHANCED_EXEMPT
+        enhanced = self._enhanced and verb not in _ENHANCED_EXEMPT
         utf8 = self.mail_from is not None and self.mail_from.parameters.smtputf8
         self._out.append(reply.to_bytes(enhanced=enhanced, utf8=utf8))
 

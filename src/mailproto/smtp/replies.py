@@ -89,7 +89,7 @@ def _to_lines(value: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
     return tuple(value)
 
 
-@attrs.frozen(kw_only=True, slots=True)
+@attrs.frozen(kw_only=True, slots=True, cache_hash=True)
 class Reply:
     """One SMTP reply: what a server sends and what a client receives.
 
