@@ -367,6 +367,25 @@ def test_text_attachment_with_charset() -> None:
     assert leaf.filename == "g.txt"
 
 
+def test_text_bytes_labelled_utf8_when_they_are() -> None:
+    raw = MessageBuilder().attach("Grüße\n".encode(), "g.txt").as_bytes()
+    [leaf] = _leaves(raw)
+    assert leaf.charset == "utf-8"
+    assert leaf.text() == "Grüße\r\n"
+    raw = MessageBuilder().attach(b"\xff\xfe latin junk", "j.txt").as_bytes()
+    [leaf] = _leaves(raw)
+    assert leaf.charset is None
+    assert leaf.decoded() == b"\xff\xfe latin junk"
+
+
+def test_utf16_text_is_base64() -> None:
+    raw = MessageBuilder().body(text_part("line one\nline two\n", charset="utf-16")).as_bytes()
+    [leaf] = _leaves(raw)
+    assert leaf.content_transfer_encoding == "base64"
+    assert leaf.charset == "utf-16"
+    assert leaf.text() == "line one\r\nline two\r\n"
+
+
 def test_non_ascii_filename_rfc2231_and_legacy_form() -> None:
     name = "Résumé — final version of the document with a long name.pdf"
     raw = MessageBuilder().attach(b"%PDF", name).as_bytes()

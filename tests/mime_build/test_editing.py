@@ -16,7 +16,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mailproto import mime
-from mailproto.mime.builder import HeaderInjectionError, MessageBuilder, attachment
+from mailproto.mime.builder import (
+    BuildPolicy,
+    HeaderInjectionError,
+    MessageBuilder,
+    attachment,
+)
 from mailproto.mime.editing import MessageEditor, edit
 from tests.mime_build.checker import check_message
 
@@ -32,6 +37,7 @@ _VALUES = {
     **dict.fromkeys(["from", "to", "cc", "bcc", "reply-to", "sender"], _ADDR),
     **dict.fromkeys(["resent-from", "resent-to", "resent-cc", "resent-sender"], _ADDR),
     **dict.fromkeys(["message-id", "in-reply-to", "references", "content-id"], f"<{_ADDR}>"),
+    **dict.fromkeys(["date", "resent-date"], "Fri, 01 Mar 2024 00:00:00 +0000"),
 }
 
 
@@ -303,6 +309,29 @@ def test_header_only_message_gets_body() -> None:
     new = mime.parse(out)
     assert new.text() == "text"
     assert new.headers.get("Subject") == "s"
+
+
+def test_8bit_content_widens_its_containers() -> None:
+    raw = _sample()
+    msg = mime.parse(raw)
+    leaf = msg.parts[0].parts[0]
+    out = bytes(edit(msg, policy=BuildPolicy(allow_8bit=True)).replace_body(leaf, "Grüße\n"))
+    new = mime.parse(out)
+    assert new.parts[0].parts[0].content_transfer_encoding == "8bit"
+    assert new.parts[0].content_transfer_encoding == "8bit"
+    assert new.content_transfer_encoding == "8bit"
+    assert check_message(out) == []
+    # A wrapper declares the 8bit of a text attachment added to a 7bit message.
+    plain = mime.parse(b"Subject: s\r\n\r\nascii\r\n")
+    eight = edit(plain, policy=BuildPolicy(allow_8bit=True))
+    out = bytes(eight.add_attachment("Grüße\n".encode(), "g.txt", "text/plain"))
+    wrapped = mime.parse(out)
+    assert wrapped.content_transfer_encoding == "8bit"
+    assert wrapped.parts[1].content_transfer_encoding == "8bit"
+    assert check_message(out) == []
+    # Without 8BITMIME nothing widens.
+    out = bytes(edit(msg).replace_body(leaf, "Grüße\n"))
+    assert b"Content-Transfer-Encoding: 8bit" not in out
 
 
 def test_build_returns_parsed() -> None:

@@ -526,7 +526,18 @@ class Part:
             return data, "\n".encode(codec) == b"\n", label
         data = self._body or b""
         if self._maintype == "text":
-            return _normalise_bytes(data), True, self._charset
+            label = self._charset
+            if label is None and not data.isascii():
+                # Text bytes without a declared charset: label them UTF-8
+                # when they are (RFC 2046 §4.1.2 would otherwise make them
+                # US-ASCII); anything else stays unlabelled.
+                try:
+                    data.decode("utf-8")
+                except UnicodeDecodeError:
+                    pass
+                else:
+                    label = "utf-8"
+            return _normalise_bytes(data), True, label
         if self._maintype == "message":
             return _normalise_bytes(data), True, None
         return data, False, None

@@ -70,6 +70,8 @@ __all__ = ["HeaderInjectionError", "MessageEditor", "edit"]
 
 # Fields that describe the body: replace_body and add_attachment manage them.
 _MANAGED = frozenset({"content-type", "content-transfer-encoding", "mime-version"})
+# Encoding classes, narrowest first (RFC 2045 §6.4).
+_RANK = {"7bit": 0, "8bit": 1, "binary": 2}
 
 
 class _Edits:
@@ -84,6 +86,7 @@ class _Edits:
         "replaced",
         "wrap",
         "wrap_added",
+        "wrap_rank",
     )
 
     def __init__(self) -> None:
@@ -102,6 +105,8 @@ class _Edits:
         self.wrap: str | None = None
         #: Rendered parts that follow the original content in the wrapper.
         self.wrap_added: list[bytes] = []
+        #: The widest encoding class (_RANK) among the parts added to the wrapper.
+        self.wrap_rank = 0
 
 
 def _line_ending(data: bytes, start: int) -> bytes:
@@ -277,7 +282,8 @@ class MessageEditor:
         else:
             new = Part(ctype, body=content, charset=charset, params=params)
         chunks: list[bytes] = []
-        new._render(self.policy, chunks)
+        klass = new._render(self.policy, chunks)
+        self._widen_ancestors(target, klass)
         header_bytes, body = chunks[0], b"".join(chunks[2:])
         fields = parse(header_bytes + b"\r\n").headers
         edits = self._edits_for(target)
@@ -290,6 +296,26 @@ class MessageEditor:
                 self._set(target, name or "Content-Transfer-Encoding", self._convert(raw, sep))
         edits.body = self._convert(body, sep)
         return self
+
+    def _widen_ancestors(self, part: Message, klass: str, *, include_self: bool = False) -> None:
+        """Declare 8bit/binary on the containers of new 8bit/binary content.
+
+        RFC 2045 §6.4: a multipart or message/rfc822 entity's encoding must
+        be at least as wide as anything inside it.  Only possible when the
+        editor's policy allows 8bit or binary output.
+        """
+        if klass not in _RANK or _RANK[klass] == 0:
+            return
+        family = self._family()
+        node = part if include_self else family[id(part)][1]
+        while node is not None:
+            if _RANK.get(node.content_transfer_encoding, 0) < _RANK[klass]:
+                self._set(
+                    node,
+                    "Content-Transfer-Encoding",
+                    self._field("Content-Transfer-Encoding", klass),
+                )
+            node = family[id(node)][1]
 
     def _convert(self, data: bytes, sep: bytes) -> bytes:
         """Generated CRLF bytes in the message's line-ending convention."""
@@ -337,10 +363,11 @@ class MessageEditor:
         else:
             new = attachment(data, filename, content_type)
         chunks: list[bytes] = []
-        new._render(self.policy, chunks)
+        klass = new._render(self.policy, chunks)
         rendered = self._convert(b"".join(chunks), self._sep)
         target = self._check_part(part)
         if part is not None or target.content_type == "multipart/mixed":
+            self._widen_ancestors(target, klass, include_self=True)
             if not target.is_multipart or not target.content_type.startswith("multipart/"):
                 raise ValueError("attachments go into a multipart part")
             if any(d.kind == "too-many-parts" for d in target.defects):
@@ -356,6 +383,7 @@ class MessageEditor:
         elif (b"--" + edits.wrap.encode("ascii")) in rendered:
             raise ValueError("the new part contains the boundary")
         edits.wrap_added.append(rendered)
+        edits.wrap_rank = max(edits.wrap_rank, _RANK.get(klass, 0))
         return self
 
     def _wrap_boundary(self, rendered: bytes) -> str:
@@ -492,8 +520,10 @@ class MessageEditor:
             out.append(self._field("MIME-Version", "1.0"))
         ctype = f'Content-Type: multipart/mixed; boundary="{edits.wrap}"'
         out.append(ctype.encode("ascii") + sep)
-        cte = self._root.content_transfer_encoding
-        if cte in ("8bit", "binary"):
+        # RFC 2045 §6.4: the wrapper declares the widest encoding inside it.
+        rank = max(_RANK.get(self._root.content_transfer_encoding, 0), edits.wrap_rank)
+        if rank:
+            cte = ("7bit", "8bit", "binary")[rank]
             out.append(b"Content-Transfer-Encoding: " + cte.encode("ascii") + sep)
         out.append(sep)
         out.append(delimiter + sep)
