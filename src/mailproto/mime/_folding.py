@@ -49,9 +49,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
-
-import attrs
+from typing import TYPE_CHECKING, NamedTuple
 
 from mailproto.codecs.encoded_words import encode_header_text
 from mailproto.codecs.rfc2231 import encode_param
@@ -144,19 +142,18 @@ def check_name(name: str) -> str:
     return name
 
 
-@attrs.frozen
-class Token:
-    """One unsplittable piece of a header value and the whitespace before it."""
+class Token(NamedTuple):
+    """One unsplittable piece of a header value and the whitespace before it.
+
+    A named tuple rather than an attrs class: a long address list makes
+    thousands of them, and tuple creation is the cheapest there is.
+    """
 
     #: The text (an atom, a quoted string, an encoded word, ``name=value;``…).
     text: str
     #: The whitespace that precedes it: a fold may be inserted before this
     #: whitespace.  ``""`` glues the token to the previous one.
     space: str = " "
-
-
-def _octets(text: str) -> int:
-    return len(text) if text.isascii() else len(text.encode("utf-8"))
 
 
 def fold(name: str, tokens: Sequence[Token], *, max_line: int = 78, linesep: str = "\r\n") -> str:
@@ -169,11 +166,12 @@ def fold(name: str, tokens: Sequence[Token], *, max_line: int = 78, linesep: str
     """
     lines: list[str] = []
     line = name + ":"
-    used = len(line)
-    for tok in tokens:
-        piece = tok.space + tok.text
-        size = _octets(piece)
-        if tok.space and used + size > max_line and used > len(name) + 1:
+    first = used = len(line)
+    for text, space in tokens:
+        piece = space + text
+        # Octets, not characters: RFC 6532 UTF-8 counts per byte.
+        size = len(piece) if piece.isascii() else len(piece.encode("utf-8"))
+        if space and used + size > max_line and used > first:
             # Start a new line: the fold goes before the whitespace.
             lines.append(line)
             line, used = piece, size
@@ -187,6 +185,10 @@ def fold(name: str, tokens: Sequence[Token], *, max_line: int = 78, linesep: str
             )
     lines.append(line)
     return linesep.join(lines) + linesep
+
+
+def _octets(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
 
 
 def field_bytes(

@@ -1007,8 +1007,8 @@ class MessageBuilder:
             if v is not None
         }
         self.policy: BuildPolicy = attrs.evolve(policy, **changes) if changes else policy
-        # lower-case name -> [(name as written, tokens)]
-        self._fields: dict[str, list[tuple[str, list[Token]]]] = {}
+        # lower-case name -> [(name as written, the folded field with CRLF)]
+        self._fields: dict[str, list[tuple[str, str]]] = {}
         self._recipients: dict[str, list[Address | Group]] = {}
         self._domain: str | None = None
         self._text: Part | None = None
@@ -1023,10 +1023,11 @@ class MessageBuilder:
 
     def _put(self, name: str, tokens: list[Token], *, replace: bool) -> None:
         # Fold now, so a value that cannot be written (a piece longer than
-        # the 998-octet line limit) is refused by the call that gave it.
-        fold(name, tokens, max_line=self.policy.max_line_length)
+        # the 998-octet line limit) is refused by the call that gave it; the
+        # folded field is what the output uses.
         key = name.lower()
-        entry = (_CANONICAL.get(key, name), tokens)
+        name = _CANONICAL.get(key, name)
+        entry = (name, fold(name, tokens, max_line=self.policy.max_line_length))
         if replace or key not in self._fields:
             self._fields[key] = [entry]
         else:
@@ -1263,17 +1264,14 @@ class MessageBuilder:
     def as_chunks(self, *, bcc: bool = True) -> list[bytes]:
         """The message as a list of byte chunks (join them, or write them one by one)."""
         policy = self.policy
-        max_line = policy.max_line_length
         header: list[str] = []
         for key in _ORDER:
             if key == "bcc" and not bcc:
                 continue
-            for name, tokens in self._fields.get(key, ()):
-                header.append(fold(name, tokens, max_line=max_line))
+            header.extend(folded for _, folded in self._fields.get(key, ()))
         for key, entries in self._fields.items():
             if key not in _ORDER:
-                for name, tokens in entries:
-                    header.append(fold(name, tokens, max_line=max_line))
+                header.extend(folded for _, folded in entries)
         header.append("MIME-Version: 1.0\r\n")
         out: list[bytes] = ["".join(header).encode("utf-8")]
         self.root_part()._render(policy, out, _Boundaries(self._stem))
