@@ -15,8 +15,6 @@ mix cases freely: ``a002 select inbox``), with the payloads of the RFCs.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from mailproto.errors import LocalProtocolError
@@ -24,45 +22,17 @@ from mailproto.imap._events import (
     Bye,
     Completed,
     Greeting,
-    Handle,
     IdleDone,
     IdleStarted,
     Untagged,
 )
 from mailproto.imap._state import Mode, State
-from mailproto.imap.client import ClientConnection
-from mailproto.imap.codec import parse_response
 from mailproto.imap.server import ServerConnection
 from mailproto.imap.types import Section as Sec
 from mailproto.imap.types import SectionRequest, SequenceSet
 from mailproto.imap.types import commands as C
 from mailproto.imap.types import responses as R
-from tests.imap_conn.pair import client_events, server_events, state
-
-
-class Pair:
-    """A client and a server joined by in-memory byte passing."""
-
-    def __init__(self, server: ServerConnection, client: ClientConnection | None = None) -> None:
-        self.server = server
-        self.client = client or ClientConnection()
-        self.client_events: list[Any] = []
-        self.server_events: list[Any] = []
-
-    def c(self, command: C.Command | C.Done, wire: bytes) -> Handle:
-        handle = self.client.send(command)
-        sent = self.client.data_to_send()
-        assert sent == wire
-        self.server_events = server_events(self.server, sent)
-        return handle
-
-    def s(self, wire: bytes) -> list[Any]:
-        response = parse_response(wire)
-        self.server.send(response)
-        out = self.server.data_to_send()
-        assert out == wire
-        self.client_events = client_events(self.client, out)
-        return self.client_events
+from tests.imap_conn.pair import Pair, client_events, server_events, state
 
 
 def test_rfc9051_section_8_session() -> None:

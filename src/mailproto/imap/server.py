@@ -413,6 +413,12 @@ class ServerConnection:
         if self._session.state is not State.LOGOUT:
             text = exc.hint.text if exc.hint is not None else "Protocol error"
             code = exc.hint.response_code if exc.hint is not None else None
+            if isinstance(exc, LimitExceeded) and exc.limit == "literal_size":
+                # RFC 7888 §4: a non-synchronising literal over the limit is
+                # answered with a tagged BAD, then the connection closes.
+                tag = _tag_of(self._input.fragmentizer.partial_line())
+                if tag is not None:
+                    self._tagged(tag, "BAD", text, code)
             self._tagged(None, "BYE", text, code)
             self._session.complete("BYE", "BYE")
 
