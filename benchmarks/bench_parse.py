@@ -196,25 +196,24 @@ def mailbox(count: int, seed: int) -> Path:
 clock = time.process_time
 
 
-def run(fn: Callable[[bytes], Any], msgs: list[bytes], repeat: int) -> tuple[float, int]:
-    """Best total time over ``repeat`` passes (after one untimed warm-up
-    pass over a tenth of the set), and the number of failures."""
+def _warm(fn: Callable[[bytes], Any], msgs: list[bytes]) -> None:
+    """One untimed pass over a tenth of the set (imports, regex compiles, caches)."""
     for raw in msgs[: max(1, len(msgs) // 10)]:
         with contextlib.suppress(Exception):
             fn(raw)
-    best = float("inf")
+
+
+def _once(fn: Callable[[bytes], Any], msgs: list[bytes]) -> tuple[float, int]:
+    """CPU time of one pass over ``msgs``, and the number of failures."""
     failures = 0
-    for _ in range(repeat):
-        failures = 0
-        gc.collect()
-        t0 = clock()
-        for raw in msgs:
-            try:
-                fn(raw)
-            except Exception:
-                failures += 1
-        best = min(best, clock() - t0)
-    return best, failures
+    gc.collect()
+    t0 = clock()
+    for raw in msgs:
+        try:
+            fn(raw)
+        except Exception:
+            failures += 1
+    return clock() - t0, failures
 
 
 def table(title: str, msgs: list[bytes], repeat: int, only: str, base: str) -> None:
@@ -223,10 +222,16 @@ def table(title: str, msgs: list[bytes], repeat: int, only: str, base: str) -> N
     print(f"| workload | {' | '.join(PEERS)} |")
     print(f"|---|{'---:|' * len(PEERS)}")
     for w in only:
-        times = {}
-        fails = {}
-        for peer, fns in PEERS.items():
-            times[peer], fails[peer] = run(fns[w], msgs, repeat)
+        for fns in PEERS.values():
+            _warm(fns[w], msgs)
+        times = dict.fromkeys(PEERS, float("inf"))
+        fails = dict.fromkeys(PEERS, 0)
+        # Round robin: each repetition times every peer once, so a change in
+        # the machine's load affects all peers alike; best time per peer.
+        for _ in range(repeat):
+            for peer, fns in PEERS.items():
+                elapsed, fails[peer] = _once(fns[w], msgs)
+                times[peer] = min(times[peer], elapsed)
         cells = []
         for peer in PEERS:
             ratio = times[base] / times[peer]

@@ -160,7 +160,7 @@ class Message:
     )
 
     def __init__(
-        self, tree: _Tree, start: int, end: int, *, depth: int = 0, default_type: str = "text/plain"
+        self, tree: _Tree, start: int, end: int, depth: int = 0, default_type: str = "text/plain"
     ) -> None:
         self._tree = tree
         self._start = start
@@ -451,8 +451,8 @@ class Message:
                         tree,
                         part_start,
                         text_end if text_end > part_start else part_start,
-                        depth=depth,
-                        default_type=child_default,
+                        depth,
+                        child_default,
                     )
                 )
             part_start = line_end.end()
