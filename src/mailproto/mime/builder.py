@@ -269,11 +269,18 @@ def make_msgid(domain: str, *, left: str | None = None) -> str:
 
 # -- transfer encodings -------------------------------------------------------------
 
-# A line longer than the RFC 5322 §2.1.1 / RFC 2045 §2.7 limit of 998 octets.
-_LONG_LINE = re.compile(rb"[^\r\n]{999}")
-# A CR not followed by LF or an LF not preceded by CR (RFC 2045 §2.7:
-# CR and LF only as CRLF in 7bit and 8bit data).
-_BARE_EOL = re.compile(rb"\r(?!\n)|(?<!\r)\n")
+
+def _has_bare_eol(data: bytes) -> bool:
+    """A CR not followed by LF, or an LF not preceded by CR (RFC 2045 §2.7:
+    CR and LF only as CRLF in 7bit and 8bit data).
+
+    Three ``count`` passes run at memory speed; a regex with this
+    alternation costs ~100 ns per byte.
+    """
+    crlf = data.count(b"\r\n")
+    return data.count(b"\r") != crlf or data.count(b"\n") != crlf
+
+
 _HIGH = bytes(range(128, 256))
 
 
@@ -315,7 +322,7 @@ def _normalise_text(text: str) -> str:
 
 
 def _normalise_bytes(data: bytes) -> bytes:
-    if _BARE_EOL.search(data) is None:
+    if not _has_bare_eol(data):
         return data
     return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").replace(b"\n", b"\r\n")
 
@@ -327,11 +334,15 @@ _ENCODINGS = frozenset({"7bit", "8bit", "binary", "quoted-printable", "base64"})
 
 def _line_safe(data: bytes) -> bool:
     """CRLF-only line endings, no NUL, no line over 998 octets (RFC 2045 §2.7, §2.8)."""
-    return (
-        b"\x00" not in data
-        and _LONG_LINE.search(data) is None
-        and ((b"\r" not in data and b"\n" not in data) or _BARE_EOL.search(data) is None)
-    )
+    if b"\x00" in data or _has_bare_eol(data):
+        return False
+    if len(data) <= 998:
+        return True
+    # Every line but the last ends in CR (bare CR and LF were excluded above):
+    # at most 998 octets plus that CR.  Splitting is a C pass at memcpy
+    # speed; a regex for "999 non-EOL bytes" costs ~100 ns per byte.
+    lines = data.split(b"\n")
+    return max(map(len, lines)) <= 999 and len(lines[-1]) <= 998
 
 
 def _choose_text_cte(data: bytes, policy: BuildPolicy, line_oriented: bool) -> str:
