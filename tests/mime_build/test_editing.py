@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import random
 from collections.abc import Callable
 from pathlib import Path
 
@@ -419,3 +420,53 @@ def test_random_header_edits_match_a_model(ops: list[tuple[str, str, str]], crlf
         assert check_message(out) == []
     else:
         assert b"\r" not in out
+
+
+# -- hostile input ----------------------------------------------------------------
+
+_PIECES = st.sampled_from(
+    [
+        b"Subject: a\r\n",
+        b"Content-Type: multipart/mixed; boundary=b\r\n",
+        b"Content-Type: message/rfc822\r\n",
+        b"Content-Transfer-Encoding: base64\r\n",
+        b"\r\n",
+        b"\n",
+        b"\r",
+        b"--b\r\n",
+        b"--b--\r\n",
+        b"From x\n",
+        b" continuation\r\n",
+        b"X: y",
+        b"body\n",
+    ]
+)
+hostile = st.lists(st.one_of(_PIECES, st.binary(max_size=10)), max_size=30).map(b"".join)
+
+
+@given(raw=hostile, rnd=st.randoms(use_true_random=False))
+def test_any_bytes_edit_cleanly(raw: bytes, rnd: random.Random) -> None:
+    """On any input: no edits give the input; edits raise only ValueError and
+    their output parses; header-only edits leave the body bytes alone."""
+    msg = mime.parse(raw)
+    assert bytes(edit(msg)) == raw
+    header_only = edit(msg).set_header("Subject", "new").add_header("X-Q", "v", prepend=True)
+    out = bytes(header_only.remove_header("X"))
+    assert out.endswith(raw[msg.headers.span[1] :])
+    ed = edit(msg)
+    parts = list(msg.walk())
+    for _ in range(3):
+        part = rnd.choice(parts)
+        op = rnd.choice(["remove", "replace", "attach", "header"])
+        try:
+            if op == "remove":
+                ed.remove_part(part)
+            elif op == "replace":
+                ed.replace_body(part, b"new body")
+            elif op == "attach":
+                ed.add_attachment(b"zz", "z.bin", part=part if rnd.random() < 0.5 else None)
+            else:
+                ed.set_header("X-P", "1", part=part)
+        except ValueError:
+            pass
+    list(mime.parse(bytes(ed)).walk())
