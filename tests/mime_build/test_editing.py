@@ -22,6 +22,7 @@ from mailproto.mime.builder import (
     HeaderInjectionError,
     MessageBuilder,
     attachment,
+    text_part,
 )
 from mailproto.mime.editing import MessageEditor, edit
 from tests.mime_build.checker import check_message
@@ -215,6 +216,26 @@ def test_remove_attachment_and_add_another() -> None:
     assert bytes(new.parts[0]) == bytes(msg.parts[0])
     stdlib = email.message_from_bytes(out, policy=email.policy.default)
     assert [p.get_filename() for p in stdlib.iter_attachments()] == ["n.txt"]
+
+
+def test_replace_part_with_a_note() -> None:
+    raw = _sample()
+    msg = mime.parse(raw)
+    att = msg.parts[1]
+    note = text_part("[attachment a.bin removed]\n")
+    out = bytes(edit(msg).replace_part(att, note))
+    assert out.startswith(raw[: att.span[0]])
+    assert out.endswith(raw[att.span[1] :])
+    new = mime.parse(out)
+    assert new.parts[1].text() == "[attachment a.bin removed]\r\n"
+    assert new.parts[1].filename is None
+    assert check_message(out) == []
+    with pytest.raises(ValueError):
+        edit(msg).replace_part(msg, note)
+    boundary = msg.boundary
+    assert boundary is not None
+    with pytest.raises(ValueError):
+        edit(msg).replace_part(att, text_part(f"--{boundary}\n"))
 
 
 def test_remove_first_part_keeps_preamble() -> None:

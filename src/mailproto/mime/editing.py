@@ -84,6 +84,7 @@ class _Edits:
         "prepended",
         "removed_children",
         "replaced",
+        "whole",
         "wrap",
         "wrap_added",
         "wrap_rank",
@@ -107,6 +108,8 @@ class _Edits:
         self.wrap_added: list[bytes] = []
         #: The widest encoding class (_RANK) among the parts added to the wrapper.
         self.wrap_rank = 0
+        #: The part's new bytes, replacing all of it (replace_part).
+        self.whole: bytes | None = None
 
 
 def _line_ending(data: bytes, start: int) -> bytes:
@@ -321,6 +324,33 @@ class MessageEditor:
         """Generated CRLF bytes in the message's line-ending convention."""
         return data if sep == b"\r\n" else data.replace(b"\r\n", sep)
 
+    def replace_part(self, part: Message, new: Part) -> MessageEditor:
+        """Replace a whole body part (headers and body) with a newly built one.
+
+        For example, swap an attachment for a short ``text/plain`` note.  The
+        root cannot be replaced (build a new message instead); the new part
+        must not contain its parent's boundary.
+        """
+        target = self._check_part(part)
+        parent = self._family()[id(target)][1]
+        if parent is None:
+            raise ValueError("the root cannot be replaced; build a new message")
+        if not isinstance(new, Part):
+            raise TypeError("replace_part needs a builder Part")
+        chunks: list[bytes] = []
+        klass = new._render(self.policy, chunks)
+        rendered = self._convert(b"".join(chunks), self._sep)
+        boundary = parent.boundary
+        if boundary and parent.content_type.startswith("multipart/"):
+            if (b"--" + boundary.encode("utf-8", "surrogateescape")) in rendered:
+                raise ValueError("the new part contains its parent's boundary")
+        if not parent.content_type.startswith("multipart/"):
+            # The enclosed message of a message/rfc822 part: it ends the body.
+            rendered = rendered.rstrip(b"\r\n") + self._sep
+        self._edits_for(target).whole = rendered
+        self._widen_ancestors(target, klass)
+        return self
+
     def remove_part(self, part: Message) -> MessageEditor:
         """Remove a body part from its multipart (with its delimiter line).
 
@@ -446,6 +476,9 @@ class MessageEditor:
             out.append(data[start:end])
             return
         edits = self._edits.get(id(part))
+        if edits is not None and edits.whole is not None:
+            out.append(edits.whole)
+            return
         pieces = self._header_pieces(part, edits)
         header_end = part.headers.span[1]
         body_start = part.body_span[0]
