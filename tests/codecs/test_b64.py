@@ -65,3 +65,22 @@ def test_missing_padding_recovers_data(data: bytes) -> None:
     enc = base64.b64encode(data).rstrip(b"=")
     out = b64.decode(enc)
     assert out == data
+
+
+@given(
+    st.binary(max_size=200),
+    st.lists(
+        st.tuples(
+            st.integers(min_value=0),
+            st.sampled_from([b"!", b"*", b"\x00", b"\xff", b"-", b"_", b"."]),
+        ),
+        max_size=5,
+    ),
+)
+def test_garbage_is_ignored_with_a_defect(data: bytes, junk: list[tuple[int, bytes]]) -> None:
+    enc = bytearray(base64.b64encode(data))
+    for pos, ch in junk:
+        enc[pos % (len(enc) + 1) : pos % (len(enc) + 1)] = ch
+    defects: list[Defect] = []
+    assert b64.decode(bytes(enc), defects) == data
+    assert [d.kind for d in defects] == (["invalid-base64-characters"] if junk else [])

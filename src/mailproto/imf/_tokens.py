@@ -216,3 +216,47 @@ def _scan_comment(value: str, pos: int, defects: list[Defect]) -> tuple[int, str
             depth -= 1
             if depth == 0:
                 return i, _unquote(value[pos + 1 : i - 1])
+
+
+_PAREN_OR_ESCAPE = re.compile(r"[()\\]")
+
+
+def mask_comments(text: str) -> str:
+    """Replace every comment (nested ones included) by spaces of the same length.
+
+    Offsets into the result are offsets into *text*, so callers can find
+    structure in the masked text and slice the original.  An unterminated
+    comment is masked to the end; a stray ``)`` is left alone.  A backslash
+    escapes the next character (a quoted-pair).  One pass over the
+    parentheses and backslashes only (linear, also for ``(\\(\\(\\(...``,
+    which makes a regex-based comment remover quadratic).
+    """
+    if "(" not in text:
+        return text
+    out: list[str] = []
+    depth = 0
+    last = 0  # end of the text copied so far
+    start = 0  # where the current outermost comment began
+    skip_until = -1
+    for m in _PAREN_OR_ESCAPE.finditer(text):
+        i = m.start()
+        if i < skip_until:
+            continue  # the character after a backslash
+        ch = m.group()
+        if ch == "\\":
+            skip_until = i + 2
+        elif ch == "(":
+            if depth == 0:
+                out.append(text[last:i])
+                start = i
+            depth += 1
+        elif depth:
+            depth -= 1
+            if depth == 0:
+                out.append(" " * (i + 1 - start))
+                last = i + 1
+    if depth:
+        out.append(" " * (len(text) - start))
+        last = len(text)
+    out.append(text[last:])
+    return "".join(out)

@@ -28,19 +28,22 @@ from __future__ import annotations
 
 import re
 
+from mailproto.imf._tokens import mask_comments
+
 __all__ = ["parse_message_id", "parse_message_id_list"]
 
 # "<" ... ">" with no nested angle brackets; CFWS inside (obsolete) is removed
 # afterwards.
 _BRACKETED = re.compile(r"<([^<>]*)>")
-_BARE = re.compile(r"[^\s<>()\",;]+@[^\s<>()\",;]+")
-_COMMENT = re.compile(r"\((?:[^()\\]|\\.)*\)")
+# Bare ids are found by splitting (linear); a regex "x+@x+" searched over a
+# long run without "@" would be quadratic.
+_SEPARATORS = re.compile(r"[\s<>()\",;]+")
 _WS = re.compile(r"\s+")
 
 
 def _clean(inner: str) -> str | None:
     if "(" in inner:
-        inner = _COMMENT.sub("", inner)
+        inner = mask_comments(inner)
     if " " in inner or "\t" in inner or "\n" in inner or "\r" in inner:
         # Obsolete syntax allows CFWS around the dots and the "@" (§4.5.4).
         if '"' not in inner:
@@ -62,9 +65,8 @@ def parse_message_id(value: str) -> str | None:
         # "<>" then perhaps a real one after it.
         rest = parse_message_id_list(value[m.end() :])
         return rest[0] if rest else None
-    stripped = _COMMENT.sub(" ", value) if "(" in value else value
-    bare = _BARE.search(stripped)
-    return "<" + bare.group() + ">" if bare is not None else None
+    bare = _bare_ids(value)
+    return bare[0] if bare else None
 
 
 def parse_message_id_list(value: str) -> list[str]:
@@ -79,5 +81,14 @@ def parse_message_id_list(value: str) -> list[str]:
             if cleaned is not None:
                 out.append(cleaned)
         return out
-    stripped = _COMMENT.sub(" ", value) if "(" in value else value
-    return ["<" + s + ">" for s in _BARE.findall(stripped)]
+    return _bare_ids(value)
+
+
+def _bare_ids(value: str) -> list[str]:
+    """``left@right`` words of a value without angle brackets, bracketed."""
+    out = []
+    for word in _SEPARATORS.split(mask_comments(value)):
+        at = word.find("@")
+        if 0 < at < len(word) - 1:
+            out.append("<" + word + ">")
+    return out

@@ -33,6 +33,7 @@ from datetime import datetime
 
 import attrs
 
+from mailproto.imf._tokens import mask_comments
 from mailproto.imf.dates import parse_date
 
 __all__ = ["Received", "parse_received"]
@@ -41,7 +42,6 @@ _KEYWORDS = ("from", "by", "via", "with", "id", "for")
 # A keyword at a word boundary, followed by whitespace.  Comments are masked
 # out before this runs, so keywords inside comments never match.
 _CLAUSE = re.compile(r"(?<![^\s)])(from|by|via|with|id|for)[ \t\r\n]+", re.IGNORECASE)
-_COMMENT = re.compile(r"\((?:[^()\\]|\\.)*\)")
 _FIRST_TOKEN = re.compile(r"<[^<>]*>|[^\s();]+")
 
 
@@ -72,32 +72,14 @@ class Received:
     date_text: str = ""
 
 
-def _mask_comments(text: str) -> str:
-    """Replace comments by spaces of the same length (offsets stay valid)."""
-    if "(" not in text:
-        return text
-    # Nested comments: the inner ones are removed first, a bounded number of passes.
-    masked = text
-    for _ in range(8):
-        new = _COMMENT.sub(lambda m: " " * len(m.group()), masked)
-        if new == masked:
-            break
-        masked = new
-    # An unclosed "(" masks to the end.
-    idx = masked.find("(")
-    if idx != -1:
-        masked = masked[:idx] + " " * (len(masked) - idx)
-    return masked
-
-
 def parse_received(value: str) -> Received:
     """Split a ``Received`` field value into clauses and a date."""
-    semi = _mask_comments(value).rfind(";")
+    semi = mask_comments(value).rfind(";")
     if semi == -1:
         head, date_text = value, ""
     else:
         head, date_text = value[:semi], value[semi + 1 :].strip()
-    masked = _mask_comments(head)
+    masked = mask_comments(head)
     marks = list(_CLAUSE.finditer(masked))
     clauses: list[tuple[str, str]] = []
     fields: dict[str, str] = {}
