@@ -525,6 +525,9 @@ def test_part_validation() -> None:
         Part("text/plain", text="x").add_header("Content-Type", "x")
     with pytest.raises(ValueError):
         BuildPolicy(max_line_length=5)
+    for bad_name in ("a b", "x*", "p%", "é", ""):
+        with pytest.raises(ValueError):
+            Part("application/x", body=b"", params={bad_name: "v"})
 
 
 def test_forced_transfer_encodings() -> None:

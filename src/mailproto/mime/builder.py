@@ -148,6 +148,8 @@ _DEFAULT_POLICY = BuildPolicy()
 # RFC 2045 §5.1 token.
 _TOKEN = r"[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+"
 _MEDIA_TYPE = re.compile(rf"({_TOKEN})/({_TOKEN})")
+# RFC 2231 §7 attribute: token characters except "*", "'" and "%".
+_PARAM_NAME = re.compile(r"[!#$&+\-.^_`|~0-9A-Za-z]+")
 # A small built-in extension table: the stdlib ``mimetypes`` module reads
 # system files on first use, and the core does no I/O.  Callers with other
 # needs pass the content type.
@@ -443,6 +445,8 @@ class Part:
         for name, value in (params or {}).items():
             check_text(name, "parameter name")
             check_text(value, f"parameter {name!r}")
+            if _PARAM_NAME.fullmatch(name) is None:
+                raise ValueError(f"invalid parameter name {name!r} (RFC 2231 attribute-char)")
             if name.lower() in ("boundary", "charset"):
                 raise ValueError(f"the {name!r} parameter is set by the builder")
             self._params.append((name, value))
