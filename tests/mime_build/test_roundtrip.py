@@ -35,6 +35,10 @@ def _norm(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+def _unescape(text: str) -> str:
+    return text.encode("utf-8", "surrogateescape").decode("utf-8")
+
+
 def _nows(text: str) -> str:
     return "".join(text.split())
 
@@ -100,6 +104,7 @@ def test_round_trip_mailproto(
     subject=header_text,
     text=body_text,
     files=attachments,
+    utf8=st.booleans(),
 )
 def test_round_trip_stdlib(
     sender: Address,
@@ -107,8 +112,9 @@ def test_round_trip_stdlib(
     subject: str,
     text: str,
     files: list[tuple[bytes, str, str | None]],
+    utf8: bool,
 ) -> None:
-    b = MessageBuilder()
+    b = MessageBuilder(utf8=utf8)
     b.from_(sender).to(rcpts).subject(subject).text(text)
     for data, filename, ctype in files:
         b.attach(data, filename, ctype)
@@ -116,13 +122,16 @@ def test_round_trip_stdlib(
     e = email.message_from_bytes(raw, policy=email.policy.default)
     assert isinstance(e, email.message.EmailMessage)
     assert e.defects == []
-    assert str(e["Subject"]) == subject
+    assert _unescape(str(e["Subject"])) == subject
     to = e["To"].addresses
     # stdlib puts a space between adjacent encoded words of a display name
     # (RFC 2047 §6.2 says the whitespace there is dropped) and turns a TAB
     # inside one into a space, so display names are compared without
     # whitespace; the exact comparison is done against mailproto's parser.
-    assert [(_nows(a.display_name), a.username, a.domain) for a in to] == [
+    # With RFC 6532 output stdlib's parser keeps raw UTF-8 in address
+    # phrases as surrogate escapes (its documented behaviour for 8-bit
+    # header bytes): undo that to compare.
+    assert [(_nows(_unescape(a.display_name)), a.username, a.domain) for a in to] == [
         (_nows(a.display_name), a.local_part, a.domain) for a in rcpts
     ]
     leaves = [p for p in e.walk() if not p.is_multipart()]
