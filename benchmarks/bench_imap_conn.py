@@ -171,23 +171,33 @@ def main() -> None:
         total = sum(len(m) for m in corpus_messages(args.messages))
         run_mailproto(port, args.messages)  # warm the server's caches
         times: dict[str, list[float]] = {name: [] for name in CLIENTS}
+        cpu: dict[str, list[float]] = {name: [] for name in CLIENTS}
         for _round in range(args.rounds):
             for name, func in CLIENTS.items():
-                start = time.perf_counter()
+                start, start_cpu = time.perf_counter(), time.process_time()
                 count = func(port, args.messages)
                 times[name].append(time.perf_counter() - start)
+                # The client's own CPU time (the server is another process):
+                # what the client costs, whatever else the machine is doing.
+                cpu[name].append(time.process_time() - start_cpu)
                 assert count == args.messages, (name, count)
         print(
             f"{args.messages} messages, {total / 1e6:.1f} MB of bodies, "
             f"best of {args.rounds} rounds (Python {sys.version.split()[0]}, "
             f"{os.cpu_count()} CPUs)"
         )
-        print(f"{'client':<12} {'seconds':>9} {'msgs/s':>9} {'vs imapclient':>14}")
+        print(
+            f"{'client':<12} {'seconds':>9} {'msgs/s':>9} {'vs imapclient':>14}"
+            f" {'client CPU s':>13} {'CPU vs imapclient':>18}"
+        )
         base = min(times["imapclient"])
+        base_cpu = min(cpu["imapclient"])
         for name, values in times.items():
             best = min(values)
+            best_cpu = min(cpu[name])
             print(
                 f"{name:<12} {best:9.3f} {args.messages / best:9.0f} {base / best:13.2f}x"
+                f" {best_cpu:13.3f} {base_cpu / best_cpu:17.2f}x"
                 f"   (median {statistics.median(values):.3f}s)"
             )
     finally:
