@@ -184,3 +184,17 @@ def test_never_raises(text: str) -> None:
 )
 def test_never_raises_on_near_miss_syntax(parts: list[str]) -> None:
     assert isinstance(decode_header_text("".join(parts), []), str)
+
+
+def test_runs_split_by_charset_change_and_unknown_words() -> None:
+    # A run of UTF-8 words, then a Latin-1 word: decoded separately, still joined.
+    assert _dec("=?utf-8?q?caf=C3=A9?= =?iso-8859-1?q?_=E9t=E9?=") == ("café été", [])
+    # An unknown-charset word with 8-bit bytes ends the run and stays literal.
+    assert _dec("=?utf-8?q?a?= =?x-bogus?q?=FF?= =?utf-8?q?b?=") == (
+        "a =?x-bogus?q?=FF?= b",
+        ["unknown-charset"],
+    )
+
+
+def test_whitespace_inside_word_is_tolerated() -> None:
+    assert _dec("=?utf-8?q?a b?=") == ("a b", ["whitespace-in-encoded-word"])

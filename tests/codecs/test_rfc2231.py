@@ -128,3 +128,12 @@ def test_encode_collapse_round_trip(value: str, max_line: int) -> None:
 def test_never_raises(pairs: list[tuple[str, str]]) -> None:
     result = collapse_params(pairs, [])
     assert set(result) <= {"a", "b"}
+
+
+def test_long_ascii_values_use_plain_sections() -> None:
+    value = 'a very long "quoted" file name with spaces, ' * 4
+    pieces = encode_param("filename", value, max_line=78)
+    assert len(pieces) > 1
+    assert all(p.startswith(f"filename*{i}=") for i, p in enumerate(pieces))
+    assert all(len(p) <= 76 for p in pieces)
+    assert collapse_params(_parse_pieces(pieces)) == {"filename": value}

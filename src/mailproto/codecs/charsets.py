@@ -192,11 +192,6 @@ def _add_defect(defects: list[Defect] | None, kind: str, message: str) -> None:
         defects.append(Defect(kind=kind, message=message))
 
 
-def is_ascii_family(codec: str | None) -> bool:
-    """True when *codec* (a :func:`lookup` result, or None) is US-ASCII or absent."""
-    return codec is None or codec == _ASCII
-
-
 def decode_text(data: bytes, charset: str | None, defects: list[Defect] | None = None) -> str:
     """Decode *data* declared as *charset* (a label from the mail, or None).
 

@@ -1,12 +1,13 @@
 """Quoted-printable (RFC 2045 §6.7) and the RFC 2047 "Q" encoding.
 
 Decoding is tolerant, as real mail requires, and fast: the work is done by
-:func:`binascii.a2b_qp` (C) after two linear regex passes that implement the
-rules it does not:
+:func:`binascii.a2b_qp` (C); substring searches (also C) decide whether the
+rarer repairs it does not make are needed at all:
 
 * RFC 2045 §6.7 rule (3): trailing whitespace on an encoded line was added by
   a transport and "MUST be deleted" by the decoder.  :mod:`email` keeps it;
-  we follow the RFC (a documented difference).
+  we follow the RFC (a documented difference).  Lines are stripped with
+  ``bytes.rstrip`` only when a space or tab precedes some line break.
 * A soft line break is ``=`` at the end of a line, with optional transport
   whitespace after it (``"=  \\r\\n"``) — §6.7 rule (5) plus rule (3).
 * An ``=`` not followed by two hex digits is not a valid escape; §6.7 note (2)
@@ -14,8 +15,12 @@ rules it does not:
   does; we add an ``invalid-qp-escape`` defect.  Lower-case hex digits are
   accepted (note (1) of the same section invites robustness).
 
-Defect kinds recorded: ``invalid-qp-escape``, ``qp-line-too-long`` (is not
-recorded: real mail exceeds 76 routinely and nothing is lost).
+A lone ``=`` before a bare CR (old Macintosh line ends) is a soft line
+break too.  Long lines are not a defect: real mail exceeds 76 characters
+routinely and nothing is lost.
+
+Defect kind recorded: ``invalid-qp-escape`` (looked for only when a
+``defects`` list is passed, since it costs a pass over every ``=``).
 """
 
 from __future__ import annotations
