@@ -51,13 +51,14 @@ class Handle:
     tag: str
     #: The command as sent (secrets are hidden by the command's own repr).
     command: Any = attrs.field(eq=False)
+    #: The command name as the state tables key it (``FETCH`` for UID FETCH).
+    name: str = attrs.field(init=False, eq=False, repr=False)
 
-    @property
-    def name(self) -> str:
-        """The command name as the state tables key it (``FETCH`` for UID FETCH)."""
+    def __attrs_post_init__(self) -> None:
         from mailproto.imap._state import command_name
 
-        return command_name(self.command)
+        # Computed once: the client consults it for every response.
+        object.__setattr__(self, "name", command_name(self.command))
 
 
 # ---------------------------------------------------------------------------
