@@ -300,3 +300,36 @@ def test_never_raises(value: str) -> None:
 )
 def test_never_raises_on_specials(parts: list[str]) -> None:
     assert isinstance(parse_address_list("".join(parts)), AddressList)
+
+
+def test_more_obsolete_and_broken_forms() -> None:
+    # obs-local-part with CFWS around the dots.
+    r = parse_address_list("john . q . public@example.com")
+    assert r.items == (_addr("", "john.q.public", "example.com"),)
+    assert _kinds(r) == ["obsolete-syntax"]
+    # Whitespace runs in an unquoted display name collapse (fast path too).
+    assert parse_address_list("Mary \t Smith <m@x.test>").items == (
+        _addr("Mary Smith", "m", "x.test"),
+    )
+    # Groups do not nest: the inner group's name is dropped, members kept.
+    r = parse_address_list("Outer: Inner: a@b.test; c@d.test")
+    assert [a.addr_spec for a in r.addresses] == ["a@b.test", "c@d.test"]
+    assert "nested-group" in _kinds(r)
+    # "@" that is not a route: the angle-addr resynchronises on ">".
+    r = parse_address_list("Foo <a@b.test junk>, c@d.test")
+    assert [a.addr_spec for a in r.addresses] == ["a@b.test", "c@d.test"]
+    assert _kinds(r) == ["unterminated-angle-addr"]
+    r = parse_address_list("<@a.test x@b.test>")
+    assert r.addresses[0].route == ()
+    assert _kinds(r) == ["missing-local-part", "unterminated-angle-addr"]
+    # Double dots end a domain.
+    r = parse_address_list("a@b..c")
+    assert r.addresses[0].domain == "b."
+    assert _kinds(r) == ["unexpected-token"]
+
+
+def test_address_list_is_a_sequence_of_items() -> None:
+    r = parse_address_list("a@b.test, G: c@d.test;")
+    assert len(r) == 2
+    assert [type(i).__name__ for i in r] == ["Address", "Group"]
+    assert str(r) == "a@b.test, G: c@d.test;"

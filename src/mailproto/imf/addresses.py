@@ -285,6 +285,10 @@ class _Parser:
             item = self.address(in_group=False)
             if item is not None:
                 items.append(item)
+            if isinstance(item, Group):
+                # A group ends with its own ";": what follows needs no comma
+                # (and commonly has none after a broken nested group).
+                continue
             t2 = self.peek()
             if t2 is None:
                 break
@@ -316,10 +320,11 @@ class _Parser:
                 return self.angle_addr(name)
             if nxt.value == ":" and words:
                 if in_group:
-                    # Groups do not nest; read the inner name as part of the list.
+                    # Groups do not nest (§3.4): drop the inner group's name
+                    # and read its members as members of the outer group.
                     self.defect("nested-group", "group inside a group", nxt)
                     self.i = j + 1
-                    return None
+                    return self.address(in_group=True)
                 self.i = j + 1
                 return self.group(self.display_name(words))
             if nxt.value == "@":
@@ -381,6 +386,8 @@ class _Parser:
             self.defect("obsolete-syntax", "CFWS inside a local part (obs-local-part)", words[0])
         self.i = j
         if self.is_special("@"):
+            if not words:
+                self.defect("missing-local-part", "addr-spec without local part", self.peek())
             self.i += 1
             domain = self.domain()
             if not domain:
