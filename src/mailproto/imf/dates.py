@@ -111,6 +111,7 @@ _MONTHS_ANY_CASE = {
 }
 
 _COMMENT = re.compile(r"\([^()]*\)")
+_TIME_SEP = re.compile(r"[:.]")
 _SPACED_COLON = re.compile(r"(?<=\d)\s*:\s*(?=\d)")
 _ISO = re.compile(
     r"[ \t]*(\d{4})-(\d{1,2})-(\d{1,2})(?:[Tt ]+(\d{1,2}):(\d{2})(?::(\d{2}))?(?:[.,]\d+)?)?"
@@ -242,11 +243,9 @@ def _parse_slow(value: str) -> datetime | None:
                 tz = _zone(s[0], int(digits[:2]), int(digits[2:]))
         elif kind == "time":
             if hms is None:
-                parts = re.split(r"[:.]", s)
-                try:
-                    hms = (int(parts[0]), int(parts[1]), int(parts[2]) if len(parts) > 2 else 0)
-                except ValueError:
-                    return None
+                # The regex guarantees 2 or 3 digit groups (plus a fraction).
+                parts = _TIME_SEP.split(s)
+                hms = (int(parts[0]), int(parts[1]), int(parts[2]) if len(parts) > 2 else 0)
         else:
             numbers.append(s)
     # Assign the free numbers: a 4-digit (or > 31) number is the year, the
