@@ -52,9 +52,13 @@ def test_corpus_present() -> None:
     assert len(FILES) > 300
 
 
+@pytest.mark.parametrize("crlf", [False, True], ids=["as-is", "crlf"])
 @pytest.mark.parametrize("path", FILES, ids=IDS)
-def test_corpus_header_edits_change_only_that_field(path: Path) -> None:
+def test_corpus_header_edits_change_only_that_field(path: Path, crlf: bool) -> None:
     raw = path.read_bytes()
+    if crlf:
+        # The same message with every line ending CRLF, as on the wire.
+        raw = raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
     msg = mime.parse(raw)
     assert bytes(MessageEditor(msg)) == raw  # no edits: the input
     fields = msg.headers.fields
