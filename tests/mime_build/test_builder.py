@@ -191,6 +191,15 @@ def test_groups() -> None:
     assert b"To: Undisclosed recipients:;\r\n" in raw
     assert b"Cc: Team: a@x.org;\r\n" in raw
     assert _stdlib(raw)["Cc"].groups[0].display_name == "Team"
+    named = MessageBuilder().to(
+        Group(display_name="Équipe", members=(Address(local_part="a", domain="x.org"),))
+    )
+    raw = named.as_bytes()
+    assert b"?= : a@x.org;" in raw
+    [group] = mime.parse(raw).headers.address_list("To") or []
+    assert isinstance(group, Group)
+    assert group.display_name == "Équipe"
+    assert _stdlib(raw)["To"].groups[0].display_name == "Équipe"
 
 
 @pytest.mark.parametrize("bad", ["not an address", "a@", "@b.org", "Foo <a>", "a@b@c", ""])

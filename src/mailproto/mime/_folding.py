@@ -429,7 +429,12 @@ def address_tokens(
             if not item.display_name:
                 raise InvalidAddressError("a group needs a display name")
             tokens.extend(phrase_tokens(item.display_name, utf8=utf8, max_line=max_line))
-            _glue(tokens, ":")
+            if tokens[-1].text.startswith("=?"):
+                # RFC 2047 §5 (3): an encoded word in a phrase is separated
+                # from a following special by whitespace.
+                tokens.append(Token(":", " "))
+            else:
+                _glue(tokens, ":")
             for m, member in enumerate(item.members):
                 if m:
                     _glue(tokens, ",")
