@@ -152,6 +152,11 @@ def test_encode_decode_round_trip(text: str, charset: str, used: int) -> None:
     words = encode_header_text(text, charset=charset, first_line_used=used)
     assert all(len(w) <= 75 for w in words)
     assert decode_header_text(" ".join(words)) == text
+    # §5: whole characters per word, so every word decodes cleanly on its own.
+    for w in words:
+        defects: list[Defect] = []
+        decode_header_text(w, defects)
+        assert defects == []
 
 
 @given(st.text(max_size=300))

@@ -223,6 +223,9 @@ def encode_header_text(
     if first_room < 4:
         first_room = later_room
 
+    if codec == "utf-8":
+        return _split_utf8(data, prefix, encoding, first_room, later_room)
+
     def enc(chunk: str) -> str:
         raw = chunk.encode(codec, "surrogatepass")
         if encoding == "Q":
@@ -266,6 +269,65 @@ def encode_header_text(
                 body = nxt
         words.append(prefix + body + "?=")
         start = end
+        room = later_room
+    return words
+
+
+def _is_continuation_escape(enc: str, i: int) -> bool:
+    """True when the Q unit at *i* is ``=8X``..``=BX``: a UTF-8 continuation byte."""
+    return enc.startswith("=", i) and enc[i + 1 : i + 2] in ("8", "9", "A", "B")
+
+
+def _split_utf8(
+    data: bytes, prefix: str, encoding: str, first_room: int, later_room: int
+) -> list[str]:
+    """Cut UTF-8 *data* into encoded words without a loop per character.
+
+    The whole text is encoded once (C); cuts are then placed by arithmetic
+    and moved back at most a few units so that no escape and no multi-byte
+    character is split (§5).  B words hold ``room // 4 * 3`` bytes; a cut
+    never lands before a continuation byte (``0x80``-``0xBF``).
+    """
+    words: list[str] = []
+    room = first_room
+    n = len(data)
+    if encoding == "B":
+        pos = 0
+        while pos < n:
+            end = min(pos + max(room // 4 * 3, 3), n)
+            while pos < end < n and 0x80 <= data[end] <= 0xBF:
+                end -= 1
+            if end == pos:  # room for less than one character: take one anyway
+                end = pos + 1
+                while end < n and 0x80 <= data[end] <= 0xBF:
+                    end += 1
+            words.append(prefix + b64.encode(data[pos:end], line_length=0).decode("ascii") + "?=")
+            pos = end
+            room = later_room
+        return words
+    enc = qp.encode(data, header=True).decode("ascii")
+    total = len(enc)
+    pos = 0
+    while pos < total:
+        end = pos + room
+        if end >= total:
+            end = total
+        else:
+            # Never cut inside "=XX" ("=" only ever starts an escape in Q).
+            if enc[end - 1] == "=":
+                end -= 1
+            elif enc[end - 2] == "=":
+                end -= 2
+            # Never cut before a continuation byte; each step back is one
+            # escape, since every byte of a multi-byte character is escaped.
+            while end > pos and _is_continuation_escape(enc, end):
+                end -= 3
+            if end <= pos:  # room for less than one character: take one anyway
+                end = pos + (3 if enc[pos] == "=" else 1)
+                while end < total and _is_continuation_escape(enc, end):
+                    end += 3
+        words.append(prefix + enc[pos:end] + "?=")
+        pos = end
         room = later_room
     return words
 
