@@ -189,6 +189,9 @@ _DOTATOM = rf"{_ATEXT}+(?:\.{_ATEXT}+)*"
 _ITEM = (
     rf"[ \t]*(?:(?:(?P<name>{_ATEXT}+(?:[ \t]+{_ATEXT}+)*)|\"(?P<qname>[^\"\\]*)\")?[ \t]*"
     rf"<(?P<al>{_DOTATOM})@(?P<ad>{_DOTATOM})>|(?P<bl>{_DOTATOM})@(?P<bd>{_DOTATOM}))[ \t]*"
+    # A trailing comment, "a@b (Name)" as old mailers write it: ignored, as
+    # by email (comments are not display names in RFC 5322).
+    r"(?:\([^()\\]*\)[ \t]*)?"
 )
 _ITEM_ANON = re.sub(r"\?P<\w+>", "?:", _ITEM)
 _SIMPLE_ONE = re.compile(_ITEM)
@@ -214,6 +217,8 @@ def _simple_address(m: re.Match[str], defects: list[Defect]) -> Address:
 
 def _fast(value: str) -> AddressList | None:
     """The common forms, by regex only; None when the full parser is needed."""
+    if not value or value.isspace():
+        return _EMPTY
     defects: list[Defect] = []
     m = _SIMPLE_ONE.fullmatch(value)
     if m is not None:
@@ -487,6 +492,9 @@ class _Parser:
             if t2 is not None and not (t2.kind == "special" and t2.value in ",;"):
                 self.skip_to_separator(in_group=True)
         return Group(display_name=name, members=tuple(members))
+
+
+_EMPTY = AddressList()
 
 
 def parse_address_list(value: str) -> AddressList:
