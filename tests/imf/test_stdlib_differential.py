@@ -42,17 +42,35 @@ _ADDRESS = {
     "resent-bcc",
     "resent-sender",
 }
-_UNSTRUCTURED = {
-    "subject",
-    "comments",
-    "content-description",
-    "x-mailer",
-    "thread-topic",
-    "keywords",
-    "x-subject",
+# Every header stdlib parses as unstructured text: all but its structured ones.
+_STRUCTURED = {
+    "bcc",
+    "cc",
+    "content-disposition",
+    "content-transfer-encoding",
+    "content-type",
+    "date",
+    "from",
+    "message-id",
+    "mime-version",
+    "orig-date",
+    "reply-to",
+    "resent-bcc",
+    "resent-cc",
+    "resent-date",
+    "resent-from",
+    "resent-sender",
+    "resent-to",
+    "sender",
+    "to",
 }
 _DATES = {"date", "resent-date"}
-_COMPARED = _ADDRESS | _UNSTRUCTURED | _DATES
+
+
+def _unstructured(name: str) -> bool:
+    return name not in _STRUCTURED
+
+
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _SURROGATE = re.compile("[\udc80-\udcff]")
 
@@ -69,7 +87,8 @@ def _values() -> list[tuple[str, str, str, str]]:
             continue
         msg = parser.parsebytes(path.read_bytes())
         for name, raw in msg.raw_items():
-            if name.lower() not in _COMPARED:
+            lname = name.lower()
+            if lname not in _ADDRESS and lname not in _DATES and not _unstructured(lname):
                 continue
             # 8-bit header bytes: stdlib sees surrogate escapes, mailproto's
             # header layer decodes UTF-8 first (RFC 6532); not comparable here.
@@ -79,7 +98,8 @@ def _values() -> list[tuple[str, str, str, str]]:
                 std = email.policy.default.header_fetch_parse(name, raw)
             except Exception:  # stdlib itself fails on some hostile headers
                 continue
-            value = "".join(_LINE_BREAK.split(raw)).lstrip(" \t")
+            # As stdlib unfolds: line breaks removed, continuation WSP kept.
+            value = "".join(_LINE_BREAK.split(raw))
             out.append((str(path.relative_to(CORPUS)), name.lower(), value, std))
     return out
 
@@ -132,7 +152,7 @@ def test_unstructured_headers_match_stdlib() -> None:
     compared = 0
     mismatches = []
     for f, name, value, std in _values():
-        if name not in _UNSTRUCTURED:
+        if not _unstructured(name):
             continue
         compared += 1
         ours = decode_header_text(value)
