@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import email.header
+import email.policy
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from mailproto.codecs import quoted_printable as qp
 from mailproto.codecs.encoded_words import decode_header_text, decode_word, encode_header_text
 from mailproto.imf.defects import Defect
 
@@ -203,3 +206,37 @@ def test_runs_split_by_charset_change_and_unknown_words() -> None:
 
 def test_whitespace_inside_word_is_tolerated() -> None:
     assert _dec("=?utf-8?q?a b?=") == ("a b", ["whitespace-in-encoded-word"])
+
+
+_plain = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789.,:!", min_size=1, max_size=8)
+_word_text = st.text(
+    alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x2FF, exclude_categories=["Cc"]),
+    min_size=1,
+    max_size=12,
+)
+
+
+@st.composite
+def _encoded_word(draw: st.DrawFn) -> str:
+    text = draw(_word_text)
+    charset = draw(st.sampled_from(["utf-8", "UTF-8", "iso-8859-1", "utf8*en"]))
+    codec = "utf-8" if charset.lower().startswith("utf") else "latin-1"
+    try:
+        raw = text.encode(codec)
+    except UnicodeEncodeError:
+        raw = text.encode("utf-8")
+        charset = "utf-8"
+    if draw(st.booleans()):
+        body = base64.b64encode(raw).decode("ascii")
+        return f"=?{charset}?{draw(st.sampled_from('bB'))}?{body}?="
+    return f"=?{charset}?{draw(st.sampled_from('qQ'))}?{qp.encode(raw, header=True).decode()}?="
+
+
+@given(
+    st.lists(st.one_of(_plain, _encoded_word()), min_size=1, max_size=6),
+    st.lists(st.sampled_from([" ", "  ", "\t", " \t"]), min_size=6, max_size=6),
+)
+def test_agrees_with_stdlib_on_well_formed_words(parts: list[str], spaces: list[str]) -> None:
+    value = "".join(p + s for p, s in zip(parts, spaces))[: -len(spaces[len(parts) - 1])]
+    expected = str(email.policy.default.header_factory("Subject", value))
+    assert decode_header_text(value) == expected
