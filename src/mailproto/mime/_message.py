@@ -5,15 +5,22 @@ Theory of operation
 ``mime.parse(raw)`` keeps ``raw`` and returns a :class:`Message` that is only
 a pair of offsets into it.  Everything else happens on first use:
 
-* the header/body split of a part (one regex search for the empty line) on
-  first access to its headers or body;
+* the header/body split of a part (one regex match over its header lines)
+  on first access to its headers, body or children (for the root: at parse);
 * the header fields (see :mod:`mailproto.imf.headers`), split only when a
   caller needs all of them; one ``get`` is a single regex search;
+* the Content-Type and Content-Disposition parameters, parsed once per
+  distinct value (a small bounded cache: a mailbox repeats a few values);
 * the children of a multipart: a ``bytes.find`` for the delimiter over the
-  part's body, once, creating child parts that are again just offsets;
+  part's body, once, creating child parts that are again just offsets.  A
+  part whose header section does not contain the words "multipart" or
+  "message" cannot have children, so a walk does not even parse its
+  Content-Type;
 * transfer decoding and charset decoding, every time ``decoded()`` or
   ``text()`` is called (nothing is cached, so a walk over a 90 MB
-  attachment holds one decoded copy at a time, not the whole tree's).
+  attachment holds one decoded copy at a time, not the whole tree's), with
+  the codecs' extra validation scans off; ``defects`` runs them once, when
+  it is read.
 
 Every part therefore knows its exact span in the original bytes and
 ``bytes(part)`` is that span: for the root, the input byte for byte.
@@ -552,8 +559,17 @@ class Message:
 
     def _decode(self, defects: list[Defect] | None) -> bytes:
         self._split()
-        body = self._tree.data[self._body_start : self._end]
         cte = self.content_transfer_encoding
+        if (
+            cte == "base64"
+            and defects is None
+            and self._end - self._body_start > _LARGE_BODY
+            and not self.is_multipart
+        ):
+            chunked = _decode_base64_in_pieces(self._tree.data, self._body_start, self._end)
+            if chunked is not None:
+                return chunked
+        body = self._tree.data[self._body_start : self._end]
         if cte in _IDENTITY_ENCODINGS or self.is_multipart:
             return body
         if cte == "base64":
@@ -616,6 +632,56 @@ class Message:
                     self._text(data, found)
                 self._defects.extend(found)
         return [*headers.defects, *self._defects]
+
+
+# Base64 bodies larger than this are decoded piece by piece (see below).
+_LARGE_BODY = 8 * 1024 * 1024
+_PIECE = 4 * 1024 * 1024
+# Bytes that are not base64 alphabet characters (deleted to count them).
+_NOT_BASE64 = bytes(
+    b
+    for b in range(256)
+    if b not in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+)
+
+
+def _decode_base64_in_pieces(
+    data: bytes, start: int, end: int, piece: int = _PIECE
+) -> bytes | None:
+    """Decode the base64 text ``data[start:end]`` a few MB at a time.
+
+    Decoding the whole body at once needs a copy of it (the codec takes
+    ``bytes``) next to the decoded result: for a 90 MB attachment that is
+    1.6x the attachment on top of the message.  Pieces cut at line ends
+    bound the copy to one piece, and the decoded pieces are written into a
+    ``BytesIO`` whose ``getvalue()`` hands over its buffer without a copy.
+
+    A piece is decoded on its own only when that cannot change the result:
+    every piece but the last holds whole 4-character groups and no ``=``
+    padding (so the codec's repairs, which only concern padding and the end
+    of the data, can only apply to the last piece, exactly as for the whole
+    body).  Otherwise this returns None and the caller decodes the whole
+    body at once.
+    """
+    import io
+
+    from mailproto.codecs import b64
+
+    out = io.BytesIO()
+    pos = start
+    while pos < end:
+        stop = pos + piece
+        if stop >= end:
+            stop = end
+        else:
+            newline = data.find(b"\n", stop, end)
+            stop = end if newline < 0 else newline + 1
+        chunk = data[pos:stop]
+        if stop < end and (b"=" in chunk or len(chunk.translate(None, _NOT_BASE64)) % 4 != 0):
+            return None
+        out.write(b64.decode(chunk))
+        pos = stop
+    return out.getvalue()
 
 
 def parse(raw: Buffer, *, limits: MessageLimits | None = None) -> Message:
