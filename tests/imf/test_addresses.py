@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.policy
 import time
 
 import pytest
@@ -333,3 +334,29 @@ def test_address_list_is_a_sequence_of_items() -> None:
     assert len(r) == 2
     assert [type(i).__name__ for i in r] == ["Address", "Group"]
     assert str(r) == "a@b.test, G: c@d.test;"
+
+
+_word = st.text(
+    alphabet="abcdefghijklmnopqrstuvwxyzABC0123456789!#$%&'*+-/=?^_`{|}~", min_size=1, max_size=6
+)
+_quoted = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=10).map(
+    lambda s: '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+)
+_display = st.lists(st.one_of(_word, _quoted), min_size=1, max_size=3).map(" ".join)
+_spec = st.builds(
+    lambda lp, d: f"{lp}@{d}",
+    st.lists(_word, min_size=1, max_size=2).map(".".join),
+    st.lists(_word, min_size=1, max_size=3).map(".".join),
+)
+_mailbox = st.one_of(_spec, st.builds(lambda n, s: f"{n} <{s}>", _display, _spec))
+
+
+@given(st.lists(_mailbox, min_size=1, max_size=4), st.sampled_from([",", ", ", " , "]))
+def test_agrees_with_stdlib_on_well_formed_lists(mailboxes: list[str], sep: str) -> None:
+    value = sep.join(mailboxes)
+    expected = email.policy.default.header_factory("To", value)
+    got = parse_address_list(value)
+    assert format_address_list(got.items) == str(expected)
+    assert [(a.display_name, a.local_part, a.domain) for a in got.addresses] == [
+        (a.display_name, a.username, a.domain) for a in expected.addresses
+    ]

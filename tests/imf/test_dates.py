@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.utils
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -157,3 +158,14 @@ def test_format_parse_round_trip(dt: datetime) -> None:
 def test_never_raises(value: str) -> None:
     got = parse_date(value)
     assert got is None or got.tzinfo is not None
+
+
+@given(_aware.filter(lambda d: 1970 <= d.year <= 9999), st.booleans())
+def test_agrees_with_stdlib_on_formatted_dates(dt: datetime, weekday: bool) -> None:
+    text = email.utils.format_datetime(dt)
+    if not weekday:
+        text = text.split(", ", 1)[1]
+    expected = email.utils.parsedate_to_datetime(text)
+    got = parse_date(text)
+    assert got == expected
+    assert got is not None and got.utcoffset() == expected.utcoffset()
