@@ -78,3 +78,10 @@ def test_decode_policy() -> None:
 )
 def test_decode_never_raises(data: bytes, charset: str | None) -> None:
     assert isinstance(charsets.decode_text(data, charset, []), str)
+
+
+@given(st.text(max_size=40))
+def test_lookup_never_raises_and_returns_text_codecs(label: str) -> None:
+    codec = charsets.lookup(label)
+    if codec is not None:
+        assert isinstance(b"abc".decode(codec, "replace"), str)
