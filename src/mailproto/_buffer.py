@@ -162,11 +162,23 @@ class DotBlockReader:
     ``b"Hi\\r\\n.dot\\r\\n"``.
     """
 
-    __slots__ = ("_at_line_start", "bare_cr", "bare_lf", "done", "max_chunk", "size")
+    __slots__ = (
+        "_at_line_start",
+        "_detect_bare",
+        "bare_cr",
+        "bare_lf",
+        "done",
+        "max_chunk",
+        "size",
+    )
 
-    def __init__(self, *, max_chunk: int = 65536) -> None:
+    def __init__(self, *, max_chunk: int = 65536, detect_bare: bool = True) -> None:
         #: Largest piece :meth:`read` returns at once.
         self.max_chunk = max_chunk
+        # With detect_bare=False the bare CR/LF scan is skipped (bare_lf and
+        # bare_cr stay False): a *client* reading POP3 RETR has no policy to
+        # apply to them and the scan is a third of its parsing time.
+        self._detect_bare = detect_bare
         #: True once the terminating line has been consumed.
         self.done = False
         #: Octets of content handed out so far (after unstuffing).
@@ -260,7 +272,7 @@ class DotBlockReader:
         buf._searched = 0  # always a safe value; dot blocks never search lines
         # Bare CR/LF detection with C-speed counts rather than a byte loop.
         # A CRLF is never split across pieces, so per-piece counts are exact.
-        if not (self.bare_lf and self.bare_cr):
+        if self._detect_bare and not (self.bare_lf and self.bare_cr):
             crlf = out.count(b"\r\n")
             # Fast path: CRs and LFs together number exactly twice the CRLFs
             # when none is bare; one deleting pass costs less than two counts.

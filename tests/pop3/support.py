@@ -14,7 +14,9 @@ import attrs
 from mailproto import NEED_DATA, PAUSED, sasl
 from mailproto.pop3 import (
     Apop,
+    AuthAnswer,
     Authenticated,
+    AuthQuestion,
     ClientConnection,
     ConnectionClosed,
     ErrResponse,
@@ -26,8 +28,6 @@ from mailproto.pop3 import (
     OkResponse,
     Pass,
     Retr,
-    SaslAnswer,
-    SaslQuestion,
     ServerConnection,
     Top,
     Update,
@@ -108,14 +108,14 @@ class ServerApp:
                     self._open(event.name)
                 else:
                     conn.send(ErrResponse(code="AUTH", text="permission denied"))
-            elif isinstance(event, SaslQuestion):
+            elif isinstance(event, AuthQuestion):
                 q = event.question
                 if isinstance(q, sasl.CheckPassword):
                     stored = self.store.users.get(q.authcid)
-                    conn.send(SaslAnswer(answer=stored is not None and q.matches(stored)))
+                    conn.send(AuthAnswer(answer=stored is not None and q.matches(stored)))
                 elif isinstance(q, sasl.CheckCramDigest):
                     stored = self.store.users.get(q.username)
-                    conn.send(SaslAnswer(answer=stored is not None and q.matches(stored)))
+                    conn.send(AuthAnswer(answer=stored is not None and q.matches(stored)))
                 elif isinstance(q, sasl.LookupScramCredentials):
                     stored = self.store.users.get(q.username)
                     hash_name = "sha1" if q.mechanism.startswith("SCRAM-SHA-1") else "sha256"
@@ -124,7 +124,7 @@ class ServerApp:
                         if stored is None
                         else sasl.scram_credentials(stored, iterations=4096, hash=hash_name)
                     )
-                    conn.send(SaslAnswer(answer=creds))
+                    conn.send(AuthAnswer(answer=creds))
                 else:  # pragma: no cover
                     raise AssertionError(q)
             elif isinstance(event, Authenticated):

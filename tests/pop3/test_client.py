@@ -345,3 +345,24 @@ def test_capa_parsing_and_other() -> None:
     assert caps.login_delay == "900 USER"
     assert caps.other == (("X-FOO", ("a", "b")), (".ODD", ()))
     assert client.capabilities == caps
+
+
+def test_bare_line_ends_in_message_are_data() -> None:
+    client = logged_in()
+    client.send(Retr(msg=1))
+    client.receive_data(b"+OK\r\na\nb\rc\r\n.\r\n")
+    assert events(client) == [OkResponse(), MessageData(data=b"a\nb\rc\r\n"), MessageEnd()]
+
+
+def test_dot_block_reader_without_bare_detection() -> None:
+    from mailproto._buffer import DotBlockReader, ReceiveBuffer
+
+    buf = ReceiveBuffer()
+    buf.append(b"a\nb\rc\r\n.\r\n")
+    reader = DotBlockReader(detect_bare=False)
+    assert reader.read(buf) == b"a\nb\rc\r\n"
+    assert not reader.bare_lf and not reader.bare_cr
+    checking = DotBlockReader()
+    buf.append(b"a\nb\r\n.\r\n")
+    assert checking.read(buf) == b"a\nb\r\n"
+    assert checking.bare_lf and not checking.bare_cr

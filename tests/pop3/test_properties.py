@@ -7,6 +7,8 @@ from hypothesis import strategies as st
 
 from mailproto import NEED_DATA, PAUSED, ProtocolError
 from mailproto.pop3 import (
+    AuthAnswer,
+    AuthQuestion,
     Capa,
     ClientConnection,
     ConnectionClosed,
@@ -24,8 +26,6 @@ from mailproto.pop3 import (
     Quit,
     Retr,
     Rset,
-    SaslAnswer,
-    SaslQuestion,
     ServerConnection,
     Stat,
     Top,
@@ -156,8 +156,8 @@ def answer_anything(conn: ServerConnection, event: Event | object) -> None:
     elif isinstance(event, (Retr, Top)):
         conn.send(MessageData(data=b"a\r\n.b"))
         conn.send(MessageEnd())
-    elif isinstance(event, SaslQuestion):
-        conn.send(SaslAnswer(answer=True if "Check" in type(event.question).__name__ else None))
+    elif isinstance(event, AuthQuestion):
+        conn.send(AuthAnswer(answer=True if "Check" in type(event.question).__name__ else None))
     elif type(event).__name__ == "Update":
         conn.send(OkResponse())
 

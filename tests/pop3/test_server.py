@@ -10,7 +10,7 @@ from mailproto import NEED_DATA, PAUSED, LimitExceeded, LocalProtocolError, Remo
 from mailproto.limits import POP3Limits
 from mailproto.pop3 import (
     TRANSITIONS,
-    BadCommand,
+    CommandRejected,
     ConnectionClosed,
     Dele,
     ErrResponse,
@@ -104,7 +104,7 @@ def test_pass_without_user() -> None:
     conn.data_to_send()
     conn.receive_data(b"PASS x\r\n")
     event = conn.next_event()
-    assert isinstance(event, BadCommand) and event.command == "PASS"
+    assert isinstance(event, CommandRejected) and event.command == "PASS"
     assert conn.data_to_send().startswith(b"-ERR")
 
 
@@ -199,7 +199,7 @@ def test_login_refused_with_code() -> None:
     assert isinstance(conn.next_event(), Pass)
     assert conn.next_event() is PAUSED  # replies stay in order
     conn.send(ErrResponse(code="IN-USE", text="locked"))
-    assert isinstance(conn.next_event(), BadCommand)  # STAT not in AUTHORIZATION
+    assert isinstance(conn.next_event(), CommandRejected)  # STAT not in AUTHORIZATION
     assert conn.data_to_send().split(b"\r\n")[-3:] == [
         b"-ERR [IN-USE] locked",
         b"-ERR command not valid in this state",

@@ -66,12 +66,14 @@ from mailproto.limits import POP3Limits
 from mailproto.pop3._events import (
     Apop,
     Auth,
+    AuthAnswer,
     Authenticated,
     AuthFailed,
-    BadCommand,
+    AuthQuestion,
     Capa,
     Capabilities,
     CapaResponse,
+    CommandRejected,
     ConnectionClosed,
     Dele,
     ErrResponse,
@@ -87,10 +89,9 @@ from mailproto.pop3._events import (
     OkResponse,
     Pass,
     Quit,
+    ResponseCode,
     Retr,
     Rset,
-    SaslAnswer,
-    SaslQuestion,
     Stat,
     Stls,
     Top,
@@ -314,6 +315,8 @@ class ServerConnection:
         # The largest input buffered while the application owes an answer:
         # every pipelined command could be as long as the longest allowed line.
         self._max_buffered = self.limits.pipelined_commands * self.limits.command_line_length
+        # Validate the advertised values now rather than at the first CAPA.
+        self.capabilities.to_lines()
 
     # -- public state ------------------------------------------------------
 
@@ -588,7 +591,7 @@ class ServerConnection:
             )
         self._session.reject()
         self._write_status(False, reason, None)
-        return BadCommand(command=verb, reason=reason)
+        return CommandRejected(command=verb, reason=reason)
 
     # -- AUTH ----------------------------------------------------------------
 
@@ -637,14 +640,15 @@ class ServerConnection:
             return None
         if isinstance(step, Question):
             self._owed = "SASL"
-            return SaslQuestion(question=step)
+            return AuthQuestion(question=step)
         if isinstance(step, Success):
             self._owed = "AUTH"
+            self.user = step.authcid
             return Authenticated(mechanism=mech.name, authcid=step.authcid, authzid=step.authzid)
         assert isinstance(step, Failure)
         self._sasl = None
         # RFC 3206 §4: [AUTH] says the credentials were wrong, not the system.
-        self._write_status(False, _AUTH_FAILED, "AUTH")
+        self._write_status(False, _AUTH_FAILED, ResponseCode.AUTH)
         self._session.complete("AUTH", ERR)
         return AuthFailed(mechanism=mech.name, reason=step.reason)
 
@@ -692,8 +696,8 @@ class ServerConnection:
                 return
             raise LocalProtocolError(f"answer {owed} with Maildrop or ErrResponse")
         if owed == "SASL":
-            if not isinstance(event, SaslAnswer):
-                raise LocalProtocolError("answer a SaslQuestion with SaslAnswer")
+            if not isinstance(event, AuthAnswer):
+                raise LocalProtocolError("answer a AuthQuestion with AuthAnswer")
             mech = self._sasl
             assert mech is not None
             step = mech.answer(event.answer)
@@ -769,7 +773,6 @@ class _InFlight:
     #: AUTH: an initial response too long for the command line, sent as the
     #: answer to the first (empty) challenge instead.
     held_response: bytes | None = None
-    written: bool = False
 
 
 class _Listing:
@@ -801,7 +804,10 @@ class ClientConnection:
         self._buf = ReceiveBuffer()
         self._out = bytearray()
         self._eof = False
+        # Commands written whose answers have not fully arrived, oldest
+        # first, and commands sent but held back by the pipelining rules.
         self._inflight: deque[_InFlight] = deque()
+        self._queued: deque[_InFlight] = deque()
         # The state the session will be in once every command in flight
         # succeeds: send() checks new commands against it, so a client may
         # pipeline USER, PASS, STAT... in one go.
@@ -833,7 +839,7 @@ class ClientConnection:
     @property
     def pending_commands(self) -> int:
         """Commands sent whose answers have not been fully received."""
-        return len(self._inflight)
+        return len(self._inflight) + len(self._queued)
 
     # -- bytes -----------------------------------------------------------------
 
@@ -884,7 +890,7 @@ class ClientConnection:
         target = SessionState.after(self._projected, verb, OK)
         if target is None:
             raise LocalProtocolError(f"{verb} is not allowed in state {self._projected.name}")
-        if len(self._inflight) >= self.limits.pipelined_commands:
+        if self.pending_commands >= self.limits.pipelined_commands:
             raise LocalProtocolError("too many commands in flight (pipelined_commands)")
         held = None
         if isinstance(event, Auth):
@@ -892,7 +898,7 @@ class ClientConnection:
         else:
             line = write_command(event, self.limits.command_line_length)
         self._projected = target
-        self._inflight.append(_InFlight(verb=verb, event=event, line=line, held_response=held))
+        self._queued.append(_InFlight(verb=verb, event=event, line=line, held_response=held))
         self._flush()
 
     def _auth_line(self, event: Auth) -> tuple[bytes, bytes | None]:
@@ -915,20 +921,28 @@ class ClientConnection:
         return line + CRLF, held
 
     def _flush(self) -> None:
-        """Write queued commands the pipelining rules allow now."""
+        """Write queued commands the pipelining rules allow now.
+
+        Written commands move from ``_queued`` to ``_inflight``; the rules
+        look only at the newest written command, so each call is O(number
+        of commands it writes).
+        """
+        queued = self._queued
+        if not queued or self._session.state is State.TLS_HANDSHAKE:
+            return
+        inflight = self._inflight
         pipelining = self.capabilities is not None and self.capabilities.pipelining
-        written_before = False
-        for item in self._inflight:
-            if item.written:
-                written_before = True
-                if item.verb in ("AUTH", "STLS"):
-                    return  # nothing may follow until its exchange ends
-                continue
-            if written_before and (not pipelining or item.verb in ("AUTH", "STLS")):
-                return
-            if self._session.state is State.TLS_HANDSHAKE:
-                return
-            item.written = True
+        while queued:
+            item = queued[0]
+            if inflight:
+                # Nothing follows STLS or AUTH until its exchange ends (RFC
+                # 2595 §4, RFC 5034 §4); other commands only with PIPELINING.
+                if inflight[-1].verb in ("AUTH", "STLS"):
+                    return
+                if not pipelining or item.verb in ("AUTH", "STLS"):
+                    return
+            queued.popleft()
+            inflight.append(item)
             self._out += item.line
             if item.verb == "AUTH":
                 event = item.event
@@ -936,9 +950,6 @@ class ClientConnection:
                 self._sasl = event.mechanism
                 self._sasl_held = item.held_response
                 self._sasl_aborted = False
-            written_before = True
-            if item.verb in ("AUTH", "STLS"):
-                return
 
     # -- answers ---------------------------------------------------------------
 
@@ -971,7 +982,7 @@ class ClientConnection:
             raise RemoteProtocolError("response line not terminated by CRLF")
         if state is State.GREETING:
             return self._greeting(line)
-        if not self._inflight or not self._inflight[0].written:
+        if not self._inflight:
             raise RemoteProtocolError("response received with no command outstanding")
         current = self._inflight[0]
         if line.startswith(b"+ ") or line == b"+\r\n":
@@ -988,6 +999,7 @@ class ClientConnection:
                 raise RemoteProtocolError("connection closed in the middle of a response")
             self._session.close()
             self._inflight.clear()
+            self._queued.clear()
             return ConnectionClosed()
         return NEED_DATA
 
@@ -1081,7 +1093,8 @@ class ClientConnection:
             self._listing = _Listing(verb, status.text)
             return self._read_listing()
         if isinstance(cmd, (Retr, Top)):
-            self._reader = DotBlockReader(max_chunk=self.limits.data_chunk_size)
+            # Bare CR/LF inside a message is data for a client: no scan.
+            self._reader = DotBlockReader(max_chunk=self.limits.data_chunk_size, detect_bare=False)
             return OkResponse(text=status.text, code=status.code)
         if isinstance(cmd, Stls):
             self._done(verb, OK)
@@ -1101,7 +1114,7 @@ class ClientConnection:
         self._after_answer()
 
     def _after_answer(self) -> None:
-        if not self._inflight:
+        if not self._inflight and not self._queued:
             # Resynchronise the projection with reality (a failed PASS).
             self._projected = self._session.state
         self._flush()

@@ -18,12 +18,12 @@ Answers the *server application* sends
     :class:`Greeting`, :class:`OkResponse`, :class:`ErrResponse`,
     :class:`Maildrop` (accept a login: here is the listing),
     :class:`MessageData` / :class:`MessageEnd` (stream a message for RETR/TOP),
-    :class:`SaslAnswer` (answer a SASL question).
+    :class:`AuthAnswer` (answer a SASL question).
 
 What the connections report
     On the server: the commands above, plus :class:`Authenticated`,
-    :class:`SaslQuestion`, :class:`AuthFailed`, :class:`Update` (``QUIT`` in
-    TRANSACTION: the deletions to carry out), :class:`BadCommand`, and
+    :class:`AuthQuestion`, :class:`AuthFailed`, :class:`Update` (``QUIT`` in
+    TRANSACTION: the deletions to carry out), :class:`CommandRejected`, and
     :class:`ConnectionClosed`.  On the client: :class:`Greeting`,
     :class:`OkResponse`, :class:`ErrResponse`, and the typed multi-line results
     :class:`StatResponse`, :class:`ListResponse`, :class:`UidlResponse`,
@@ -50,12 +50,14 @@ from mailproto.sasl import ClientMechanism, Question, Secret
 __all__ = [
     "Apop",
     "Auth",
+    "AuthAnswer",
     "AuthFailed",
+    "AuthQuestion",
     "Authenticated",
-    "BadCommand",
     "Capa",
     "CapaResponse",
     "Capabilities",
+    "CommandRejected",
     "ConnectionClosed",
     "Dele",
     "ErrResponse",
@@ -72,10 +74,9 @@ __all__ = [
     "OkResponse",
     "Pass",
     "Quit",
+    "ResponseCode",
     "Retr",
     "Rset",
-    "SaslAnswer",
-    "SaslQuestion",
     "Stat",
     "StatResponse",
     "Stls",
@@ -243,7 +244,7 @@ class Auth(Event):
     (challenges, responses, cancel on a bad challenge, server verification for
     SCRAM) and finally reports an :class:`OkResponse` or :class:`ErrResponse`.
     The server side never returns this event: it reports
-    :class:`SaslQuestion`, then :class:`Authenticated` or :class:`AuthFailed`.
+    :class:`AuthQuestion`, then :class:`Authenticated` or :class:`AuthFailed`.
     """
 
     #: A fresh client mechanism from :mod:`mailproto.sasl` holding the
@@ -333,6 +334,25 @@ class Quit(Event):
 
 # ---------------------------------------------------------------------------
 # Status responses (RFC 1939 §3, RFC 2449 §8).
+
+
+class ResponseCode:
+    """The registered extended response codes, for :attr:`ErrResponse.code`.
+
+    Constants rather than strings typed at each call site; any other code
+    that matches the RFC 2449 §8 grammar may be used as well.
+    """
+
+    #: RFC 2449 §8.1.1: the maildrop is locked by another session.
+    IN_USE = "IN-USE"
+    #: RFC 2449 §8.1.2: the user logged in too recently (see LOGIN-DELAY).
+    LOGIN_DELAY = "LOGIN-DELAY"
+    #: RFC 3206 §4: a temporary system problem; retrying later may work.
+    SYS_TEMP = "SYS/TEMP"
+    #: RFC 3206 §4: a permanent system problem; do not retry.
+    SYS_PERM = "SYS/PERM"
+    #: RFC 3206 §5: the credentials are wrong (not the system).
+    AUTH = "AUTH"
 
 
 @attrs.frozen(kw_only=True)
@@ -442,8 +462,8 @@ class MessageEnd(Event):
 
 
 @attrs.frozen(kw_only=True)
-class SaslAnswer(Event):
-    """The server application's answer to a :class:`SaslQuestion`.
+class AuthAnswer(Event):
+    """The server application's answer to a :class:`AuthQuestion`.
 
     The value type depends on the question (see :mod:`mailproto.sasl`):
     ``bool`` for password/digest checks, ``ScramCredentials | None`` for
@@ -459,8 +479,8 @@ class SaslAnswer(Event):
 
 
 @attrs.frozen(kw_only=True)
-class SaslQuestion(Event):
-    """A SASL mechanism (AUTH) needs a decision: reply with :class:`SaslAnswer`."""
+class AuthQuestion(Event):
+    """A SASL mechanism (AUTH) needs a decision: reply with :class:`AuthAnswer`."""
 
     #: The mechanism's question, e.g. :class:`~mailproto.sasl.CheckPassword`.
     question: Question
@@ -471,7 +491,7 @@ class Authenticated(Event):
     """An AUTH exchange succeeded: reply :class:`Maildrop` or :class:`ErrResponse`.
 
     The credentials have been checked (by the answers the application gave
-    to the :class:`SaslQuestion` events).  The application still decides
+    to the :class:`AuthQuestion` events).  The application still decides
     whether the maildrop can be opened (``IN-USE``, ``LOGIN-DELAY``).
     """
 
@@ -513,7 +533,7 @@ class Update(Event):
 
 
 @attrs.frozen(kw_only=True)
-class BadCommand(Event):
+class CommandRejected(Event):
     """The client sent a command the server refused; ``-ERR`` was already sent.
 
     Reported so the application can log or count it; nothing to answer.
