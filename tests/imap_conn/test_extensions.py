@@ -251,3 +251,32 @@ def test_non_synchronising_literal_over_the_limit_is_fatal() -> None:
     # RFC 7888 §4: tagged BAD, then the server closes.
     assert out == b"a BAD [TOOBIG] Literal too large\r\n* BYE [TOOBIG] Literal too large\r\n"
     assert state(server) is State.LOGOUT
+
+
+def test_second_compress_gets_compressionactive() -> None:
+    p = _authenticated(b"IMAP4rev1 COMPRESS=DEFLATE", compress=True)
+    p.c(C.Compress(tag="z1"), b"z1 COMPRESS DEFLATE\r\n")
+    p.s(b"z1 OK DEFLATE active\r\n")
+    # Our client refuses a second one (no longer advertised) ...
+    with pytest.raises(LocalProtocolError):
+        p.client.send(C.Compress(tag="z2"))
+    # ... and the server answers one from a less careful client.
+    from mailproto.imap._compress import Deflater, Inflater
+
+    deflater = Deflater()
+    p.server._input.inflater = Inflater()  # a fresh peer stream for this check
+    p.server.receive_data(deflater.compress(b"z3 COMPRESS DEFLATE\r\n"))
+    [bad] = server_events(p.server, b"")
+    assert isinstance(bad, BadCommand)
+    inflater = Inflater()
+    inflater.feed(p.server.data_to_send())
+    assert inflater.read(1000) == b"z3 NO [COMPRESSIONACTIVE] Compression is already active\r\n"
+
+
+def test_client_bounds_commands_in_flight() -> None:
+    client = ClientConnection(limits=IMAPLimits(pipelined_commands=2))
+    client_events(client, b"* PREAUTH hi\r\n")
+    client.send(C.Noop(tag="a"))
+    client.send(C.Noop(tag="b"))
+    with pytest.raises(LocalProtocolError):
+        client.send(C.Noop(tag="c"))

@@ -193,11 +193,17 @@ class ClientConnection:
         name = self._session.check(command)
         if command.tag in self._inflight:
             raise LocalProtocolError(f"tag {command.tag!r} is already in flight")
+        if len(self._inflight) >= self.limits.pipelined_commands:
+            raise LocalProtocolError(
+                f"{len(self._inflight)} commands in flight (IMAPLimits.pipelined_commands)"
+            )
         for handle in self._inflight.values():
             if handle.name in BARRIERS:
                 raise LocalProtocolError(
                     f"{name} cannot be sent before {handle.name} ({handle.tag}) completes"
                 )
+        if name == "COMPRESS" and self._output.deflater is not None:
+            raise LocalProtocolError("COMPRESS is already active (RFC 4978 §3)")
         if name in BARRIERS and self._inflight:
             raise LocalProtocolError(f"{name} cannot be pipelined with other commands")
         if self.check_capabilities and self._capabilities is not None:

@@ -148,6 +148,7 @@ _TOO_MANY_ERRORS = "Too many errors"
 _LOGOUT = "Logging out"
 _CAPABILITY_DONE = "CAPABILITY completed"
 _DONE_UNEXPECTED = "DONE without IDLE"
+_COMPRESS_ACTIVE = "Compression is already active"
 
 _TAG_AT_START = re.compile(rb"[!#$&',-\[\^-z|}~\]]+")
 
@@ -514,6 +515,11 @@ class ServerConnection:
             return None
         if not session.allowed(name):
             return self._bad(command.tag, _NOT_NOW)
+        if isinstance(command, C.Compress) and self._output.deflater is not None:
+            # RFC 4978 §3: a second COMPRESS gets NO [COMPRESSIONACTIVE].
+            return self._bad(
+                command.tag, "Compression is already active", "NO", "COMPRESSIONACTIVE"
+            )
         missing = missing_capability(command, {c.upper() for c in self.capabilities()})
         if missing is not None:
             if isinstance(command, C.Login):
