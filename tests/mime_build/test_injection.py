@@ -10,7 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from mailproto import mime
 from mailproto.imf.addresses import Address, Group
 from mailproto.mime.builder import (
     HeaderInjectionError,
@@ -145,3 +148,45 @@ def test_bytes_values_are_type_errors() -> None:
         MessageBuilder().subject(b"x\r\ny")  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         MessageBuilder().header("X-A", b"x")
+
+
+# -- properties ------------------------------------------------------------------
+
+_any_text = st.text(st.characters(codec="utf-8"), max_size=60)
+_names = st.from_regex(r"X-[A-Za-z0-9-]{1,20}", fullmatch=True)
+
+
+@given(value=_any_text, name=_names, utf8=st.booleans())
+def test_header_values_never_create_fields(value: str, name: str, utf8: bool) -> None:
+    """Any value either raises HeaderInjectionError (CR/LF/NUL in it) or
+    becomes exactly one field with exactly that value."""
+    b = MessageBuilder(utf8=utf8).subject("s")
+    bad = any(c in value for c in "\r\n\x00")
+    if bad:
+        with pytest.raises(HeaderInjectionError):
+            b.header(name, value)
+        with pytest.raises(HeaderInjectionError):
+            b.subject(value)
+        return
+    b.header(name, value).subject(value)
+    msg = mime.parse(b.as_bytes())
+    assert msg.headers.keys() == ["Subject", name, "MIME-Version", "Content-Type"]
+    assert msg.headers.get(name) == value
+    assert msg.headers.get("Subject") == value
+
+
+@given(name=_any_text, local=_any_text)
+def test_address_parts_never_create_fields(name: str, local: str) -> None:
+    addr = Address(display_name=name, local_part=local or "x", domain="example.org")
+    b = MessageBuilder(utf8=True)
+    try:
+        b.to(addr)
+    except HeaderInjectionError:
+        assert any(c in name + local for c in "\r\n\x00")
+        return
+    except ValueError:
+        return  # invalid address (e.g. a control character in the local part)
+    msg = mime.parse(b.as_bytes())
+    assert msg.headers.keys() == ["To", "MIME-Version", "Content-Type"]
+    [got] = msg.headers.addresses("To")
+    assert (got.display_name, got.local_part) == (name, local or "x")
