@@ -533,6 +533,8 @@ def test_part_validation() -> None:
     with pytest.raises(ValueError):
         Part("text/plain", text="x").add_header("Content-Type", "x")
     with pytest.raises(ValueError):
+        Part("text/plain", text="x").add_header("Content-ID", "<a@b>")
+    with pytest.raises(ValueError):
         BuildPolicy(max_line_length=5)
     for bad_name in ("a b", "x*", "p%", "é", ""):
         with pytest.raises(ValueError):

@@ -513,6 +513,8 @@ class Part:
         check_text(value)
         if name.lower() in _MANAGED:
             raise ValueError(f"{name} is set by the builder")
+        if name.lower() in _PART_FIELDS:
+            raise ValueError(f"{name} comes from the Part's arguments")
         self._headers.append((name, value))
         return self
 
@@ -711,6 +713,8 @@ class Part:
 
 
 _MANAGED = frozenset({"content-type", "content-transfer-encoding", "mime-version"})
+# Fields a Part writes from its own arguments (one of each at most).
+_PART_FIELDS = frozenset({"content-disposition", "content-id", "content-description"})
 
 
 def _unstructured(value: str, policy: BuildPolicy, name_length: int) -> list[Token]:
