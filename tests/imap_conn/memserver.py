@@ -28,9 +28,10 @@ from mailproto.imap._events import (
 )
 from mailproto.imap.mailbox import SelectedMailbox
 from mailproto.imap.server import ServerConnection
-from mailproto.imap.structure import body_structure, envelope, section_data
+from mailproto.imap.structure import binary_size, body_structure, envelope, section_data
 from mailproto.imap.types import (
     AppendUid,
+    BinarySizeRequest,
     ResponseCode,
     SearchKey,
     Section,
@@ -383,6 +384,10 @@ class Session:
                         msg.flags.add("\\Seen")
                         fields["flags"] = tuple(sorted(msg.flags))
                     sections.append(section_data(msg.parsed, att))
+                elif isinstance(att, BinarySizeRequest):
+                    size = binary_size(msg.parsed, att.part)
+                    sizes = fields.setdefault("binary_sizes", ())
+                    fields["binary_sizes"] = (*sizes, (att.part, size or 0))
                 elif att == "UID":
                     fields["uid"] = msg.uid
                 elif att == "FLAGS":

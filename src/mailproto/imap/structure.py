@@ -71,6 +71,7 @@ from mailproto.mime._params import split_params
 
 __all__ = [
     "binary_section",
+    "binary_size",
     "body_structure",
     "envelope",
     "section_bytes",
@@ -459,6 +460,12 @@ def binary_section(msg: Message, part: tuple[int, ...]) -> bytes | None:
     if node.is_multipart and not _is_enclosing(node):
         return node.raw_body
     return node.decoded()
+
+
+def binary_size(msg: Message, part: tuple[int, ...]) -> int | None:
+    """``BINARY.SIZE[part]`` (RFC 3516 §4.2): the size of ``BINARY[part]``, or None."""
+    data = binary_section(msg, part)
+    return None if data is None else len(data)
 
 
 def section_data(msg: Message, request: SectionRequest) -> SectionData:
