@@ -366,3 +366,25 @@ def test_reply_constants_valid() -> None:
         value = getattr(replies, name)
         if isinstance(value, Reply):
             assert value.to_bytes().endswith(b"\r\n")
+
+
+def test_orcpt_utf8_addr_type_rfc6533() -> None:
+    ev = parse("RCPT TO:<c@d.org> ORCPT=utf-8;用户\\x{2B}x@例子.广告\r\n".encode())
+    assert isinstance(ev, RcptTo) and ev.parameters.orcpt == ORcpt(
+        addr_type="utf-8", address="用户+x@例子.广告"
+    )
+    ascii_form = parse(b"RCPT TO:<c@d.org> ORCPT=utf-8;\\x{7528}a\\x{3D}b@x\r\n")
+    assert isinstance(ascii_form, RcptTo) and ascii_form.parameters.orcpt is not None
+    assert ascii_form.parameters.orcpt.address == "用a=b@x"
+    with pytest.raises(CommandError):
+        parse(b"RCPT TO:<c@d.org> ORCPT=utf-8;a\\x{D800}b\r\n")  # a surrogate
+
+
+@given(st.text(min_size=1, max_size=30))
+def test_utf8_addr_round_trip(value: str) -> None:
+    from mailproto.smtp.extensions import utf8_addr_decode, utf8_addr_encode
+
+    for unitext in (False, True):
+        enc = utf8_addr_encode(value, unitext=unitext)
+        assert unitext or enc.isascii()
+        assert utf8_addr_decode(enc) == value

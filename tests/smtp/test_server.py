@@ -327,3 +327,27 @@ def test_data_line_length_limit_when_set() -> None:
     app.feed(b"MAIL FROM:<a@b.org>\r\nRCPT TO:<c@d.org>\r\nDATA\r\n")
     assert codes(app.feed(b"short\r\n" + b"x" * 20 + b"\r\n.\r\n")) == [500]
     assert isinstance(next(e for e in app.events if isinstance(e, MessageAborted)), MessageAborted)
+
+
+def test_20mb_message_keeps_buffers_small() -> None:
+    # The body leaves as events: the connection's own buffer never holds more
+    # than one received piece (plus a partial line), however large the message.
+    conn = ServerConnection(limits=SMTPLimits(message_size=None))
+    conn.send(GREETING)
+    conn.receive_data(b"EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\n")
+    while (ev := conn.next_event()) is not NEED_DATA:
+        if ev is PAUSED:
+            conn.send(replies.OK)
+    piece = (b"y" * 78 + b"\r\n") * 800  # 64000 octets
+    received = 0
+    largest = 0
+    for _ in range(20 * 1024 * 1024 // len(piece)):
+        conn.receive_data(piece)
+        largest = max(largest, len(conn._buf))
+        while (ev := conn.next_event()) is not NEED_DATA:
+            assert isinstance(ev, DataChunk)
+            received += len(ev.data)
+    conn.receive_data(b".\r\n")
+    assert isinstance(conn.next_event(), EndOfData)
+    assert received == 20 * 1024 * 1024 // len(piece) * len(piece)
+    assert largest <= len(piece) < 1024 * 1024

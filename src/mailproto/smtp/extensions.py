@@ -62,6 +62,8 @@ __all__ = [
     "RcptParameters",
     "Ret",
     "ServerConfig",
+    "utf8_addr_decode",
+    "utf8_addr_encode",
     "xtext_decode",
     "xtext_encode",
 ]
@@ -146,16 +148,60 @@ class NotifyCondition(enum.Enum):
 
 @attrs.frozen(kw_only=True, slots=True)
 class ORcpt:
-    """``ORCPT=`` on RCPT (RFC 3461 §4.2): the original recipient."""
+    """``ORCPT=`` on RCPT (RFC 3461 §4.2): the original recipient.
 
-    #: The address type, e.g. ``"rfc822"`` (an IANA "addr-type").
+    With the ``utf-8`` address type (RFC 6533 §3) the address is carried as
+    *utf-8-addr-unitext*/*xtext*: ``\\x{HEX}`` escapes instead of ``+XX``.
+    """
+
+    #: The address type, e.g. ``"rfc822"`` or ``"utf-8"`` (an IANA "addr-type").
     addr_type: str
-    #: The original address, xtext-decoded.
+    #: The original address, decoded.
     address: str
 
-    def to_value(self) -> str:
-        """The parameter value (``rfc822;user+40example.org`` style)."""
+    def to_value(self, *, utf8: bool = False) -> str:
+        """The parameter value (``rfc822;user+40example.org`` style).
+
+        For the ``utf-8`` type, non-ASCII characters stay raw when *utf8*
+        (SMTPUTF8 in force: utf-8-addr-unitext) and are escaped otherwise
+        (utf-8-addr-xtext).
+        """
+        if self.addr_type.lower() == "utf-8":
+            return f"{self.addr_type};{utf8_addr_encode(self.address, unitext=utf8)}"
         return f"{self.addr_type};{xtext_encode(self.address)}"
+
+
+# RFC 6533 §3:
+#   utf-8-addr-xtext   = 1*(QCHAR / EmbeddedUnicodeChar)
+#   utf-8-addr-unitext = 1*(QUCHAR / EmbeddedUnicodeChar)
+#   QCHAR     = %x21-2a / %x2c-3c / %x3e-5b / %x5d-7e   ; no "+", "=", "\"
+#   QUCHAR    = QCHAR / UTF8-2 / UTF8-3 / UTF8-4
+#   EmbeddedUnicodeChar = %x5C.78 "{" HEXPOINT "}"      ; \x{HEX}
+_UTF8_ADDR_RE = re.compile(r"(?:[!-*,-<>-\[\]-~\u0080-\U0010ffff]|\\x\{[0-9A-Fa-f]{2,6}\})+\Z")
+_EMBEDDED_RE = re.compile(r"\\x\{([0-9A-Fa-f]{2,6})\}")
+_UTF8_UNSAFE_RE = re.compile(r"[^!-*,-<>-\[\]-~\u0080-\U0010ffff]")
+_UTF8_UNSAFE_ASCII_RE = re.compile(r"[^!-*,-<>-\[\]-~]")
+
+
+def utf8_addr_decode(value: str) -> str:
+    """Decode RFC 6533 utf-8-addr-xtext/unitext; raise ``ValueError``."""
+    if not _UTF8_ADDR_RE.match(value):
+        raise ValueError(f"invalid utf-8-addr-xtext: {value!r}")
+
+    def point(m: re.Match[str]) -> str:
+        cp = int(m.group(1), 16)
+        if cp > 0x10FFFF or 0xD800 <= cp <= 0xDFFF:
+            raise ValueError("invalid code point")
+        return chr(cp)
+
+    return _EMBEDDED_RE.sub(point, value)
+
+
+def utf8_addr_encode(value: str, *, unitext: bool) -> str:
+    """Encode *value* as RFC 6533 utf-8-addr-unitext (or -xtext)."""
+    unsafe = _UTF8_UNSAFE_RE if unitext else _UTF8_UNSAFE_ASCII_RE
+    # HEXPOINT has at least two hex digits (RFC 6533 §3).
+    return unsafe.sub(lambda m: f"\\x{{{ord(m.group(0)):02X}}}", value)
 
 
 @attrs.frozen(kw_only=True, slots=True)
@@ -248,8 +294,9 @@ class RcptParameters:
     #: Other parameters, as in :attr:`MailParameters.extra`.
     extra: tuple[tuple[str, str | None], ...] = attrs.field(default=(), converter=_params_tuple)
 
-    def to_wire(self) -> list[str]:
-        """The parameters as ``KEYWORD[=value]`` strings."""
+    def to_wire(self, *, utf8: bool = False) -> list[str]:
+        """The parameters as ``KEYWORD[=value]`` strings (*utf8*: SMTPUTF8 in
+        force, for RFC 6533 ORCPT values)."""
         out: list[str] = []
         if self.notify is not None:
             if not self.notify:
@@ -258,7 +305,7 @@ class RcptParameters:
                 order = [c for c in NotifyCondition if c in self.notify]
                 out.append("NOTIFY=" + ",".join(c.value for c in order))
         if self.orcpt is not None:
-            out.append(f"ORCPT={self.orcpt.to_value()}")
+            out.append(f"ORCPT={self.orcpt.to_value(utf8=utf8)}")
         out.extend(k if v is None else f"{k}={v}" for k, v in self.extra)
         return out
 
@@ -399,9 +446,13 @@ def parse_rcpt_parameters(
             if not semi or not _ADDR_TYPE_RE.match(addr_type):
                 raise _bad(key)
             try:
-                orcpt = ORcpt(addr_type=addr_type, address=xtext_decode(addr))
+                if addr_type.lower() == "utf-8":
+                    address = utf8_addr_decode(addr)  # RFC 6533 §3
+                else:
+                    address = xtext_decode(addr)
             except ValueError:
                 raise _bad(key) from None
+            orcpt = ORcpt(addr_type=addr_type, address=address)
         elif key in extra_ok:
             extra.append((key, value))
         else:
