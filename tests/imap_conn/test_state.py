@@ -256,3 +256,42 @@ def test_too_many_errors_ends_the_session() -> None:
         server_events(server, b"a FOO\r\nb FOO\r\nc FOO\r\n")
     assert server.data_to_send().endswith(b"* BYE Too many errors\r\n")
     assert server.state is State.LOGOUT
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        ("OK", State.NOT_AUTHENTICATED),
+        ("PREAUTH", State.AUTHENTICATED),
+        ("BYE", State.LOGOUT),
+    ],
+)
+def test_greetings(status: str, expected: State) -> None:
+    """RFC 9051 §3 (1)-(3): the greeting chooses the first state, on both sides."""
+    from mailproto.imap._events import Greeting
+
+    server = ServerConnection()
+    server.send(R.StatusResponse(tag=None, status=status, text="hello"))  # type: ignore[arg-type]
+    client = ClientConnection()
+    [greeting] = client_events(client, server.data_to_send())
+    assert isinstance(greeting, Greeting) and greeting.status == status
+    assert client.state is expected and server.state is expected
+    if expected is State.LOGOUT:
+        with pytest.raises(LocalProtocolError):
+            client.send(C.Noop(tag="a"))
+        with pytest.raises(LocalProtocolError):
+            server.send(R.Exists(count=1))
+
+
+def test_client_refuses_a_stray_greeting_or_unknown_tag() -> None:
+    from mailproto.errors import RemoteProtocolError
+
+    client = ClientConnection()
+    with pytest.raises(RemoteProtocolError):
+        client_events(client, b"a OK not a greeting\r\n")
+    client = ClientConnection()
+    client_events(client, b"* OK hi\r\n")
+    with pytest.raises(RemoteProtocolError):
+        client_events(client, b"zz OK who?\r\n")
+    with pytest.raises(RemoteProtocolError):  # the connection stays failed
+        client.next_event()
