@@ -198,3 +198,26 @@ def test_inflate_garbage_raises_protocol_error(data: bytes) -> None:
             pass
     except ProtocolError:
         pass
+
+
+@given(st.binary(max_size=300), st.booleans())
+def test_compressed_streams_of_arbitrary_bytes_raise_only_protocol_errors(
+    data: bytes, deflate: bool
+) -> None:
+    """After COMPRESS, garbage (raw or validly deflated) never escapes as anything else."""
+    server = ServerConnection(compress=True, limits=_small)
+    server.send(R.StatusResponse(tag=None, status="PREAUTH", text="hi"))
+    server.receive_data(b"z COMPRESS DEFLATE\r\n")
+    assert server.next_event() is not NEED_DATA
+    server.send(R.StatusResponse(tag="z", status="OK", text="go"))
+    server.receive_data(Deflater().compress(data) if deflate else data)
+    try:
+        for _ in range(50):
+            event = server.next_event()
+            if event is NEED_DATA or event is PAUSED:
+                for command in list(server.in_flight):
+                    server.send(R.StatusResponse(tag=command.tag, status="NO", text="no"))
+                if not server.in_flight and event is NEED_DATA:
+                    break
+    except ProtocolError:
+        pass
