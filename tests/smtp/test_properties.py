@@ -295,3 +295,33 @@ def test_client_survives_any_bytes(data: bytes, cuts: list[int], lmtp: bool) -> 
                     break
     except ProtocolError:
         pass
+
+
+auth_replies = st.lists(
+    st.sampled_from(
+        [b"334 \r\n", b"334 =\r\n", b"334 !!!\r\n", b"235 ok\r\n", b"535 no\r\n", b"334 cj1h\r\n"]
+    )
+    | st.binary(max_size=30),
+    max_size=10,
+).map(b"".join)
+
+
+@given(data=auth_replies, mech=st.sampled_from(["PLAIN", "LOGIN", "SCRAM-SHA-256", "CRAM-MD5"]))
+def test_client_auth_survives_any_replies(data: bytes, mech: str) -> None:
+    from mailproto import sasl
+
+    client = ClientConnection()
+    client.receive_data(b"220 hi\r\n")
+    client.next_event()
+    client.send(Ehlo(domain="c"))
+    client.receive_data(b"250-x\r\n250 AUTH PLAIN LOGIN SCRAM-SHA-256 CRAM-MD5\r\n")
+    client.next_event()
+    client.authenticate(sasl.client_mechanism(mech, username="u", password="p"))
+    client.receive_data(data)
+    try:
+        for _ in range(100):
+            ev = client.next_event()
+            if ev is NEED_DATA or ev is PAUSED:
+                break
+    except ProtocolError:
+        pass

@@ -1337,7 +1337,9 @@ class ClientConnection:
                 challenge = sasl.decode_challenge(reply.lines[0].encode("ascii", "replace"))
                 response = mech.respond(challenge)
                 out = sasl.encode_response(response)
-            except sasl.SASLError:
+            except (sasl.SASLError, LocalProtocolError):
+                # A bad challenge, or one more than the mechanism expects:
+                # cancel the exchange (RFC 4954 §4).
                 out = sasl.CANCEL
             self._out.append(out + b"\r\n")
             self._pending.appendleft(_Pending(Verb.AUTH_RESPONSE))
@@ -1350,7 +1352,7 @@ class ClientConnection:
             if mech is not None:
                 try:
                     mech.verify_final(None)
-                except sasl.SASLError as exc:
+                except (sasl.SASLError, LocalProtocolError) as exc:
                     raise RemoteProtocolError(f"server failed to prove itself: {exc}") from None
         self._replan()
         return reply
