@@ -177,6 +177,7 @@ def test_str_matches_stdlib_formatting() -> None:
     ("value", "addresses", "kinds"),
     [
         ("undisclosed-recipients", ["undisclosed-recipients"], ["missing-at-sign"]),
+        ("=?utf-8?q?J=C3=B6rg?= Smith", ['"Jörg Smith"'], ["missing-at-sign"]),
         ("Foo <a@b.test", ["a@b.test"], ["unterminated-angle-addr"]),
         ("a@b.test c@d.test, e@f.test", ["a@b.test", "e@f.test"], ["unexpected-token"]),
         ("Foo <a@b.test> trailing, e@f.test", ["a@b.test", "e@f.test"], ["unexpected-token"]),

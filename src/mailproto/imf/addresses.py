@@ -354,7 +354,12 @@ class _Parser:
         # same way), e.g. "undisclosed-recipients" without the ":;".
         self.i = j
         self.defect("missing-at-sign", "address without '@'", words[0])
-        return Address(local_part=self.local_part_text(words))
+        local = self.local_part_text(words)
+        if "=?" in local:
+            # Really a display name without an address; email decodes its
+            # encoded words too.
+            local = _ew.decode_header_text(local, self.defects)
+        return Address(local_part=local)
 
     def display_name(self, words: list[Token]) -> str:
         parts: list[str] = []
