@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email.policy
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -137,3 +139,18 @@ def test_long_ascii_values_use_plain_sections() -> None:
     assert all(p.startswith(f"filename*{i}=") for i, p in enumerate(pieces))
     assert all(len(p) <= 76 for p in pieces)
     assert collapse_params(_parse_pieces(pieces)) == {"filename": value}
+
+
+@given(
+    st.text(
+        alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x2FF, exclude_categories=["Cc"]),
+        min_size=1,
+        max_size=120,
+    )
+)
+def test_stdlib_reads_our_parameters(value: str) -> None:
+    pieces = encode_param("filename", value)
+    header = email.policy.default.header_factory(
+        "Content-Disposition", "attachment; " + "; ".join(pieces)
+    )
+    assert header.params["filename"] == value
