@@ -240,3 +240,12 @@ def test_agrees_with_stdlib_on_well_formed_words(parts: list[str], spaces: list[
     value = "".join(p + s for p, s in zip(parts, spaces))[: -len(spaces[len(parts) - 1])]
     expected = str(email.policy.default.header_factory("Subject", value))
     assert decode_header_text(value) == expected
+
+
+@given(
+    _word_text.flatmap(lambda t: st.lists(st.just(t), min_size=1, max_size=8).map("".join)),
+    st.sampled_from(["utf-8", "iso-8859-1"]),
+)
+def test_stdlib_reads_our_words(text: str, charset: str) -> None:
+    words = encode_header_text(text, charset=charset, first_line_used=len("Subject: "))
+    assert str(email.policy.default.header_factory("Subject", " ".join(words))) == text
