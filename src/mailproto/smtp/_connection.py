@@ -318,7 +318,8 @@ class ServerConnection:
         if state is State.TLS_HANDSHAKE:
             return PAUSED
         while True:
-            before = (len(self._buf), self._bdat_open, self._skipping_line)
+            # (the bytearray's own len: ReceiveBuffer.__len__ is a Python call)
+            before = (len(self._buf._data), self._bdat_open, self._skipping_line)
             if state is State.DATA:
                 event = self._read_data()
             elif self._bdat_open:
@@ -338,7 +339,7 @@ class ServerConnection:
             if self._state is not state:
                 state = self._state
                 continue
-            if before != (len(self._buf), self._bdat_open, self._skipping_line):
+            if before != (len(self._buf._data), self._bdat_open, self._skipping_line):
                 continue  # progress without an event (a dropped chunk...)
             if self._eof:
                 self._state = State.CLOSED
