@@ -1,0 +1,1250 @@
+"""The mail store: Maildir with Maildir++ folders, plus the IMAP metadata.
+
+On-disk layout (one directory per account under the store root)::
+
+    <root>/<account>/                 INBOX (a Maildir: tmp/ new/ cur/)
+    <root>/<account>/.Sent/           folder "Sent" (Maildir++: a Maildir whose
+    <root>/<account>/.Archive.2024/   name is "." + the IMAP name, hierarchy
+                                      separator "."; each has a ``maildirfolder`` file)
+    <root>/<account>/*/mailproto-index    per-folder UID/MODSEQ log (below)
+    <root>/<account>/mailproto-subscriptions, mailproto-uidvalidity, mailproto-pop3.lock
+
+Message files follow the Maildir conventions (D. J. Bernstein's maildir(5)
+and Courier's Maildir++): a unique base name
+``<sec>.M<usec>P<pid>R<random>.<host>,S=<size>[,I=<delivery id>]``, written
+in ``tmp/``, fsynced, renamed into ``new/`` (delivered, unseen by any IMAP
+session) or ``cur/`` with an info suffix ``:2,<flags>``.  Flags are letters
+in ASCII order: ``D`` \\Draft, ``F`` \\Flagged, ``P`` passed ($Forwarded),
+``R`` \\Answered, ``S`` \\Seen, ``T`` \\Deleted, and ``a``-``z`` for IMAP
+keywords (the letter -> keyword table is in the folder's index, at most 26
+keywords per folder, as with Dovecot's ``dovecot-keywords``).
+
+**The index** (``mailproto-index``, one per folder) is an append-only text
+log; each line is one record:
+
+* ``mailproto-index 1 <uidvalidity>`` — the first line;
+* ``N <uidnext> <highestmodseq>`` — counters (written at compaction);
+* ``K <letter> <keyword>`` — a keyword letter assignment;
+* ``A <uid> <modseq> <internaldate> <base>`` — a message got a UID;
+* ``M <uid> <modseq>`` — its flags changed (the flags are in the file name);
+* ``X <uid> <modseq>`` — it was expunged (kept, bounded, for QRESYNC).
+
+Appends are ``write`` + ``fdatasync``; a crash can only leave a partial last
+line, which loading drops.  When the log grows past twice its live size it is
+rewritten to a temporary file, fsynced, and renamed over the old one (then the
+directory is fsynced): at every instant either the old or the new log is
+complete.  Files found on disk without an index record (a crash between the
+rename into ``new/`` and the log append, or an external MDA) get fresh UIDs
+when the folder is loaded or :meth:`Folder.rescan` runs; records whose file
+is gone become expunges.
+
+**\\Recent** (RFC 3501 §2.3.2; RFC 9051 removed it) is Maildir's ``new/``:
+:meth:`Folder.claim_recent` moves every file of ``new/`` to ``cur/`` and
+returns their UIDs, so exactly one session (the first to select) sees each
+message as recent.
+
+**MODSEQ** (RFC 7162): every change (append, flag change, expunge) takes the
+next value of the folder's HIGHESTMODSEQ; messages changed by one call share
+it.  Expunges are remembered with their modseq (the last
+:data:`VANISHED_HISTORY` of them) for ``VANISHED (EARLIER)``.
+
+**POP3 and IMAP** (RFC 1939 §8): :meth:`Mailbox.pop3_lock` takes an
+exclusive ``flock`` on the account (so a second POP3 session gets
+:class:`MailboxLocked`).  The POP3 session works on a snapshot; its deletions
+are applied by :meth:`Pop3Lock.commit` in the UPDATE state, which expunges
+through the folder, so IMAP sessions watching INBOX are notified then and only
+then.  While the lock is held, expunging INBOX from elsewhere raises
+:class:`MailboxLocked` (answer ``NO [INUSE]``, RFC 5530), so POP3 message
+numbers stay valid; deliveries and flag changes go on.
+
+**Threads**: the store is used from the event-loop thread only, except
+:meth:`Folder.stage`, which touches nothing shared and may run in an
+executor (the MDA does so, so that the fsync does not block the loop).
+
+**Change notification**: :meth:`Mailbox.watch` registers a callback that is
+called (synchronously, in the mutating call) with a :class:`Change` after
+every append, delivery, flag change or expunge of any folder of the account
+— IMAP IDLE wakes on it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import os
+import re
+import shutil
+import socket
+import time
+from collections.abc import Callable, Collection, Iterable, Iterator
+from pathlib import Path
+
+import attrs
+
+__all__ = [
+    "SPECIAL_USE",
+    "STANDARD_FLAGS",
+    "VANISHED_HISTORY",
+    "Change",
+    "Folder",
+    "FolderInfo",
+    "FolderNameError",
+    "Mailbox",
+    "MailboxLocked",
+    "MessageInfo",
+    "Pop3Lock",
+    "Store",
+    "StoreResult",
+    "fsync_dir",
+    "validate_folder_name",
+]
+
+#: IMAP system flags that are stored (``\\Recent`` is per session, not stored).
+STANDARD_FLAGS = ("\\Answered", "\\Deleted", "\\Draft", "\\Flagged", "\\Seen")
+#: Folders every account gets, with their RFC 6154 attribute.
+SPECIAL_USE = {"Drafts": "\\Drafts", "Sent": "\\Sent", "Trash": "\\Trash", "Junk": "\\Junk"}
+#: How many expunged UIDs each folder remembers for QRESYNC.
+VANISHED_HISTORY = 10_000
+#: Most keywords a folder can hold (letters a-z).
+MAX_KEYWORDS = 26
+
+_INDEX = "mailproto-index"
+_SUBSCRIPTIONS = "mailproto-subscriptions"
+_UIDVALIDITY = "mailproto-uidvalidity"
+_POP3_LOCK = "mailproto-pop3.lock"
+_SEP = "."
+
+# Maildir info letters <-> IMAP flags.  "P" (passed) has no IMAP system flag;
+# it maps to the registered keyword $Forwarded, as Dovecot does.
+_LETTER_TO_FLAG = {
+    "D": "\\Draft",
+    "F": "\\Flagged",
+    "P": "$Forwarded",
+    "R": "\\Answered",
+    "S": "\\Seen",
+    "T": "\\Deleted",
+}
+_FLAG_TO_LETTER = {v.lower(): k for k, v in _LETTER_TO_FLAG.items()}
+# An IMAP flag-keyword is an atom (RFC 3501 §9): no atom-specials.
+_KEYWORD_RE = re.compile(r"[!#$&'+,\-.0-9:;<=>?@A-Z^_`a-z|}~]{1,100}\Z")
+_DELIVERY_ID_RE = re.compile(r"[A-Za-z0-9_\-]{1,64}\Z")
+_HOST = socket.gethostname().replace("/", "\\057").replace(":", "\\072").replace(",", "\\054")
+
+
+class FolderNameError(ValueError):
+    """A folder name that is not allowed (traversal, control characters ...)."""
+
+
+class MailboxLocked(Exception):
+    """The mailbox is locked by a POP3 session (RFC 1939 §8)."""
+
+
+# -- small helpers ----------------------------------------------------------------
+
+
+def fsync_dir(path: Path) -> None:
+    """fsync a directory, so that a rename or unlink in it is durable."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_file_durably(path: Path, data: bytes) -> None:
+    """Write *path* (a new file) and fsync it."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        view = memoryview(data)
+        while view:
+            n = os.write(fd, view)
+            view = view[n:]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Replace *path* with *data*: temp file, fsync, rename, fsync the directory."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+    try:
+        _write_file_durably(tmp, data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    fsync_dir(path.parent)
+
+
+def validate_folder_name(name: str) -> str:
+    """Check an IMAP folder name from a client; return it (``INBOX`` canonical).
+
+    Names are untrusted: refuse anything that could leave the account's
+    directory or confuse the Maildir++ mapping — empty names or components
+    (``a..b``, leading or trailing ``.``), ``/`` and ``\\``, a leading ``~``,
+    NUL and other control characters, the LIST wildcards ``%`` and ``*``,
+    children of INBOX, and names longer than 200 bytes.  Raises
+    :class:`FolderNameError`.
+    """
+    if not name:
+        raise FolderNameError("empty folder name")
+    if name.upper() == "INBOX":
+        return "INBOX"
+    if len(name.encode("utf-8", "surrogatepass")) > 200:
+        raise FolderNameError("folder name too long")
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in name):
+        raise FolderNameError("control characters in folder name")
+    for bad in ("/", "\\", "%", "*"):
+        if bad in name:
+            raise FolderNameError(f"{bad!r} is not allowed in a folder name")
+    if name.startswith("~"):
+        raise FolderNameError("folder name may not start with '~'")
+    parts = name.split(_SEP)
+    if any(not p or p.strip() != p for p in parts):
+        raise FolderNameError("empty or space-padded hierarchy level in folder name")
+    if parts[0].upper() == "INBOX":
+        raise FolderNameError("INBOX cannot have children here")
+    return name
+
+
+def _flags_to_letters(flags: Iterable[str], keyword_letter: Callable[[str], str | None]) -> str:
+    letters: set[str] = set()
+    for flag in flags:
+        letter = _FLAG_TO_LETTER.get(flag.lower())
+        if letter is None:
+            letter = keyword_letter(flag)
+        if letter is not None:
+            letters.add(letter)
+    return "".join(sorted(letters))
+
+
+# -- values -----------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class MessageInfo:
+    """One message of a folder, as of the call that returned it."""
+
+    #: The message's UID (RFC 3501 §2.3.1.1).
+    uid: int
+    #: Its mod-sequence (RFC 7162).
+    modseq: int
+    #: IMAP flags and keywords (``\\Seen``, ``$Forwarded``, ``work`` ...),
+    #: without ``\\Recent``.
+    flags: frozenset[str]
+    #: Size in octets (RFC822.SIZE).
+    size: int
+    #: INTERNALDATE as a POSIX timestamp.
+    internaldate: float
+    #: The Maildir base name (also a stable POP3 UIDL: unique, printable).
+    key: str
+
+
+@attrs.frozen(kw_only=True)
+class Change:
+    """What one operation changed in a folder (for IDLE and other sessions)."""
+
+    #: The folder's name.
+    folder: str
+    #: UIDs added (delivered, appended, copied or moved in).
+    added: tuple[int, ...] = ()
+    #: UIDs expunged.
+    expunged: tuple[int, ...] = ()
+    #: UIDs whose flags changed.
+    flags: tuple[int, ...] = ()
+    #: The folder's HIGHESTMODSEQ after the change.
+    modseq: int = 0
+
+
+@attrs.frozen(kw_only=True)
+class StoreResult:
+    """The outcome of :meth:`Folder.store_flags`."""
+
+    #: Messages whose flags changed, with their new flags and modseq.
+    changed: tuple[MessageInfo, ...]
+    #: UIDs not changed because their modseq was above UNCHANGEDSINCE
+    #: (RFC 7162 §3.1.3: report them in ``[MODIFIED ...]``).
+    modified: tuple[int, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class FolderInfo:
+    """One entry of :meth:`Mailbox.list_folders`."""
+
+    #: The IMAP name (hierarchy separator ".").
+    name: str
+    #: RFC 6154 attribute (``\\Sent`` ...) or None.
+    special_use: str | None = None
+    #: True when some other folder's name starts with ``name + "."``.
+    has_children: bool = False
+    #: True when the folder is in the subscription list.
+    subscribed: bool = False
+
+
+@attrs.define
+class _Record:
+    uid: int
+    modseq: int
+    internaldate: float
+    base: str
+    subdir: str  # "new" or "cur"
+    letters: str  # info flags, sorted
+    size: int
+
+
+def _parse_name(filename: str) -> tuple[str, str | None]:
+    """Split a Maildir file name into (base, letters or None for no info)."""
+    base, sep, info = filename.partition(":")
+    if not sep:
+        return base, None
+    if info.startswith("2,"):
+        return base, "".join(sorted(set(info[2:])))
+    return base, ""
+
+
+def _size_from_base(base: str) -> int | None:
+    for field in base.split(",")[1:]:
+        if field.startswith("S=") and field[2:].isdigit():
+            return int(field[2:])
+    return None
+
+
+def _delivery_id(base: str) -> str | None:
+    for field in base.split(",")[1:]:
+        if field.startswith("I="):
+            return field[2:]
+    return None
+
+
+def new_base_name(size: int, delivery_id: str | None = None) -> str:
+    """A unique Maildir base name (maildir(5): time, microseconds, pid, randomness, host)."""
+    now = time.time()
+    sec = int(now)
+    usec = int((now - sec) * 1_000_000)
+    base = f"{sec}.M{usec}P{os.getpid()}R{os.urandom(6).hex()}.{_HOST},S={size}"
+    if delivery_id is not None:
+        if not _DELIVERY_ID_RE.match(delivery_id):
+            raise ValueError(f"bad delivery id {delivery_id!r}")
+        base += f",I={delivery_id}"
+    return base
+
+
+# -- a folder ---------------------------------------------------------------------
+
+
+class Folder:
+    """One Maildir folder with its UIDs, flags and mod-sequences.
+
+    Obtain it from :meth:`Mailbox.folder`; every session shares the same
+    object, so changes made through it are seen by all of them at once.
+    """
+
+    def __init__(self, mailbox: Mailbox, name: str, path: Path) -> None:
+        #: The IMAP name.
+        self.name = name
+        #: The Maildir directory.
+        self.path = path
+        self._mailbox = mailbox
+        self._records: dict[int, _Record] = {}
+        self._by_base: dict[str, int] = {}
+        self._delivery_ids: set[str] = set()
+        self._keywords: dict[str, str] = {}  # letter -> keyword
+        self._keyword_letters: dict[str, str] = {}  # keyword lower -> letter
+        self._vanished: list[tuple[int, int]] = []  # (uid, modseq), oldest first
+        self._vanished_floor = 0  # modseq below which history was dropped
+        self.uidvalidity = 0
+        self.uidnext = 1
+        self.highestmodseq = 1
+        self._log_lines = 0
+        self._load()
+
+    # -- loading ---------------------------------------------------------------
+
+    def _index_path(self) -> Path:
+        return self.path / _INDEX
+
+    def _load(self) -> None:
+        for sub in ("tmp", "new", "cur"):
+            (self.path / sub).mkdir(parents=True, exist_ok=True)
+        index = self._index_path()
+        try:
+            text = index.read_bytes()
+        except FileNotFoundError:
+            text = b""
+        lines = text.split(b"\n")
+        if lines and lines[-1]:
+            # A partial last line from a crash mid-append: drop it, and cut
+            # the file so the next append starts on a fresh line.
+            good = len(text) - len(lines[-1])
+            with open(index, "r+b") as f:
+                f.truncate(good)
+                os.fsync(f.fileno())
+        lines = lines[:-1]
+        header = lines[0].split() if lines else []
+        if len(header) != 3 or header[0] != b"mailproto-index":
+            self.uidvalidity = self._mailbox._next_uidvalidity()
+            atomic_write(index, f"mailproto-index 1 {self.uidvalidity}\n".encode())
+            lines = []
+        else:
+            self.uidvalidity = int(header[2])
+            lines = lines[1:]
+        pending: dict[int, tuple[int, float, str]] = {}
+        for raw in lines:
+            parts = raw.decode("utf-8", "surrogateescape").split(" ", 4)
+            kind = parts[0]
+            try:
+                if kind == "A":
+                    uid, modseq = int(parts[1]), int(parts[2])
+                    pending[uid] = (modseq, float(parts[3]), parts[4])
+                    self._bump(uid, modseq)
+                elif kind == "M":
+                    uid, modseq = int(parts[1]), int(parts[2])
+                    if uid in pending:
+                        pending[uid] = (modseq, *pending[uid][1:])
+                    self._bump(uid, modseq)
+                elif kind == "X":
+                    uid, modseq = int(parts[1]), int(parts[2])
+                    pending.pop(uid, None)
+                    self._vanished.append((uid, modseq))
+                    self._bump(uid, modseq)
+                elif kind == "K":
+                    self._keywords[parts[1]] = parts[2]
+                    self._keyword_letters[parts[2].lower()] = parts[1]
+                elif kind == "N":
+                    self.uidnext = max(self.uidnext, int(parts[1]))
+                    self.highestmodseq = max(self.highestmodseq, int(parts[2]))
+                elif kind == "V":
+                    self._vanished_floor = max(self._vanished_floor, int(parts[1]))
+            except (IndexError, ValueError):
+                continue  # a damaged record: ignore it, rescan repairs
+        self._log_lines = len(lines)
+        for uid, (modseq, date, base) in pending.items():
+            self._records[uid] = _Record(uid, modseq, date, base, "cur", "", -1)
+            self._by_base[base] = uid
+        self.rescan(notify=False)
+
+    def _bump(self, uid: int, modseq: int) -> None:
+        if uid >= self.uidnext:
+            self.uidnext = uid + 1
+        if modseq > self.highestmodseq:
+            self.highestmodseq = modseq
+
+    # -- the log ---------------------------------------------------------------
+
+    def _append_log(self, lines: list[str]) -> None:
+        data = "".join(line + "\n" for line in lines).encode("utf-8", "surrogateescape")
+        fd = os.open(self._index_path(), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, data)
+            os.fdatasync(fd)
+        finally:
+            os.close(fd)
+        self._log_lines += len(lines)
+        if self._log_lines > 2 * len(self._records) + 1000:
+            self._compact()
+
+    def _compact(self) -> None:
+        if len(self._vanished) > VANISHED_HISTORY:
+            dropped = self._vanished[:-VANISHED_HISTORY]
+            self._vanished = self._vanished[-VANISHED_HISTORY:]
+            self._vanished_floor = max(self._vanished_floor, *(m for _, m in dropped))
+        out = [f"mailproto-index 1 {self.uidvalidity}", f"N {self.uidnext} {self.highestmodseq}"]
+        if self._vanished_floor:
+            out.append(f"V {self._vanished_floor}")
+        out.extend(f"K {letter} {kw}" for letter, kw in sorted(self._keywords.items()))
+        out.extend(f"X {uid} {modseq}" for uid, modseq in self._vanished)
+        out.extend(
+            f"A {r.uid} {r.modseq} {r.internaldate:.6f} {r.base}"
+            for r in sorted(self._records.values(), key=lambda r: r.uid)
+        )
+        data = "".join(line + "\n" for line in out).encode("utf-8", "surrogateescape")
+        atomic_write(self._index_path(), data)
+        self._log_lines = len(out) - 1
+
+    def _next_modseq(self) -> int:
+        self.highestmodseq += 1
+        return self.highestmodseq
+
+    def _notify(self, change: Change) -> None:
+        self._mailbox._notify(change)
+
+    # -- scanning --------------------------------------------------------------
+
+    def rescan(self, *, notify: bool = True) -> Change | None:
+        """Reconcile the index with the files on disk.
+
+        Needed only for changes made outside this process (another MDA, a
+        crash between a rename and its log record).  Files without a record
+        get UIDs (in name order, so the result is deterministic); records
+        whose file disappeared are expunged; flag letters changed on disk
+        count as flag changes.  Returns the change (also notified), or None.
+        """
+        on_disk: dict[str, tuple[str, str | None, str]] = {}
+        for sub in ("new", "cur"):
+            with os.scandir(self.path / sub) as it:
+                for entry in it:
+                    if entry.name.startswith("."):
+                        continue
+                    base, letters = _parse_name(entry.name)
+                    on_disk[base] = (sub, letters, entry.name)
+        added: list[int] = []
+        expunged: list[int] = []
+        flagged: list[int] = []
+        log: list[str] = []
+        for uid in list(self._records):
+            rec = self._records[uid]
+            found = on_disk.pop(rec.base, None)
+            if found is None:
+                expunged.append(uid)
+                continue
+            sub, letters, _ = found
+            letters = letters or ""
+            if rec.size < 0:  # freshly loaded: take the disk's state as is
+                rec.subdir, rec.letters = sub, letters
+                rec.size = self._size_of(rec.base, sub, found[2])
+            elif rec.subdir != sub or rec.letters != letters:
+                rec.subdir = sub
+                if rec.letters != letters:
+                    rec.letters = letters
+                    flagged.append(uid)
+        modseq = self.highestmodseq
+        if added or expunged or flagged or on_disk:
+            modseq = self._next_modseq()
+        for uid in expunged:
+            rec = self._records.pop(uid)
+            self._by_base.pop(rec.base, None)
+            if (d := _delivery_id(rec.base)) is not None:
+                self._delivery_ids.discard(d)
+            self._vanished.append((uid, modseq))
+            log.append(f"X {uid} {modseq}")
+        for uid in flagged:
+            self._records[uid].modseq = modseq
+            log.append(f"M {uid} {modseq}")
+        for base in sorted(on_disk):
+            sub, letters, fname = on_disk[base]
+            uid = self.uidnext
+            self.uidnext += 1
+            try:
+                st = os.stat(self.path / sub / fname)
+            except FileNotFoundError:
+                continue
+            size = _size_from_base(base)
+            rec = _Record(uid, modseq, st.st_mtime, base, sub, letters or "", size or st.st_size)
+            self._records[uid] = rec
+            self._by_base[base] = uid
+            added.append(uid)
+            log.append(f"A {uid} {modseq} {rec.internaldate:.6f} {base}")
+        for rec in self._records.values():
+            if (d := _delivery_id(rec.base)) is not None:
+                self._delivery_ids.add(d)
+        if log:
+            self._append_log(log)
+        if not log:
+            return None
+        change = Change(
+            folder=self.name,
+            added=tuple(added),
+            expunged=tuple(expunged),
+            flags=tuple(flagged),
+            modseq=modseq,
+        )
+        if notify:
+            self._notify(change)
+        return change
+
+    def _size_of(self, base: str, sub: str, fname: str) -> int:
+        size = _size_from_base(base)
+        if size is not None:
+            return size
+        try:
+            return os.stat(self.path / sub / fname).st_size
+        except FileNotFoundError:
+            return 0
+
+    # -- reading ---------------------------------------------------------------
+
+    def _filename(self, rec: _Record) -> Path:
+        if rec.subdir == "new":
+            return self.path / "new" / rec.base
+        return self.path / "cur" / f"{rec.base}:2,{rec.letters}"
+
+    def _info(self, rec: _Record) -> MessageInfo:
+        flags = {
+            _LETTER_TO_FLAG.get(letter) or self._keywords.get(letter, "") for letter in rec.letters
+        }
+        flags.discard("")
+        return MessageInfo(
+            uid=rec.uid,
+            modseq=rec.modseq,
+            flags=frozenset(flags),
+            size=rec.size,
+            internaldate=rec.internaldate,
+            key=rec.base,
+        )
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def uids(self) -> list[int]:
+        """Every UID, ascending (message sequence number n is ``uids()[n-1]``)."""
+        return sorted(self._records)
+
+    def messages(self) -> list[MessageInfo]:
+        """Every message, by ascending UID."""
+        return [self._info(self._records[uid]) for uid in sorted(self._records)]
+
+    def get(self, uid: int) -> MessageInfo | None:
+        """The message with *uid*, or None."""
+        rec = self._records.get(uid)
+        return self._info(rec) if rec is not None else None
+
+    def file_path(self, uid: int) -> Path:
+        """The current path of the message file (changes when flags change)."""
+        rec = self._records.get(uid)
+        if rec is None:
+            raise KeyError(uid)
+        return self._filename(rec)
+
+    def read(self, uid: int) -> bytes:
+        """The message's bytes, exactly as stored.  KeyError when expunged."""
+        return self.file_path(uid).read_bytes()
+
+    def has_delivery(self, delivery_id: str) -> bool:
+        """True when a message delivered with *delivery_id* is in this folder."""
+        return delivery_id in self._delivery_ids
+
+    @property
+    def keywords(self) -> tuple[str, ...]:
+        """Keywords defined in this folder (for FLAGS / PERMANENTFLAGS)."""
+        return tuple(sorted(self._keywords.values()))
+
+    @property
+    def can_add_keywords(self) -> bool:
+        """False when all 26 keyword letters are used (PERMANENTFLAGS without ``\\*``)."""
+        return len(self._keywords) < MAX_KEYWORDS
+
+    def unseen_count(self) -> int:
+        """Messages without \\Seen (STATUS UNSEEN)."""
+        return sum(1 for r in self._records.values() if "S" not in r.letters)
+
+    def recent_count(self) -> int:
+        """Messages still in ``new/`` (STATUS RECENT)."""
+        return sum(1 for r in self._records.values() if r.subdir == "new")
+
+    def first_unseen(self) -> int | None:
+        """UID of the first message without \\Seen, or None."""
+        for uid in sorted(self._records):
+            if "S" not in self._records[uid].letters:
+                return uid
+        return None
+
+    def changed_since(self, modseq: int) -> list[MessageInfo]:
+        """Messages whose modseq is above *modseq* (CHANGEDSINCE, RFC 7162 §3.1.4)."""
+        return [
+            self._info(r)
+            for r in sorted(self._records.values(), key=lambda r: r.uid)
+            if r.modseq > modseq
+        ]
+
+    def vanished_since(self, modseq: int) -> list[int] | None:
+        """UIDs expunged after *modseq* (``VANISHED (EARLIER)``, RFC 7162 §3.2.10).
+
+        ``None`` when the history no longer reaches back that far: the caller
+        then reports every UID below UIDNEXT that is not present (allowed by
+        RFC 7162 §3.2.5.2).
+        """
+        if modseq < self._vanished_floor:
+            return None
+        return sorted({uid for uid, m in self._vanished if m > modseq})
+
+    # -- writing ---------------------------------------------------------------
+
+    def _keyword_letter(self, keyword: str, *, create: bool) -> str | None:
+        letter = self._keyword_letters.get(keyword.lower())
+        if letter is not None or not create:
+            return letter
+        if keyword.startswith("\\"):
+            raise ValueError(f"unknown system flag {keyword}")
+        if not _KEYWORD_RE.match(keyword):
+            raise ValueError(f"invalid keyword {keyword!r}")
+        free = [c for c in "abcdefghijklmnopqrstuvwxyz" if c not in self._keywords]
+        if not free:
+            return None  # full: the keyword is not stored (PERMANENTFLAGS says so)
+        letter = free[0]
+        self._keywords[letter] = keyword
+        self._keyword_letters[keyword.lower()] = letter
+        self._append_log([f"K {letter} {keyword}"])
+        return letter
+
+    def _letters(self, flags: Iterable[str]) -> str:
+        return _flags_to_letters(flags, lambda k: self._keyword_letter(k, create=True))
+
+    def stage(
+        self,
+        data: bytes,
+        *,
+        delivery_id: str | None = None,
+        flags: Iterable[str] = (),
+        internaldate: float | None = None,
+    ) -> str:
+        """Durably write a message into this folder; return its file name.
+
+        ``tmp/`` → fsync(file) → rename into ``new/`` (or ``cur/`` with an
+        info suffix when *flags* are given) → fsync(directory).  Touches no
+        shared state, so it may run in a thread; call :meth:`register` with
+        the result on the event-loop thread to give it a UID.
+        """
+        base = new_base_name(len(data), delivery_id)
+        tmp = self.path / "tmp" / base
+        try:
+            _write_file_durably(tmp, data)
+            if internaldate is not None:
+                os.utime(tmp, (internaldate, internaldate))
+            flags = list(flags)
+            if flags:
+                letters = _flags_to_letters(flags, lambda k: self._keyword_letters.get(k.lower()))
+                name = f"{base}:2,{letters}"
+                target = self.path / "cur" / name
+            else:
+                name = base
+                target = self.path / "new" / name
+            os.rename(tmp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
+        fsync_dir(target.parent)
+        return name
+
+    def register(self, filename: str, *, internaldate: float | None = None) -> int:
+        """Give the staged file *filename* a UID (logged durably) and notify."""
+        base, letters = _parse_name(filename)
+        existing = self._by_base.get(base)
+        if existing is not None:
+            return existing
+        uid = self.uidnext
+        self.uidnext += 1
+        modseq = self._next_modseq()
+        if internaldate is None:
+            internaldate = time.time()
+        size = _size_from_base(base)
+        rec = _Record(
+            uid,
+            modseq,
+            internaldate,
+            base,
+            "new" if letters is None else "cur",
+            letters or "",
+            size if size is not None else 0,
+        )
+        if size is None:
+            rec.size = os.stat(self._filename(rec)).st_size
+        self._append_log([f"A {uid} {modseq} {internaldate:.6f} {base}"])
+        self._records[uid] = rec
+        self._by_base[base] = uid
+        if (d := _delivery_id(base)) is not None:
+            self._delivery_ids.add(d)
+        self._notify(Change(folder=self.name, added=(uid,), modseq=modseq))
+        return uid
+
+    def append(
+        self,
+        data: bytes,
+        *,
+        flags: Iterable[str] = (),
+        internaldate: float | None = None,
+        delivery_id: str | None = None,
+    ) -> int:
+        """Store a message (IMAP APPEND, or a delivery); return its UID.
+
+        Durable when it returns.  Keywords in *flags* are created as needed.
+        """
+        flags = list(flags)
+        for flag in flags:
+            if flag.startswith("\\") and flag.lower() not in _FLAG_TO_LETTER:
+                raise ValueError(f"cannot store flag {flag}")
+            if not flag.startswith("\\"):
+                self._keyword_letter(flag, create=True)
+        when = internaldate if internaldate is not None else time.time()
+        name = self.stage(data, delivery_id=delivery_id, flags=flags, internaldate=when)
+        return self.register(name, internaldate=when)
+
+    def claim_recent(self) -> frozenset[int]:
+        """Move every message of ``new/`` to ``cur/``; return their UIDs.
+
+        The first session to call this (at SELECT) sees them as ``\\Recent``
+        (RFC 3501 §2.3.2); later sessions get an empty set.
+        """
+        claimed = []
+        for rec in self._records.values():
+            if rec.subdir != "new":
+                continue
+            src = self._filename(rec)
+            rec.subdir = "cur"
+            try:
+                os.rename(src, self._filename(rec))
+            except FileNotFoundError:
+                rec.subdir = "new"
+                continue
+            claimed.append(rec.uid)
+        return frozenset(claimed)
+
+    def store_flags(
+        self,
+        uids: Iterable[int],
+        flags: Iterable[str],
+        mode: str = "set",
+        *,
+        unchangedsince: int | None = None,
+    ) -> StoreResult:
+        """Change flags (IMAP STORE): *mode* is ``"set"``, ``"add"`` or ``"remove"``.
+
+        Only messages whose flags really change get a new modseq (all the
+        same one).  With *unchangedsince* (RFC 7162 §3.1.3), messages whose
+        modseq is higher are left alone and returned in
+        :attr:`StoreResult.modified`.  Unknown UIDs are ignored.
+        """
+        if mode not in ("set", "add", "remove"):
+            raise ValueError(f"mode must be set, add or remove, not {mode!r}")
+        flags = list(flags)
+        for flag in flags:
+            if flag.startswith("\\") and flag.lower() not in _FLAG_TO_LETTER:
+                if flag.lower() == "\\recent":
+                    continue  # RFC 3501 §2.3.2: \Recent cannot be changed by a client
+                raise ValueError(f"cannot store flag {flag}")
+        wanted = set(self._letters(f for f in flags if f.lower() != "\\recent"))
+        todo: list[tuple[_Record, str]] = []
+        modified: list[int] = []
+        for uid in uids:
+            rec = self._records.get(uid)
+            if rec is None:
+                continue
+            if unchangedsince is not None and rec.modseq > unchangedsince:
+                modified.append(uid)
+                continue
+            current = set(rec.letters)
+            if mode == "set":
+                new = wanted
+            elif mode == "add":
+                new = current | wanted
+            else:
+                new = current - wanted
+            letters = "".join(sorted(new))
+            if letters != rec.letters or rec.subdir == "new":
+                todo.append((rec, letters))
+        changed = [r for r, letters in todo if letters != r.letters]
+        if not todo:
+            return StoreResult(changed=(), modified=tuple(modified))
+        modseq = self._next_modseq() if changed else self.highestmodseq
+        if changed:
+            # Log first: a crash after it costs only a spurious modseq bump.
+            self._append_log([f"M {r.uid} {modseq}" for r in changed])
+        for rec, letters in todo:
+            src = self._filename(rec)
+            old = (rec.subdir, rec.letters)
+            rec.subdir, rec.letters = "cur", letters
+            try:
+                os.rename(src, self._filename(rec))
+            except FileNotFoundError:
+                rec.subdir, rec.letters = old
+                continue
+            if rec in changed:
+                rec.modseq = modseq
+        if changed:
+            self._notify(
+                Change(folder=self.name, flags=tuple(r.uid for r in changed), modseq=modseq)
+            )
+        return StoreResult(changed=tuple(self._info(r) for r in changed), modified=tuple(modified))
+
+    def _check_lock(self, lock: Pop3Lock | None) -> None:
+        if self.name == "INBOX" and self._mailbox._pop3_holder not in (None, lock):
+            raise MailboxLocked("a POP3 session holds this mailbox")
+
+    def expunge(
+        self, uids: Collection[int] | None = None, *, lock: Pop3Lock | None = None
+    ) -> list[int]:
+        """Remove messages flagged ``\\Deleted`` (all, or only those in *uids*).
+
+        Returns the expunged UIDs, ascending.  INBOX cannot be expunged while
+        a POP3 session other than *lock*'s holder has it (:class:`MailboxLocked`).
+        """
+        self._check_lock(lock)
+        targets = [
+            r
+            for uid, r in sorted(self._records.items())
+            if "T" in r.letters and (uids is None or uid in uids)
+        ]
+        return self._remove(targets)
+
+    def remove(self, uids: Iterable[int], *, lock: Pop3Lock | None = None) -> list[int]:
+        """Expunge *uids* whatever their flags (POP3 DELE, MOVE)."""
+        self._check_lock(lock)
+        targets = [self._records[u] for u in sorted(set(uids)) if u in self._records]
+        return self._remove(targets)
+
+    def _remove(self, targets: list[_Record], *, unlink: bool = True) -> list[int]:
+        if not targets:
+            return []
+        dirs = set()
+        if unlink:
+            # Unlink before logging: a crash between leaves a record whose
+            # file is gone, which the next load turns into an expunge.
+            for rec in targets:
+                path = self._filename(rec)
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+                dirs.add(path.parent)
+            for directory in dirs:
+                fsync_dir(directory)
+        modseq = self._next_modseq()
+        self._append_log([f"X {r.uid} {modseq}" for r in targets])
+        for rec in targets:
+            del self._records[rec.uid]
+            self._by_base.pop(rec.base, None)
+            if (d := _delivery_id(rec.base)) is not None:
+                self._delivery_ids.discard(d)
+            self._vanished.append((rec.uid, modseq))
+        expunged = tuple(r.uid for r in targets)
+        self._notify(Change(folder=self.name, expunged=expunged, modseq=modseq))
+        return list(expunged)
+
+    def copy(self, uids: Iterable[int], dest: Folder) -> list[tuple[int, int]]:
+        """Copy messages into *dest* with their flags (IMAP COPY; UIDPLUS COPYUID).
+
+        Returns ``(source uid, destination uid)`` pairs.  Each copy is a new
+        file (hard link when possible) made durable before it is registered.
+        """
+        pairs = []
+        for uid in sorted(set(uids)):
+            rec = self._records.get(uid)
+            if rec is None:
+                continue
+            info = self._info(rec)
+            src = self._filename(rec)
+            letters = dest._letters(info.flags)
+            base = new_base_name(rec.size)
+            tmp = dest.path / "tmp" / base
+            try:
+                os.link(src, tmp)
+            except OSError:
+                try:
+                    _write_file_durably(tmp, src.read_bytes())
+                except FileNotFoundError:
+                    continue
+            except BaseException:
+                raise
+            name = f"{base}:2,{letters}"
+            os.rename(tmp, dest.path / "cur" / name)
+            fsync_dir(dest.path / "cur")
+            pairs.append((uid, dest.register(name, internaldate=rec.internaldate)))
+        return pairs
+
+    def move(self, uids: Iterable[int], dest: Folder) -> list[tuple[int, int]]:
+        """Move messages to *dest* (RFC 6851): copy, then expunge here."""
+        pairs = self.copy(uids, dest)
+        self.remove([src for src, _ in pairs])
+        return pairs
+
+
+# -- one account ------------------------------------------------------------------
+
+
+class Pop3Lock:
+    """An exclusive POP3 hold on an account's INBOX (RFC 1939 §8).
+
+    Get one from :meth:`Mailbox.pop3_lock`.  :attr:`messages` is the
+    maildrop as of locking; :meth:`commit` applies the session's deletions
+    (the UPDATE state); :meth:`release` (or leaving the ``with`` block)
+    drops the lock without deleting anything.
+    """
+
+    def __init__(self, mailbox: Mailbox, fd: int) -> None:
+        self._mailbox = mailbox
+        self._fd: int | None = fd
+        #: The INBOX folder.
+        self.folder = mailbox.folder("INBOX")
+        self.folder.rescan()
+        #: The maildrop snapshot, in UID order (POP3 message n is messages[n-1]).
+        self.messages: list[MessageInfo] = self.folder.messages()
+
+    def read(self, index: int) -> bytes:
+        """Message *index* (0-based) of the snapshot.  KeyError if gone."""
+        return self.folder.read(self.messages[index].uid)
+
+    def commit(self, deleted: Iterable[int]) -> list[int]:
+        """Expunge the snapshot messages at 0-based *deleted* positions; release."""
+        try:
+            uids = [self.messages[i].uid for i in deleted]
+            return self.folder.remove(uids, lock=self)
+        finally:
+            self.release()
+
+    def release(self) -> None:
+        """Drop the lock (idempotent)."""
+        if self._fd is None:
+            return
+        fd, self._fd = self._fd, None
+        if self._mailbox._pop3_holder is self:
+            self._mailbox._pop3_holder = None
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+    def __enter__(self) -> Pop3Lock:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+class Mailbox:
+    """An account's mailbox: INBOX plus Maildir++ folders.
+
+    Obtain it from :meth:`Store.mailbox`.
+    """
+
+    def __init__(self, path: Path) -> None:
+        #: The account's Maildir root (INBOX).
+        self.path = path
+        self._folders: dict[str, Folder] = {}
+        self._watchers: list[Callable[[Change], None]] = []
+        self._pop3_holder: Pop3Lock | None = None
+        fresh = not (path / "cur").exists()
+        for sub in ("tmp", "new", "cur"):
+            (path / sub).mkdir(parents=True, exist_ok=True)
+        if fresh:
+            self.subscribe("INBOX")
+            for name in SPECIAL_USE:
+                self.create_folder(name)
+                self.subscribe(name)
+            fsync_dir(path)
+
+    # -- folders ---------------------------------------------------------------
+
+    def _dir(self, name: str) -> Path:
+        name = validate_folder_name(name)
+        if name == "INBOX":
+            return self.path
+        path = self.path / f".{name}"
+        # Belt and braces: whatever the validation missed, never leave the root.
+        if path.resolve().parent != self.path.resolve():
+            raise FolderNameError("folder name escapes the mailbox")
+        return path
+
+    def exists(self, name: str) -> bool:
+        """True when folder *name* exists (False for invalid names)."""
+        try:
+            path = self._dir(name)
+        except FolderNameError:
+            return False
+        return (path / "cur").is_dir()
+
+    def folder(self, name: str) -> Folder:
+        """Open folder *name* (shared object).  KeyError when it does not exist."""
+        name = validate_folder_name(name)
+        folder = self._folders.get(name)
+        if folder is not None:
+            return folder
+        path = self._dir(name)
+        if not (path / "cur").is_dir():
+            raise KeyError(name)
+        folder = Folder(self, name, path)
+        self._folders[name] = folder
+        return folder
+
+    def list_folders(self) -> list[FolderInfo]:
+        """Every folder, INBOX first then by name."""
+        names = ["INBOX"]
+        with os.scandir(self.path) as it:
+            for entry in it:
+                if (
+                    entry.name.startswith(".")
+                    and entry.is_dir()
+                    and (Path(entry.path) / "maildirfolder").exists()
+                ):
+                    names.append(entry.name[1:])
+        subscribed = set(self.subscriptions())
+        out = []
+        for name in [names[0], *sorted(names[1:])]:
+            prefix = name + _SEP
+            out.append(
+                FolderInfo(
+                    name=name,
+                    special_use=SPECIAL_USE.get(name),
+                    has_children=any(n.startswith(prefix) for n in names),
+                    subscribed=name in subscribed,
+                )
+            )
+        return out
+
+    def create_folder(self, name: str) -> Folder:
+        """Create folder *name* (FileExistsError when it exists)."""
+        path = self._dir(name)
+        if (path / "cur").is_dir():
+            raise FileExistsError(name)
+        tmp = self.path / f".tmp-create-{os.urandom(6).hex()}"
+        for sub in ("tmp", "new", "cur"):
+            (tmp / sub).mkdir(parents=True)
+        (tmp / "maildirfolder").touch()
+        os.rename(tmp, path)
+        fsync_dir(self.path)
+        return self.folder(name)
+
+    def delete_folder(self, name: str) -> None:
+        """Delete folder *name* and its messages (not INBOX, not its children)."""
+        name = validate_folder_name(name)
+        if name == "INBOX":
+            raise FolderNameError("INBOX cannot be deleted")
+        path = self._dir(name)
+        if not (path / "cur").is_dir():
+            raise KeyError(name)
+        # Rename out of sight first (atomic), then remove at leisure.
+        doomed = self.path / f".tmp-delete-{os.urandom(6).hex()}"
+        os.rename(path, doomed)
+        fsync_dir(self.path)
+        folder = self._folders.pop(name, None)
+        shutil.rmtree(doomed, ignore_errors=True)
+        if folder is not None:
+            self._notify(Change(folder=name, expunged=tuple(folder.uids())))
+        with contextlib.suppress(KeyError):
+            self.unsubscribe(name)
+
+    def rename_folder(self, old: str, new: str) -> None:
+        """Rename a folder and its children (RFC 3501 §6.3.5).
+
+        Renaming INBOX moves its messages into a new folder and leaves INBOX
+        empty, as the RFC asks.
+        """
+        old, new = validate_folder_name(old), validate_folder_name(new)
+        if new == "INBOX":
+            raise FolderNameError("cannot rename to INBOX")
+        if self.exists(new):
+            raise FileExistsError(new)
+        if old == "INBOX":
+            src = self.folder("INBOX")
+            dest = self.create_folder(new)
+            src.move(src.uids(), dest)
+            return
+        if not self.exists(old):
+            raise KeyError(old)
+        renames = [(old, new)]
+        for info in self.list_folders():
+            if info.name.startswith(old + _SEP):
+                renames.append((info.name, new + info.name[len(old) :]))
+        for _, b in renames:
+            validate_folder_name(b)
+        for a, b in renames:
+            os.rename(self._dir(a), self._dir(b))
+            self._folders.pop(a, None)
+        fsync_dir(self.path)
+        subs = self.subscriptions()
+        if old in subs:
+            self._write_subscriptions([new if s == old else s for s in subs])
+
+    # -- subscriptions (IMAP SUBSCRIBE/LSUB) -------------------------------------
+
+    def subscriptions(self) -> list[str]:
+        """Subscribed folder names."""
+        try:
+            text = (self.path / _SUBSCRIPTIONS).read_text("utf-8")
+        except FileNotFoundError:
+            return []
+        return [line for line in text.split("\n") if line]
+
+    def _write_subscriptions(self, names: list[str]) -> None:
+        atomic_write(self.path / _SUBSCRIPTIONS, "".join(n + "\n" for n in names).encode())
+
+    def subscribe(self, name: str) -> None:
+        """Add *name* to the subscriptions (it need not exist, RFC 3501 §6.3.6)."""
+        name = validate_folder_name(name)
+        subs = self.subscriptions()
+        if name not in subs:
+            self._write_subscriptions([*subs, name])
+
+    def unsubscribe(self, name: str) -> None:
+        """Remove *name* from the subscriptions (KeyError when absent)."""
+        subs = self.subscriptions()
+        if name not in subs:
+            raise KeyError(name)
+        self._write_subscriptions([s for s in subs if s != name])
+
+    # -- UIDVALIDITY ---------------------------------------------------------------
+
+    def _next_uidvalidity(self) -> int:
+        # RFC 3501 §2.3.1.1: a folder recreated under the same name must get
+        # a different UIDVALIDITY; a per-account counter that is at least the
+        # current time guarantees that even within one second.
+        path = self.path / _UIDVALIDITY
+        try:
+            last = int(path.read_text().strip() or "0")
+        except (FileNotFoundError, ValueError):
+            last = 0
+        value = max(int(time.time()), last + 1) & 0xFFFFFFFF
+        atomic_write(path, f"{value}\n".encode())
+        return value
+
+    # -- POP3 lock -------------------------------------------------------------------
+
+    def pop3_lock(self) -> Pop3Lock:
+        """Take the exclusive POP3 lock, or raise :class:`MailboxLocked`.
+
+        The lock is an ``flock`` on ``mailproto-pop3.lock``, so it also
+        excludes POP3 sessions of other processes on the same store.
+        """
+        fd = os.open(self.path / _POP3_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(fd)
+            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise MailboxLocked("another POP3 session holds this maildrop") from None
+            raise
+        lock = Pop3Lock(self, fd)
+        self._pop3_holder = lock
+        return lock
+
+    @property
+    def pop3_locked(self) -> bool:
+        """True while a POP3 session of this process holds the lock."""
+        return self._pop3_holder is not None
+
+    # -- change notification -------------------------------------------------------
+
+    def watch(self, callback: Callable[[Change], None]) -> Callable[[], None]:
+        """Call *callback* with every :class:`Change`; return an unsubscribe function."""
+        self._watchers.append(callback)
+
+        def cancel() -> None:
+            with contextlib.suppress(ValueError):
+                self._watchers.remove(callback)
+
+        return cancel
+
+    def _notify(self, change: Change) -> None:
+        for callback in list(self._watchers):
+            callback(change)
+
+
+class Store:
+    """All accounts' mailboxes under one root directory."""
+
+    def __init__(self, root: Path | str) -> None:
+        #: The store's root directory.
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._mailboxes: dict[str, Mailbox] = {}
+
+    def mailbox(self, account: str) -> Mailbox:
+        """The mailbox of *account* (its canonical address), created on first use."""
+        box = self._mailboxes.get(account)
+        if box is None:
+            if not account or "/" in account or account.startswith(".") or "\0" in account:
+                raise FolderNameError(f"bad account name {account!r}")
+            box = Mailbox(self.root / account)
+            self._mailboxes[account] = box
+        return box
+
+    def mailboxes(self) -> Iterator[Mailbox]:
+        """The mailboxes opened so far."""
+        return iter(list(self._mailboxes.values()))

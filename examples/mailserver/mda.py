@@ -1,0 +1,263 @@
+"""Local delivery: from an accepted message to files in Maildirs, durably.
+
+:meth:`MDA.deliver` is what the SMTP service calls after the end of the
+message data and *before* it answers 250: when it returns, every recipient
+it reports as delivered is on disk (file and directory fsynced) and every
+remote recipient is in the relay queue (also fsynced).  It does not return
+success early for anybody.
+
+* Recipients are expanded with the :class:`~mailserver.directory.Directory`
+  (aliases, lists, cycles); an account reached through several envelope
+  recipients, aliases or lists gets **one** copy.
+* Each copy carries the delivery id in its file name (``,I=<id>``): a
+  retried delivery with the same id (the relay queue after a crash, a
+  resubmitted queue entry) finds it and does not deliver again, so a message
+  is in each mailbox exactly once.
+* A ``Return-Path:`` with the envelope sender is prepended at final delivery
+  (RFC 5321 §4.4), and only there.
+* The fsync-heavy part (:meth:`~mailserver.maildir.Folder.stage`) runs in the
+  default thread-pool executor so that the event loop keeps serving other
+  sessions meanwhile; UID assignment happens back on the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import time
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+import attrs
+
+from mailproto import imf
+
+from .directory import Account, Directory
+from .maildir import Store
+
+if TYPE_CHECKING:
+    from .queue import Queue
+
+__all__ = ["MDA", "RecipientResult", "new_queue_id", "received_header"]
+
+
+def new_queue_id() -> str:
+    """A unique, sortable id for an accepted message (also its delivery id)."""
+    return f"{int(time.time() * 1000):x}{os.urandom(5).hex()}".upper()
+
+
+# Anything outside printable ASCII, and parentheses (which would end a
+# comment early), is replaced when client-supplied text goes into a header.
+_UNSAFE = re.compile(r"[^!-'*-~]")
+
+
+def _safe(text: str) -> str:
+    return _UNSAFE.sub("?", text)[:255] or "?"
+
+
+def received_header(
+    *,
+    by: str,
+    protocol: str,
+    queue_id: str,
+    helo: str | None = None,
+    peer_ip: str | None = None,
+    peer_host: str | None = None,
+    recipient: str | None = None,
+    tls: str | None = None,
+    when: datetime | None = None,
+) -> bytes:
+    """Format a ``Received:`` trace field (RFC 5321 §4.4), folded, with CRLF.
+
+    *protocol* is the "with" value from the IANA Mail Transmission Types
+    registry: ``SMTP``, ``ESMTP``, ``ESMTPS`` (TLS), ``ESMTPA`` (AUTH),
+    ``ESMTPSA`` (both), ``LMTP`` ... *helo* is the client's EHLO/HELO
+    argument; *peer_ip* its address (a TCP-info comment); *tls* an optional
+    comment such as ``"TLSv1.3 TLS_AES_256_GCM_SHA384"``; *recipient* is
+    added as a ``for`` clause when there is exactly one.  Prepend the result
+    to the message before delivering or queueing it.
+    """
+    lines = []
+    first = "Received:"
+    if helo is not None:
+        first += f" from {_safe(helo)}"
+        if peer_ip is not None:
+            host = f"{_safe(peer_host)} " if peer_host else ""
+            first += f" ({host}[{_safe(peer_ip)}])"
+    lines.append(first)
+    second = f"by {_safe(by)} with {_safe(protocol)}"
+    if tls:
+        second += f" ({_safe(tls.replace(' ', '_'))})"
+    second += f" id {_safe(queue_id)}"
+    lines.append(second)
+    stamp = imf.format_date(when or datetime.now(timezone.utc))
+    if recipient is not None:
+        lines.append(f"for <{_safe(recipient)}>; {stamp}")
+    else:
+        lines[-1] += f"; {stamp}"
+    return ("\r\n\t".join(lines) + "\r\n").encode("ascii")
+
+
+@attrs.frozen(kw_only=True)
+class RecipientResult:
+    """What happened to one envelope recipient of :meth:`MDA.deliver`."""
+
+    #: The envelope recipient as given.
+    recipient: str
+    #: True when delivered (and/or queued) durably.
+    ok: bool
+    #: For a failure: True when permanent (5xx), False when temporary (4xx).
+    permanent: bool = False
+    #: The SMTP reply code to give for this recipient (LMTP gives one each).
+    code: int = 250
+    #: The enhanced status code (RFC 3463).
+    enhanced: str = "2.0.0"
+    #: Human-readable reply text.
+    text: str = "delivered"
+    #: Accounts that received a copy through this recipient.
+    accounts: tuple[str, ...] = ()
+    #: Remote addresses queued for relay through this recipient.
+    queued: tuple[str, ...] = ()
+
+
+class MDA:
+    """Delivers messages into the local store, and hands remote ones to the queue."""
+
+    def __init__(
+        self,
+        store: Store,
+        directory: Directory,
+        *,
+        queue: Queue | None = None,
+        use_executor: bool = True,
+    ) -> None:
+        #: Where mailboxes live.
+        self.store = store
+        #: Who the recipients are.
+        self.directory = directory
+        #: Where remote recipients go (None: remote recipients fail with 550 5.7.1).
+        self.queue = queue
+        #: Run file writes in the default executor (False: inline, for tests).
+        self.use_executor = use_executor
+
+    async def deliver(
+        self,
+        envelope_from: str,
+        recipients: Sequence[str],
+        data: bytes,
+        *,
+        delivery_id: str | None = None,
+    ) -> list[RecipientResult]:
+        """Deliver *data* to every recipient; return one result per recipient, in order.
+
+        *envelope_from* is the reverse-path without brackets (``""`` for the
+        null sender).  *data* is the message as received (CRLF line ends,
+        trace fields already prepended).  *delivery_id* (a queue id, see
+        :func:`new_queue_id`) makes a repeated call idempotent per account.
+        Durable for every ``ok`` result when it returns.
+        """
+        delivery_id = delivery_id or new_queue_id()
+        resolved = {}
+        for rcpt in recipients:
+            resolved[rcpt] = self.directory.resolve(rcpt)
+        # Every account once, however many recipients lead to it.
+        accounts: dict[str, Account] = {}
+        remote: dict[str, None] = {}
+        for res in resolved.values():
+            if res is None:
+                continue
+            for account in res.accounts:
+                accounts.setdefault(account.address, account)
+            for addr in res.remote:
+                remote.setdefault(addr, None)
+        stored = b"Return-Path: <" + envelope_from.encode("utf-8") + b">\r\n" + data
+        failed: dict[str, str] = {}
+        for address in accounts:
+            try:
+                await self.deliver_to_account(address, stored, delivery_id=delivery_id)
+            except OSError as exc:
+                failed[address] = f"{exc.strerror or exc}"
+        queue_error: str | None = None
+        if remote and self.queue is not None:
+            try:
+                await self.queue.aenqueue(envelope_from, list(remote), data, queue_id=delivery_id)
+            except OSError as exc:
+                queue_error = f"{exc.strerror or exc}"
+        results = []
+        for rcpt in recipients:
+            res = resolved[rcpt]
+            if res is None:
+                results.append(
+                    RecipientResult(
+                        recipient=rcpt,
+                        ok=False,
+                        permanent=True,
+                        code=550,
+                        enhanced="5.1.1",
+                        text="no such user here",
+                    )
+                )
+                continue
+            errors = [failed[a.address] for a in res.accounts if a.address in failed]
+            if res.remote and self.queue is None:
+                results.append(
+                    RecipientResult(
+                        recipient=rcpt,
+                        ok=False,
+                        permanent=True,
+                        code=550,
+                        enhanced="5.7.1",
+                        text="relaying not available",
+                    )
+                )
+                continue
+            if res.remote and queue_error is not None:
+                errors.append(queue_error)
+            if errors:
+                results.append(
+                    RecipientResult(
+                        recipient=rcpt,
+                        ok=False,
+                        permanent=False,
+                        code=451,
+                        enhanced="4.3.0",
+                        text=f"local delivery failed: {errors[0]}",
+                    )
+                )
+                continue
+            results.append(
+                RecipientResult(
+                    recipient=rcpt,
+                    ok=True,
+                    code=250,
+                    enhanced="2.0.0",
+                    text=f"delivered as {delivery_id}"
+                    if not res.remote
+                    else f"queued as {delivery_id}",
+                    accounts=tuple(a.address for a in res.accounts),
+                    queued=res.remote,
+                )
+            )
+        return results
+
+    async def deliver_to_account(
+        self, account: str, data: bytes, *, delivery_id: str, folder: str = "INBOX"
+    ) -> int | None:
+        """Deliver *data* as is into *account*'s *folder*; return the UID.
+
+        ``None`` when a message with *delivery_id* is already there.
+        """
+        box = self.store.mailbox(account)
+        target = box.folder(folder)
+        if target.has_delivery(delivery_id):
+            return None
+        if self.use_executor:
+            loop = asyncio.get_running_loop()
+            name = await loop.run_in_executor(
+                None, lambda: target.stage(data, delivery_id=delivery_id)
+            )
+        else:
+            name = target.stage(data, delivery_id=delivery_id)
+        return target.register(name)

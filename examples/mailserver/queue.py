@@ -1,0 +1,262 @@
+"""The relay queue: accepted messages for remote recipients, on disk.
+
+Layout under the queue directory::
+
+    tmp/                 files being written (removed at start-up)
+    <id>.msg             the message, immutable once written
+    <id>.env             its envelope and delivery state (JSON), rewritten atomically
+
+:meth:`Queue.enqueue` writes ``tmp/<id>.msg`` and ``tmp/<id>.env``, fsyncs
+both, renames the message into place, then the envelope (the commit point),
+and fsyncs the directory before it returns.  At start-up a ``.msg`` without
+an ``.env`` is an enqueue that never returned (so never acknowledged): it is
+deleted; an ``.env`` without its ``.msg`` cannot happen (the message is
+renamed first) and is dropped if a disk went wrong.
+
+State changes (a recipient delivered or failed, the next attempt time) are
+written with :func:`~mailserver.maildir.atomic_write`: temp file, fsync,
+rename, fsync directory.  A crash therefore leaves either the old or the new
+state; at worst a recipient already delivered is tried again — and local
+deliveries are idempotent by queue id, while a remote MTA may see the message
+twice, the duplication RFC 5321 §6.1 accepts over a loss.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+import attrs
+
+from .maildir import _write_file_durably, atomic_write, fsync_dir
+from .mda import new_queue_id
+
+__all__ = ["Queue", "QueueEntry", "QueuedRecipient"]
+
+PENDING = "pending"
+SENT = "sent"
+FAILED = "failed"
+
+
+@attrs.define(kw_only=True)
+class QueuedRecipient:
+    """One recipient of a queued message."""
+
+    #: The recipient address.
+    address: str
+    #: ``"pending"``, ``"sent"`` or ``"failed"`` (bounced).
+    status: str = PENDING
+    #: The last reply (``"451 4.3.0 try later"``) or connection error.
+    last_reply: str = ""
+    #: The status code for a DSN (``"4.4.1"``, ``"5.1.1"``).
+    last_status: str = ""
+
+
+@attrs.define(kw_only=True)
+class QueueEntry:
+    """A queued message's envelope and delivery state (the ``.env`` file)."""
+
+    #: Queue id (also the file name stem and the delivery id).
+    id: str
+    #: Envelope sender, ``""`` for the null reverse-path (bounces).
+    sender: str
+    #: The recipients and their state.
+    recipients: list[QueuedRecipient]
+    #: When it was queued (POSIX time).
+    created: float
+    #: When to try again (POSIX time).
+    next_attempt: float
+    #: How many attempts were made.
+    attempts: int = 0
+
+    @property
+    def pending(self) -> list[QueuedRecipient]:
+        """Recipients still to be delivered."""
+        return [r for r in self.recipients if r.status == PENDING]
+
+    def to_json(self) -> bytes:
+        """The ``.env`` file's contents."""
+        return json.dumps(attrs.asdict(self), sort_keys=True).encode() + b"\n"
+
+    @classmethod
+    def from_json(cls, data: bytes) -> QueueEntry:
+        """Parse an ``.env`` file (ValueError/KeyError/TypeError on damage)."""
+        obj = json.loads(data)
+        return cls(
+            id=str(obj["id"]),
+            sender=str(obj["sender"]),
+            recipients=[QueuedRecipient(**r) for r in obj["recipients"]],
+            created=float(obj["created"]),
+            next_attempt=float(obj["next_attempt"]),
+            attempts=int(obj["attempts"]),
+        )
+
+
+class Queue:
+    """A durable queue of messages waiting for relay."""
+
+    def __init__(self, path: Path | str) -> None:
+        #: The queue directory.
+        self.path = Path(path)
+        (self.path / "tmp").mkdir(parents=True, exist_ok=True)
+        self._entries: dict[str, QueueEntry] = {}
+        self._listeners: list[asyncio.Event] = []
+        self._recover()
+
+    def _recover(self) -> None:
+        for leftover in (self.path / "tmp").iterdir():
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+        envs = {p.stem for p in self.path.glob("*.env")}
+        for msg in self.path.glob("*.msg"):
+            if msg.stem not in envs:
+                msg.unlink()  # an enqueue that never returned: never acknowledged
+        for env in self.path.glob("*.env"):
+            if not (self.path / f"{env.stem}.msg").exists():
+                env.unlink()
+                continue
+            try:
+                entry = QueueEntry.from_json(env.read_bytes())
+            except (ValueError, KeyError, TypeError):
+                continue  # left on disk for a human; never silently deleted
+            self._entries[entry.id] = entry
+        fsync_dir(self.path)
+
+    # -- adding -----------------------------------------------------------------
+
+    def enqueue(
+        self,
+        sender: str,
+        recipients: Iterable[str],
+        data: bytes,
+        *,
+        queue_id: str | None = None,
+        now: float | None = None,
+    ) -> QueueEntry:
+        """Queue *data* for *recipients*; durable when it returns.
+
+        *queue_id* defaults to a new id; an id already queued gets a suffix
+        (one message may be queued by several deliveries).
+        """
+        entry = self._prepare(sender, recipients, queue_id, now)
+        self._write(entry.id, entry.to_json(), data)
+        self._entries[entry.id] = entry
+        self.notify()
+        return entry
+
+    def _prepare(
+        self, sender: str, recipients: Iterable[str], queue_id: str | None, now: float | None
+    ) -> QueueEntry:
+        qid = queue_id or new_queue_id()
+        if qid in self._entries or (self.path / f"{qid}.env").exists():
+            qid = f"{qid}-{os.urandom(3).hex()}"
+        now = time.time() if now is None else now
+        return QueueEntry(
+            id=qid,
+            sender=sender,
+            recipients=[QueuedRecipient(address=r) for r in dict.fromkeys(recipients)],
+            created=now,
+            next_attempt=now,
+        )
+
+    def _write(self, qid: str, env: bytes, data: bytes) -> None:
+        # Touches only files of its own: may run in a thread.
+        tmp_msg = self.path / "tmp" / f"{qid}.msg"
+        tmp_env = self.path / "tmp" / f"{qid}.env"
+        try:
+            _write_file_durably(tmp_msg, data)
+            _write_file_durably(tmp_env, env)
+            os.rename(tmp_msg, self.path / f"{qid}.msg")
+            os.rename(tmp_env, self.path / f"{qid}.env")  # the commit point
+        except BaseException:
+            for p in (tmp_msg, tmp_env, self.path / f"{qid}.msg"):
+                with contextlib.suppress(OSError):
+                    p.unlink()
+            raise
+        fsync_dir(self.path)
+
+    async def aenqueue(
+        self,
+        sender: str,
+        recipients: Iterable[str],
+        data: bytes,
+        *,
+        queue_id: str | None = None,
+    ) -> QueueEntry:
+        """:meth:`enqueue` with the file writes in the default executor."""
+        entry = self._prepare(sender, recipients, queue_id, None)
+        env = entry.to_json()
+        # Reserve the id, but keep the relay off it until the files exist.
+        self._entries[entry.id] = entry
+        entry.next_attempt = float("inf")
+        try:
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(None, self._write, entry.id, env, data)
+        except BaseException:
+            self._entries.pop(entry.id, None)
+            raise
+        entry.next_attempt = entry.created
+        self.notify()
+        return entry
+
+    # -- reading and updating -----------------------------------------------------
+
+    def entries(self) -> list[QueueEntry]:
+        """Every queued entry, oldest first."""
+        return sorted(self._entries.values(), key=lambda e: (e.created, e.id))
+
+    def get(self, qid: str) -> QueueEntry | None:
+        """The entry with id *qid*."""
+        return self._entries.get(qid)
+
+    def read(self, qid: str) -> bytes:
+        """The queued message's bytes."""
+        return (self.path / f"{qid}.msg").read_bytes()
+
+    def save(self, entry: QueueEntry) -> None:
+        """Durably record *entry*'s new state; remove it when nothing is pending."""
+        if not entry.pending:
+            self.remove(entry.id)
+            return
+        atomic_write(self.path / f"{entry.id}.env", entry.to_json())
+        self._entries[entry.id] = entry
+
+    def remove(self, qid: str) -> None:
+        """Forget an entry (envelope first: without it the message is an orphan)."""
+        with contextlib.suppress(FileNotFoundError):
+            (self.path / f"{qid}.env").unlink()
+        with contextlib.suppress(FileNotFoundError):
+            (self.path / f"{qid}.msg").unlink()
+        fsync_dir(self.path)
+        self._entries.pop(qid, None)
+
+    def due(self, now: float | None = None) -> list[QueueEntry]:
+        """Entries whose next attempt time has come."""
+        now = time.time() if now is None else now
+        return [e for e in self.entries() if e.next_attempt <= now and e.pending]
+
+    def next_due(self) -> float | None:
+        """The earliest next-attempt time, or None when the queue is empty."""
+        times = [e.next_attempt for e in self._entries.values() if e.pending]
+        return min(times) if times else None
+
+    # -- wake-ups ---------------------------------------------------------------
+
+    def listen(self) -> asyncio.Event:
+        """An event set whenever something is enqueued (the relay waits on it)."""
+        event = asyncio.Event()
+        self._listeners.append(event)
+        return event
+
+    def notify(self) -> None:
+        """Wake the listeners (call from the event-loop thread)."""
+        for event in self._listeners:
+            event.set()
+
+    def __len__(self) -> int:
+        return len(self._entries)

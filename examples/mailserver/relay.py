@@ -1,0 +1,568 @@
+"""The relay: sends queued mail to the next MTA, retries, and bounces.
+
+* **Routing** is a static table (``[routes]`` in the config) from recipient
+  domain to ``host:port``, standing in for DNS MX; ``"*"`` is a default
+  route.  A domain without a route fails permanently (5.4.4, RFC 3463).
+* **Sending** uses :class:`mailproto.smtp.ClientConnection` over asyncio
+  streams (:func:`send_message`): greeting, EHLO (HELO if refused),
+  STARTTLS when offered (opportunistic; certificate checking configurable),
+  MAIL with SIZE/8BITMIME/SMTPUTF8 as needed, RCPTs (pipelined when
+  PIPELINING is offered), then BDAT when CHUNKING is offered, else DATA.
+  One connection per destination per attempt; replies are per recipient.
+* **Retries**: a 4xx reply or a connection failure leaves the recipient
+  pending; the next attempt waits ``retry_base * 2**(attempts-1)`` seconds,
+  at most ``retry_max``.  A message still pending ``lifetime`` seconds after
+  it was queued fails for the remaining recipients (4.4.7, "delivery time
+  expired").
+* **Bounces**: 5xx replies and expiry produce one DSN per attempt to the
+  envelope sender (RFC 3464 ``multipart/report; report-type=delivery-status``
+  with a human-readable part, a ``message/delivery-status`` part and the
+  original header as ``text/rfc822-headers``), sent from the null
+  reverse-path ``<>``.  A message whose sender is ``<>`` (a bounce itself) is
+  never bounced (RFC 5321 §4.5.5): its failure is only logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timezone
+
+import attrs
+
+from mailproto import NEED_DATA, PAUSED, imf, mime, smtp
+from mailproto.errors import ProtocolError
+from mailproto.mime import builder
+
+from .config import RelaySettings
+from .directory import Directory, domain_of
+from .mda import MDA
+from .queue import FAILED, PENDING, SENT, Queue, QueuedRecipient, QueueEntry
+
+__all__ = ["DeliveryFailure", "Relay", "SendResult", "build_dsn", "send_message"]
+
+log = logging.getLogger("mailserver.relay")
+
+
+class DeliveryFailure(Exception):
+    """The whole transaction failed (connection, greeting, MAIL, DATA)."""
+
+    def __init__(self, text: str, *, permanent: bool, status: str) -> None:
+        super().__init__(text)
+        #: True for 5xx-class failures.
+        self.permanent = permanent
+        #: RFC 3463 status code for the DSN.
+        self.status = status
+
+
+@attrs.frozen(kw_only=True)
+class SendResult:
+    """The outcome for one recipient of :func:`send_message`."""
+
+    #: The recipient.
+    recipient: str
+    #: The reply code (0 when no reply: a connection problem).
+    code: int
+    #: RFC 3463 status.
+    status: str
+    #: The reply text (or error description).
+    text: str
+
+    @property
+    def ok(self) -> bool:
+        """Accepted (2xx after the end of data)."""
+        return 200 <= self.code < 300
+
+
+def _status(reply: smtp.Reply) -> str:
+    if reply.enhanced_status:
+        return reply.enhanced_status
+    return f"{reply.code // 100}.0.0"
+
+
+class _Client:
+    """A :class:`mailproto.smtp.ClientConnection` pumped over asyncio streams."""
+
+    def __init__(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float
+    ) -> None:
+        self.conn = smtp.ClientConnection()
+        self.reader = reader
+        self.writer = writer
+        self.timeout = timeout
+
+    async def flush(self) -> None:
+        data = self.conn.data_to_send()
+        if data:
+            self.writer.write(data)
+            await asyncio.wait_for(self.writer.drain(), self.timeout)
+
+    async def event(self) -> object:
+        await self.flush()
+        while True:
+            event = self.conn.next_event()
+            if event is NEED_DATA or event is PAUSED:
+                chunk = await asyncio.wait_for(self.reader.read(65536), self.timeout)
+                if not chunk:
+                    raise DeliveryFailure(
+                        "connection closed by peer", permanent=False, status="4.4.2"
+                    )
+                self.conn.receive_data(chunk)
+                continue
+            return event
+
+    async def reply(self) -> smtp.Reply:
+        event = await self.event()
+        if isinstance(event, smtp.Reply):
+            return event
+        if isinstance(event, (smtp.EhloReply, smtp.RecipientReply)):
+            return event.reply
+        raise DeliveryFailure(f"unexpected event {event!r}", permanent=False, status="4.5.0")
+
+    async def send(self, *events: smtp.Event) -> None:
+        for ev in events:
+            self.conn.send(ev)
+        await self.flush()
+
+
+async def send_message(
+    host: str,
+    port: int,
+    *,
+    helo: str,
+    sender: str,
+    recipients: Sequence[str],
+    data: bytes,
+    starttls: bool = True,
+    tls_verify: bool = False,
+    ssl_context: ssl.SSLContext | None = None,
+    timeout: float = 60.0,
+) -> list[SendResult]:
+    """Send one message to the SMTP server at *host*:*port*; one result per recipient.
+
+    Raises :class:`DeliveryFailure` when the transaction as a whole fails
+    (no connection, greeting or MAIL refused, message refused after DATA
+    -- then every accepted recipient shares that reply).
+    """
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+    except (OSError, asyncio.TimeoutError) as exc:
+        raise DeliveryFailure(
+            f"cannot connect to {host}:{port}: {exc}", permanent=False, status="4.4.1"
+        ) from None
+    client = _Client(reader, writer, timeout)
+    try:
+        return await _transaction(
+            client,
+            host,
+            helo=helo,
+            sender=sender,
+            recipients=recipients,
+            data=data,
+            starttls=starttls,
+            tls_verify=tls_verify,
+            ssl_context=ssl_context,
+        )
+    except (OSError, asyncio.TimeoutError, ProtocolError) as exc:
+        raise DeliveryFailure(
+            f"{host}:{port}: {type(exc).__name__}: {exc}", permanent=False, status="4.4.2"
+        ) from None
+    finally:
+        writer.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(writer.wait_closed(), 5)
+
+
+def _fail(stage: str, reply: smtp.Reply) -> DeliveryFailure:
+    return DeliveryFailure(
+        f"{stage}: {reply.code} {reply.text}",
+        permanent=reply.is_permanent,
+        status=_status(reply),
+    )
+
+
+async def _transaction(
+    client: _Client,
+    host: str,
+    *,
+    helo: str,
+    sender: str,
+    recipients: Sequence[str],
+    data: bytes,
+    starttls: bool,
+    tls_verify: bool,
+    ssl_context: ssl.SSLContext | None,
+) -> list[SendResult]:
+    conn = client.conn
+    greeting = await client.reply()
+    if greeting.code != 220:
+        raise _fail("greeting", greeting)
+    await client.send(smtp.Ehlo(domain=helo))
+    reply = await client.reply()
+    if not reply.is_positive:
+        await client.send(smtp.Helo(domain=helo))
+        reply = await client.reply()
+        if not reply.is_positive:
+            raise _fail("HELO", reply)
+    if starttls and conn.extensions.starttls and hasattr(client.writer, "start_tls"):
+        await client.send(smtp.StartTLS())
+        reply = await client.reply()
+        if reply.code == 220:
+            ctx = ssl_context or ssl.create_default_context()
+            if ssl_context is None and not tls_verify:
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE
+            await asyncio.wait_for(
+                client.writer.start_tls(ctx, server_hostname=host), client.timeout
+            )
+            conn.start_tls_done()
+            await client.send(smtp.Ehlo(domain=helo))
+            reply = await client.reply()
+            if not reply.is_positive:
+                raise _fail("EHLO after STARTTLS", reply)
+    ext = conn.extensions
+    utf8 = not (sender.isascii() and all(r.isascii() for r in recipients))
+    params = smtp.MailParameters(
+        size=len(data) if "SIZE" in ext else None,
+        body=smtp.Body.EIGHT_BIT_MIME if (not data.isascii() and ext.eightbitmime) else None,
+        smtputf8=utf8 and ext.smtputf8,
+    )
+    mail = smtp.MailFrom(sender=smtp.parse_mailbox(sender) if sender else None, parameters=params)
+    rcpts = [smtp.RcptTo(recipient=smtp.parse_mailbox(r)) for r in recipients]
+    results: dict[str, SendResult] = {}
+    if ext.pipelining:
+        await client.send(mail, *rcpts)
+        mail_reply = await client.reply()
+        rcpt_replies = [await client.reply() for _ in rcpts]
+        if not mail_reply.is_positive:
+            raise _fail("MAIL", mail_reply)
+    else:
+        await client.send(mail)
+        mail_reply = await client.reply()
+        if not mail_reply.is_positive:
+            raise _fail("MAIL", mail_reply)
+        rcpt_replies = []
+        for rc in rcpts:
+            await client.send(rc)
+            rcpt_replies.append(await client.reply())
+    accepted = []
+    for rcpt, rr in zip(recipients, rcpt_replies):
+        if rr.is_positive:
+            accepted.append(rcpt)
+        else:
+            results[rcpt] = SendResult(
+                recipient=rcpt, code=rr.code, status=_status(rr), text=rr.text
+            )
+    if accepted:
+        if ext.chunking:
+            await client.send(smtp.Bdat(size=len(data), last=True), smtp.DataChunk(data=data))
+            final = await client.reply()
+        else:
+            await client.send(smtp.Data())
+            go = await client.reply()
+            if go.code != 354:
+                final = go
+            else:
+                await client.send(smtp.DataChunk(data=data), smtp.EndOfData())
+                final = await client.reply()
+        for rcpt in accepted:
+            results[rcpt] = SendResult(
+                recipient=rcpt, code=final.code, status=_status(final), text=final.text
+            )
+    with contextlib.suppress(Exception):
+        await client.send(smtp.Quit())
+        await asyncio.wait_for(client.reply(), 5)
+    return [results[r] for r in recipients]
+
+
+# -- DSN ------------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class Failure:
+    """One recipient for a DSN."""
+
+    #: The recipient address.
+    recipient: str
+    #: RFC 3463 status (``5.1.1``, ``4.4.7``).
+    status: str
+    #: The remote reply or error text (Diagnostic-Code).
+    diagnostic: str
+    #: The MTA that gave the reply, if any (Remote-MTA).
+    remote_mta: str | None = None
+
+
+def _header_section(message: bytes) -> bytes:
+    end = message.find(b"\r\n\r\n")
+    if end == -1:
+        end2 = message.find(b"\n\n")
+        return message if end2 == -1 else message[: end2 + 1]
+    return message[: end + 2]
+
+
+def build_dsn(
+    *,
+    reporting_mta: str,
+    sender: str,
+    original: bytes,
+    failures: Sequence[Failure],
+    queue_id: str | None = None,
+    arrival: float | None = None,
+    when: datetime | None = None,
+) -> bytes:
+    """A delivery status notification (RFC 3464) for *failures* of *original*.
+
+    ``multipart/report; report-type=delivery-status`` (RFC 6522) with a
+    human-readable text part, a ``message/delivery-status`` part (per-message
+    fields then one block per recipient) and the original header section as
+    ``text/rfc822-headers``.  ``From: MAILER-DAEMON@<reporting_mta>``; send it
+    with the null reverse-path.
+    """
+    now = when or datetime.now(timezone.utc)
+    lines = [
+        "This is the mail system at " + reporting_mta + ".",
+        "",
+        "Your message could not be delivered to the following recipients:",
+        "",
+    ]
+    for f in failures:
+        lines.append(f"  <{f.recipient}>: {f.diagnostic}")
+    human = builder.text_part("\n".join(lines) + "\n")
+    fields = [f"Reporting-MTA: dns; {reporting_mta}"]
+    if queue_id:
+        fields.append(f"X-Queue-ID: {queue_id}")
+    if arrival is not None:
+        fields.append(
+            "Arrival-Date: " + imf.format_date(datetime.fromtimestamp(arrival, timezone.utc))
+        )
+    blocks = ["\r\n".join(fields)]
+    for f in failures:
+        permanent = f.status.startswith("5") or f.status == "4.4.7"
+        block = [
+            f"Final-Recipient: rfc822; {f.recipient}",
+            f"Action: {'failed' if permanent else 'delayed'}",
+            f"Status: {'5' + f.status[1:] if f.status == '4.4.7' else f.status}",
+        ]
+        if f.remote_mta:
+            block.append(f"Remote-MTA: dns; {f.remote_mta}")
+        diag = " ".join(f.diagnostic.split())
+        block.append(f"Diagnostic-Code: smtp; {diag}")
+        block.append(f"Last-Attempt-Date: {imf.format_date(now)}")
+        blocks.append("\r\n".join(block))
+    status_body = ("\r\n\r\n".join(blocks) + "\r\n").encode("utf-8")
+    status_part = builder.Part(
+        "message/delivery-status",
+        body=status_body,
+        transfer_encoding="7bit" if status_body.isascii() else "8bit",
+    )
+    headers = _header_section(original)
+    headers_part = builder.Part("text/rfc822-headers", body=headers)
+    report = builder.Part(
+        "multipart/report",
+        parts=[human, status_part, headers_part],
+        params={"report-type": "delivery-status"},
+    )
+    msg = (
+        builder.MessageBuilder(allow_8bit=True)
+        .from_(f"Mail Delivery System <MAILER-DAEMON@{reporting_mta}>")
+        .to(sender)
+        .subject("Undelivered Mail Returned to Sender")
+        .date(now)
+        .message_id(domain=reporting_mta)
+        .header("Auto-Submitted", "auto-replied")
+        .body(report)
+    )
+    return msg.as_bytes()
+
+
+# -- the relay task -------------------------------------------------------------------
+
+
+class Relay:
+    """Delivers the queue in the background; run :meth:`run` as a task."""
+
+    def __init__(
+        self,
+        queue: Queue,
+        directory: Directory,
+        mda: MDA,
+        *,
+        hostname: str,
+        settings: RelaySettings,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        #: The queue to drain.
+        self.queue = queue
+        #: For telling local recipients (delivered with the MDA) from remote ones.
+        self.directory = directory
+        #: Local delivery (bounces to local senders, local recipients in the queue).
+        self.mda = mda
+        #: Our name (EHLO, Reporting-MTA).
+        self.hostname = hostname
+        #: Routes, retry and TLS settings.
+        self.settings = settings
+        self._clock = clock
+        self._wake = queue.listen()
+        self._stopping = False
+        self._busy: set[str] = set()
+
+    def route(self, domain: str) -> tuple[str, int] | None:
+        """The next hop for *domain*, or None."""
+        routes: Mapping[str, tuple[str, int]] = self.settings.routes
+        return routes.get(domain.lower()) or routes.get("*")
+
+    def backoff(self, attempts: int) -> float:
+        """Seconds to wait after the *attempts*-th failed attempt."""
+        delay = self.settings.retry_base * (2 ** max(0, attempts - 1))
+        return float(min(delay, self.settings.retry_max))
+
+    def wake(self) -> None:
+        """Look at the queue now (after an enqueue, or in tests)."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Deliver due entries until :meth:`stop`; sleep until the next is due."""
+        while not self._stopping:
+            self._wake.clear()
+            await self.run_once()
+            nxt = self.queue.next_due()
+            delay = 3600.0 if nxt is None else max(0.0, nxt - self._clock())
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), min(delay, 3600.0) or 0.01)
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to return (the queue stays on disk for next time)."""
+        self._stopping = True
+        self._wake.set()
+
+    async def run_once(self) -> None:
+        """One pass: attempt every due entry (concurrently)."""
+        due = [e for e in self.queue.due(self._clock()) if e.id not in self._busy]
+        if due:
+            await asyncio.gather(*(self.attempt(e) for e in due))
+
+    async def attempt(self, entry: QueueEntry) -> None:
+        """Try to deliver *entry*'s pending recipients once, then record the outcome."""
+        self._busy.add(entry.id)
+        try:
+            await self._attempt(entry)
+        finally:
+            self._busy.discard(entry.id)
+
+    async def _attempt(self, entry: QueueEntry) -> None:
+        try:
+            data = self.queue.read(entry.id)
+        except FileNotFoundError:
+            self.queue.remove(entry.id)
+            return
+        now = self._clock()
+        entry.attempts += 1
+        by_hop: dict[tuple[str, int] | None, list[QueuedRecipient]] = {}
+        local: list[QueuedRecipient] = []
+        for r in entry.pending:
+            if self.directory.is_local(r.address):
+                local.append(r)
+            else:
+                by_hop.setdefault(self.route(domain_of(r.address)), []).append(r)
+        failures: list[Failure] = []
+        if local:
+            results = await self.mda.deliver(
+                entry.sender, [r.address for r in local], data, delivery_id=entry.id
+            )
+            for r, res in zip(local, results):
+                self._record(r, res.code, res.enhanced, res.text, None, failures)
+        for hop, rcpts in by_hop.items():
+            if hop is None:
+                for r in rcpts:
+                    self._record(r, 550, "5.4.4", "no route to this domain", None, failures)
+                continue
+            host, port = hop
+            try:
+                results2 = await send_message(
+                    host,
+                    port,
+                    helo=self.hostname,
+                    sender=entry.sender,
+                    recipients=[r.address for r in rcpts],
+                    data=data,
+                    starttls=self.settings.starttls,
+                    tls_verify=self.settings.tls_verify,
+                    timeout=self.settings.timeout,
+                )
+            except DeliveryFailure as exc:
+                code = 550 if exc.permanent else 451
+                for r in rcpts:
+                    self._record(r, code, exc.status, str(exc), f"{host}", failures)
+                continue
+            for r, sr in zip(rcpts, results2):
+                self._record(r, sr.code, sr.status, f"{sr.code} {sr.text}", host, failures)
+        # Expiry: whatever is still pending after the lifetime fails now.
+        if entry.pending and now - entry.created >= self.settings.lifetime:
+            for r in entry.pending:
+                r.status = FAILED
+                failures.append(
+                    Failure(
+                        recipient=r.address,
+                        status="4.4.7",
+                        diagnostic=f"delivery time expired; last error: {r.last_reply}",
+                    )
+                )
+        entry.next_attempt = now + self.backoff(entry.attempts)
+        if failures:
+            await self._bounce(entry, data, failures)
+        self.queue.save(entry)
+        log.info("queue %s attempt %d: %d pending", entry.id, entry.attempts, len(entry.pending))
+
+    @staticmethod
+    def _record(
+        r: QueuedRecipient,
+        code: int,
+        status: str,
+        text: str,
+        mta: str | None,
+        failures: list[Failure],
+    ) -> None:
+        r.last_reply = text
+        r.last_status = status
+        if 200 <= code < 300:
+            r.status = SENT
+        elif 500 <= code < 600:
+            r.status = FAILED
+            failures.append(
+                Failure(recipient=r.address, status=status, diagnostic=text, remote_mta=mta)
+            )
+        else:
+            r.status = PENDING
+
+    async def _bounce(self, entry: QueueEntry, data: bytes, failures: list[Failure]) -> None:
+        if not entry.sender:
+            # RFC 5321 §4.5.5: never bounce a bounce.
+            log.warning(
+                "bounce %s undeliverable; dropped: %s",
+                entry.id,
+                ", ".join(f.recipient for f in failures),
+            )
+            return
+        dsn = build_dsn(
+            reporting_mta=self.hostname,
+            sender=entry.sender,
+            original=data,
+            failures=failures,
+            queue_id=entry.id,
+            arrival=entry.created,
+        )
+        # The bounce id is derived from the entry and attempt, so a crash and
+        # retry of this step cannot deliver two copies locally.
+        bounce_id = f"{entry.id.split('-')[0]}B{entry.attempts}"
+        results = await self.mda.deliver("", [entry.sender], dsn, delivery_id=bounce_id)
+        if results and not results[0].ok:
+            log.warning("bounce for %s to %s failed: %s", entry.id, entry.sender, results[0].text)
+
+
+def parse_message(data: bytes) -> mime.Message:
+    """Parse a message (re-exported for tests of the DSN)."""
+    return mime.parse(data)
