@@ -177,6 +177,16 @@ def test_server_accepting_impossible_command() -> None:
         events(client)
 
 
+def test_stls_twice_refused() -> None:
+    client = greeted()
+    client.send(Stls())
+    client.receive_data(b"+OK\r\n")
+    client.next_event()
+    client.start_tls_done()
+    with pytest.raises(LocalProtocolError):
+        client.send(Stls())
+
+
 def test_stls_discards_injected_bytes() -> None:
     client = greeted()
     client.send(Stls())
@@ -294,6 +304,7 @@ def test_sasl_bad_challenge_cancels() -> None:
     client.receive_data(b"-ERR cancelled\r\n")
     assert client.next_event() == ErrResponse(text="cancelled")
     assert client.state is State.AUTHORIZATION
+    assert isinstance(client.sasl_error, sasl.SASLError)
 
 
 def test_sasl_pipelined_commands_wait_for_auth() -> None:

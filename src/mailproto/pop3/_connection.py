@@ -817,6 +817,10 @@ class ClientConnection:
         self._sasl: ClientMechanism | None = None
         self._sasl_aborted = False
         self._sasl_held: bytes | None = None
+        #: Why the client cancelled the last AUTH exchange (the server's
+        #: challenge was malformed, or a SCRAM server failed to prove
+        #: itself), or ``None``.  The answer itself is the server's ``-ERR``.
+        self.sasl_error: SASLError | None = None
         #: The server greeting, once received.
         self.greeting: Greeting | None = None
         #: The server's capabilities from the last CAPA (reset by STLS).
@@ -887,6 +891,8 @@ class ClientConnection:
             verb = found
         if self._session.state in (State.CLOSED, State.ERROR):
             raise LocalProtocolError("the session is over")
+        if verb == "STLS" and self.tls_active:
+            raise LocalProtocolError("TLS is already active")
         target = SessionState.after(self._projected, verb, OK)
         if target is None:
             raise LocalProtocolError(f"{verb} is not allowed in state {self._projected.name}")
@@ -950,6 +956,7 @@ class ClientConnection:
                 self._sasl = event.mechanism
                 self._sasl_held = item.held_response
                 self._sasl_aborted = False
+                self.sasl_error = None
 
     # -- answers ---------------------------------------------------------------
 
@@ -1038,9 +1045,10 @@ class ClientConnection:
                 response = held
             else:
                 response = mech.respond(challenge)
-        except SASLError:
+        except SASLError as exc:
             # RFC 5034 §4: the client cancels with "*"; the server answers
             # -ERR, which we then report.
+            self.sasl_error = exc
             self._sasl_aborted = True
             self._out += b"*" + CRLF
             return
