@@ -341,6 +341,10 @@ class Folder:
     object, so changes made through it are seen by all of them at once.
     """
 
+    #: Rewrite the index when it has this many more lines than twice the
+    #: number of messages (so appends stay O(1) amortised).
+    COMPACT_SLACK = 1000
+
     def __init__(self, mailbox: Mailbox, name: str, path: Path) -> None:
         #: The IMAP name.
         self.name = name
@@ -442,7 +446,7 @@ class Folder:
         finally:
             os.close(fd)
         self._log_lines += len(lines)
-        if self._log_lines > 2 * len(self._records) + 1000:
+        if self._log_lines > 2 * len(self._records) + self.COMPACT_SLACK:
             self._compact()
 
     def _compact(self) -> None:
