@@ -30,6 +30,7 @@ from mailproto.pop3 import (
     Stat,
     Top,
     Uidl,
+    Update,
     User,
 )
 from mailproto.pop3._connection import _TopCutter
@@ -280,3 +281,65 @@ def test_retr_round_trip_single_chunk(payload: bytes) -> None:
         if isinstance(event, MessageEnd) or event is NEED_DATA:
             break
     assert got == payload
+
+
+# ---------------------------------------------------------------------------
+# The server against a reference model of RFC 1939 §5 (deletion marks).
+
+transaction_commands = st.lists(
+    st.one_of(
+        st.tuples(st.sampled_from(["LIST", "UIDL", "RETR", "DELE"]), st.integers(0, 5)),
+        st.tuples(st.sampled_from(["STAT", "LIST", "UIDL", "RSET", "NOOP"]), st.none()),
+        st.tuples(st.just("TOP"), st.integers(0, 5)),
+    ),
+    max_size=25,
+)
+
+
+@given(commands=transaction_commands, quit_at_end=st.booleans())
+def test_server_matches_reference_model(
+    commands: list[tuple[str, int | None]], quit_at_end: bool
+) -> None:
+    sizes = [11, 22, 33]
+    conn = ServerConnection()
+    conn.send(Greeting())
+    conn.receive_data(b"USER u\r\nPASS p\r\n")
+    conn.next_event()
+    conn.next_event()
+    conn.send(Maildrop(messages=[MessageInfo(size=n, uid=f"id{n}") for n in sizes]))
+    conn.data_to_send()
+    deleted: set[int] = set()
+    for verb, n in commands:
+        line = verb if n is None else f"{verb} {n}" + (" 0" if verb == "TOP" else "")
+        conn.receive_data(line.encode() + b"\r\n")
+        event = conn.next_event()
+        if isinstance(event, (Retr, Top)):
+            conn.send(MessageData(data=b"H: v\r\n\r\nbody\r\n"))
+            conn.send(MessageEnd())
+        reply = conn.data_to_send()
+        live = [i for i in range(1, 4) if i not in deleted]
+        if n is None:
+            if verb == "STAT":
+                assert reply == b"+OK %d %d\r\n" % (len(live), sum(sizes[i - 1] for i in live))
+            elif verb == "RSET":
+                deleted.clear()
+            elif verb == "LIST":
+                assert reply.split(b"\r\n")[1:-2] == [b"%d %d" % (i, sizes[i - 1]) for i in live]
+            elif verb == "UIDL":
+                assert reply.split(b"\r\n")[1:-2] == [b"%d id%d" % (i, sizes[i - 1]) for i in live]
+            assert reply.startswith(b"+OK")
+            continue
+        valid = 1 <= n <= 3 and n not in deleted
+        assert reply.startswith(b"+OK" if valid else b"-ERR"), (line, reply)
+        if valid and verb == "DELE":
+            deleted.add(n)
+    if quit_at_end:
+        conn.receive_data(b"QUIT\r\n")
+        event = conn.next_event()
+        assert event == Update(
+            deleted=tuple(sorted(deleted)),
+            uids=tuple(f"id{sizes[i - 1]}" for i in sorted(deleted)),
+        )
+    else:
+        conn.receive_data(b"")
+        assert isinstance(conn.next_event(), ConnectionClosed)

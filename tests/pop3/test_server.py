@@ -436,3 +436,47 @@ def test_maildrop_listing_bound() -> None:
     conn.next_event()
     with pytest.raises(LocalProtocolError):
         conn.send(Maildrop(messages=LISTING))
+
+
+def _server_in(state: State) -> ServerConnection:
+    conn = ServerConnection(stls=True, sasl_mechanisms=["PLAIN"])
+    conn.send(Greeting(timestamp="<1@h>"))
+    if state is State.USER_ACCEPTED:
+        conn.receive_data(b"USER u\r\n")
+        conn.next_event()
+    elif state is State.TRANSACTION:
+        conn.receive_data(b"USER u\r\nPASS p\r\n")
+        conn.next_event()
+        conn.next_event()
+        conn.send(Maildrop(messages=LISTING))
+    conn.data_to_send()
+    assert conn.state is state
+    return conn
+
+
+@pytest.mark.parametrize("args", ["", " 1", " 1 2", " x", " PLAIN"])
+@pytest.mark.parametrize("verb", sorted(KNOWN_VERBS))
+@pytest.mark.parametrize("state", [State.AUTHORIZATION, State.USER_ACCEPTED, State.TRANSACTION])
+def test_every_state_verb_pair_follows_the_table(state: State, verb: str, args: str) -> None:
+    """Each (state, command): the state afterwards is what the table says."""
+    conn = _server_in(state)
+    conn.receive_data(f"{verb}{args}\r\n".encode())
+    event = conn.next_event()
+    reply = conn.data_to_send()
+    after = conn.state
+    if isinstance(event, CommandRejected):
+        assert reply.startswith(b"-ERR")
+        assert after is TRANSITIONS.get((state, "BAD", Result.ERR), state)
+        return
+    assert SessionState.allowed(SessionState(), verb, state)
+    if conn.owes_reply:
+        # Waiting for the application: the table's pending state, or SASL
+        # (AUTH asked a question) — nothing else.
+        assert reply in (b"", b"+ \r\n") or reply.startswith(b"+ ")
+        assert after in (state, State.UPDATE, State.SASL)
+        return
+    if reply.startswith(b"+ "):  # an AUTH challenge
+        assert after is State.SASL
+        return
+    ok = Result.OK if reply.startswith(b"+OK") else Result.ERR
+    assert after is SessionState.after(state, verb, ok), (event, reply)
