@@ -158,6 +158,8 @@ class Config:
 
 def _line_of(text: str, *needles: str) -> int | None:
     """The first line containing all of *needles* (best effort), 1-based."""
+    if not needles:
+        return None
     for number, line in enumerate(text.splitlines(), 1):
         if all(n in line for n in needles):
             return number
@@ -345,7 +347,7 @@ def _server(c: _Checker, table: Mapping[str, Any], index: int) -> ServerConfig:
         # Point at the first address the message names.
         names = re.findall(r"[^\s',]+@[^\s',]+", str(exc))
         line = None
-        for name in names:
+        for name in reversed(names):  # the last address named is the offending one
             line = _line_of(c.text, name) or _line_of(c.text.lower(), name)
             if line is not None:
                 break
@@ -370,9 +372,10 @@ def parse_config(text: str, *, source: str = "<config>") -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"line (\d+)", str(exc))
-        raise ConfigError(
-            f"TOML syntax: {exc}", line=int(m[1]) if m else None, source=source
-        ) from None
+        line = int(m[1]) if m else None
+        if line is None and "end of document" in str(exc):
+            line = max(1, len(text.splitlines()))
+        raise ConfigError(f"TOML syntax: {exc}", line=line, source=source) from None
     c = _Checker(text, source)
     if "server" in data:
         if set(data) != {"server"}:

@@ -1,0 +1,156 @@
+"""Local delivery: one copy per account, idempotent retries, durable results."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from mailserver.directory import Directory, make_account
+from mailserver.maildir import Store
+from mailserver.mda import MDA, new_queue_id, received_header
+from mailserver.queue import Queue
+
+from mailproto import imf, mime
+
+MSG = b"From: s@remote.example\r\nSubject: hello\r\n\r\nbody\r\n"
+
+
+def _setup(tmp_path: Path, *, queue: bool = True) -> tuple[MDA, Store, Queue | None]:
+    directory = Directory(
+        domains=["a.example"],
+        accounts=[make_account("ann@a.example", "x"), make_account("bob@a.example", "y")],
+        aliases={"anna@a.example": "ann@a.example"},
+        lists={
+            "team@a.example": [
+                "ann@a.example",
+                "anna@a.example",
+                "bob@a.example",
+                "team@a.example",
+                "far@remote.example",
+            ],
+        },
+    )
+    store = Store(tmp_path / "mail")
+    q = Queue(tmp_path / "queue") if queue else None
+    return MDA(store, directory, queue=q), store, q
+
+
+def _inbox(store: Store, account: str) -> list[bytes]:
+    folder = store.mailbox(account).folder("INBOX")
+    return [folder.read(uid) for uid in folder.uids()]
+
+
+def test_one_copy_per_account_through_aliases_and_lists(tmp_path: Path) -> None:
+    mda, store, q = _setup(tmp_path)
+    results = asyncio.run(
+        mda.deliver(
+            "s@remote.example",
+            ["ann@a.example", "anna@a.example", "team@a.example", "ghost@a.example"],
+            MSG,
+        )
+    )
+    assert [r.ok for r in results] == [True, True, True, False]
+    assert results[3].code == 550
+    assert results[3].enhanced == "5.1.1"
+    assert results[2].accounts == ("ann@a.example", "bob@a.example")
+    assert results[2].queued == ("far@remote.example",)
+    stored = b"Return-Path: <s@remote.example>\r\n" + MSG
+    assert _inbox(store, "ann@a.example") == [stored]
+    assert _inbox(store, "bob@a.example") == [stored]
+    assert q is not None
+    (entry,) = q.entries()
+    assert entry.sender == "s@remote.example"
+    assert [r.address for r in entry.recipients] == ["far@remote.example"]
+    assert q.read(entry.id) == MSG  # no Return-Path on relayed mail
+
+
+def test_retry_with_same_delivery_id_is_idempotent(tmp_path: Path) -> None:
+    mda, store, _ = _setup(tmp_path)
+    qid = new_queue_id()
+    for _ in range(3):
+        asyncio.run(mda.deliver("s@remote.example", ["ann@a.example"], MSG, delivery_id=qid))
+    assert len(_inbox(store, "ann@a.example")) == 1
+    # Across a restart (a fresh Store reading the disk) too.
+    mda2 = MDA(Store(tmp_path / "mail"), mda.directory, queue=None)
+    asyncio.run(mda2.deliver("s@remote.example", ["ann@a.example"], MSG, delivery_id=qid))
+    assert len(_inbox(Store(tmp_path / "mail"), "ann@a.example")) == 1
+    # A different id is a different message.
+    asyncio.run(mda.deliver("s@remote.example", ["ann@a.example"], MSG))
+    assert len(_inbox(store, "ann@a.example")) == 2
+
+
+def test_remote_without_queue_refused(tmp_path: Path) -> None:
+    mda, _, _ = _setup(tmp_path, queue=False)
+    (res,) = asyncio.run(mda.deliver("", ["far@remote.example"], MSG))
+    assert not res.ok
+    assert res.permanent
+    assert res.code == 550
+
+
+def test_disk_failure_is_temporary_and_not_partial(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mda, store, _ = _setup(tmp_path, queue=False)
+    mda.use_executor = False
+    box = store.mailbox("ann@a.example")  # created before the failure starts
+
+    def full(*args: object, **kwargs: object) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "write", full)
+    (res,) = asyncio.run(mda.deliver("s@remote.example", ["ann@a.example"], MSG))
+    monkeypatch.undo()
+    assert not res.ok
+    assert not res.permanent
+    assert res.code == 451
+    assert "No space" in res.text
+    assert os.listdir(box.path / "tmp") == []
+    assert os.listdir(box.path / "new") == []
+
+
+def test_delivery_wakes_watchers(tmp_path: Path) -> None:
+    mda, store, _ = _setup(tmp_path)
+    box = store.mailbox("bob@a.example")
+    added: list[tuple[int, ...]] = []
+    box.watch(lambda change: added.append(change.added))
+    asyncio.run(mda.deliver("", ["bob@a.example"], MSG))
+    assert added == [(1,)]
+
+
+def test_received_header_is_valid_rfc5322() -> None:
+    when = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    raw = received_header(
+        by="mx.a.example",
+        protocol="ESMTPSA",
+        queue_id="Q123",
+        helo="client.example",
+        peer_ip="192.0.2.1",
+        recipient="ann@a.example",
+        tls="TLSv1.3",
+        when=when,
+    )
+    assert raw.endswith(b"\r\n")
+    assert all(len(line) <= 78 for line in raw.split(b"\r\n"))
+    msg = mime.parse(raw + MSG)
+    value = msg.headers.get("Received")
+    assert value is not None
+    parsed = imf.parse_received(value)
+    assert parsed.from_ == "client.example"
+    assert parsed.by == "mx.a.example"
+    assert parsed.with_ == "ESMTPSA"
+    assert parsed.id == "Q123"
+    assert parsed.for_ == "<ann@a.example>"
+    assert parsed.date == when
+    assert msg.headers.get("Subject") == "hello"
+
+
+def test_received_header_neutralises_hostile_helo() -> None:
+    raw = received_header(
+        by="mx", protocol="ESMTP", queue_id="Q", helo="evil)\r\nBcc: x@y", peer_ip="::1"
+    )
+    assert raw.count(b"\r\n") == 2  # folded once, no injected line
+    assert b"Bcc:" not in raw.split(b"\r\n")[1]
+    assert b"evil?" in raw
