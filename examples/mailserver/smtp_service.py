@@ -1,0 +1,248 @@
+"""SMTP intake: the MX port, the submission port and implicit-TLS submission.
+
+One :class:`SMTPSession` per connection, driven by the :class:`~.pump.Pump`.
+The :class:`mailproto.smtp.ServerConnection` answers syntax, sequence and
+limit errors itself; this module makes the policy decisions:
+
+========== ============================================================
+MX         anyone, no AUTH; recipients must be in a local domain and
+           exist (550 5.7.1 "relaying denied" otherwise — no open relay)
+submission AUTH required before MAIL (RFC 6409 §4.3); the sender must be
+           the authenticated account or one of its aliases; recipients in
+           any domain (remote ones are queued for the relay)
+smtps      submission over implicit TLS (RFC 8314 §3.3)
+========== ============================================================
+
+The message is spooled to a temporary file as :class:`~mailproto.smtp.DataChunk`
+events arrive (never held whole by the connection), a ``Received:`` field is
+prepended, and :meth:`MDA.deliver <mailserver.mda.MDA.deliver>` stores it.
+The ``250`` is sent only after ``deliver`` returned, i.e. after every copy is
+fsynced into its Maildir and every remote recipient is fsynced into the
+queue (RFC 5321 §6.1: once the 250 is sent, the server is responsible).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from collections.abc import Awaitable, Callable
+from typing import IO
+
+from mailproto import sasl, smtp
+from mailproto.errors import ProtocolError
+from mailproto.limits import SMTPLimits
+from mailproto.smtp import replies
+
+from .directory import Account, normalize_address
+from .mda import new_queue_id, received_header
+from .pump import Link, Pump, Site
+
+__all__ = ["SMTPSession", "smtp_session"]
+
+#: Mechanisms offered on submission.  SCRAM first: it never sends the password.
+AUTH_MECHANISMS = ("SCRAM-SHA-256", "PLAIN", "LOGIN")
+#: Spooled message data stays in memory up to this size, then goes to disk.
+SPOOL_IN_MEMORY = 256 * 1024
+
+RELAY_DENIED = smtp.Reply(code=550, enhanced_status="5.7.1", lines="Relaying denied")
+NO_SUCH_USER = smtp.Reply(code=550, enhanced_status="5.1.1", lines="No such user here")
+SENDER_NOT_OWNED = smtp.Reply(
+    code=553, enhanced_status="5.7.1", lines="Sender address not owned by the authenticated user"
+)
+BUSY = b"421 4.3.2 Too many connections, try again later\r\n"
+
+
+async def answer_sasl(site: Site, question: object) -> object:
+    """Answer a :mod:`mailproto.sasl` question from the directory.
+
+    Shared by SMTP AUTH, POP3 AUTH and IMAP AUTHENTICATE.  Password checks
+    derive PBKDF2 keys (milliseconds of CPU), so they run in a thread.
+    """
+    directory = site.directory
+    if isinstance(question, sasl.CheckPassword):
+        if question.authzid not in (None, "", question.authcid):
+            return False  # no proxy authorisation
+        password = question.password.reveal()
+        loop = asyncio.get_running_loop()
+        account = await loop.run_in_executor(
+            None, directory.check_password, question.authcid, password
+        )
+        return account is not None
+    if isinstance(question, sasl.LookupScramCredentials):
+        if question.authzid not in (None, "", question.username):
+            return None
+        return directory.scram_credentials(question.username, question.mechanism)
+    return False
+
+
+class SMTPSession:
+    """One SMTP session: the policy half of the :class:`~.pump.Pump`."""
+
+    def __init__(self, site: Site, link: Link, *, submission: bool, implicit_tls: bool) -> None:
+        self.site = site
+        self.link = link
+        self.submission = submission
+        cfg = site.config
+        plaintext = site.plaintext_ok(link, implicit_tls)
+        self.conn = smtp.ServerConnection(
+            smtp.ServerConfig(
+                hostname=cfg.hostname,
+                starttls=not implicit_tls,
+                tls_active=implicit_tls,
+                auth_mechanisms=AUTH_MECHANISMS if submission else (),
+                auth_requires_tls=not plaintext,
+                require_auth=submission,
+            ),
+            limits=SMTPLimits(message_size=cfg.max_message_size),
+            sasl_mechanism=lambda name: sasl.server_mechanism(name, hostname=cfg.hostname),
+        )
+        self.account: Account | None = None
+        self._spool: IO[bytes] | None = None
+        self._closed = False
+
+    # -- Handler ---------------------------------------------------------------------
+
+    def closed(self) -> bool:
+        return self._closed or self.conn.state is smtp.State.CLOSED
+
+    def tls_requested(self) -> bool:
+        return self.conn.state is smtp.State.TLS_HANDSHAKE
+
+    async def on_notify(self) -> None:
+        return None
+
+    def on_timeout(self) -> bytes:
+        return b"421 4.4.2 Timeout, closing connection\r\n"
+
+    def on_error(self, exc: ProtocolError) -> bytes:
+        # The connection queued nothing for a limit hit in receive_data; the
+        # hint says what to answer (421 for a pipelining flood).
+        hint = getattr(exc, "hint", None)
+        code = getattr(hint, "code", None)
+        if isinstance(code, int) and 400 <= code < 600:
+            return f"{code} {getattr(hint, 'text', '') or 'Error'}\r\n".encode("ascii", "replace")
+        return b"421 4.7.0 Protocol error, closing connection\r\n"
+
+    async def handle(self, event: object) -> None:
+        conn = self.conn
+        if isinstance(event, (smtp.Ehlo, smtp.Helo)):
+            conn.send(smtp.Reply(code=250, lines="Hello " + event.domain))
+        elif isinstance(event, smtp.MailFrom):
+            conn.send(self._check_sender(event))
+        elif isinstance(event, smtp.RcptTo):
+            conn.send(self._check_recipient(event))
+        elif isinstance(event, smtp.DataChunk):
+            if self._spool is None:
+                self._spool = tempfile.SpooledTemporaryFile(  # noqa: SIM115
+                    max_size=SPOOL_IN_MEMORY, dir=str(self.site.spool)
+                )
+            self._spool.write(event.data)
+        elif isinstance(event, smtp.EndOfData):
+            conn.send(await self._deliver())
+        elif isinstance(event, smtp.MessageAborted):
+            self._discard()
+        elif isinstance(event, smtp.AuthQuestion):
+            conn.send(smtp.AuthAnswer(answer=await answer_sasl(self.site, event.question)))
+        elif isinstance(event, smtp.Authenticated):
+            self.account = self.site.directory.account(event.authcid)
+        elif isinstance(event, smtp.Vrfy):
+            conn.send(replies.CANNOT_VRFY)
+        elif isinstance(event, smtp.Expn):
+            conn.send(replies.NOT_IMPLEMENTED)  # list members are not disclosed
+        elif isinstance(event, smtp.ConnectionClosed):
+            self._discard()
+            self._closed = True
+        # Everything else (Rset, Noop, Quit, StartTLS, CommandRejected,
+        # AuthFailed...) was answered by the connection itself.
+
+    # -- policy ----------------------------------------------------------------------
+
+    def _check_sender(self, event: smtp.MailFrom) -> smtp.Reply:
+        if not self.submission or event.sender is None:
+            return replies.SENDER_OK
+        # RFC 6409 §4.1 / §6.1: a submission server may check that the
+        # sender is one the authenticated user may use.
+        owner = self.site.directory.account(str(event.sender))
+        if self.account is None or owner is None or owner.address != self.account.address:
+            return SENDER_NOT_OWNED
+        return replies.SENDER_OK
+
+    def _check_recipient(self, event: smtp.RcptTo) -> smtp.Reply:
+        address = normalize_address(str(event.recipient))
+        directory = self.site.directory
+        if directory.is_local(address):
+            return replies.RECIPIENT_OK if directory.exists(address) else NO_SUCH_USER
+        if self.submission and self.account is not None:
+            return replies.RECIPIENT_OK
+        return RELAY_DENIED
+
+    def _discard(self) -> None:
+        if self._spool is not None:
+            self._spool.close()
+            self._spool = None
+
+    async def _deliver(self) -> smtp.Reply:
+        conn = self.conn
+        spool, self._spool = self._spool, None
+        try:
+            body = b""
+            if spool is not None:
+                spool.seek(0)
+                body = spool.read()
+        finally:
+            if spool is not None:
+                spool.close()
+        mail = conn.mail_from
+        sender = str(mail.sender) if mail is not None and mail.sender is not None else ""
+        rcpts = [normalize_address(str(r.recipient)) for r in conn.recipients]
+        qid = new_queue_id()
+        tls = self.link.tls_version
+        protocol = "ESMTP" + ("S" if tls else "") + ("A" if self.account else "")
+        trace = received_header(
+            by=self.site.config.hostname,
+            protocol=protocol,
+            queue_id=qid,
+            helo=conn.client_domain or "unknown",
+            peer_ip=self.link.peer_ip or None,
+            recipient=rcpts[0] if len(rcpts) == 1 else None,
+            tls=tls,
+        )
+        try:
+            results = await self.site.mda.deliver(sender, rcpts, trace + body, delivery_id=qid)
+        except OSError:
+            return replies.INSUFFICIENT_STORAGE
+        if any(r.queued for r in results):
+            self.site.on_queued()
+        if all(r.ok for r in results):
+            return smtp.Reply(code=250, enhanced_status="2.0.0", lines=f"OK queued as {qid}")
+        # Accounts that did get their copy keep it; a retry by the client
+        # would give them a second one, but a 4xx must still be honest.
+        failed = [r for r in results if not r.ok]
+        if any(not r.permanent for r in failed):
+            return smtp.Reply(code=451, enhanced_status="4.3.0", lines=failed[0].text)
+        worst = failed[0]
+        return smtp.Reply(code=554, enhanced_status="5.0.0", lines=worst.text)
+
+
+def smtp_session(
+    site: Site, *, submission: bool, implicit_tls: bool
+) -> Callable[[Link], Awaitable[None]]:
+    """The coroutine serving one accepted connection on an SMTP listener.
+
+    With *implicit_tls* the listener itself was created with the SSL context,
+    so the link is already encrypted when the session starts.
+    """
+
+    async def run(link: Link) -> None:
+        session = SMTPSession(site, link, submission=submission, implicit_tls=implicit_tls)
+        session.conn.send(smtp.Reply(code=220, lines="ESMTP mailproto"))
+        pump = Pump(
+            link,
+            session.conn,
+            session,
+            ssl_context=site.ssl_context,
+            idle_timeout=site.smtp_timeout,
+        )
+        await pump.run()
+
+    return run
