@@ -157,8 +157,9 @@ def test_user_pass_list_uidl_top_retr(server: _Server) -> None:
     assert top_lines == [b"Subject: three", b"", b"line1"]
     for i, message in enumerate(MESSAGES, 1):
         assert retr_bytes(pop, i) == message
-    with pytest.raises(poplib.error_proto, match="no such message"):
+    with pytest.raises(poplib.error_proto) as info:
         pop.retr(4)
+    assert info.value.args[0] == b"-ERR no such message"
     pop.quit()
     assert len(server.store.box("mrose")) == 3
 
@@ -166,8 +167,9 @@ def test_user_pass_list_uidl_top_retr(server: _Server) -> None:
 def test_wrong_password(server: _Server) -> None:
     pop = connect(server)
     pop.user("mrose")
-    with pytest.raises(poplib.error_proto, match=r"\[AUTH\]"):
+    with pytest.raises(poplib.error_proto) as info:
         pop.pass_("nope")
+    assert info.value.args[0] == b"-ERR [AUTH] invalid password"
     pop.quit()
 
 
@@ -208,8 +210,9 @@ def test_dele_quit_removes(server: _Server) -> None:
     pop.user("mrose")
     pop.pass_("tanstaaf")
     pop.dele(1)
-    with pytest.raises(poplib.error_proto, match="deleted"):
+    with pytest.raises(poplib.error_proto) as info:
         pop.retr(1)
+    assert info.value.args[0] == b"-ERR message is deleted"
     pop.quit()
     pop = connect(server)
     pop.user("mrose")

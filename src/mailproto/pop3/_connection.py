@@ -442,6 +442,8 @@ class ServerConnection:
                 return PAUSED
 
     def _waiting_for_application(self) -> bool:
+        # A method rather than an inline test: handling a line may set
+        # _owed, which a type checker would not see inside the loop.
         return self._owed is not None
 
     def _command_line(self, line: bytes) -> Event | None:
