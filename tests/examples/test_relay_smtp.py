@@ -1,0 +1,401 @@
+"""The relay against real SMTP peers: aiosmtpd and Postfix's smtp-sink.
+
+Checks the bytes that arrived, retries after a peer that was down, DSN
+bounces for 5xx replies and for expiry, and that bounces are never bounced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trustme
+from aiosmtpd.controller import Controller
+from mailserver.config import RelaySettings
+from mailserver.directory import Directory, make_account
+from mailserver.maildir import Store
+from mailserver.mda import MDA
+from mailserver.queue import Queue
+from mailserver.relay import Failure as DsnFailure
+from mailserver.relay import Relay, build_dsn, send_message
+
+from mailproto import mime
+from tests.conftest import require_program
+
+pytestmark = pytest.mark.interop
+
+MSG = (
+    b"From: Ann <ann@a.example>\r\nTo: far@remote.example\r\nSubject: relay test\r\n"
+    b"Message-ID: <t1@a.example>\r\n\r\n"
+    b"Line one\r\n.leading dot\r\n\r\nend\r\n"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class Sink:
+    """An aiosmtpd handler recording what arrives; some recipients refused."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], bytes]] = []
+        self.reject: set[str] = set()
+        self.defer: set[str] = set()
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if address in self.reject:
+            return "550 5.1.1 <" + address + ">: no such user"
+        if address in self.defer:
+            return "451 4.2.0 try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(
+            (envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.original_content))
+        )
+        return "250 2.0.0 queued"
+
+
+@pytest.fixture
+def sink() -> Iterator[tuple[Sink, int]]:
+    handler = Sink()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield handler, port
+    finally:
+        controller.stop()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _relay(tmp_path: Path, port: int, clock: Clock, **settings: Any) -> tuple[Relay, Queue, Store]:
+    directory = Directory(
+        domains=["a.example"],
+        accounts=[make_account("ann@a.example", "pw")],
+    )
+    store = Store(tmp_path / "mail")
+    queue = Queue(tmp_path / "queue")
+    mda = MDA(store, directory, queue=queue)
+    relay = Relay(
+        queue,
+        directory,
+        mda,
+        hostname="mx.a.example",
+        settings=RelaySettings(
+            routes={"remote.example": ("127.0.0.1", port)},
+            retry_base=60,
+            retry_max=600,
+            lifetime=3600,
+            timeout=10,
+            **settings,
+        ),
+        clock=clock,
+    )
+    return relay, queue, store
+
+
+def _inbox(store: Store, account: str = "ann@a.example") -> list[bytes]:
+    folder = store.mailbox(account).folder("INBOX")
+    return [folder.read(uid) for uid in folder.uids()]
+
+
+def _dsn_fields(raw: bytes) -> tuple[mime.Message, str, str]:
+    msg = mime.parse(raw.split(b"\r\n", 1)[1])  # past Return-Path
+    assert msg.content_type == "multipart/report"
+    assert msg.params["report-type"] == "delivery-status"
+    human, status, headers = msg.parts
+    assert human.content_type == "text/plain"
+    assert status.content_type == "message/delivery-status"
+    assert headers.content_type == "text/rfc822-headers"
+    return msg, status.decoded().decode(), headers.decoded().decode()
+
+
+def test_relay_delivers_exact_bytes_to_aiosmtpd(tmp_path: Path, sink: tuple[Sink, int]) -> None:
+    handler, port = sink
+    clock = Clock()
+    relay, queue, _ = _relay(tmp_path, port, clock)
+    queue.enqueue(
+        "ann@a.example", ["far@remote.example", "near@remote.example"], MSG, now=clock.now
+    )
+    asyncio.run(relay.run_once())
+    assert handler.messages == [
+        ("ann@a.example", ["far@remote.example", "near@remote.example"], MSG)
+    ]
+    assert len(queue) == 0
+    assert list((tmp_path / "queue").glob("*.msg")) == []
+
+
+def test_send_message_starttls(tmp_path: Path) -> None:
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    cert.configure_cert(server_ctx)
+    handler = Sink()
+    port = free_port()
+    controller = Controller(
+        handler, hostname="127.0.0.1", port=port, tls_context=server_ctx, require_starttls=True
+    )
+    controller.start()
+    try:
+        client_ctx = ssl.create_default_context()
+        ca.configure_trust(client_ctx)
+        results = asyncio.run(
+            send_message(
+                "127.0.0.1",
+                port,
+                helo="mx.a.example",
+                sender="ann@a.example",
+                recipients=["far@remote.example"],
+                data=MSG,
+                ssl_context=client_ctx,
+            )
+        )
+        # Unverified mode works against a self-signed peer too (the demo's case).
+        asyncio.run(
+            send_message(
+                "127.0.0.1",
+                port,
+                helo="mx.a.example",
+                sender="",
+                recipients=["far@remote.example"],
+                data=MSG,
+                tls_verify=False,
+            )
+        )
+    finally:
+        controller.stop()
+    assert [r.ok for r in results] == [True]
+    assert [m[2] for m in handler.messages] == [MSG, MSG]
+    assert handler.messages[1][0] == "<>"
+
+
+def test_retry_after_peer_was_down(tmp_path: Path) -> None:
+    port = free_port()
+    clock = Clock()
+    relay, queue, store = _relay(tmp_path, port, clock)
+    entry = queue.enqueue("ann@a.example", ["far@remote.example"], MSG, now=clock.now)
+    asyncio.run(relay.run_once())
+    # Down: the recipient stays pending, the next attempt is backed off.
+    (again,) = queue.entries()
+    assert again.attempts == 1
+    assert again.pending[0].last_status == "4.4.1"
+    assert again.next_attempt == pytest.approx(clock.now + 60)
+    asyncio.run(relay.run_once())  # not due yet: nothing happens
+    assert queue.entries()[0].attempts == 1
+    clock.now += 61
+    asyncio.run(relay.run_once())
+    assert queue.entries()[0].next_attempt == pytest.approx(clock.now + 120)  # doubled
+    # The state survives a restart.
+    reloaded = Queue(tmp_path / "queue")
+    assert reloaded.entries()[0].attempts == 2
+    # The peer comes up; the next due attempt delivers.
+    handler = Sink()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        clock.now += 121
+        asyncio.run(relay.run_once())
+    finally:
+        controller.stop()
+    assert [m[2] for m in handler.messages] == [MSG]
+    assert len(queue) == 0
+    assert _inbox(store) == []  # no bounce
+    assert entry.id not in {e.id for e in Queue(tmp_path / "queue").entries()}
+
+
+def test_5xx_bounces_to_local_sender(tmp_path: Path, sink: tuple[Sink, int]) -> None:
+    handler, port = sink
+    handler.reject.add("bad@remote.example")
+    handler.defer.add("later@remote.example")
+    clock = Clock()
+    relay, queue, store = _relay(tmp_path, port, clock)
+    queue.enqueue(
+        "ann@a.example",
+        ["good@remote.example", "bad@remote.example", "later@remote.example"],
+        MSG,
+        now=clock.now,
+    )
+    asyncio.run(relay.run_once())
+    assert [m[1] for m in handler.messages] == [["good@remote.example"]]
+    (bounce,) = _inbox(store)
+    assert bounce.startswith(b"Return-Path: <>\r\n")
+    msg, status, headers = _dsn_fields(bounce)
+    assert msg.headers.get("To") == "ann@a.example"
+    assert msg.headers.get("Auto-Submitted") == "auto-replied"
+    assert "Reporting-MTA: dns; mx.a.example" in status
+    assert "Final-Recipient: rfc822; bad@remote.example" in status
+    assert "Action: failed" in status
+    assert "Status: 5.1.1" in status
+    assert "Diagnostic-Code: smtp; 550" in status
+    assert "Remote-MTA: dns; 127.0.0.1" in status
+    assert "good@remote.example" not in status
+    assert "later@remote.example" not in status
+    assert "Subject: relay test" in headers
+    assert "Line one" not in headers  # headers only
+    # The deferred recipient is still queued.
+    (entry,) = queue.entries()
+    assert [r.address for r in entry.pending] == ["later@remote.example"]
+
+
+def test_expiry_bounces(tmp_path: Path) -> None:
+    port = free_port()
+    clock = Clock()
+    relay, queue, store = _relay(tmp_path, port, clock)
+    queue.enqueue("ann@a.example", ["far@remote.example"], MSG, now=clock.now)
+    asyncio.run(relay.run_once())
+    assert _inbox(store) == []
+    clock.now += 3600
+    asyncio.run(relay.run_once())
+    (bounce,) = _inbox(store)
+    _, status, _ = _dsn_fields(bounce)
+    assert "Status: 5.4.7" in status
+    assert "Action: failed" in status
+    assert "delivery time expired" in status
+    assert len(queue) == 0
+
+
+def test_no_route_bounces(tmp_path: Path) -> None:
+    clock = Clock()
+    relay, queue, store = _relay(tmp_path, free_port(), clock)
+    queue.enqueue("ann@a.example", ["x@unrouted.example"], MSG, now=clock.now)
+    asyncio.run(relay.run_once())
+    (bounce,) = _inbox(store)
+    assert "Status: 5.4.4" in _dsn_fields(bounce)[1]
+
+
+def test_bounce_is_never_bounced(tmp_path: Path, sink: tuple[Sink, int]) -> None:
+    handler, port = sink
+    handler.reject.add("bad@remote.example")
+    clock = Clock()
+    relay, queue, store = _relay(tmp_path, port, clock)
+    queue.enqueue("", ["bad@remote.example"], MSG, now=clock.now)
+    asyncio.run(relay.run_once())
+    assert len(queue) == 0
+    assert _inbox(store) == []
+    assert handler.messages == []
+
+
+def test_remote_sender_gets_bounce_through_the_queue(
+    tmp_path: Path, sink: tuple[Sink, int]
+) -> None:
+    handler, port = sink
+    handler.reject.add("bad@remote.example")
+    clock = Clock()
+    relay, queue, _ = _relay(tmp_path, port, clock)
+    queue.enqueue("someone@remote.example", ["bad@remote.example"], MSG, now=clock.now)
+    asyncio.run(relay.run_once())
+    # The DSN was queued with the null sender, and goes out on the next pass.
+    (dsn_entry,) = queue.entries()
+    assert dsn_entry.sender == ""
+    clock.now = time.time() + 1
+    asyncio.run(relay.run_once())
+    ((mail_from, rcpts, data),) = handler.messages
+    assert mail_from == "<>"
+    assert rcpts == ["someone@remote.example"]
+    assert b"multipart/report" in data
+
+
+def test_run_loop_wakes_on_enqueue(tmp_path: Path, sink: tuple[Sink, int]) -> None:
+    handler, port = sink
+    relay, _, _ = _relay(tmp_path, port, Clock())
+    relay._clock = time.time
+
+    async def main() -> None:
+        task = asyncio.create_task(relay.run())
+        await asyncio.sleep(0.05)
+        await relay.mda.deliver("ann@a.example", ["far@remote.example"], MSG)
+        for _ in range(200):
+            if handler.messages:
+                break
+            await asyncio.sleep(0.02)
+        relay.stop()
+        await asyncio.wait_for(task, 5)
+
+    asyncio.run(main())
+    assert [m[2] for m in handler.messages] == [MSG]
+
+
+def test_build_dsn_standalone() -> None:
+    raw = build_dsn(
+        reporting_mta="mx.a.example",
+        sender="ann@a.example",
+        original=MSG,
+        failures=[DsnFailure(recipient="x@b.example", status="5.1.1", diagnostic="550 nope")],
+        queue_id="Q1",
+        arrival=0.0,
+    )
+    msg = mime.parse(raw)
+    assert not msg.defects
+    status = msg.parts[1].decoded().decode()
+    # Per-message fields, a blank line, then the per-recipient block (RFC 3464 §2.1).
+    per_message, per_recipient = status.split("\r\n\r\n", 1)
+    assert per_message.startswith("Reporting-MTA: dns; mx.a.example")
+    assert "Arrival-Date: Thu, 01 Jan 1970 00:00:00 +0000" in per_message
+    assert per_recipient.startswith("Final-Recipient: rfc822; x@b.example")
+
+
+def test_relay_to_postfix_smtp_sink(tmp_path: Path) -> None:
+    program = require_program("/usr/sbin/smtp-sink", "apt-get install postfix")
+    port = free_port()
+    # smtp-sink drops privileges to "nobody" when run as root: its dump
+    # directory must be reachable by that user (pytest's tmp dirs are not).
+    dump = Path(tempfile.mkdtemp(prefix="smtp-sink-"))
+    os.chmod(dump, 0o777)
+    args = [program, "-d", f"{dump}/%H%M%S.", "-h", "sink.example"]
+    if os.geteuid() == 0:
+        args += ["-u", "nobody"]
+    proc = subprocess.Popen([*args, f"127.0.0.1:{port}", "10"], stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        clock = Clock()
+        relay, queue, store = _relay(tmp_path, port, clock)
+        queue.enqueue("ann@a.example", ["far@remote.example"], MSG, now=clock.now)
+        asyncio.run(relay.run_once())
+        assert [e.recipients for e in queue.entries()] == []
+        assert _inbox(store) == []
+        files: list[Path] = []
+        while not files and time.monotonic() < deadline:
+            files = list(dump.iterdir())
+            time.sleep(0.05)
+    finally:
+        proc.terminate()
+        proc.wait()
+    (dumped,) = files
+    text = dumped.read_bytes()
+    shutil.rmtree(dump, ignore_errors=True)
+    assert b"X-Mail-Args: <ann@a.example>" in text
+    assert b"X-Rcpt-Args: <far@remote.example>" in text
+    assert b"X-Helo-Args: mx.a.example" in text
+    # smtp-sink writes lines with LF; the message follows its own headers.
+    assert MSG.replace(b"\r\n", b"\n") in text
