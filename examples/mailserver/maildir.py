@@ -69,6 +69,8 @@ every append, delivery, flag change or expunge of any folder of the account
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
 import errno
 import fcntl
@@ -360,7 +362,8 @@ class Folder:
         self._vanished_floor = 0  # modseq below which history was dropped
         self.uidvalidity = 0
         self.uidnext = 1
-        self.highestmodseq = 1
+        self._hms = 1  # the last modseq handed out
+        self._reserved: set[int] = set()  # modseqs of deliveries still being written
         self._log_lines = 0
         self._load()
 
@@ -418,7 +421,7 @@ class Folder:
                     self._keyword_letters[parts[2].lower()] = parts[1]
                 elif kind == "N":
                     self.uidnext = max(self.uidnext, int(parts[1]))
-                    self.highestmodseq = max(self.highestmodseq, int(parts[2]))
+                    self._hms = max(self._hms, int(parts[2]))
                 elif kind == "V":
                     self._vanished_floor = max(self._vanished_floor, int(parts[1]))
             except (IndexError, ValueError):
@@ -432,8 +435,8 @@ class Folder:
     def _bump(self, uid: int, modseq: int) -> None:
         if uid >= self.uidnext:
             self.uidnext = uid + 1
-        if modseq > self.highestmodseq:
-            self.highestmodseq = modseq
+        if modseq > self._hms:
+            self._hms = modseq
 
     # -- the log ---------------------------------------------------------------
 
@@ -446,7 +449,8 @@ class Folder:
         finally:
             os.close(fd)
         self._log_lines += len(lines)
-        if self._log_lines > 2 * len(self._records) + self.COMPACT_SLACK:
+        if not self._reserved and self._log_lines > 2 * len(self._records) + self.COMPACT_SLACK:
+            # (Never while a delivery thread may be appending to the old file.)
             self._compact()
 
     def _compact(self) -> None:
@@ -454,7 +458,7 @@ class Folder:
             dropped = self._vanished[:-VANISHED_HISTORY]
             self._vanished = self._vanished[-VANISHED_HISTORY:]
             self._vanished_floor = max(self._vanished_floor, *(m for _, m in dropped))
-        out = [f"mailproto-index 1 {self.uidvalidity}", f"N {self.uidnext} {self.highestmodseq}"]
+        out = [f"mailproto-index 1 {self.uidvalidity}", f"N {self.uidnext} {self._hms}"]
         if self._vanished_floor:
             out.append(f"V {self._vanished_floor}")
         out.extend(f"K {letter} {kw}" for letter, kw in sorted(self._keywords.items()))
@@ -467,9 +471,21 @@ class Folder:
         atomic_write(self._index_path(), data)
         self._log_lines = len(out) - 1
 
+    @property
+    def highestmodseq(self) -> int:
+        """HIGHESTMODSEQ (RFC 7162 §3.1.2.1).
+
+        While a delivery is being written in a thread its modseq is taken
+        but the message is not visible yet: report just below it, so that a
+        client resynchronising from this value cannot miss that message.
+        """
+        if self._reserved:
+            return min(self._reserved) - 1
+        return self._hms
+
     def _next_modseq(self) -> int:
-        self.highestmodseq += 1
-        return self.highestmodseq
+        self._hms += 1
+        return self._hms
 
     def _notify(self, change: Change) -> None:
         self._mailbox._notify(change)
@@ -513,7 +529,7 @@ class Folder:
                 if rec.letters != letters:
                     rec.letters = letters
                     flagged.append(uid)
-        modseq = self.highestmodseq
+        modseq = self._hms
         if added or expunged or flagged or on_disk:
             modseq = self._next_modseq()
         for uid in expunged:
@@ -753,6 +769,67 @@ class Folder:
         self._notify(Change(folder=self.name, added=(uid,), modseq=modseq))
         return uid
 
+    async def deliver(
+        self,
+        data: bytes,
+        *,
+        delivery_id: str | None = None,
+        executor: concurrent.futures.Executor | None = None,
+    ) -> int:
+        """Deliver *data* into ``new/`` and return its UID; durable when it returns.
+
+        The same steps as :meth:`stage` + :meth:`register`, with all the
+        file work — write, fsync, rename, fsync the directory, append the
+        index record and fdatasync it — done in one hop to *executor* (the
+        loop's default when None), so the event loop never waits on a disk.
+        The UID and modseq are taken first, on the loop; the message becomes
+        visible (and watchers are told) when the thread is done.
+        """
+        base = new_base_name(len(data), delivery_id)
+        uid = self.uidnext
+        self.uidnext += 1
+        modseq = self._next_modseq()
+        when = time.time()
+        line = f"A {uid} {modseq} {when:.6f} {base}\n".encode("utf-8", "surrogateescape")
+        self._reserved.add(modseq)
+        if delivery_id is not None:
+            # Claimed now, so a concurrent retry with the same id is a no-op.
+            self._delivery_ids.add(delivery_id)
+        try:
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(executor, self._deliver_files, base, data, line)
+        except BaseException:
+            if delivery_id is not None:
+                self._delivery_ids.discard(delivery_id)
+            raise
+        finally:
+            self._reserved.discard(modseq)
+        self._records[uid] = _Record(uid, modseq, when, base, "new", "", len(data))
+        self._by_base[base] = uid
+        self._log_lines += 1
+        self._notify(Change(folder=self.name, added=(uid,), modseq=modseq))
+        return uid
+
+    def _deliver_files(self, base: str, data: bytes, line: bytes) -> None:
+        # Runs in a thread: touches only its own files and appends one line
+        # to the index (O_APPEND writes of a line do not interleave).
+        tmp = self.path / "tmp" / base
+        target = self.path / "new" / base
+        try:
+            _write_file_durably(tmp, data)
+            os.rename(tmp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
+        fsync_dir(target.parent)
+        fd = os.open(self._index_path(), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, line)
+            os.fdatasync(fd)
+        finally:
+            os.close(fd)
+
     def append(
         self,
         data: bytes,
@@ -841,7 +918,7 @@ class Folder:
         changed = [r for r, letters in todo if letters != r.letters]
         if not todo:
             return StoreResult(changed=(), modified=tuple(modified))
-        modseq = self._next_modseq() if changed else self.highestmodseq
+        modseq = self._next_modseq() if changed else self._hms
         if changed:
             # Log first: a crash after it costs only a spurious modseq bump.
             self._append_log([f"M {r.uid} {modseq}" for r in changed])

@@ -22,7 +22,6 @@ success early for anybody.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import time
@@ -254,10 +253,5 @@ class MDA:
         if target.has_delivery(delivery_id):
             return None
         if self.use_executor:
-            loop = asyncio.get_running_loop()
-            name = await loop.run_in_executor(
-                None, lambda: target.stage(data, delivery_id=delivery_id)
-            )
-        else:
-            name = target.stage(data, delivery_id=delivery_id)
-        return target.register(name)
+            return await target.deliver(data, delivery_id=delivery_id)
+        return target.register(target.stage(data, delivery_id=delivery_id))

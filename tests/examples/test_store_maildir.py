@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -479,3 +480,32 @@ def test_sigkill_mid_delivery_loses_nothing_acknowledged(tmp_path: Path) -> None
     for uid in inbox.uids():
         assert len(inbox.read(uid)) > 200_000
     assert len(inbox.uids()) == len(set(inbox.uids()))
+
+
+def test_async_deliveries_are_consistent(tmp_path: Path) -> None:
+    inbox = Store(tmp_path).mailbox("u").folder("INBOX")
+    seen: list[int] = []
+    inbox._mailbox.watch(lambda c: seen.extend(c.added))
+    before = inbox.highestmodseq
+
+    async def main() -> list[int]:
+        tasks = [
+            asyncio.ensure_future(inbox.deliver(MSG + b"%d" % i, delivery_id=f"D{i}"))
+            for i in range(30)
+        ]
+        await asyncio.sleep(0)
+        # In flight: taken modseqs are not reported yet (no message can be missed).
+        assert inbox.highestmodseq == before
+        # A retry with an id already in flight is recognised.
+        assert inbox.has_delivery("D3")
+        return list(await asyncio.gather(*tasks))
+
+    uids = asyncio.run(main())
+    assert sorted(uids) == list(range(1, 31))
+    assert sorted(seen) == uids
+    assert inbox.highestmodseq == before + 30
+    again = Store(tmp_path).mailbox("u").folder("INBOX")
+    assert again.uids() == list(range(1, 31))
+    for uid, i in zip(uids, range(30)):
+        assert again.read(uid) == MSG + b"%d" % i
+    assert again.recent_count() == 30
