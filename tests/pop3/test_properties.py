@@ -5,8 +5,9 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mailproto import NEED_DATA, PAUSED, ProtocolError
+from mailproto import NEED_DATA, PAUSED, ProtocolError, sasl
 from mailproto.pop3 import (
+    Auth,
     AuthAnswer,
     AuthQuestion,
     Capa,
@@ -343,3 +344,34 @@ def test_server_matches_reference_model(
     else:
         conn.receive_data(b"")
         assert isinstance(conn.next_event(), ConnectionClosed)
+
+
+@given(
+    mechanism=st.sampled_from(["PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-1", "SCRAM-SHA-256"]),
+    initial=st.booleans(),
+    split=splits,
+    box=st.lists(messages, min_size=1, max_size=3),
+)
+def test_pipelined_sasl_session_any_split(
+    mechanism: str, initial: bool, split: list[int], box: list[bytes]
+) -> None:
+    """AUTH, then every command at once; same result for any byte split."""
+    store = Store(boxes={"mrose": list(box)}, chunk=7)
+    server = ServerConnection(sasl_mechanisms=[mechanism])
+    server.send(Greeting())
+    app = ServerApp(server, store)
+    client = ClientConnection()
+    events = exchange(client, app, splits=split)
+    client.send(Capa())
+    mech = sasl.client_mechanism(mechanism, username="mrose", password="tanstaaf")
+    client.send(Auth(mechanism=mech, initial_response=initial))
+    for n in range(1, len(box) + 1):
+        client.send(Retr(msg=n))
+    client.send(Dele(msg=1))
+    client.send(Quit())
+    events += exchange(client, app, splits=split)
+    blocks = bodies(merged(events))
+    assert [b for _kind, b in blocks] == box
+    assert any(isinstance(e, AuthQuestion) for e in app.events)
+    assert store.boxes["mrose"] == box[1:]
+    assert isinstance(events[-1], ConnectionClosed)
