@@ -480,3 +480,20 @@ def test_every_state_verb_pair_follows_the_table(state: State, verb: str, args: 
         return
     ok = Result.OK if reply.startswith(b"+OK") else Result.ERR
     assert after is SessionState.after(state, verb, ok), (event, reply)
+
+
+def test_per_user_expire_and_login_delay() -> None:
+    conn = ServerConnection(expire="30 USER", login_delay="900 USER")
+    conn.send(Greeting())
+    conn.data_to_send()
+    capa = answer(conn, b"CAPA\r\n")
+    assert b"EXPIRE 30 USER\r\n" in capa and b"LOGIN-DELAY 900 USER\r\n" in capa
+    conn.receive_data(b"USER u\r\nPASS p\r\n")
+    conn.next_event()
+    conn.next_event()
+    conn.send(Maildrop(messages=LISTING, expire="NEVER", login_delay="60"))
+    conn.data_to_send()
+    capa = answer(conn, b"CAPA\r\n")
+    assert b"EXPIRE NEVER\r\n" in capa and b"LOGIN-DELAY 60\r\n" in capa
+    with pytest.raises(LocalProtocolError):
+        Maildrop(messages=(), expire="1\r\nSTLS")

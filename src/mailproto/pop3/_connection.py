@@ -689,6 +689,11 @@ class ServerConnection:
                 self._write_status(True, text, None)
                 self._messages = event.messages
                 self._deleted = set()
+                # RFC 2449 §§6.5, 6.7: per-user values replace "n USER".
+                if event.expire is not None:
+                    self._expire = event.expire
+                if event.login_delay is not None:
+                    self._login_delay = event.login_delay
                 self._finish(owed, OK)
                 return
             if isinstance(event, ErrResponse):

@@ -440,6 +440,13 @@ class Maildrop(Event):
     messages: tuple[MessageInfo, ...] = attrs.field(converter=_message_tuple)
     #: Free text of the ``+OK`` line; empty for ``maildrop has N messages``.
     text: str = attrs.field(default="", validator=_text)
+    #: The ``EXPIRE`` value CAPA advertises for this user once logged in
+    #: (RFC 2449 §6.7: a server that announced ``EXPIRE n USER`` before
+    #: login gives the user's own policy after it), or ``None`` to keep the
+    #: connection's value.
+    expire: str | None = attrs.field(default=None, validator=attrs.validators.optional(_text))
+    #: Likewise for ``LOGIN-DELAY`` (RFC 2449 §6.5).
+    login_delay: str | None = attrs.field(default=None, validator=attrs.validators.optional(_text))
 
 
 @attrs.frozen(kw_only=True)
