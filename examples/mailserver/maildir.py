@@ -842,7 +842,8 @@ class Folder:
 
         Durable when it returns.  Keywords in *flags* are created as needed.
         """
-        flags = list(flags)
+        # \Recent is the server's to set (RFC 3501 §2.3.2): ignored here.
+        flags = [f for f in flags if f.lower() != "\\recent"]
         for flag in flags:
             if flag.startswith("\\") and flag.lower() not in _FLAG_TO_LETTER:
                 raise ValueError(f"cannot store flag {flag}")
@@ -952,10 +953,11 @@ class Folder:
         a POP3 session other than *lock*'s holder has it (:class:`MailboxLocked`).
         """
         self._check_lock(lock)
+        wanted = None if uids is None else set(uids)
         targets = [
             r
             for uid, r in sorted(self._records.items())
-            if "T" in r.letters and (uids is None or uid in uids)
+            if "T" in r.letters and (wanted is None or uid in wanted)
         ]
         return self._remove(targets)
 
