@@ -1,0 +1,143 @@
+"""Helpers shared by the reference-server end-to-end tests (no tests here).
+
+:class:`ServerThread` runs :class:`mailserver.cli.MailServer` on its own
+event loop in a thread, so that the blocking stdlib clients (``smtplib``,
+``poplib``, ``imaplib``) and ``curl`` can talk to it from the test.
+:func:`demo_config` is the embedded demo configuration with every port
+replaced by a free one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from mailserver.cli import MailServer, free_port
+from mailserver.config import DEMO_CONFIG, parse_config
+
+A = "mx.iesfbmoll.example"
+B = "mx.correo.example"
+PASSWORDS = {
+    "pepe@iesfbmoll.example": "pepe-demo-1",
+    "ana@iesfbmoll.example": "ana-demo-1",
+    "informacion@iesfbmoll.example": "info-demo-1",
+    "manolo@correo.example": "manolo-demo-1",
+    "lucia@correo.example": "lucia-demo-1",
+}
+_DEMO_PORTS = (2525, 2587, 2465, 2110, 2995, 2143, 2993, 3525, 3587, 3465, 3110, 3995, 3143, 3993)
+
+
+def demo_config(
+    *, retry_base: float = 5, extra: Callable[[str], str] | None = None
+) -> tuple[str, dict[int, int]]:
+    """The demo config with free ports; returns ``(text, {demo port: real port})``."""
+    mapping = {p: free_port() for p in _DEMO_PORTS}
+    text = re.sub(
+        r"\b(2|3)(525|587|465|110|995|143|993)\b", lambda m: str(mapping[int(m[0])]), DEMO_CONFIG
+    )
+    text = text.replace("retry_base = 5", f"retry_base = {retry_base}")
+    if extra is not None:
+        text = extra(text)
+    return text, mapping
+
+
+class ServerThread:
+    """A :class:`MailServer` on a private event loop in a daemon thread."""
+
+    def __init__(self, config_text: str, data_dir: Path, **kwargs: object) -> None:
+        self.config = parse_config(config_text)
+        self.data_dir = data_dir
+        self.kwargs = kwargs
+        self.server: MailServer | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._main, daemon=True)
+
+    def _main(self) -> None:
+        asyncio.run(self._serve())
+
+    async def _serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        self.server = MailServer(self.config, data_dir=self.data_dir, **self.kwargs)  # type: ignore[arg-type]
+        try:
+            await self.server.start()
+        except BaseException as exc:
+            self._error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        await self._stop.wait()
+        await self.server.stop()
+
+    def start(self) -> ServerThread:
+        self._thread.start()
+        self._ready.wait(30)
+        if self._error is not None:
+            raise self._error
+        return self
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(30)
+
+    def port(self, host: str, name: str) -> int:
+        assert self.server is not None
+        return int(self.server.ports[(host, name)])
+
+    def __enter__(self) -> ServerThread:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def unverified() -> ssl.SSLContext:
+    """A client context for the self-signed demo certificate."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 15.0) -> bool:
+    """Poll *predicate* until true or *timeout* seconds passed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+def maildir_files(root: Path, account: str, folder: str = "") -> list[Path]:
+    """Message files (new/ and cur/) of *account*'s folder under a server's data dir."""
+    base = root / "mail" / account
+    if folder:
+        base = base / ("." + folder)
+    return sorted(p for sub in ("new", "cur") for p in (base / sub).glob("*") if p.is_file())
+
+
+def recv_until(sock: socket.socket, marker: bytes, timeout: float = 10.0) -> bytes:
+    """Read from *sock* until *marker* appears (or the peer closes)."""
+    sock.settimeout(timeout)
+    data = b""
+    while marker not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def lines(text: str) -> Iterator[str]:
+    yield from text.splitlines()
