@@ -43,7 +43,7 @@ from mailproto.imap.types._values import (
     SinglePartBody,
 )
 
-__all__ = ["fast_fetch"]
+__all__ = ["fast_fetch", "make_fetch_response"]
 
 _Q = r'"[^"\\\r\n\x00]*(?:\\["\\][^"\\\r\n\x00]*)*"'
 _NIL = r"[Nn][Ii][Ll]"
@@ -65,6 +65,8 @@ _PARAM_RE = re.compile(_Q)
 _LEAF_HEAD = re.compile(rf"\(({_Q}) ({_Q}) ({_PARAMS}) ({_NS}) ({_NS}) ({_Q}) ({_NUM})")
 # After the head: [SP lines] [SP md5 [SP dsp [SP lang [SP loc]]]] ")"
 _LEAF_TAIL = re.compile(rf"(?: ({_NUM}))?(?: ({_NS})(?: ({_DSP})(?: ({_LANG})(?: ({_NS}))?)?)?)?\)")
+# A whole non-message leaf in one match: head, then the tail.
+_LEAF = re.compile(_LEAF_HEAD.pattern + _LEAF_TAIL.pattern)
 _MSG_TAIL = re.compile(rf" ({_NUM})(?: ({_NS})(?: ({_DSP})(?: ({_LANG})(?: ({_NS}))?)?)?)?\)")
 _MP_TAIL = re.compile(rf" ({_Q})(?: ({_PARAMS})(?: ({_DSP})(?: ({_LANG})(?: ({_NS}))?)?)?)?\)")
 _ITEM = re.compile(
@@ -74,6 +76,7 @@ _ITEM = re.compile(
 _NUM_RE = re.compile(_NUM)
 _FLAGS_RE = re.compile(r'\(((?:[^\x00-\x20\x7f()"{]+(?: [^\x00-\x20\x7f()"{]+)*)?)\)')
 _Q_RE = re.compile(_Q)
+_DATE_TIME_RE = re.compile(r'"([ 0-9A-Za-z:+\-]{26})"')
 _MODSEQ_RE = re.compile(r"\(([0-9]{1,18})\)")
 _VALUE_RE = re.compile(rf"{_NIL}|{_Q}|\x00[0-9]+\x00")
 _LIT_RE = re.compile(r"\x00([0-9]+)\x00")
@@ -99,6 +102,121 @@ def _s(token: str) -> str:
     return inner
 
 
+# Construction without attrs' generated __init__: these classes have no
+# validators or converters, so setting every slot through its descriptor is
+# exactly what __init__ would do, minus the per-field frozen-setattr dance.
+# Every field is always set (the slots must never stay empty).
+_new = object.__new__
+
+
+def _setters(cls: type, names: str) -> tuple[Any, ...]:
+    fields = [f.name for f in cls.__attrs_attrs__]  # type: ignore[attr-defined]
+    assert fields == names.split(), (cls, fields)
+    return tuple(cls.__dict__[name].__set__ for name in fields)
+
+
+_A_NAME, _A_ADL, _A_MBOX, _A_HOST = _setters(Address, "name adl mailbox host")
+
+
+def _address(name: str | None, adl: str | None, mailbox: str | None, host: str | None) -> Address:
+    obj = _new(Address)
+    _A_NAME(obj, name)
+    _A_ADL(obj, adl)
+    _A_MBOX(obj, mailbox)
+    _A_HOST(obj, host)
+    return obj
+
+
+_SP = _setters(
+    SinglePartBody,
+    "type subtype params id description encoding size lines envelope body extension",
+)
+
+
+_SP0, _SP1, _SP2, _SP3, _SP4, _SP5, _SP6, _SP7, _SP8, _SP9, _SP10 = _SP
+
+
+def _single(  # noqa: PLR0917 (mirrors the field order)
+    mtype: str,
+    subtype: str,
+    params: Any,
+    cid: str | None,
+    desc: str | None,
+    enc: str,
+    size: int,
+    lines: int | None,
+    envelope: Envelope | None,
+    body: Any,
+    ext: BodyExtension | None,
+) -> SinglePartBody:
+    obj = _new(SinglePartBody)
+    _SP0(obj, mtype)
+    _SP1(obj, subtype)
+    _SP2(obj, params)
+    _SP3(obj, cid)
+    _SP4(obj, desc)
+    _SP5(obj, enc)
+    _SP6(obj, size)
+    _SP7(obj, lines)
+    _SP8(obj, envelope)
+    _SP9(obj, body)
+    _SP10(obj, ext)
+    return obj
+
+
+_X_COUNT, _X_MD5, _X_PARAMS, _X_DSP, _X_LANG, _X_LOC, _X_EXTRA = _setters(
+    BodyExtension, "count md5 params disposition language location extra"
+)
+_D_TYPE, _D_PARAMS = _setters(Disposition, "type params")
+_M_PARTS, _M_SUBTYPE, _M_EXT = _setters(MultipartBody, "parts subtype extension")
+_ENV_SET = _setters(Envelope, "date subject from_ sender reply_to to cc bcc in_reply_to message_id")
+
+
+_E0, _E1, _E2, _E3, _E4, _E5, _E6, _E7, _E8, _E9 = _ENV_SET
+
+
+def _make_envelope(  # noqa: PLR0917 (mirrors the field order)
+    date: str | None,
+    subject: str | None,
+    frm: tuple[Address, ...],
+    sender: tuple[Address, ...],
+    reply_to: tuple[Address, ...],
+    to: tuple[Address, ...],
+    cc: tuple[Address, ...],
+    bcc: tuple[Address, ...],
+    in_reply_to: str | None,
+    message_id: str | None,
+) -> Envelope:
+    obj = _new(Envelope)
+    _E0(obj, date)
+    _E1(obj, subject)
+    _E2(obj, frm)
+    _E3(obj, sender)
+    _E4(obj, reply_to)
+    _E5(obj, to)
+    _E6(obj, cc)
+    _E7(obj, bcc)
+    _E8(obj, in_reply_to)
+    _E9(obj, message_id)
+    return obj
+
+
+def _fetch_maker() -> Any:
+    from mailproto.imap.types.responses import FetchResponse
+
+    fields = FetchResponse.__attrs_attrs__
+    plan = tuple((FetchResponse.__dict__[f.name].__set__, f.name, f.default) for f in fields)
+
+    def make(kw: dict[str, Any]) -> Any:
+        obj = _new(FetchResponse)
+        get = kw.get
+        for setter, name, default in plan:
+            setter(obj, get(name, default))
+        return obj
+
+    return make
+
+
 # Small caches of immutable sub-values that repeat across a mailbox (the same
 # senders, the same Content-Type parameters, the all-NIL extension data).
 # Values are frozen, so sharing them is safe; keys are bounded in length and
@@ -107,7 +225,8 @@ _CACHE_KEY_MAX = 300
 _CACHE_SIZE = 4096
 _ALIST_CACHE: dict[str, tuple[Address, ...]] = {}
 _PARAMS_CACHE: dict[str, tuple[tuple[str, str], ...]] = {}
-_EXT_CACHE: dict[tuple[str | None, ...], BodyExtension | None] = {}
+_EXT_CACHE: dict[tuple[str | None, ...], BodyExtension] = {}
+_EXT_CACHE_M: dict[tuple[str | None, ...], BodyExtension] = {}
 
 
 def _alist(text: str) -> tuple[Address, ...]:
@@ -116,12 +235,23 @@ def _alist(text: str) -> tuple[Address, ...]:
     got = _ALIST_CACHE.get(text)
     if got is not None:
         return got
-    got = tuple(
-        [
-            Address(name=_ns(a), adl=_ns(b), mailbox=_ns(c), host=_ns(d))
-            for a, b, c, d in _ADDR_RE.findall(text)
-        ]
-    )
+    if "\\" in text:
+        got = tuple(
+            [_address(_ns(a), _ns(b), _ns(c), _ns(d)) for a, b, c, d in _ADDR_RE.findall(text)]
+        )
+    else:
+        # No escapes anywhere: unquoting is a slice, done inline.
+        got = tuple(
+            [
+                _address(
+                    a[1:-1] if a[0] == '"' else None,
+                    b[1:-1] if b[0] == '"' else None,
+                    c[1:-1] if c[0] == '"' else None,
+                    d[1:-1] if d[0] == '"' else None,
+                )
+                for a, b, c, d in _ADDR_RE.findall(text)
+            ]
+        )
     if len(text) <= _CACHE_KEY_MAX:
         if len(_ALIST_CACHE) >= _CACHE_SIZE:
             _ALIST_CACHE.clear()
@@ -133,17 +263,17 @@ def _envelope(g: tuple[str, ...]) -> Envelope:
     frm = _alist(g[2])
     sender = frm if g[3] == g[2] else _alist(g[3])
     reply_to = frm if g[4] == g[2] else _alist(g[4])
-    return Envelope(
-        date=_ns(g[0]),
-        subject=_ns(g[1]),
-        from_=frm,
-        sender=sender,
-        reply_to=reply_to,
-        to=_alist(g[5]),
-        cc=_alist(g[6]),
-        bcc=_alist(g[7]),
-        in_reply_to=_ns(g[8]),
-        message_id=_ns(g[9]),
+    return _make_envelope(
+        _ns(g[0]),
+        _ns(g[1]),
+        frm,
+        sender,
+        reply_to,
+        _alist(g[5]),
+        _alist(g[6]),
+        _alist(g[7]),
+        _ns(g[8]),
+        _ns(g[9]),
     )
 
 
@@ -154,7 +284,10 @@ def _params(text: str | None) -> tuple[tuple[str, str], ...]:
     if got is not None:
         return got
     items = _PARAM_RE.findall(text)
-    got = tuple([(_s(items[i]), _s(items[i + 1])) for i in range(0, len(items), 2)])
+    if "\\" in text:
+        got = tuple([(_s(items[i]), _s(items[i + 1])) for i in range(0, len(items), 2)])
+    else:
+        got = tuple([(items[i][1:-1], items[i + 1][1:-1]) for i in range(0, len(items), 2)])
     if len(text) <= _CACHE_KEY_MAX:
         if len(_PARAMS_CACHE) >= _CACHE_SIZE:
             _PARAMS_CACHE.clear()
@@ -167,7 +300,10 @@ def _dsp(text: str | None) -> Disposition | None:
         return None
     m = _Q_RE.match(text, 1)
     assert m is not None
-    return Disposition(type=_s(m.group()), params=_params(text[m.end() + 1 : -1]))
+    obj = _new(Disposition)
+    _D_TYPE(obj, _s(m.group()))
+    _D_PARAMS(obj, _params(text[m.end() + 1 : -1]))
+    return obj
 
 
 def _lang(text: str | None) -> tuple[str, ...] | None:
@@ -184,15 +320,15 @@ def _ext(g: tuple[str | None, ...], multipart: bool) -> BodyExtension | None:
     # g = (first, dsp, lang, loc): the groups of the optional extension fields.
     if g[0] is None:
         return None
-    key = (*g, "M" if multipart else "S")
-    got = _EXT_CACHE.get(key)
+    cache = _EXT_CACHE_M if multipart else _EXT_CACHE
+    got = cache.get(g)
     if got is not None:
         return got
     got = _make_ext(g, multipart)
     if sum(len(x) for x in g if x is not None) <= _CACHE_KEY_MAX:
-        if len(_EXT_CACHE) >= _CACHE_SIZE:
-            _EXT_CACHE.clear()
-        _EXT_CACHE[key] = got
+        if len(cache) >= _CACHE_SIZE:
+            cache.clear()
+        cache[g] = got
     return got
 
 
@@ -200,14 +336,17 @@ def _make_ext(g: tuple[str | None, ...], multipart: bool) -> BodyExtension:
     first, dsp, lang, loc = g
     assert first is not None
     count = 1 if dsp is None else 2 if lang is None else 3 if loc is None else 4
-    return BodyExtension(
-        count=count,
-        md5=None if multipart else _ns(first),
-        params=_params(first) if multipart else (),
-        disposition=_dsp(dsp),
-        language=_lang(lang),
-        location=None if loc is None else _ns(loc),
-    )
+    # Slot-level construction: count is 1-4 and extra is empty by the regex,
+    # which is all BodyExtension's validation checks.
+    obj = _new(BodyExtension)
+    _X_COUNT(obj, count)
+    _X_MD5(obj, None if multipart else _ns(first))
+    _X_PARAMS(obj, _params(first) if multipart else ())
+    _X_DSP(obj, _dsp(dsp))
+    _X_LANG(obj, _lang(lang))
+    _X_LOC(obj, None if loc is None else _ns(loc))
+    _X_EXTRA(obj, ())
+    return obj
 
 
 def _body(
@@ -233,7 +372,43 @@ def _body(
         ext = _ext(m.groups()[1:], True)
         if ext is not None and not ext_ok:
             return None
-        return MultipartBody(parts=tuple(parts), subtype=_s(m.group(1)), extension=ext), m.end()
+        multi = _new(MultipartBody)
+        _M_PARTS(multi, tuple(parts))
+        _M_SUBTYPE(multi, _s(m.group(1)))
+        _M_EXT(multi, ext)
+        return multi, m.end()
+    leaf = _LEAF.match(s, pos)
+    if leaf is not None:
+        g = leaf.groups()
+        mtype = g[0]
+        lines_s = g[7]
+        if (lines_s is not None) != (mtype.upper() == '"TEXT"'):
+            return None  # lines where they do not belong, or missing: slow path judges
+        ext = _ext(g[8:], False) if g[8] is not None else None
+        if ext is not None and not ext_ok:
+            return None
+        cid = g[3]
+        desc = g[4]
+        sub = g[1]
+        enc = g[5]
+        if "\\" in mtype or "\\" in sub or "\\" in enc:
+            mtype, sub, enc = '"' + _s(mtype) + '"', '"' + _s(sub) + '"', '"' + _s(enc) + '"'
+        return (
+            _single(
+                mtype[1:-1],
+                sub[1:-1],
+                _params(g[2]),
+                None if cid[0] != '"' else _s(cid),
+                None if desc[0] != '"' else _s(desc),
+                enc[1:-1],
+                int(g[6]),
+                None if lines_s is None else int(lines_s),
+                None,
+                None,
+                ext,
+            ),
+            leaf.end(),
+        )
     head = _LEAF_HEAD.match(s, pos)
     if head is None:
         return None
@@ -306,14 +481,13 @@ def fast_fetch(  # noqa: PLR0917 (internal hot path: positional on purpose)
         m = _ITEM.match(s, pos)
         if m is None:
             return None
-        key = m.group(1).upper()
+        name, bracket_text, origin = m.groups()
+        key = name.upper()
         pos = m.end()
-        if m.group(2) is not None:
+        if bracket_text is not None:
             if key not in ("BODY", "BINARY"):
                 return None
-            text = m.group(2)
-            bracket = text.rindex("]")
-            spec = text[1:bracket]
+            spec = bracket_text[1 : bracket_text.rindex("]")]
             section = _SECTION_CACHE.get(spec)
             if section is None:
                 section = section_from(spec, literals, None)
@@ -331,7 +505,6 @@ def fast_fetch(  # noqa: PLR0917 (internal hot path: positional on purpose)
                 data = _s(token).encode("utf-8", "surrogateescape")
             else:
                 data = None
-            origin = m.group(3)
             sections.append(
                 SectionData(
                     section=section,
@@ -361,11 +534,11 @@ def fast_fetch(  # noqa: PLR0917 (internal hot path: positional on purpose)
             kw["flags"] = flags
             pos = v.end()
         elif key == "INTERNALDATE":
-            v = _Q_RE.match(s, pos)
+            v = _DATE_TIME_RE.match(s, pos)
             if v is None:
                 return None
             try:
-                kw["internal_date"] = parse_datetime(_s(v.group()))
+                kw["internal_date"] = parse_datetime(v.group(1))
             except ValueError:
                 return None
             pos = v.end()
@@ -403,3 +576,8 @@ def fast_fetch(  # noqa: PLR0917 (internal hot path: positional on purpose)
     if sections:
         kw["sections"] = tuple(sections)
     return kw
+
+
+#: Build a FetchResponse from the keyword arguments fast_fetch returns (plus
+#: ``seq``), every slot set, without attrs' per-field frozen setattr.
+make_fetch_response = _fetch_maker()
