@@ -230,8 +230,8 @@ def test_connection_flood_is_bounded_and_others_are_served(server: ServerThread)
         assert recv_until(extra, b"\r\n").startswith(b"* BYE")
         extra.close()
         # Other listeners have their own bound and still serve.
-        with smtplib.SMTP("127.0.0.1", server.port(A, "smtp"), timeout=10) as s:
-            assert s.noop()[0] == 250
+        with smtplib.SMTP("127.0.0.1", server.port(A, "smtp"), timeout=10) as client:
+            assert client.noop()[0] == 250
     finally:
         for s in socks:
             s.close()
