@@ -774,10 +774,14 @@ class Folder:
         data: bytes,
         *,
         delivery_id: str | None = None,
+        flags: Iterable[str] = (),
+        internaldate: float | None = None,
         executor: concurrent.futures.Executor | None = None,
     ) -> int:
-        """Deliver *data* into ``new/`` and return its UID; durable when it returns.
+        """Store *data* and return its UID; durable when it returns.
 
+        Without *flags* the message goes to ``new/`` (a delivery: it will be
+        ``\\Recent``); with them (IMAP APPEND) to ``cur/`` with those flags.
         The same steps as :meth:`stage` + :meth:`register`, with all the
         file work — write, fsync, rename, fsync the directory, append the
         index record and fdatasync it — done in one hop to *executor* (the
@@ -785,38 +789,47 @@ class Folder:
         The UID and modseq are taken first, on the loop; the message becomes
         visible (and watchers are told) when the thread is done.
         """
+        letters = self._checked_letters(flags)
         base = new_base_name(len(data), delivery_id)
         uid = self.uidnext
         self.uidnext += 1
         modseq = self._next_modseq()
-        when = time.time()
+        when = time.time() if internaldate is None else internaldate
         line = f"A {uid} {modseq} {when:.6f} {base}\n".encode("utf-8", "surrogateescape")
+        name = base if letters is None else f"{base}:2,{letters}"
         self._reserved.add(modseq)
         if delivery_id is not None:
             # Claimed now, so a concurrent retry with the same id is a no-op.
             self._delivery_ids.add(delivery_id)
         try:
             loop = asyncio.get_running_loop()
-            await loop.run_in_executor(executor, self._deliver_files, base, data, line)
+            await loop.run_in_executor(
+                executor, self._deliver_files, base, name, data, line, internaldate
+            )
         except BaseException:
             if delivery_id is not None:
                 self._delivery_ids.discard(delivery_id)
             raise
         finally:
             self._reserved.discard(modseq)
-        self._records[uid] = _Record(uid, modseq, when, base, "new", "", len(data))
+        subdir = "new" if letters is None else "cur"
+        self._records[uid] = _Record(uid, modseq, when, base, subdir, letters or "", len(data))
         self._by_base[base] = uid
         self._log_lines += 1
         self._notify(Change(folder=self.name, added=(uid,), modseq=modseq))
         return uid
 
-    def _deliver_files(self, base: str, data: bytes, line: bytes) -> None:
+    def _deliver_files(
+        self, base: str, name: str, data: bytes, line: bytes, internaldate: float | None
+    ) -> None:
         # Runs in a thread: touches only its own files and appends one line
         # to the index (O_APPEND writes of a line do not interleave).
         tmp = self.path / "tmp" / base
-        target = self.path / "new" / base
+        target = self.path / ("new" if name == base else "cur") / name
         try:
             _write_file_durably(tmp, data)
+            if internaldate is not None:
+                os.utime(tmp, (internaldate, internaldate))
             os.rename(tmp, target)
         except BaseException:
             with contextlib.suppress(OSError):
@@ -829,6 +842,17 @@ class Folder:
             os.fdatasync(fd)
         finally:
             os.close(fd)
+
+    def _checked_letters(self, flags: Iterable[str]) -> str | None:
+        """Validate APPEND flags, create their keywords; None when there are none."""
+        # \\Recent is the server's to set (RFC 3501 §2.3.2): ignored here.
+        wanted = [f for f in flags if f.lower() != "\\recent"]
+        if not wanted:
+            return None
+        for flag in wanted:
+            if flag.startswith("\\") and flag.lower() not in _FLAG_TO_LETTER:
+                raise ValueError(f"cannot store flag {flag}")
+        return self._letters(wanted)
 
     def append(
         self,

@@ -115,9 +115,10 @@ class RecipientResult:
     enhanced: str = "2.0.0"
     #: Human-readable reply text.
     text: str = "delivered"
-    #: Accounts that received a copy through this recipient.
+    #: Accounts that received a copy through this recipient (now).
     accounts: tuple[str, ...] = ()
-    #: Remote addresses queued for relay through this recipient.
+    #: Addresses queued through this recipient: remote ones for relay, and
+    #: local accounts whose mailbox could not be written now (retried later).
     queued: tuple[str, ...] = ()
 
 
@@ -148,6 +149,7 @@ class MDA:
         data: bytes,
         *,
         delivery_id: str | None = None,
+        queue_failures: bool = True,
     ) -> list[RecipientResult]:
         """Deliver *data* to every recipient; return one result per recipient, in order.
 
@@ -156,6 +158,10 @@ class MDA:
         trace fields already prepended).  *delivery_id* (a queue id, see
         :func:`new_queue_id`) makes a repeated call idempotent per account.
         Durable for every ``ok`` result when it returns.
+
+        A local mailbox that cannot be written (disk full ...) is queued for
+        a later local retry when there is a queue and *queue_failures* (the
+        relay itself passes False, and gets 451 results instead).
         """
         delivery_id = delivery_id or new_queue_id()
         resolved = {}
@@ -178,12 +184,24 @@ class MDA:
                 await self.deliver_to_account(address, stored, delivery_id=delivery_id)
             except OSError as exc:
                 failed[address] = f"{exc.strerror or exc}"
+        # Accounts whose mailbox could not be written right now (disk full,
+        # permissions) go to the queue with the remote recipients: the relay
+        # retries them locally with the same delivery id, so the sender can
+        # get its 250 and nobody gets two copies.
+        later = list(remote) if self.queue is not None else []
+        deferred: set[str] = set()
+        if self.queue is not None and queue_failures:
+            deferred = set(failed)
+            later += list(failed)
         queue_error: str | None = None
-        if remote and self.queue is not None:
+        if later and self.queue is not None:
             try:
-                await self.queue.aenqueue(envelope_from, list(remote), data, queue_id=delivery_id)
+                await self.queue.aenqueue(envelope_from, later, data, queue_id=delivery_id)
             except OSError as exc:
                 queue_error = f"{exc.strerror or exc}"
+            else:
+                for address in deferred:
+                    del failed[address]
         results = []
         for rcpt in recipients:
             res = resolved[rcpt]
@@ -226,17 +244,20 @@ class MDA:
                     )
                 )
                 continue
+            later_here = res.remote + tuple(
+                a.address for a in res.accounts if a.address in deferred
+            )
             results.append(
                 RecipientResult(
                     recipient=rcpt,
                     ok=True,
                     code=250,
                     enhanced="2.0.0",
-                    text=f"delivered as {delivery_id}"
-                    if not res.remote
-                    else f"queued as {delivery_id}",
-                    accounts=tuple(a.address for a in res.accounts),
-                    queued=res.remote,
+                    text=f"queued as {delivery_id}"
+                    if later_here
+                    else f"delivered as {delivery_id}",
+                    accounts=tuple(a.address for a in res.accounts if a.address not in deferred),
+                    queued=later_here,
                 )
             )
         return results

@@ -226,6 +226,24 @@ async def _transaction(
                 raise _fail("EHLO after STARTTLS", reply)
     ext = conn.extensions
     utf8 = not (sender.isascii() and all(r.isascii() for r in recipients))
+    # What the next hop cannot take is a permanent failure (a bounce), not a
+    # retry: it will not change its mind (RFC 1870 §6, RFC 6531 §3.2, RFC 6152 §3).
+    if ext.size and len(data) > ext.size:
+        raise DeliveryFailure(
+            f"message size {len(data)} exceeds the fixed limit {ext.size} of {host}",
+            permanent=True,
+            status="5.3.4",
+        )
+    if utf8 and not ext.smtputf8:
+        raise DeliveryFailure(
+            f"{host} does not support SMTPUTF8 for internationalised addresses",
+            permanent=True,
+            status="5.6.7",
+        )
+    if not data.isascii() and not (ext.eightbitmime or (utf8 and ext.smtputf8)):
+        raise DeliveryFailure(
+            f"{host} does not accept 8-bit data (no 8BITMIME)", permanent=True, status="5.6.3"
+        )
     params = smtp.MailParameters(
         size=len(data) if "SIZE" in ext else None,
         body=smtp.Body.EIGHT_BIT_MIME if (not data.isascii() and ext.eightbitmime) else None,
@@ -450,6 +468,11 @@ class Relay:
         self._busy.add(entry.id)
         try:
             await self._attempt(entry)
+        except Exception:
+            # Whatever went wrong (a full disk while saving state ...), the
+            # relay task must survive: log, back off, and try again later.
+            log.exception("queue %s: attempt failed", entry.id)
+            entry.next_attempt = self._clock() + self.backoff(max(1, entry.attempts))
         finally:
             self._busy.discard(entry.id)
 
@@ -471,7 +494,11 @@ class Relay:
         failures: list[Failure] = []
         if local:
             results = await self.mda.deliver(
-                entry.sender, [r.address for r in local], data, delivery_id=entry.id
+                entry.sender,
+                [r.address for r in local],
+                data,
+                delivery_id=entry.id,
+                queue_failures=False,
             )
             for r, res in zip(local, results):
                 self._record(r, res.code, res.enhanced, res.text, None, failures)

@@ -154,3 +154,43 @@ def test_received_header_neutralises_hostile_helo() -> None:
     assert raw.count(b"\r\n") == 2  # folded once, no injected line
     assert b"Bcc:" not in raw.split(b"\r\n")[1]
     assert b"evil?" in raw
+
+
+def test_unwritable_mailbox_is_queued_and_retried_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mailserver.config import RelaySettings
+    from mailserver.maildir import Folder
+    from mailserver.relay import Relay
+
+    mda, store, q = _setup(tmp_path)
+    assert q is not None
+    mda.use_executor = False
+    real_stage = Folder.stage
+
+    def stage(self: Folder, data: bytes, **kwargs: object) -> str:
+        if self.path.parent.name == "bob@a.example" or self.path.name == "bob@a.example":
+            raise OSError(28, "No space left on device")
+        return real_stage(self, data, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Folder, "stage", stage)
+    res = asyncio.run(mda.deliver("s@remote.example", ["ann@a.example", "bob@a.example"], MSG))
+    assert [r.ok for r in res] == [True, True]  # the sender may get its 250
+    assert res[1].queued == ("bob@a.example",)
+    assert res[1].accounts == ()
+    assert len(_inbox(store, "ann@a.example")) == 1
+    assert _inbox(store, "bob@a.example") == []
+    (entry,) = q.entries()
+    assert [r.address for r in entry.recipients] == ["bob@a.example"]
+
+    relay = Relay(q, mda.directory, mda, hostname="mx.a.example", settings=RelaySettings())
+    asyncio.run(relay.run_once())  # still failing: 451, stays queued, no new entry
+    assert len(q.entries()) == 1
+    assert q.entries()[0].pending[0].last_status == "4.3.0"
+    monkeypatch.undo()
+    relay._clock = lambda: entry.next_attempt + 1
+    asyncio.run(relay.run_once())
+    asyncio.run(mda.deliver("s@remote.example", ["bob@a.example"], MSG, delivery_id=entry.id))
+    assert _inbox(store, "bob@a.example") == [b"Return-Path: <s@remote.example>\r\n" + MSG]
+    assert len(_inbox(store, "ann@a.example")) == 1
+    assert len(q) == 0
