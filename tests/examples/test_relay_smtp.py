@@ -399,3 +399,30 @@ def test_relay_to_postfix_smtp_sink(tmp_path: Path) -> None:
     assert b"X-Helo-Args: mx.a.example" in text
     # smtp-sink writes lines with LF; the message follows its own headers.
     assert MSG.replace(b"\r\n", b"\n") in text
+
+
+@pytest.mark.parametrize(
+    ("recipient", "size_limit", "status"),
+    [("far@remote.example", 100, "5.3.4"), ("jos\u00e9@remote.example", None, "5.6.7")],
+)
+def test_what_the_peer_cannot_take_bounces_at_once(
+    tmp_path: Path, recipient: str, size_limit: int | None, status: str
+) -> None:
+    handler = Sink()
+    port = free_port()
+    # SIZE 100 (RFC 1870), or no limit; aiosmtpd does not advertise SMTPUTF8.
+    controller = Controller(
+        handler, hostname="127.0.0.1", port=port, data_size_limit=size_limit or 33554432
+    )
+    controller.start()
+    try:
+        clock = Clock()
+        relay, queue, store = _relay(tmp_path, port, clock)
+        queue.enqueue("ann@a.example", [recipient], MSG, now=clock.now)
+        asyncio.run(relay.run_once())
+    finally:
+        controller.stop()
+    assert handler.messages == []
+    assert len(queue) == 0
+    (bounce,) = _inbox(store)
+    assert f"Status: {status}" in _dsn_fields(bounce)[1]

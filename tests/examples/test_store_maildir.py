@@ -509,3 +509,24 @@ def test_async_deliveries_are_consistent(tmp_path: Path) -> None:
     for uid, i in zip(uids, range(30)):
         assert again.read(uid) == MSG + b"%d" % i
     assert again.recent_count() == 30
+
+
+def test_async_append_with_flags_and_internaldate(tmp_path: Path) -> None:
+    folder = Store(tmp_path).mailbox("u").folder("Sent")
+    when = 1_700_000_000.0
+    uid = asyncio.run(
+        folder.deliver(MSG, flags=["\\Seen", "\\Recent", "sent-by-me"], internaldate=when)
+    )
+    info = folder.get(uid)
+    assert info is not None
+    assert info.flags == {"\\Seen", "sent-by-me"}
+    assert info.internaldate == when
+    assert folder.recent_count() == 0  # APPEND with flags goes to cur/
+    assert folder.file_path(uid).stat().st_mtime == when
+    again = Store(tmp_path).mailbox("u").folder("Sent")
+    info2 = again.get(uid)
+    assert info2 is not None
+    assert info2.flags == info.flags
+    assert info2.internaldate == when
+    with pytest.raises(ValueError):
+        asyncio.run(folder.deliver(MSG, flags=["\\Bogus"]))
