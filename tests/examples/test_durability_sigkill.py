@@ -1,0 +1,193 @@
+"""Durability: SIGKILL the server in the middle of deliveries, restart it.
+
+Every message that got a ``250`` must be in its mailbox exactly once, no
+partial file may be visible in ``new/`` or ``cur/``, and messages queued for
+the remote domain must be relayed after the restart (the relay queue resumes).
+The server runs as a subprocess (``examples/run_mailserver.py --config``), so
+the kill is a real one.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import smtplib
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.examples.test_e2e_support import (
+    B,
+    ServerThread,
+    demo_config,
+    maildir_files,
+    wait_for,
+)
+
+LAUNCHER = Path(__file__).resolve().parents[2] / "examples" / "run_mailserver.py"
+ANA, MANOLO = "ana@iesfbmoll.example", "manolo@correo.example"
+END = b"-- end of message --\r\n"
+
+
+def _start(config: Path, data: Path) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [sys.executable, str(LAUNCHER), "--config", str(config), "--data-dir", str(data)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        if b"ready" in line:
+            return proc
+    proc.kill()
+    raise AssertionError("server did not start: " + proc.stdout.read().decode(errors="replace"))
+
+
+def _message(n: int, rcpt: str) -> bytes:
+    # Big enough that the kill has a fair chance to land mid-write.
+    filler = (b"x" * 76 + b"\r\n") * 200
+    return (
+        f"From: <sender@stranger.example>\r\nTo: <{rcpt}>\r\nSubject: msg-{n:05d}\r\n\r\n".encode()
+        + filler
+        + END
+    )
+
+
+def _sender(port: int, rcpt: str, first: int, accepted: list[int], stop: threading.Event) -> None:
+    n = first
+    while not stop.is_set():
+        try:
+            with smtplib.SMTP("127.0.0.1", port, timeout=5) as s:
+                while not stop.is_set():
+                    s.sendmail("sender@stranger.example", [rcpt], _message(n, rcpt))
+                    accepted.append(n)  # only after the 250
+                    n += 1
+        except (smtplib.SMTPException, OSError):
+            n += 1  # this one may or may not have been stored: never counted
+            time.sleep(0.05)
+
+
+def _subjects(files: list[Path]) -> list[str]:
+    out = []
+    for path in files:
+        data = path.read_bytes()
+        assert data.endswith(END), f"partial message visible: {path}"
+        start = data.index(b"Subject: msg-") + len(b"Subject: ")
+        out.append(data[start : start + 9].decode())
+    return out
+
+
+@pytest.mark.slow
+def test_sigkill_mid_delivery_loses_nothing_and_duplicates_nothing(tmp_path: Path) -> None:
+    text, mapping = demo_config(retry_base=1)
+    first, second = text.split("[[server]]")[1:]
+    config = tmp_path / "a.toml"
+    config.write_text("[[server]]" + first)
+    data = tmp_path / "data"
+    proc = _start(config, data)
+    smtp_port = mapping[2525]
+    local: list[int] = []
+    remote: list[int] = []
+    stop = threading.Event()
+    threads = [
+        threading.Thread(target=_sender, args=(smtp_port, ANA, 0, local, stop)),
+        threading.Thread(target=_sender, args=(smtp_port, ANA, 50_000, local, stop)),
+    ]
+    for t in threads:
+        t.start()
+    try:
+        assert wait_for(lambda: len(local) >= 30, 60)
+        # Queue some mail for correo.example, whose MTA is not running.
+        with smtplib.SMTP("127.0.0.1", mapping[2587], timeout=10) as s:
+            s.login("pepe@iesfbmoll.example", "pepe-demo-1")
+            for n in range(90_000, 90_005):
+                s.sendmail("pepe@iesfbmoll.example", [MANOLO], _message(n, MANOLO))
+                remote.append(n)
+        proc.send_signal(signal.SIGKILL)  # mid-delivery: the senders are still going
+        proc.wait(10)
+        time.sleep(0.3)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(15)
+        if proc.poll() is None:
+            proc.kill()
+    root = data / "iesfbmoll.example"
+    before = _subjects(maildir_files(root, ANA))
+    # Restart: nothing lost, nothing doubled, no partial file.
+    proc = _start(config, data)
+    try:
+        with ServerThread("[[server]]" + second, tmp_path / "b") as b:
+            assert b.port(B, "smtp") == mapping[3525]
+            after = _subjects(maildir_files(root, ANA))
+            assert sorted(after) == sorted(before)
+            assert len(after) == len(set(after)), "a message was stored twice"
+            expected = {f"msg-{n:05d}" for n in local}
+            assert expected <= set(after), sorted(expected - set(after))[:5]
+            # The queue resumes: manolo gets each queued message once.
+            broot = tmp_path / "b" / "correo.example"
+            want = {f"msg-{n:05d}" for n in remote}
+            assert wait_for(lambda: want <= set(_subjects(maildir_files(broot, MANOLO))), 30)
+            time.sleep(0.5)
+            got = _subjects(maildir_files(broot, MANOLO))
+            assert len(got) == len(set(got))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        assert proc.returncode in (0, -signal.SIGKILL)
+    assert os.path.isdir(data / "iesfbmoll.example" / "queue")
+
+
+def test_sigterm_is_a_clean_shutdown(tmp_path: Path) -> None:
+    text, mapping = demo_config()
+    config = tmp_path / "demo.toml"
+    config.write_text(text)
+    proc = _start(config, tmp_path / "data")
+    with smtplib.SMTP("127.0.0.1", mapping[2525], timeout=10) as s:
+        s.sendmail("x@stranger.example", [ANA], _message(1, ANA))
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 0
+    assert b"stopped" in out
+
+
+def test_port_in_use_and_bad_config_are_clear_errors(tmp_path: Path) -> None:
+    text, mapping = demo_config()
+    config = tmp_path / "demo.toml"
+    config.write_text(text)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", mapping[2587]))
+        busy.listen()
+        res = subprocess.run(
+            [sys.executable, str(LAUNCHER), "--config", str(config), "--data-dir", str(tmp_path)],
+            check=False,
+            capture_output=True,
+            timeout=30,
+        )
+    assert res.returncode == 2
+    assert f"127.0.0.1:{mapping[2587]}".encode() in res.stderr
+    assert b"already in use" in res.stderr
+    bad = tmp_path / "bad.toml"
+    bad_text = text.replace(f"imap = {mapping[3143]}", "imap = 99999")
+    bad.write_text(bad_text)
+    res = subprocess.run(
+        [sys.executable, str(LAUNCHER), "--config", str(bad), "--data-dir", str(tmp_path)],
+        check=False,
+        capture_output=True,
+        timeout=30,
+    )
+    assert res.returncode == 2
+    line = bad_text.splitlines().index("imap = 99999") + 1
+    assert f"line {line}".encode() in res.stderr, res.stderr
