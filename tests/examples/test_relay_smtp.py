@@ -410,9 +410,13 @@ def test_what_the_peer_cannot_take_bounces_at_once(
 ) -> None:
     handler = Sink()
     port = free_port()
-    # SIZE 100 (RFC 1870), or no limit; aiosmtpd does not advertise SMTPUTF8.
+    # SIZE 100 (RFC 1870), or no SMTPUTF8 (RFC 6531).
     controller = Controller(
-        handler, hostname="127.0.0.1", port=port, data_size_limit=size_limit or 33554432
+        handler,
+        hostname="127.0.0.1",
+        port=port,
+        data_size_limit=size_limit or 33554432,
+        enable_SMTPUTF8=size_limit is not None,
     )
     controller.start()
     try:
