@@ -1,0 +1,123 @@
+"""The one pump loop every transport example shares.
+
+A mailproto connection (SMTP, POP3 or IMAP; client or server) has four
+methods that matter to a transport::
+
+    conn.receive_data(data)   # bytes from the peer (b"" = the peer closed)
+    conn.next_event()         # an event, NEED_DATA or PAUSED
+    conn.send(event)          # queue output
+    conn.data_to_send()       # the bytes to write now
+
+The transport's whole job is "feed bytes, drain events, write what is
+queued".  :func:`feed` does the first two; the caller writes
+``conn.data_to_send()`` with whatever I/O it has.  :class:`Pump` adds the
+"read until the next event arrives" loop a client wants, over any pair of
+``recv``/``send`` callables (blocking sockets, ``ssl.SSLSocket``, MemoryBIO
+TLS).  The asyncio and trio examples use :func:`feed` and
+:func:`drain` directly around their own ``await``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from mailproto import NEED_DATA, PAUSED
+from mailproto.imap._events import ConnectionClosed as IMAPClosed
+from mailproto.pop3 import ConnectionClosed as POP3Closed
+from mailproto.smtp import ConnectionClosed as SMTPClosed
+
+#: The "peer is gone" event of each protocol: after it, next_event() keeps
+#: returning it, so a drain loop must stop there.
+CLOSED = (SMTPClosed, POP3Closed, IMAPClosed)
+
+
+class Connection(Protocol):
+    """What the pump needs of a mailproto connection (every one has it)."""
+
+    def receive_data(self, data: bytes) -> None: ...
+    def next_event(self) -> Any: ...
+    def send(self, event: Any) -> None: ...
+    def data_to_send(self) -> bytes: ...
+
+
+def drain(conn: Connection) -> list[Any]:
+    """Every event the connection can produce from the bytes it already has.
+
+    Stops at ``NEED_DATA`` (read more), ``PAUSED`` (the connection waits
+    for the application: a reply owed, a TLS handshake to do) or after a
+    ``ConnectionClosed`` event (the last one a connection has).
+    """
+    events: list[Any] = []
+    while True:
+        event = conn.next_event()
+        if event is NEED_DATA or event is PAUSED:
+            return events
+        events.append(event)
+        if isinstance(event, CLOSED):
+            return events
+
+
+def feed(conn: Connection, data: bytes) -> list[Any]:
+    """Give *data* to *conn* and return the events it yields."""
+    conn.receive_data(data)
+    return drain(conn)
+
+
+class Pump:
+    """A connection plus blocking ``recv``/``send`` callables.
+
+    ``recv(n)`` returns up to *n* bytes (``b""`` at end of stream) and
+    ``send(data)`` writes all of *data*: ``socket.socket.recv`` /
+    ``sendall`` fit, and so do the MemoryBIO helpers.  Swap them (after a
+    TLS handshake) with :meth:`rebind`.
+    """
+
+    def __init__(
+        self,
+        conn: Connection,
+        recv: Callable[[int], bytes],
+        send: Callable[[bytes], Any],
+    ) -> None:
+        self.conn = conn
+        self._recv = recv
+        self._send = send
+        self._pending: list[Any] = []
+
+    def rebind(self, recv: Callable[[int], bytes], send: Callable[[bytes], Any]) -> None:
+        """Use new I/O callables (the TLS-wrapped socket after STARTTLS)."""
+        self._recv, self._send = recv, send
+
+    def flush(self) -> None:
+        """Write whatever the connection has queued."""
+        data = self.conn.data_to_send()
+        if data:
+            self._send(data)
+
+    def send(self, *events: Any) -> None:
+        """Queue *events* and write them."""
+        for event in events:
+            self.conn.send(event)
+        self.flush()
+
+    def next_event(self) -> Any:
+        """Flush, then read until the connection yields an event.
+
+        Raises :class:`EOFError` when the peer closes while the connection
+        is still waiting for data (the connection itself reports a clean
+        close as an event first).
+        """
+        self.flush()
+        while not self._pending:
+            event = self.conn.next_event()
+            if event is PAUSED:
+                raise RuntimeError("the connection waits for the application")
+            if event is not NEED_DATA:
+                return event
+            data = self._recv(65536)
+            self.conn.receive_data(data)
+            self._pending = drain(self.conn)
+            self.flush()
+            if not data and not self._pending:
+                raise EOFError("peer closed the connection")
+        return self._pending.pop(0)
