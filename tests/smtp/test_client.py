@@ -107,6 +107,8 @@ def test_refuses_unadvertised_features() -> None:
         p.client.send(MailFrom(sender=A, parameters=MailParameters(auth=MailAuth(mailbox=None))))
     with pytest.raises(LocalProtocolError):
         p.client.send(StartTLS())
+    with pytest.raises(LocalProtocolError):
+        p.client.send(MailFrom(sender=A, parameters=MailParameters(mt_priority=3)))
     p.exchange(MailFrom(sender=A, parameters=MailParameters(size=500)))
     with pytest.raises(LocalProtocolError):
         p.client.send(RcptTo(recipient=U))

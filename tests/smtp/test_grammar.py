@@ -10,6 +10,8 @@ from mailproto import LocalProtocolError
 from mailproto.smtp import (
     Bdat,
     Body,
+    ByMode,
+    DeliverBy,
     Ehlo,
     Extensions,
     MailAuth,
@@ -33,9 +35,9 @@ from mailproto.smtp._state import Verb
 from mailproto.smtp._writers import write_command
 from mailproto.smtp.extensions import ServerConfig
 
-ALL = ServerConfig(starttls=True, tls_active=True, auth_mechanisms=("PLAIN",)).extensions(
-    tls_active=True, message_size=1000
-)
+ALL = ServerConfig(
+    starttls=True, tls_active=True, auth_mechanisms=("PLAIN",), deliverby=0, mt_priority=""
+).extensions(tls_active=True, message_size=1000)
 
 # ------------------------------------------------------------------ paths
 
@@ -249,6 +251,16 @@ _commands = st.one_of(
             auth=st.one_of(
                 st.none(), st.builds(MailAuth, mailbox=st.one_of(st.none(), _local.filter(bool)))
             ),
+            by=st.one_of(
+                st.none(),
+                st.builds(
+                    DeliverBy,
+                    seconds=st.integers(1, 999_999_999),
+                    mode=st.sampled_from(ByMode),
+                    trace=st.booleans(),
+                ),
+            ),
+            mt_priority=st.one_of(st.none(), st.integers(-9, 9)),
         ),
     ),
     st.builds(
@@ -388,3 +400,22 @@ def test_utf8_addr_round_trip(value: str) -> None:
         enc = utf8_addr_encode(value, unitext=unitext)
         assert unitext or enc.isascii()
         assert utf8_addr_decode(enc) == value
+
+
+def test_deliverby_and_mt_priority() -> None:
+    ev = parse(b"MAIL FROM:<a@b.org> BY=-30;NT MT-PRIORITY=-4\r\n")
+    assert isinstance(ev, MailFrom)
+    assert ev.parameters.by == DeliverBy(seconds=-30, mode=ByMode.NOTIFY, trace=True)
+    assert ev.parameters.mt_priority == -4
+    for bad in (b"BY=0;R", b"BY=10", b"BY=10;X", b"BY=1234567890;N", b"MT-PRIORITY=10"):
+        with pytest.raises(CommandError) as info:
+            parse(b"MAIL FROM:<a@b.org> " + bad + b"\r\n")
+        assert info.value.reply.code == 501
+    # Not advertised: 555.
+    with pytest.raises(CommandError) as info:
+        parse_command(
+            b"MAIL FROM:<a@b.org> BY=10;R\r\n",
+            extensions=ServerConfig().extensions(tls_active=False, message_size=None),
+            utf8=False,
+        )
+    assert info.value.reply.code == 555

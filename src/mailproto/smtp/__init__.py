@@ -10,7 +10,8 @@ PIPELINING (RFC 2920), SIZE (RFC 1870), 8BITMIME (RFC 6152), SMTPUTF8
 (RFC 6531/6533), STARTTLS (RFC 3207), AUTH (RFC 4954, via
 :mod:`mailproto.sasl`), CHUNKING and BINARYMIME (RFC 3030), DSN (RFC 3461),
 ENHANCEDSTATUSCODES (RFC 2034 with RFC 3463 codes), REQUIRETLS (RFC 8689),
-and LMTP's LHLO with per-recipient replies (RFC 2033).
+DELIVERBY (RFC 2852), MT-PRIORITY (RFC 6710), and LMTP's LHLO with
+per-recipient replies (RFC 2033).
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ from mailproto.smtp._state import TRANSITIONS, State, Transition, Verb
 from mailproto.smtp.extensions import (
     BareLineEndings,
     Body,
+    ByMode,
+    DeliverBy,
     Extensions,
     MailAuth,
     MailParameters,
@@ -74,11 +77,13 @@ __all__ = [
     "BareLineEndings",
     "Bdat",
     "Body",
+    "ByMode",
     "ClientConnection",
     "CommandRejected",
     "ConnectionClosed",
     "Data",
     "DataChunk",
+    "DeliverBy",
     "Ehlo",
     "EhloReply",
     "EndOfData",

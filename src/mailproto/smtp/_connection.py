@@ -1133,6 +1133,10 @@ class ClientConnection:
             raise LocalProtocolError("the server did not advertise DSN")
         if p.auth is not None and "AUTH" not in ext:
             raise LocalProtocolError("the server did not advertise AUTH")
+        if p.by is not None and "DELIVERBY" not in ext:
+            raise LocalProtocolError("the server did not advertise DELIVERBY")
+        if p.mt_priority is not None and "MT-PRIORITY" not in ext:
+            raise LocalProtocolError("the server did not advertise MT-PRIORITY")
         if p.requiretls and not (ext.requiretls and self.tls_active):
             raise LocalProtocolError("REQUIRETLS needs TLS and the REQUIRETLS extension")
         for key, _ in p.extra:

@@ -27,8 +27,9 @@ This module holds:
   learns, with typed accessors (``ext.size``, ``ext.auth_mechanisms``);
 * the typed parameter values: :class:`Body` (RFC 6152, RFC 3030),
   :class:`Ret`, ``ENVID``, :class:`NotifyCondition`, :class:`ORcpt`
-  (RFC 3461, whose values are *xtext*, §4), :class:`MailAuth` (RFC 4954 §5),
-  ``SMTPUTF8`` (RFC 6531), ``REQUIRETLS`` (RFC 8689);
+  (RFC 3461, whose values are *xtext*, §4; RFC 6533's utf-8 form),
+  :class:`MailAuth` (RFC 4954 §5), ``SMTPUTF8`` (RFC 6531), ``REQUIRETLS``
+  (RFC 8689), :class:`DeliverBy` (RFC 2852), ``MT-PRIORITY`` (RFC 6710);
 * :class:`MailParameters` / :class:`RcptParameters`, built by the parser and
   by applications, serialised back by the writer;
 * :class:`ServerConfig`, which says what a server advertises and enforces.
@@ -53,6 +54,8 @@ from mailproto.smtp.replies import Reply
 __all__ = [
     "BareLineEndings",
     "Body",
+    "ByMode",
+    "DeliverBy",
     "Extensions",
     "MailAuth",
     "MailParameters",
@@ -124,6 +127,49 @@ class Body(enum.Enum):
     #: Arbitrary octets, no line structure (RFC 3030 §3); requires BINARYMIME
     #: and must be sent with BDAT.
     BINARY_MIME = "BINARYMIME"
+
+
+class ByMode(enum.Enum):
+    """What to do when a DELIVERBY deadline passes (RFC 2852 §4)."""
+
+    #: Notify: send a DSN, keep trying.
+    NOTIFY = "N"
+    #: Return: give up and bounce.
+    RETURN = "R"
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class DeliverBy:
+    """``BY=`` on MAIL (RFC 2852 §4): deliver within :attr:`seconds`.
+
+    ::
+
+        by-value = by-time ";" by-mode [ by-trace ]
+        by-time  = ["-" / "+"] 1*9digit
+        by-mode  = "N" / "R"
+        by-trace = "T"
+    """
+
+    #: Seconds from now (may be zero or negative with NOTIFY, RFC 2852 §4).
+    seconds: int
+    #: What happens when the time passes.
+    mode: ByMode
+    #: ``T``: request trace DSNs along the way.
+    trace: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        if abs(self.seconds) > 999_999_999:
+            raise LocalProtocolError("BY time has at most 9 digits")
+        if self.mode is ByMode.RETURN and self.seconds <= 0:
+            # RFC 2852 §4: with R the time must be positive.
+            raise LocalProtocolError("BY with mode R needs a positive time")
+
+    def to_value(self) -> str:
+        """The parameter value, e.g. ``120;R`` or ``-5;NT``."""
+        return f"{self.seconds};{self.mode.value}{'T' if self.trace else ''}"
+
+
+_BY_RE = re.compile(r"([+-]?[0-9]{1,9});([NRnr])([Tt]?)\Z")
 
 
 class Ret(enum.Enum):
@@ -249,6 +295,10 @@ class MailParameters:
     auth: MailAuth | None = None
     #: ``REQUIRETLS`` — the message must only travel over TLS (RFC 8689 §4).
     requiretls: bool = False
+    #: ``BY=`` — deliver-by deadline (RFC 2852).
+    by: DeliverBy | None = None
+    #: ``MT-PRIORITY=`` — message transfer priority, -9 to 9 (RFC 6710 §3).
+    mt_priority: int | None = None
     #: Other parameters as ``(KEYWORD, value-or-None)``, keyword upper-cased.
     #: A server only delivers those it was configured to accept
     #: (:attr:`ServerConfig.extra_mail_parameters`); everything else gets 555.
@@ -257,6 +307,8 @@ class MailParameters:
     def __attrs_post_init__(self) -> None:
         if self.size is not None and self.size < 0:
             raise LocalProtocolError("SIZE must not be negative")
+        if self.mt_priority is not None and not -9 <= self.mt_priority <= 9:
+            raise LocalProtocolError("MT-PRIORITY is -9 to 9 (RFC 6710 §3)")
         if self.envid is not None and not 0 < len(xtext_encode(self.envid)) <= 100:
             # RFC 3461 §4.4: 1 to 100 characters of xtext.
             raise LocalProtocolError("ENVID must be 1 to 100 characters as xtext")
@@ -278,6 +330,10 @@ class MailParameters:
             out.append(f"AUTH={self.auth.to_value()}")
         if self.requiretls:
             out.append("REQUIRETLS")
+        if self.by is not None:
+            out.append(f"BY={self.by.to_value()}")
+        if self.mt_priority is not None:
+            out.append(f"MT-PRIORITY={self.mt_priority}")
         out.extend(k if v is None else f"{k}={v}" for k, v in self.extra)
         return out
 
@@ -408,6 +464,24 @@ def parse_mail_parameters(
                     fields["auth"] = MailAuth(mailbox=xtext_decode(v))
                 except ValueError:
                     raise _bad(key) from None
+        elif key == "BY" and "DELIVERBY" in advertised:
+            m = _BY_RE.match(_need_value(key, value))
+            if m is None:
+                raise _bad(key)
+            try:
+                fields["by"] = DeliverBy(
+                    seconds=int(m.group(1)),
+                    mode=ByMode(m.group(2).upper()),
+                    trace=bool(m.group(3)),
+                )
+            except LocalProtocolError:
+                raise _bad(key) from None
+        elif key == "MT-PRIORITY" and "MT-PRIORITY" in advertised:
+            # RFC 6710 §3: priority-value = %x2D %x39 / ... / %x39 ("-9".."9")
+            v = _need_value(key, value)
+            if not re.fullmatch(r"[+-]?[0-9]", v):
+                raise _bad(key)
+            fields["mt_priority"] = int(v)
         elif key == "REQUIRETLS" and "REQUIRETLS" in advertised:
             _no_value(key, value)
             fields["requiretls"] = True
@@ -648,6 +722,12 @@ class ServerConfig:
     tls_active: bool = False
     #: Advertise REQUIRETLS (RFC 8689); only ever once TLS is active (§4).
     requiretls: bool = True
+    #: Advertise DELIVERBY (RFC 2852) with this minimum BY time in seconds
+    #: (0: no minimum); ``None`` does not advertise it.
+    deliverby: int | None = None
+    #: Advertise MT-PRIORITY (RFC 6710), optionally naming the policy
+    #: (``"MIXER"``, ``"STANAG4406"``, ``"NSEP"``); ``None`` does not.
+    mt_priority: str | None = None
     #: Refuse every command but EHLO/HELO/LHLO, STARTTLS, NOOP, RSET and QUIT
     #: until TLS is active, with ``530 5.7.0`` (RFC 3207 §4).
     require_tls: bool = False
@@ -669,7 +749,7 @@ class ServerConfig:
     extra_mail_parameters: frozenset[str] = frozenset()
     #: Further RCPT parameter keywords, likewise.
     extra_rcpt_parameters: frozenset[str] = frozenset()
-    #: Further EHLO keywords to advertise, e.g. ``{"DELIVERBY": ("3600",)}``.
+    #: Further EHLO keywords to advertise, e.g. ``{"XCLIENT": ("NAME", "ADDR")}``.
     extra_extensions: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
 
     def extensions(self, *, tls_active: bool, message_size: int | None) -> Extensions:
@@ -699,5 +779,9 @@ class ServerConfig:
             kw["AUTH"] = self.auth_mechanisms
         if self.requiretls and tls_active:
             kw["REQUIRETLS"] = ()
+        if self.deliverby is not None:
+            kw["DELIVERBY"] = (str(self.deliverby),) if self.deliverby else ()
+        if self.mt_priority is not None:
+            kw["MT-PRIORITY"] = (self.mt_priority,) if self.mt_priority else ()
         kw.update(self.extra_extensions)
         return Extensions(keywords=kw)
