@@ -285,7 +285,7 @@ class FolderInfo:
     subscribed: bool = False
 
 
-@attrs.define
+@attrs.define(eq=False)
 class _Record:
     uid: int
     modseq: int
@@ -940,13 +940,14 @@ class Folder:
             letters = "".join(sorted(new))
             if letters != rec.letters or rec.subdir == "new":
                 todo.append((rec, letters))
-        changed = [r for r, letters in todo if letters != r.letters]
+        will_change = [r for r, letters in todo if letters != r.letters]
         if not todo:
             return StoreResult(changed=(), modified=tuple(modified))
-        modseq = self._next_modseq() if changed else self._hms
-        if changed:
+        modseq = self._next_modseq() if will_change else self._hms
+        if will_change:
             # Log first: a crash after it costs only a spurious modseq bump.
-            self._append_log([f"M {r.uid} {modseq}" for r in changed])
+            self._append_log([f"M {r.uid} {modseq}" for r in will_change])
+        changed: list[_Record] = []
         for rec, letters in todo:
             src = self._filename(rec)
             old = (rec.subdir, rec.letters)
@@ -956,8 +957,9 @@ class Folder:
             except FileNotFoundError:
                 rec.subdir, rec.letters = old
                 continue
-            if rec in changed:
+            if letters != old[1]:
                 rec.modseq = modseq
+                changed.append(rec)
         if changed:
             self._notify(
                 Change(folder=self.name, flags=tuple(r.uid for r in changed), modseq=modseq)
