@@ -280,3 +280,49 @@ def test_encoded_words_limit() -> None:
     assert value.startswith("aaaaa")
     assert "=?utf-8?q?a?=" in value  # the words beyond the bound stay encoded
     assert Headers.parse(raw).get("Subject") == "a" * 20 + " "  # trailing WSP kept
+
+
+atoms = st.text(alphabet="abcXYZ019!#$%&'*+-/=?^_`{|}~", min_size=1, max_size=6)
+dot_atoms = st.lists(atoms, min_size=1, max_size=3).map(".".join)
+mailboxes = st.one_of(
+    st.builds(lambda local, domain: f"{local}@{domain}", dot_atoms, dot_atoms),
+    st.builds(
+        lambda words, local, domain: f"{' '.join(words)} <{local}@{domain}>",
+        st.lists(atoms, min_size=1, max_size=3),
+        dot_atoms,
+        dot_atoms,
+    ),
+)
+
+
+@given(st.lists(mailboxes, min_size=1, max_size=4).map(", ".join))
+def test_canonical_address_shortcut_agrees_with_formatter(value: str) -> None:
+    # get() returns an address list in canonical form without parsing it;
+    # the formatter must agree that it is canonical.
+    from mailproto.imf import format_address_list, parse_address_list
+    from mailproto.imf.headers import _CANONICAL_ADDRESS_LIST
+
+    assert _CANONICAL_ADDRESS_LIST.fullmatch(value) is not None
+    if "=?" not in value:
+        assert format_address_list(parse_address_list(value).items) == value
+        assert Headers.parse(b"To: " + value.encode() + b"\r\n\r\n").get("To") == value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "A  B <a@b.c>",  # two spaces: not canonical
+        "Joe Q. Public <j@x.test>",  # "." needs quoting
+        "a@b.c,d@e.f",  # no space after the comma
+        '"Doe, J" <j@x.org>',  # quoted
+        "Group: a@b.c;",  # a group
+    ],
+)
+def test_non_canonical_address_lists_are_formatted(value: str) -> None:
+    from mailproto.imf import format_address_list, parse_address_list
+    from mailproto.imf.headers import _CANONICAL_ADDRESS_LIST
+
+    expected = format_address_list(parse_address_list(value).items)
+    assert Headers.parse(b"To: " + value.encode() + b"\r\n\r\n").get("To") == expected
+    if expected != value:
+        assert _CANONICAL_ADDRESS_LIST.fullmatch(value) is None

@@ -135,6 +135,19 @@ _VERBATIM_FIELDS = frozenset(
 # _locate's answer when only the full split can find the field.
 _SLOW = (-1, -1, -1)
 
+# An address list already in the form ``format_address_list`` gives it:
+# mailboxes "Display Name <local@domain>" (display name of atoms separated
+# by single spaces, so it needs no quoting) or bare "local@domain"
+# (dot-atoms, RFC 5322 §3.2.3, §3.4.1), separated by ", ".  Such a value
+# is returned as is by ``get``, without parsing: most From and To fields of
+# real mail look like this.  (Encoded words are excluded by the caller:
+# "=" and "?" are atext.)  tests/imf/test_headers.py checks the shortcut
+# against the parser and formatter.
+_ATEXT = r"[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+"
+_DOT_ATOM = rf"{_ATEXT}(?:\.{_ATEXT})*"
+_MAILBOX = rf"(?:{_ATEXT}(?: {_ATEXT})* <{_DOT_ATOM}@{_DOT_ATOM}>|{_DOT_ATOM}@{_DOT_ATOM})"
+_CANONICAL_ADDRESS_LIST = re.compile(rf"{_MAILBOX}(?:, {_MAILBOX})*")
+
 _name_searches: dict[str, tuple[re.Pattern[bytes], re.Pattern[bytes]]] = {}
 
 
@@ -282,6 +295,8 @@ def _interpret(name: str, value: str, defects: list[Defect] | None, max_words: i
     """The presentation of an unfolded value that ``Headers.get`` returns."""
     lname = name.lower()
     if lname in _ADDRESS_FIELDS:
+        if "=?" not in value and _CANONICAL_ADDRESS_LIST.fullmatch(value) is not None:
+            return value  # already formatted as the formatter would
         parsed = parse_address_list(value)
         if defects is not None:
             defects.extend(parsed.defects)
