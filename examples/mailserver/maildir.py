@@ -740,34 +740,55 @@ class Folder:
 
     def register(self, filename: str, *, internaldate: float | None = None) -> int:
         """Give the staged file *filename* a UID (logged durably) and notify."""
-        base, letters = _parse_name(filename)
-        existing = self._by_base.get(base)
-        if existing is not None:
-            return existing
-        uid = self.uidnext
-        self.uidnext += 1
-        modseq = self._next_modseq()
-        if internaldate is None:
-            internaldate = time.time()
-        size = _size_from_base(base)
-        rec = _Record(
-            uid,
-            modseq,
-            internaldate,
-            base,
-            "new" if letters is None else "cur",
-            letters or "",
-            size if size is not None else 0,
-        )
-        if size is None:
-            rec.size = os.stat(self._filename(rec)).st_size
-        self._append_log([f"A {uid} {modseq} {internaldate:.6f} {base}"])
-        self._records[uid] = rec
-        self._by_base[base] = uid
-        if (d := _delivery_id(base)) is not None:
-            self._delivery_ids.add(d)
-        self._notify(Change(folder=self.name, added=(uid,), modseq=modseq))
-        return uid
+        return self.register_many([(filename, internaldate)])[0]
+
+    def register_many(self, files: list[tuple[str, float | None]]) -> list[int]:
+        """Give staged files UIDs, with one index append and one notification.
+
+        *files* are ``(file name, internaldate or None)``; returns their UIDs
+        in order (a file already registered keeps its UID).
+        """
+        uids: list[int] = []
+        added: list[int] = []
+        lines: list[str] = []
+        records: list[_Record] = []
+        modseq = self._hms + 1
+        for filename, internaldate in files:
+            base, letters = _parse_name(filename)
+            existing = self._by_base.get(base)
+            if existing is not None:
+                uids.append(existing)
+                continue
+            uid = self.uidnext
+            self.uidnext += 1
+            when = time.time() if internaldate is None else internaldate
+            size = _size_from_base(base)
+            rec = _Record(
+                uid,
+                modseq,
+                when,
+                base,
+                "new" if letters is None else "cur",
+                letters or "",
+                size if size is not None else 0,
+            )
+            if size is None:
+                rec.size = os.stat(self._filename(rec)).st_size
+            lines.append(f"A {uid} {modseq} {when:.6f} {base}")
+            records.append(rec)
+            uids.append(uid)
+            added.append(uid)
+        if not records:
+            return uids
+        self._hms = modseq
+        self._append_log(lines)
+        for rec in records:
+            self._records[rec.uid] = rec
+            self._by_base[rec.base] = rec.uid
+            if (d := _delivery_id(rec.base)) is not None:
+                self._delivery_ids.add(d)
+        self._notify(Change(folder=self.name, added=tuple(added), modseq=modseq))
+        return uids
 
     async def deliver(
         self,
@@ -1025,29 +1046,32 @@ class Folder:
         Returns ``(source uid, destination uid)`` pairs.  Each copy is a new
         file (hard link when possible) made durable before it is registered.
         """
-        pairs = []
+        sources: list[int] = []
+        staged: list[tuple[str, float | None]] = []
         for uid in sorted(set(uids)):
             rec = self._records.get(uid)
             if rec is None:
                 continue
-            info = self._info(rec)
             src = self._filename(rec)
-            letters = dest._letters(info.flags)
+            letters = dest._letters(self._info(rec).flags)
             base = new_base_name(rec.size)
             tmp = dest.path / "tmp" / base
             try:
-                os.link(src, tmp)
+                os.link(src, tmp)  # same content, no copy: files are immutable
             except OSError:
                 try:
                     _write_file_durably(tmp, src.read_bytes())
                 except FileNotFoundError:
                     continue
-            except BaseException:
-                raise
             name = f"{base}:2,{letters}"
             os.rename(tmp, dest.path / "cur" / name)
-            fsync_dir(dest.path / "cur")
-            pairs.append((uid, dest.register(name, internaldate=rec.internaldate)))
+            sources.append(uid)
+            staged.append((name, rec.internaldate))
+        if not staged:
+            return []
+        # One directory fsync and one index append for the whole batch.
+        fsync_dir(dest.path / "cur")
+        pairs = list(zip(sources, dest.register_many(staged)))
         return pairs
 
     def move(self, uids: Iterable[int], dest: Folder) -> list[tuple[int, int]]:
