@@ -351,3 +351,16 @@ def test_20mb_message_keeps_buffers_small() -> None:
     assert isinstance(conn.next_event(), EndOfData)
     assert received == 20 * 1024 * 1024 // len(piece) * len(piece)
     assert largest <= len(piece) < 1024 * 1024
+
+
+def test_utf8_on_the_line_needs_smtputf8_but_xtext_does_not() -> None:
+    app = session()
+    ehlo(app)
+    # ENVID carries UTF-8 octets as xtext: ASCII on the wire, no SMTPUTF8 needed.
+    assert codes(app.feed(b"MAIL FROM:<a@b.org> ENVID=+C3+BC\r\n")) == [250]
+    assert app.conn.mail_from is not None and app.conn.mail_from.parameters.envid == "ü"
+    app.feed(b"RSET\r\n")
+    # Raw UTF-8 in an RFC 6533 ORCPT without SMTPUTF8 on MAIL: refused.
+    app.feed(b"MAIL FROM:<a@b.org>\r\n")
+    out = app.feed("RCPT TO:<c@d.org> ORCPT=utf-8;ü@d.org\r\n".encode())
+    assert codes(out) == [553]

@@ -213,6 +213,7 @@ class ServerConnection:
         self._errors = 0
         self._skipping_line = False
         self._rcpt_attempts = 0
+        self._line_ascii = True  # the command being checked had no 8-bit octets
         # Message intake
         self._dot: DotBlockReader | None = None
         self._msg_size = 0
@@ -505,6 +506,7 @@ class ServerConnection:
             return self._reject(line, replies.COMMAND_UNRECOGNIZED, verb)
         if isinstance(event, Bdat):
             verb = Verb.BDAT_LAST if event.last else Verb.BDAT
+        self._line_ascii = line.isascii()
         refusal = self._refusal(verb, event)
         if refusal is not None:
             if isinstance(event, Bdat):
@@ -572,18 +574,16 @@ class ServerConnection:
             if limit is not None and params.size is not None and params.size > limit:
                 # RFC 1870 §6.1: declared size over the fixed limit → 552.
                 return replies.MESSAGE_TOO_BIG
-            if not params.smtputf8 and (
-                (event.sender is not None and not event.sender.is_ascii)
-                or not all(v is None or v.isascii() for _, v in params.extra)
-                or (params.envid is not None and not params.envid.isascii())
-            ):
+            # RFC 6531 §3.4: UTF-8 on the MAIL line only with SMTPUTF8 on it
+            # (xtext-encoded parameter values are ASCII on the wire and fine).
+            if not params.smtputf8 and not self._line_ascii:
                 return replies.NON_ASCII_ADDRESS
         elif verb is Verb.RCPT:
             assert isinstance(event, RcptTo)
             if self._rcpt_attempts >= self.limits.recipients:
                 return replies.TOO_MANY_RECIPIENTS
             utf8 = self.mail_from is not None and self.mail_from.parameters.smtputf8
-            if not utf8 and not event.recipient.is_ascii:
+            if not utf8 and not self._line_ascii:
                 return replies.NON_ASCII_ADDRESS
         elif verb is Verb.DATA:
             if self.mail_from is not None and self.mail_from.parameters.body is Body.BINARY_MIME:

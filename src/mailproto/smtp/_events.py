@@ -355,7 +355,11 @@ class MessageAborted(Event):
 
 @attrs.frozen(kw_only=True, slots=True)
 class ConnectionClosed(Event):
-    """The peer closed the connection (``receive_data(b"")``)."""
+    """The peer closed the connection (``receive_data(b"")``).
+
+    On a server, a message whose :class:`EndOfData` had not arrived yet is
+    incomplete: discard the :class:`DataChunk` events received for it.
+    """
 
 
 # --- Client-side only: replies with more to say ----------------------------------

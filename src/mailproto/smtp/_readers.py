@@ -42,7 +42,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from mailproto.errors import ReplyHint
 from mailproto.smtp import replies
 from mailproto.smtp._address import parse_path
 from mailproto.smtp._events import (
@@ -73,7 +72,7 @@ from mailproto.smtp.extensions import (
 )
 from mailproto.smtp.replies import Reply
 
-__all__ = ["CommandError", "ReplyParser", "command_verb", "parse_command"]
+__all__ = ["CommandError", "ReplyParser", "make_reply", "parse_command"]
 
 
 class CommandError(Exception):
@@ -117,13 +116,6 @@ _MECH_RE = re.compile(r"[A-Za-z0-9_-]{1,20}\Z")
 
 def _syntax(reply: Reply, verb: Verb | None = None) -> CommandError:
     return CommandError(reply, verb)
-
-
-def command_verb(line: bytes) -> bytes:
-    """The upper-cased first word of a command line (for quick dispatch)."""
-    end = line.find(b" ")
-    word = line[:end] if end >= 0 else line.rstrip(b"\r\n")
-    return word.upper()
 
 
 def parse_command(
@@ -353,8 +345,3 @@ def make_reply(code: int, lines: list[str]) -> Reply:
             out.append(rest if s == status else line)
         return Reply(code=code, lines=tuple(out), enhanced_status=status)
     return Reply(code=code, lines=tuple(lines))
-
-
-def hint_for(reply: Reply, *, fatal: bool = False) -> ReplyHint:
-    """The :class:`~mailproto.errors.ReplyHint` of *reply*."""
-    return reply.hint(fatal=fatal)
