@@ -364,6 +364,7 @@ class Folder:
         self.uidnext = 1
         self._hms = 1  # the last modseq handed out
         self._reserved: set[int] = set()  # modseqs of deliveries still being written
+        self._inflight: set[str] = set()  # their base names (rescan leaves them alone)
         self._log_lines = 0
         self._load()
 
@@ -508,6 +509,8 @@ class Folder:
                     if entry.name.startswith("."):
                         continue
                     base, letters = _parse_name(entry.name)
+                    if base in self._inflight:
+                        continue  # a delivery in a thread: it registers itself
                     on_disk[base] = (sub, letters, entry.name)
         added: list[int] = []
         expunged: list[int] = []
@@ -819,6 +822,7 @@ class Folder:
         line = f"A {uid} {modseq} {when:.6f} {base}\n".encode("utf-8", "surrogateescape")
         name = base if letters is None else f"{base}:2,{letters}"
         self._reserved.add(modseq)
+        self._inflight.add(base)
         if delivery_id is not None:
             # Claimed now, so a concurrent retry with the same id is a no-op.
             self._delivery_ids.add(delivery_id)
@@ -833,6 +837,7 @@ class Folder:
             raise
         finally:
             self._reserved.discard(modseq)
+            self._inflight.discard(base)
         subdir = "new" if letters is None else "cur"
         self._records[uid] = _Record(uid, modseq, when, base, subdir, letters or "", len(data))
         self._by_base[base] = uid

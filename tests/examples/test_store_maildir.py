@@ -498,6 +498,11 @@ def test_async_deliveries_are_consistent(tmp_path: Path) -> None:
         assert inbox.highestmodseq == before
         # A retry with an id already in flight is recognised.
         assert inbox.has_delivery("D3")
+        # A rescan (POP3 login, say) while threads are writing must not
+        # give their files UIDs of its own.
+        while not all(t.done() for t in tasks):
+            inbox.rescan()
+            await asyncio.sleep(0.001)
         return list(await asyncio.gather(*tasks))
 
     uids = asyncio.run(main())
