@@ -544,7 +544,7 @@ class ServerConnection:
             return replies.NOT_IMPLEMENTED
         if verb is Verb.STARTTLS:
             if self.tls_active:
-                return replies.BAD_SEQUENCE.with_text("TLS already active")
+                return replies.TLS_ALREADY_ACTIVE
             if not cfg.starttls:
                 return replies.NOT_IMPLEMENTED
         if verb is Verb.AUTH:

@@ -133,10 +133,10 @@ def parse_command(
     (SMTPUTF8 advertised).  Raises :class:`CommandError`.
     """
     if not line.endswith(b"\r\n"):
-        raise _syntax(replies.SYNTAX_ERROR.with_text("Line must end with CRLF"))
+        raise _syntax(replies.LINE_NOT_CRLF)
     body = line[:-2]
     if _FORBIDDEN_RE.search(body):
-        raise _syntax(replies.SYNTAX_ERROR.with_text("Control characters in command"))
+        raise _syntax(replies.CONTROL_CHARACTERS)
     word, sp, rest_b = body.partition(b" ")
     verb = _VERBS.get(word.upper())
     if verb is None:
@@ -149,7 +149,7 @@ def parse_command(
         try:
             rest = rest_b.decode("utf-8")
         except UnicodeDecodeError:
-            raise _syntax(replies.SYNTAX_ERROR.with_text("Invalid UTF-8"), verb) from None
+            raise _syntax(replies.INVALID_UTF8, verb) from None
     try:
         return verb, _PARSERS[verb](rest, sp == b" ", extensions, extra_mail, extra_rcpt)
     except ParameterError as exc:

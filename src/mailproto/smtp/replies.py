@@ -240,6 +240,14 @@ BAD_SENDER_SYNTAX = _r(501, "5.1.7", "Bad sender address syntax")
 NOT_IMPLEMENTED = _r(502, "5.5.1", "Command not implemented")
 #: Bad sequence of commands (503).
 BAD_SEQUENCE = _r(503, "5.5.1", "Bad sequence of commands")
+#: STARTTLS when TLS is already on (RFC 3207 §4.2: not advertised again).
+TLS_ALREADY_ACTIVE = _r(503, "5.5.1", "TLS already active")
+#: A command line not ending in CRLF (RFC 5321 §2.3.8).
+LINE_NOT_CRLF = _r(500, "5.5.2", "Line must end with CRLF")
+#: NUL, bare CR or other control characters in a command line.
+CONTROL_CHARACTERS = _r(500, "5.5.2", "Control characters in command")
+#: 8-bit octets that are not UTF-8 (RFC 6531 §3.3 requires UTF-8).
+INVALID_UTF8 = _r(500, "5.5.2", "Invalid UTF-8")
 #: HELO/EHLO first (RFC 5321 §4.1.4).
 SEND_HELO_FIRST = _r(503, "5.5.1", "Send HELO/EHLO first")
 #: Nested MAIL (RFC 5321 §4.1.4).
