@@ -1080,7 +1080,12 @@ class Folder:
         return pairs
 
     def move(self, uids: Iterable[int], dest: Folder) -> list[tuple[int, int]]:
-        """Move messages to *dest* (RFC 6851): copy, then expunge here."""
+        """Move messages to *dest* (RFC 6851): copy, then expunge here.
+
+        Out of a POP3-locked INBOX it raises :class:`MailboxLocked` before
+        copying anything.
+        """
+        self._check_lock(None)
         pairs = self.copy(uids, dest)
         self.remove([src for src, _ in pairs])
         return pairs

@@ -368,6 +368,9 @@ def test_pop3_lock_is_exclusive_and_commits_at_update(tmp_path: Path) -> None:
     inbox.store_flags([uids[0]], ["\\Deleted"], "add")
     with pytest.raises(MailboxLocked):
         inbox.expunge()
+    with pytest.raises(MailboxLocked):
+        inbox.move([uids[1]], box.folder("Trash"))
+    assert len(box.folder("Trash")) == 0  # nothing copied either
     # ... but deliveries go on, unseen by the POP3 snapshot.
     inbox.append(MSG)
     assert len(lock.messages) == 3
