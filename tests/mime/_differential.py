@@ -158,13 +158,6 @@ def _eight_bit_in_encoded_word(ours: mime.Message, name: str, theirs: str, mine:
     return strip.sub("", theirs) == strip.sub("", mine)
 
 
-def _unknown_charset_word(ours: mime.Message, name: str, theirs: str, mine: str) -> bool:
-    """An encoded word in an unknown charset (``=?NONE?B?...?=``): RFC 2047
-    §6.2 lets a decoder show it as is; mailproto does, CPython decodes the
-    bytes as ASCII."""
-    return bool(re.search(r"=\?[^?]*\?[bBqQ]\?", mine)) and "=?" not in theirs
-
-
 def _encoded_word_whitespace(ours: mime.Message, name: str, theirs: str, mine: str) -> bool:
     """White space between adjacent encoded words in a display name:
     RFC 2047 §6.2 says it is ignored ("=?..?= =?..?=" joins), and mailproto
@@ -183,12 +176,28 @@ def _message_id_verbatim(ours: mime.Message, name: str, theirs: str, mine: str) 
     return name == "message-id" and mine == ours.headers.value(name)
 
 
+def _specials_in_decoded_word(ours: mime.Message, name: str, theirs: str, mine: str) -> bool:
+    """An "address" without "@" made of encoded words that decode to text
+    with specials (``=?utf-8?Q?date=3E2017...?=``, mimekit's
+    stack-overflow.txt): mailproto.imf.addresses keeps the decoded text as
+    one quoted display name; CPython's parser stops at the first special
+    and keeps the word before it."""
+    raw = ours.headers.raw(name) or b""
+    head, _, last = theirs.rpartition(", ")
+    prefix = (head + ", " if head else "") + '"' + last
+    return (
+        b"=?" in raw
+        and mine.startswith(prefix)
+        and mine[len(prefix) : len(prefix) + 1] in set('<>()[]:;@\\,."')
+    )
+
+
 HEADER_EXPLAINERS: dict[str, Callable[[mime.Message, str, str, str], bool]] = {
+    "specials-in-decoded-word": _specials_in_decoded_word,
     "encoded-word-whitespace": _encoded_word_whitespace,
     "message-id-verbatim": _message_id_verbatim,
     "latin1-header-fallback": _latin1_fallback,
     "8bit-in-encoded-word": _eight_bit_in_encoded_word,
-    "unknown-charset-encoded-word": _unknown_charset_word,
 }
 
 

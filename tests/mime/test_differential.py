@@ -67,7 +67,7 @@ KNOWN: dict[str, set[str]] = {
     "mimekit/disposition-notification.anonymized.eml": {"date-zone"},
     "mimekit/disposition-notification.txt": {"date-zone"},
     "mimekit/feedback-report.txt": {"charset-fallback"},
-    "mimekit/stack-overflow.txt": {"unknown-charset-encoded-word"},
+    "mimekit/stack-overflow.txt": {"specials-in-decoded-word"},
     "nodemailer-mailparser/large_text.eml": {"date-zone"},
     "nodemailer-mailparser/nested.eml": {"qp-trailing-whitespace"},
     "stalwart-mail-parser/legacy/009.eml": {"8bit-in-encoded-word", "latin1-header-fallback"},
