@@ -642,7 +642,12 @@ class ServerConnection:
         elif verb is Verb.DATA:
             self._write(replies.START_MAIL_INPUT, verb)
             self._set_state(verb, ok=True, more=True)
-            self._dot = DotBlockReader(max_chunk=self.limits.data_chunk_size)
+            # The bare CR/LF scan costs two passes over the data; a server
+            # that accepts bare line ends as they are does not need it.
+            self._dot = DotBlockReader(
+                max_chunk=self.limits.data_chunk_size,
+                detect_bare=self.config.bare_line_endings is not BareLineEndings.ACCEPT,
+            )
             self._msg_size = 0
             self._line_len = 0
         elif verb in (Verb.BDAT, Verb.BDAT_LAST):
