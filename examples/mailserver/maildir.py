@@ -391,7 +391,15 @@ class Folder:
                 os.fsync(f.fileno())
         lines = lines[:-1]
         header = lines[0].split() if lines else []
-        if len(header) != 3 or header[0] != b"mailproto-index":
+        valid = (
+            len(header) == 3
+            and header[0] == b"mailproto-index"
+            and header[2].isdigit()
+            and 0 < int(header[2]) < 2**32
+        )
+        if not valid:
+            # No usable index: every file gets a new UID, so the folder must
+            # get a new UIDVALIDITY too (RFC 3501 §2.3.1.1).
             self.uidvalidity = self._mailbox._next_uidvalidity()
             atomic_write(index, f"mailproto-index 1 {self.uidvalidity}\n".encode())
             lines = []
@@ -399,25 +407,39 @@ class Folder:
             self.uidvalidity = int(header[2])
             lines = lines[1:]
         pending: dict[int, tuple[int, float, str]] = {}
+        pending_bases: dict[str, int] = {}
         for raw in lines:
             parts = raw.decode("utf-8", "surrogateescape").split(" ", 4)
             kind = parts[0]
             try:
                 if kind == "A":
                     uid, modseq = int(parts[1]), int(parts[2])
-                    pending[uid] = (modseq, float(parts[3]), parts[4])
+                    base = parts[4]
+                    if uid <= 0 or modseq < 0 or "/" in base or base.startswith("."):
+                        continue
+                    older = pending_bases.get(base)
+                    if older is not None:  # one file, one UID: the later record wins
+                        pending.pop(older, None)
+                    pending[uid] = (modseq, float(parts[3]), base)
+                    pending_bases[base] = uid
                     self._bump(uid, modseq)
                 elif kind == "M":
                     uid, modseq = int(parts[1]), int(parts[2])
+                    if uid <= 0 or modseq < 0:
+                        continue
                     if uid in pending:
                         pending[uid] = (modseq, *pending[uid][1:])
                     self._bump(uid, modseq)
                 elif kind == "X":
                     uid, modseq = int(parts[1]), int(parts[2])
+                    if uid <= 0 or modseq < 0:
+                        continue
                     pending.pop(uid, None)
                     self._vanished.append((uid, modseq))
                     self._bump(uid, modseq)
                 elif kind == "K":
+                    if len(parts[1]) != 1 or not "a" <= parts[1] <= "z":
+                        continue
                     self._keywords[parts[1]] = parts[2]
                     self._keyword_letters[parts[2].lower()] = parts[1]
                 elif kind == "N":

@@ -538,3 +538,48 @@ def test_async_append_with_flags_and_internaldate(tmp_path: Path) -> None:
     assert info2.internaldate == when
     with pytest.raises(ValueError):
         asyncio.run(folder.deliver(MSG, flags=["\\Bogus"]))
+
+
+def test_damaged_index_never_breaks_loading(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    inbox = store.mailbox("u").folder("INBOX")
+    for i in range(3):
+        inbox.append(MSG + b"%d" % i, flags=["\\Seen"])
+    index = inbox.path / "mailproto-index"
+    original = index.read_bytes()
+    lines = original.split(b"\n")
+
+    @settings(max_examples=60, deadline=None)
+    @given(
+        st.lists(
+            st.one_of(
+                st.binary(max_size=40),
+                st.sampled_from(lines),
+                # A record of a real file under another UID.
+                st.builds(
+                    lambda line, uid: b"A %d" % uid + line[line.find(b" ", 2) :],
+                    st.sampled_from([x for x in lines if x.startswith(b"A ")]),
+                    st.integers(1, 10),
+                ),
+                st.builds(
+                    lambda k, a, b: b"%s %d %d 1.5 x" % (k, a, b),
+                    st.sampled_from([b"A", b"M", b"X", b"K", b"N", b"V"]),
+                    st.integers(-5, 2**40),
+                    st.integers(-5, 2**40),
+                ),
+            ),
+            max_size=8,
+        )
+    )
+    def check(pieces: list[bytes]) -> None:
+        index.write_bytes(b"\n".join(pieces))
+        folder = Store(tmp_path).mailbox("u").folder("INBOX")
+        # Whatever the index said, every file on disk is a message with a UID.
+        assert len(folder) == 3
+        assert sorted(folder.read(uid)[-1:] for uid in folder.uids()) == [b"0", b"1", b"2"]
+        assert len(set(folder.uids())) == 3
+        new = folder.append(MSG)
+        assert new > max(folder.uids()[:-1])
+        folder.remove([new])
+
+    check()
