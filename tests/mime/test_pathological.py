@@ -23,7 +23,11 @@ def walk_all(raw: bytes, limits: MessageLimits | None = None) -> list[mime.Messa
     for part in parts:
         part.headers.get("Subject")
         assert part.filename is None or isinstance(part.filename, str)
-        part.decoded()
+        if not part.is_multipart:
+            # (A container's decoded() is its body: a copy of everything
+            # below it, so decoding every level of a deep nest is
+            # depth x size by construction; leaves add up to the input.)
+            part.decoded()
         assert isinstance(part.defects, list)
     assert bytes(msg) == raw
     return parts
