@@ -25,13 +25,13 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 import attrs
 
-from mailproto import imf
+from mailproto import imf, smtp
 
 from .directory import Account, Directory
 from .maildir import Store
@@ -39,7 +39,7 @@ from .maildir import Store
 if TYPE_CHECKING:
     from .queue import Queue
 
-__all__ = ["MDA", "RecipientResult", "new_queue_id", "received_header"]
+__all__ = ["MDA", "DsnRequest", "RecipientResult", "new_queue_id", "received_header"]
 
 
 def new_queue_id() -> str:
@@ -100,6 +100,41 @@ def received_header(
 
 
 @attrs.frozen(kw_only=True)
+class DsnRequest:
+    """What the client asked of delivery status notifications (RFC 3461).
+
+    Build it with :meth:`from_smtp` from the ``MAIL`` and ``RCPT`` parameters.
+    """
+
+    #: ``RET``: return the full message or only its headers in a DSN.
+    ret: smtp.Ret | None = None
+    #: ``ENVID``: the client's envelope id, echoed as Original-Envelope-Id.
+    envid: str | None = None
+    #: ``NOTIFY`` per envelope recipient (the empty set is NEVER).
+    notify: Mapping[str, frozenset[smtp.NotifyCondition]] = attrs.field(factory=dict)
+    #: ``ORCPT`` per envelope recipient.
+    orcpt: Mapping[str, smtp.ORcpt] = attrs.field(factory=dict)
+
+    @classmethod
+    def from_smtp(
+        cls, mail: smtp.MailParameters, rcpts: Mapping[str, smtp.RcptParameters]
+    ) -> DsnRequest | None:
+        """From the parameters of MAIL and of each RCPT (keyed by recipient address)."""
+        notify = {a: p.notify for a, p in rcpts.items() if p.notify is not None}
+        orcpt = {a: p.orcpt for a, p in rcpts.items() if p.orcpt is not None}
+        if mail.ret is None and mail.envid is None and not notify and not orcpt:
+            return None
+        return cls(ret=mail.ret, envid=mail.envid, notify=notify, orcpt=orcpt)
+
+    def wants(self, recipient: str, condition: smtp.NotifyCondition) -> bool:
+        """True when a DSN is due for *recipient* on *condition*."""
+        notify = self.notify.get(recipient)
+        if notify is None:
+            return condition is smtp.NotifyCondition.FAILURE
+        return condition in notify
+
+
+@attrs.frozen(kw_only=True)
 class RecipientResult:
     """What happened to one envelope recipient of :meth:`MDA.deliver`."""
 
@@ -141,6 +176,11 @@ class MDA:
         self.queue = queue
         #: Run file writes in the default executor (False: inline, for tests).
         self.use_executor = use_executor
+        #: Called with (sender, recipients, message, dsn request, delivery id)
+        #: for local deliveries that asked NOTIFY=SUCCESS; the relay sets it.
+        self.on_success_dsn: (
+            Callable[[str, list[str], bytes, DsnRequest, str], Awaitable[None]] | None
+        ) = None
 
     async def deliver(
         self,
@@ -150,6 +190,7 @@ class MDA:
         *,
         delivery_id: str | None = None,
         queue_failures: bool = True,
+        dsn: DsnRequest | None = None,
     ) -> list[RecipientResult]:
         """Deliver *data* to every recipient; return one result per recipient, in order.
 
@@ -162,6 +203,11 @@ class MDA:
         A local mailbox that cannot be written (disk full ...) is queued for
         a later local retry when there is a queue and *queue_failures* (the
         relay itself passes False, and gets 451 results instead).
+
+        *dsn* carries the client's RFC 3461 requests: they travel with
+        queued recipients to the next hop, and a recipient delivered here
+        with ``NOTIFY=SUCCESS`` makes the MDA send a "delivered" DSN (through
+        :attr:`on_success_dsn`, which the relay sets).
         """
         delivery_id = delivery_id or new_queue_id()
         resolved = {}
@@ -196,7 +242,9 @@ class MDA:
         queue_error: str | None = None
         if later and self.queue is not None:
             try:
-                await self.queue.aenqueue(envelope_from, later, data, queue_id=delivery_id)
+                # The requests are keyed by envelope address, so members a
+                # list expanded to carry none (RFC 3461 §5.2.7).
+                await self.queue.aenqueue(envelope_from, later, data, queue_id=delivery_id, dsn=dsn)
             except OSError as exc:
                 queue_error = f"{exc.strerror or exc}"
             else:
@@ -260,6 +308,14 @@ class MDA:
                     queued=later_here,
                 )
             )
+        if dsn is not None and envelope_from and self.on_success_dsn is not None:
+            delivered = [
+                r.recipient
+                for r in results
+                if r.ok and r.accounts and dsn.wants(r.recipient, smtp.NotifyCondition.SUCCESS)
+            ]
+            if delivered:
+                await self.on_success_dsn(envelope_from, delivered, data, dsn, delivery_id)
         return results
 
     async def deliver_to_account(

@@ -34,7 +34,7 @@ from pathlib import Path
 import attrs
 
 from .maildir import _write_file_durably, atomic_write, fsync_dir
-from .mda import new_queue_id
+from .mda import DsnRequest, new_queue_id
 
 __all__ = ["Queue", "QueueEntry", "QueuedRecipient"]
 
@@ -55,6 +55,17 @@ class QueuedRecipient:
     last_reply: str = ""
     #: The status code for a DSN (``"4.4.1"``, ``"5.1.1"``).
     last_status: str = ""
+    #: RFC 3461 ``NOTIFY`` conditions (``["SUCCESS", "FAILURE"]``; ``[]`` is
+    #: NEVER); None when the client gave none (then: failures only).
+    notify: list[str] | None = None
+    #: RFC 3461 ``ORCPT`` as ``[addr-type, address]``, or None.
+    orcpt: list[str] | None = None
+
+    def wants(self, condition: str) -> bool:
+        """True when a DSN is due for *condition* (``"SUCCESS"``, ``"FAILURE"``)."""
+        if self.notify is None:
+            return condition == "FAILURE"  # RFC 3461 §4.1: the default
+        return condition in self.notify
 
 
 @attrs.define(kw_only=True)
@@ -73,6 +84,10 @@ class QueueEntry:
     next_attempt: float
     #: How many attempts were made.
     attempts: int = 0
+    #: RFC 3461 ``RET`` (``"FULL"`` or ``"HDRS"``), or None.
+    ret: str | None = None
+    #: RFC 3461 ``ENVID``, or None.
+    envid: str | None = None
 
     @property
     def pending(self) -> list[QueuedRecipient]:
@@ -94,7 +109,21 @@ class QueueEntry:
             created=float(obj["created"]),
             next_attempt=float(obj["next_attempt"]),
             attempts=int(obj["attempts"]),
+            ret=obj.get("ret"),
+            envid=obj.get("envid"),
         )
+
+
+def _recipient(address: str, dsn: DsnRequest | None) -> QueuedRecipient:
+    if dsn is None:
+        return QueuedRecipient(address=address)
+    notify = dsn.notify.get(address)
+    orcpt = dsn.orcpt.get(address)
+    return QueuedRecipient(
+        address=address,
+        notify=None if notify is None else sorted(c.value for c in notify),
+        orcpt=None if orcpt is None else [orcpt.addr_type, orcpt.address],
+    )
 
 
 class Queue:
@@ -137,20 +166,26 @@ class Queue:
         *,
         queue_id: str | None = None,
         now: float | None = None,
+        dsn: DsnRequest | None = None,
     ) -> QueueEntry:
         """Queue *data* for *recipients*; durable when it returns.
 
         *queue_id* defaults to a new id; an id already queued gets a suffix
         (one message may be queued by several deliveries).
         """
-        entry = self._prepare(sender, recipients, queue_id, now)
+        entry = self._prepare(sender, recipients, queue_id, now, dsn)
         self._write(entry.id, entry.to_json(), data)
         self._entries[entry.id] = entry
         self.notify()
         return entry
 
     def _prepare(
-        self, sender: str, recipients: Iterable[str], queue_id: str | None, now: float | None
+        self,
+        sender: str,
+        recipients: Iterable[str],
+        queue_id: str | None,
+        now: float | None,
+        dsn: DsnRequest | None,
     ) -> QueueEntry:
         qid = queue_id or new_queue_id()
         if qid in self._entries or (self.path / f"{qid}.env").exists():
@@ -159,9 +194,11 @@ class Queue:
         return QueueEntry(
             id=qid,
             sender=sender,
-            recipients=[QueuedRecipient(address=r) for r in dict.fromkeys(recipients)],
+            recipients=[_recipient(r, dsn) for r in dict.fromkeys(recipients)],
             created=now,
             next_attempt=now,
+            ret=dsn.ret.value if dsn is not None and dsn.ret is not None else None,
+            envid=dsn.envid if dsn is not None else None,
         )
 
     def _write(self, qid: str, env: bytes, data: bytes) -> None:
@@ -187,9 +224,10 @@ class Queue:
         data: bytes,
         *,
         queue_id: str | None = None,
+        dsn: DsnRequest | None = None,
     ) -> QueueEntry:
         """:meth:`enqueue` with the file writes in the default executor."""
-        entry = self._prepare(sender, recipients, queue_id, None)
+        entry = self._prepare(sender, recipients, queue_id, None, dsn)
         env = entry.to_json()
         # Reserve the id, but keep the relay off it until the files exist.
         self._entries[entry.id] = entry

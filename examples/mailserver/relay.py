@@ -40,7 +40,7 @@ from mailproto.mime import builder
 
 from .config import RelaySettings
 from .directory import Directory, domain_of
-from .mda import MDA
+from .mda import MDA, DsnRequest
 from .queue import FAILED, PENDING, SENT, Queue, QueuedRecipient, QueueEntry
 
 __all__ = ["DeliveryFailure", "Relay", "SendResult", "build_dsn", "send_message"]
@@ -71,6 +71,8 @@ class SendResult:
     status: str
     #: The reply text (or error description).
     text: str
+    #: The peer advertised DSN, so it took over the NOTIFY requests.
+    peer_dsn: bool = False
 
     @property
     def ok(self) -> bool:
@@ -141,12 +143,16 @@ async def send_message(
     tls_verify: bool = False,
     ssl_context: ssl.SSLContext | None = None,
     timeout: float = 60.0,
+    ret: smtp.Ret | None = None,
+    envid: str | None = None,
+    rcpt_params: Sequence[smtp.RcptParameters] | None = None,
 ) -> list[SendResult]:
     """Send one message to the SMTP server at *host*:*port*; one result per recipient.
 
     Raises :class:`DeliveryFailure` when the transaction as a whole fails
     (no connection, greeting or MAIL refused, message refused after DATA
-    -- then every accepted recipient shares that reply).
+    -- then every accepted recipient shares that reply).  *ret*, *envid*
+    and *rcpt_params* (RFC 3461) are passed on when the server offers DSN.
     """
     try:
         reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
@@ -166,6 +172,7 @@ async def send_message(
             starttls=starttls,
             tls_verify=tls_verify,
             ssl_context=ssl_context,
+            dsn=(ret, envid, rcpt_params),
         )
     except (OSError, asyncio.TimeoutError, ProtocolError) as exc:
         raise DeliveryFailure(
@@ -196,6 +203,7 @@ async def _transaction(
     starttls: bool,
     tls_verify: bool,
     ssl_context: ssl.SSLContext | None,
+    dsn: tuple[smtp.Ret | None, str | None, Sequence[smtp.RcptParameters] | None],
 ) -> list[SendResult]:
     conn = client.conn
     greeting = await client.reply()
@@ -244,13 +252,22 @@ async def _transaction(
         raise DeliveryFailure(
             f"{host} does not accept 8-bit data (no 8BITMIME)", permanent=True, status="5.6.3"
         )
+    ret, envid, rcpt_params = dsn if ext.dsn else (None, None, None)
     params = smtp.MailParameters(
         size=len(data) if "SIZE" in ext else None,
         body=smtp.Body.EIGHT_BIT_MIME if (not data.isascii() and ext.eightbitmime) else None,
         smtputf8=utf8 and ext.smtputf8,
+        ret=ret,
+        envid=envid,
     )
     mail = smtp.MailFrom(sender=smtp.parse_mailbox(sender) if sender else None, parameters=params)
-    rcpts = [smtp.RcptTo(recipient=smtp.parse_mailbox(r)) for r in recipients]
+    rcpts = [
+        smtp.RcptTo(
+            recipient=smtp.parse_mailbox(r),
+            parameters=rcpt_params[i] if rcpt_params is not None else smtp.RcptParameters(),
+        )
+        for i, r in enumerate(recipients)
+    ]
     results: dict[str, SendResult] = {}
     if ext.pipelining:
         await client.send(mail, *rcpts)
@@ -273,7 +290,7 @@ async def _transaction(
             accepted.append(rcpt)
         else:
             results[rcpt] = SendResult(
-                recipient=rcpt, code=rr.code, status=_status(rr), text=rr.text
+                recipient=rcpt, code=rr.code, status=_status(rr), text=rr.text, peer_dsn=ext.dsn
             )
     if accepted:
         if ext.chunking:
@@ -289,7 +306,11 @@ async def _transaction(
                 final = await client.reply()
         for rcpt in accepted:
             results[rcpt] = SendResult(
-                recipient=rcpt, code=final.code, status=_status(final), text=final.text
+                recipient=rcpt,
+                code=final.code,
+                status=_status(final),
+                text=final.text,
+                peer_dsn=ext.dsn,
             )
     with contextlib.suppress(Exception):
         await client.send(smtp.Quit())
@@ -302,16 +323,21 @@ async def _transaction(
 
 @attrs.frozen(kw_only=True)
 class Failure:
-    """One recipient for a DSN."""
+    """One recipient's block in a DSN (a failure, or a success notice)."""
 
     #: The recipient address.
     recipient: str
-    #: RFC 3463 status (``5.1.1``, ``4.4.7``).
+    #: RFC 3463 status (``5.1.1``, ``4.4.7``, ``2.0.0``).
     status: str
     #: The remote reply or error text (Diagnostic-Code).
     diagnostic: str
     #: The MTA that gave the reply, if any (Remote-MTA).
     remote_mta: str | None = None
+    #: RFC 3464 Action: ``failed`` (default), ``delivered``, ``relayed``,
+    #: ``expanded`` or ``delayed``.
+    action: str = "failed"
+    #: RFC 3461 ORCPT as ``(addr-type, address)``: becomes Original-Recipient.
+    orcpt: tuple[str, str] | None = None
 
 
 def _header_section(message: bytes) -> bytes:
@@ -320,6 +346,16 @@ def _header_section(message: bytes) -> bytes:
         end2 = message.find(b"\n\n")
         return message if end2 == -1 else message[: end2 + 1]
     return message[: end + 2]
+
+
+_INTRO = {
+    "failed": "Your message could not be delivered to the following recipients:",
+    "delivered": "Your message was delivered to the following recipients:",
+    "relayed": (
+        "Your message was passed on to the following recipients' mail systems,"
+        " which may not send further notices:"
+    ),
+}
 
 
 def build_dsn(
@@ -331,26 +367,30 @@ def build_dsn(
     queue_id: str | None = None,
     arrival: float | None = None,
     when: datetime | None = None,
+    envid: str | None = None,
+    full: bool = False,
 ) -> bytes:
-    """A delivery status notification (RFC 3464) for *failures* of *original*.
+    """A delivery status notification (RFC 3464) about *original*.
 
     ``multipart/report; report-type=delivery-status`` (RFC 6522) with a
     human-readable text part, a ``message/delivery-status`` part (per-message
-    fields then one block per recipient) and the original header section as
-    ``text/rfc822-headers``.  ``From: MAILER-DAEMON@<reporting_mta>``; send it
-    with the null reverse-path.
+    fields then one block per recipient) and the original: its header
+    section as ``text/rfc822-headers``, or with *full* (``RET=FULL``, RFC
+    3461 §4.3) the whole message as ``message/rfc822``.  *envid* is the
+    client's ``ENVID`` (Original-Envelope-Id).  ``From:
+    MAILER-DAEMON@<reporting_mta>``; send it with the null reverse-path.
     """
     now = when or datetime.now(timezone.utc)
-    lines = [
-        "This is the mail system at " + reporting_mta + ".",
-        "",
-        "Your message could not be delivered to the following recipients:",
-        "",
-    ]
+    kinds = {f.action for f in failures}
+    kind = "failed" if "failed" in kinds else ("delivered" if "delivered" in kinds else "relayed")
+    lines = [f"This is the mail system at {reporting_mta}.", "", _INTRO[kind], ""]
     for f in failures:
-        lines.append(f"  <{f.recipient}>: {f.diagnostic}")
+        lines.append(f"  <{f.recipient}>: {f.action}: {f.diagnostic}")
     human = builder.text_part("\n".join(lines) + "\n")
-    fields = [f"Reporting-MTA: dns; {reporting_mta}"]
+    fields = []
+    if envid:
+        fields.append(f"Original-Envelope-Id: {envid}")
+    fields.append(f"Reporting-MTA: dns; {reporting_mta}")
     if queue_id:
         fields.append(f"X-Queue-ID: {queue_id}")
     if arrival is not None:
@@ -359,11 +399,16 @@ def build_dsn(
         )
     blocks = ["\r\n".join(fields)]
     for f in failures:
-        permanent = f.status.startswith("5") or f.status == "4.4.7"
-        block = [
+        status = f.status
+        if f.action == "failed" and status.startswith("4."):
+            status = "5" + status[1:]  # expired: a temporary condition became final
+        block = []
+        if f.orcpt is not None:
+            block.append(f"Original-Recipient: {f.orcpt[0]}; {f.orcpt[1]}")
+        block += [
             f"Final-Recipient: rfc822; {f.recipient}",
-            f"Action: {'failed' if permanent else 'delayed'}",
-            f"Status: {'5' + f.status[1:] if f.status == '4.4.7' else f.status}",
+            f"Action: {f.action}",
+            f"Status: {status}",
         ]
         if f.remote_mta:
             block.append(f"Remote-MTA: dns; {f.remote_mta}")
@@ -377,18 +422,25 @@ def build_dsn(
         body=status_body,
         transfer_encoding="7bit" if status_body.isascii() else "8bit",
     )
-    headers = _header_section(original)
-    headers_part = builder.Part("text/rfc822-headers", body=headers)
+    if full:
+        original_part = builder.message_part(original)
+    else:
+        original_part = builder.Part("text/rfc822-headers", body=_header_section(original))
     report = builder.Part(
         "multipart/report",
-        parts=[human, status_part, headers_part],
+        parts=[human, status_part, original_part],
         params={"report-type": "delivery-status"},
     )
+    subject = {
+        "failed": "Undelivered Mail Returned to Sender",
+        "delivered": "Successful Mail Delivery Report",
+        "relayed": "Mail Relay Report",
+    }[kind]
     msg = (
         builder.MessageBuilder(allow_8bit=True)
         .from_(f"Mail Delivery System <MAILER-DAEMON@{reporting_mta}>")
         .to(sender)
-        .subject("Undelivered Mail Returned to Sender")
+        .subject(subject)
         .date(now)
         .message_id(domain=reporting_mta)
         .header("Auto-Submitted", "auto-replied")
@@ -425,6 +477,7 @@ class Relay:
         self.settings = settings
         self._clock = clock
         self._wake = queue.listen()
+        mda.on_success_dsn = self.success_dsn
         self._stopping = False
         self._busy: set[str] = set()
 
@@ -491,7 +544,7 @@ class Relay:
                 local.append(r)
             else:
                 by_hop.setdefault(self.route(domain_of(r.address)), []).append(r)
-        failures: list[Failure] = []
+        notices: list[Failure] = []
         if local:
             results = await self.mda.deliver(
                 entry.sender,
@@ -501,11 +554,11 @@ class Relay:
                 queue_failures=False,
             )
             for r, res in zip(local, results):
-                self._record(r, res.code, res.enhanced, res.text, None, failures)
+                self._record(r, res.code, res.enhanced, res.text, None, notices, "delivered")
         for hop, rcpts in by_hop.items():
             if hop is None:
                 for r in rcpts:
-                    self._record(r, 550, "5.4.4", "no route to this domain", None, failures)
+                    self._record(r, 550, "5.4.4", "no route to this domain", None, notices)
                 continue
             host, port = hop
             try:
@@ -519,28 +572,37 @@ class Relay:
                     starttls=self.settings.starttls,
                     tls_verify=self.settings.tls_verify,
                     timeout=self.settings.timeout,
+                    ret=smtp.Ret(entry.ret) if entry.ret in ("FULL", "HDRS") else None,
+                    envid=entry.envid,
+                    rcpt_params=[_rcpt_params(r) for r in rcpts],
                 )
             except DeliveryFailure as exc:
                 code = 550 if exc.permanent else 451
                 for r in rcpts:
-                    self._record(r, code, exc.status, str(exc), f"{host}", failures)
+                    self._record(r, code, exc.status, str(exc), f"{host}", notices)
                 continue
             for r, sr in zip(rcpts, results2):
-                self._record(r, sr.code, sr.status, f"{sr.code} {sr.text}", host, failures)
+                # A DSN-capable next hop takes the NOTIFY requests over
+                # (RFC 3461 §5.2.2); otherwise a success is "relayed" here.
+                success = None if sr.peer_dsn else "relayed"
+                text = f"{sr.code} {sr.text}"
+                self._record(r, sr.code, sr.status, text, host, notices, success)
         # Expiry: whatever is still pending after the lifetime fails now.
         if entry.pending and now - entry.created >= self.settings.lifetime:
             for r in entry.pending:
                 r.status = FAILED
-                failures.append(
-                    Failure(
-                        recipient=r.address,
-                        status="4.4.7",
-                        diagnostic=f"delivery time expired; last error: {r.last_reply}",
+                if r.wants("FAILURE"):
+                    notices.append(
+                        Failure(
+                            recipient=r.address,
+                            status="4.4.7",
+                            diagnostic=f"delivery time expired; last error: {r.last_reply}",
+                            orcpt=_orcpt(r),
+                        )
                     )
-                )
         entry.next_attempt = now + self.backoff(entry.attempts)
-        if failures:
-            await self._bounce(entry, data, failures)
+        if notices:
+            await self._send_dsn(entry, data, notices)
         self.queue.save(entry)
         log.info("queue %s attempt %d: %d pending", entry.id, entry.attempts, len(entry.pending))
 
@@ -551,43 +613,112 @@ class Relay:
         status: str,
         text: str,
         mta: str | None,
-        failures: list[Failure],
+        notices: list[Failure],
+        success_action: str | None = None,
     ) -> None:
         r.last_reply = text
         r.last_status = status
         if 200 <= code < 300:
             r.status = SENT
+            if success_action is not None and r.wants("SUCCESS"):
+                notices.append(
+                    Failure(
+                        recipient=r.address,
+                        status=status if status.startswith("2.") else "2.0.0",
+                        diagnostic=text,
+                        remote_mta=mta,
+                        action=success_action,
+                        orcpt=_orcpt(r),
+                    )
+                )
         elif 500 <= code < 600:
             r.status = FAILED
-            failures.append(
-                Failure(recipient=r.address, status=status, diagnostic=text, remote_mta=mta)
-            )
+            if r.wants("FAILURE"):
+                notices.append(
+                    Failure(
+                        recipient=r.address,
+                        status=status,
+                        diagnostic=text,
+                        remote_mta=mta,
+                        orcpt=_orcpt(r),
+                    )
+                )
         else:
             r.status = PENDING
 
-    async def _bounce(self, entry: QueueEntry, data: bytes, failures: list[Failure]) -> None:
+    async def _send_dsn(self, entry: QueueEntry, data: bytes, notices: list[Failure]) -> None:
         if not entry.sender:
-            # RFC 5321 §4.5.5: never bounce a bounce.
+            # RFC 5321 §4.5.5 / RFC 3461 §6.2: never notify the null sender.
             log.warning(
-                "bounce %s undeliverable; dropped: %s",
+                "%s: no DSN for a null-sender message: %s",
                 entry.id,
-                ", ".join(f.recipient for f in failures),
+                ", ".join(f"{f.recipient} {f.action}" for f in notices),
             )
             return
         dsn = build_dsn(
             reporting_mta=self.hostname,
             sender=entry.sender,
             original=data,
-            failures=failures,
+            failures=notices,
             queue_id=entry.id,
             arrival=entry.created,
+            envid=entry.envid,
+            full=entry.ret == "FULL",
         )
-        # The bounce id is derived from the entry and attempt, so a crash and
-        # retry of this step cannot deliver two copies locally.
-        bounce_id = f"{entry.id.split('-')[0]}B{entry.attempts}"
-        results = await self.mda.deliver("", [entry.sender], dsn, delivery_id=bounce_id)
+        # The DSN's delivery id is derived from the entry and the attempt, so
+        # a crash and retry of this step cannot deliver two copies locally.
+        results = await self.mda.deliver(
+            "", [entry.sender], dsn, delivery_id=f"{entry.id}N{entry.attempts}"
+        )
         if results and not results[0].ok:
-            log.warning("bounce for %s to %s failed: %s", entry.id, entry.sender, results[0].text)
+            log.warning("DSN for %s to %s failed: %s", entry.id, entry.sender, results[0].text)
+
+    async def success_dsn(
+        self, sender: str, recipients: list[str], data: bytes, request: DsnRequest, qid: str
+    ) -> None:
+        """Send a "delivered" DSN for local deliveries that asked NOTIFY=SUCCESS.
+
+        Installed as :attr:`MDA.on_success_dsn <mailserver.mda.MDA.on_success_dsn>`.
+        """
+        notices = []
+        for rcpt in recipients:
+            orcpt = request.orcpt.get(rcpt)
+            notices.append(
+                Failure(
+                    recipient=rcpt,
+                    status="2.0.0",
+                    diagnostic="250 delivered to mailbox",
+                    action="delivered",
+                    orcpt=(orcpt.addr_type, orcpt.address) if orcpt is not None else None,
+                )
+            )
+        dsn = build_dsn(
+            reporting_mta=self.hostname,
+            sender=sender,
+            original=data,
+            failures=notices,
+            queue_id=qid,
+            envid=request.envid,
+            full=request.ret is smtp.Ret.FULL,
+        )
+        await self.mda.deliver("", [sender], dsn, delivery_id=f"{qid}S")
+
+
+def _orcpt(r: QueuedRecipient) -> tuple[str, str] | None:
+    return (r.orcpt[0], r.orcpt[1]) if r.orcpt is not None and len(r.orcpt) == 2 else None
+
+
+def _rcpt_params(r: QueuedRecipient) -> smtp.RcptParameters:
+    notify = None
+    if r.notify is not None:
+        notify = frozenset(
+            smtp.NotifyCondition(c) for c in r.notify if c in ("SUCCESS", "FAILURE", "DELAY")
+        )
+    orcpt = _orcpt(r)
+    return smtp.RcptParameters(
+        notify=notify,
+        orcpt=smtp.ORcpt(addr_type=orcpt[0], address=orcpt[1]) if orcpt is not None else None,
+    )
 
 
 def parse_message(data: bytes) -> mime.Message:
