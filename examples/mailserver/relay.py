@@ -479,6 +479,7 @@ class Relay:
         self._wake = queue.listen()
         mda.on_success_dsn = self.success_dsn
         self._stopping = False
+        self._grace = 5.0
         self._busy: set[str] = set()
 
     def route(self, domain: str) -> tuple[str, int] | None:
@@ -496,18 +497,54 @@ class Relay:
         self._wake.set()
 
     async def run(self) -> None:
-        """Deliver due entries until :meth:`stop`; sleep until the next is due."""
-        while not self._stopping:
-            self._wake.clear()
-            await self.run_once()
-            nxt = self.queue.next_due()
-            delay = 3600.0 if nxt is None else max(0.0, nxt - self._clock())
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), min(delay, 3600.0) or 0.01)
+        """Deliver due entries until :meth:`stop`; sleep until the next is due.
 
-    def stop(self) -> None:
-        """Ask :meth:`run` to return (the queue stays on disk for next time)."""
+        Each due entry is attempted in its own task, so one slow next hop
+        does not hold up the others; the loop wakes on an enqueue, when an
+        attempt ends, and when the next entry is due.  After :meth:`stop`
+        it waits a grace period for the attempts in flight (they record
+        their outcome), and returns; cancelling the task abandons them at once.  The queue stays
+        on disk for the next start either way.
+        """
+        tasks: set[asyncio.Task[None]] = set()
+        try:
+            while not self._stopping:
+                self._wake.clear()
+                for entry in self.queue.due(self._clock()):
+                    if entry.id in self._busy:
+                        continue
+                    task = asyncio.create_task(self.attempt(entry))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+                    task.add_done_callback(lambda _t: self._wake.set())
+                times = [
+                    e.next_attempt
+                    for e in self.queue.entries()
+                    if e.pending and e.id not in self._busy
+                ]
+                delay = 3600.0 if not times else min(3600.0, max(0.0, min(times) - self._clock()))
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), delay or 0.01)
+        except asyncio.CancelledError:
+            # Cancelled (not stopped): abandon the attempts in flight; their
+            # entries keep their last recorded state and are retried later.
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        if tasks:
+            # Stopped: give the attempts in flight a little time to finish
+            # and record their outcome, then abandon the rest.
+            _, late = await asyncio.wait(tasks, timeout=self._grace)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    def stop(self, grace: float = 5.0) -> None:
+        """Ask :meth:`run` to return, after at most *grace* seconds for the
+        attempts in flight (the queue stays on disk for next time)."""
         self._stopping = True
+        self._grace = grace
         self._wake.set()
 
     async def run_once(self) -> None:

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 import trustme
 from aiosmtpd.controller import Controller
@@ -430,3 +431,42 @@ def test_what_the_peer_cannot_take_bounces_at_once(
     assert len(queue) == 0
     (bounce,) = _inbox(store)
     assert f"Status: {status}" in _dsn_fields(bounce)[1]
+
+
+def test_a_silent_peer_does_not_hold_up_others(tmp_path: Path, sink: tuple[Sink, int]) -> None:
+    handler, port = sink
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(5)  # accepts connections, never says a word
+    relay, queue, _ = _relay(tmp_path, port, Clock())
+    relay._clock = time.time
+    relay.settings = attrs.evolve(
+        relay.settings,
+        routes={
+            "remote.example": ("127.0.0.1", port),
+            "slow.example": ("127.0.0.1", silent.getsockname()[1]),
+        },
+        timeout=30,
+    )
+
+    async def main() -> float:
+        task = asyncio.create_task(relay.run())
+        queue.enqueue("ann@a.example", ["x@slow.example"], MSG)
+        await asyncio.sleep(0.1)
+        started = time.monotonic()
+        await relay.mda.deliver("ann@a.example", ["far@remote.example"], MSG)
+        while not handler.messages and time.monotonic() - started < 10:
+            await asyncio.sleep(0.02)
+        took = time.monotonic() - started
+        stopping = time.monotonic()
+        relay.stop(grace=0.5)  # the silent attempt is abandoned after the grace
+        await asyncio.wait_for(task, 5)
+        assert time.monotonic() - stopping < 3
+        return took
+
+    try:
+        took = asyncio.run(main())
+    finally:
+        silent.close()
+    assert [m[2] for m in handler.messages] == [MSG]
+    assert took < 5
