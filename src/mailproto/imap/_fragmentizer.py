@@ -250,7 +250,9 @@ class Fragmentizer:
                 line = buf.next_line(
                     limits.line_length,
                     limit="line_length",
-                    hint=ReplyHint(text="Line too long", response_code="TOOBIG"),
+                    # RFC 5530 LIMIT: "an implementation limit of some kind";
+                    # TOOBIG (RFC 9051) is for messages, used for literals below.
+                    hint=ReplyHint(text="Line too long", response_code="LIMIT"),
                 )
             except LimitExceeded as exc:
                 raise self._poison(exc) from None

@@ -41,7 +41,7 @@ from typing import Any, NoReturn
 
 from mailproto.codecs import imap_utf7
 from mailproto.errors import LimitExceeded, LocalProtocolError, RemoteProtocolError, ReplyHint
-from mailproto.imap._fastpath import fast_fetch
+from mailproto.imap._fastpath import fast_fetch, make_fetch_response
 from mailproto.imap._fragmentizer import RawMessage
 from mailproto.imap.types import commands as C
 from mailproto.imap.types import responses as R
@@ -92,9 +92,9 @@ class ParseError(RemoteProtocolError):
     """
 
     def __init__(self, message: str, *, tag: str | None = None) -> None:
-        super().__init__(
-            message, hint=ReplyHint(text=message[:200], response_code="PARSE", fatal=False)
-        )
+        # No response code: PARSE (RFC 9051 §7.1) is about messages in the
+        # mailbox, not commands; a command syntax error is a plain BAD.
+        super().__init__(message, hint=ReplyHint(text=message[:200], fatal=False))
         #: The tag of the command, when it could be read.
         self.tag = tag
 
@@ -826,7 +826,8 @@ def _fetch_response(seq: int, cur: _Cursor) -> R.FetchResponse:
         cur.s, cur.pos, cur.literals, cur.limits.nesting_depth, parse_datetime, _section_from
     )
     if fast is not None:
-        return R.FetchResponse(seq=seq, **fast)
+        fast["seq"] = seq
+        return make_fetch_response(fast)  # type: ignore[no-any-return]
     tree = cur.tree_rest()
     if len(tree) != 1 or tree[0].__class__ is not list:
         raise ParseError("FETCH data must be one parenthesised list")
@@ -1157,8 +1158,22 @@ def parse_response(
         raise ParseError(f"invalid response: {exc}") from None
 
 
+_DEFAULT_LIMITS = IMAPLimits()
+_FETCH_HEAD = re.compile(r"\* ([1-9][0-9]{0,9}) FETCH ")
+
+
 def _parse_response(message: RawMessage, limits: IMAPLimits | None, utf8: bool) -> R.Response:
     s, literals = flatten(message)
+    # The hot case first: "* n FETCH (...)" straight to the fast path.
+    head = _FETCH_HEAD.match(s)
+    if head is not None:
+        seq = int(head.group(1))
+        if seq <= _MAX32:
+            depth = (limits if limits is not None else _DEFAULT_LIMITS).nesting_depth
+            fast = fast_fetch(s, head.end(), literals, depth, parse_datetime, _section_from)
+            if fast is not None:
+                fast["seq"] = seq
+                return make_fetch_response(fast)  # type: ignore[no-any-return]
     cur = _Cursor(s, literals, limits if limits is not None else IMAPLimits(), utf8)
     if s.startswith("* "):
         return _untagged(cur)
