@@ -578,8 +578,11 @@ class AppendUid:
 class CopyUid:
     """``COPYUID uidvalidity source-uids dest-uids`` (RFC 4315 §3).
 
-    The sets are in normalised (ascending) order; RFC 4315 says the server
-    pairs them in ascending source order too.
+    The sets are :class:`SequenceSet` values, hence normalised (sorted):
+    pair source and destination UIDs by ascending order.  RFC 4315 pairs them
+    in the order the server *wrote* them; servers in practice (Dovecot,
+    Cyrus) write both ascending, and a server that lists source UIDs out of
+    order would lose its pairing here — a known limitation.
     """
 
     #: UIDVALIDITY of the destination mailbox.
