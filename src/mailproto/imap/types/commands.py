@@ -13,7 +13,7 @@ so that they never reach a log or a test failure report.
 from __future__ import annotations
 
 import datetime
-from typing import Literal
+from typing import Any, Literal, Type  # noqa: UP035 (see COMMANDS)
 
 import attrs
 
@@ -552,4 +552,4 @@ Command = (
 )
 
 #: Every tagged command class.
-COMMANDS: tuple[type, ...] = Command.__args__
+COMMANDS: tuple[Type[Any], ...] = Command.__args__  # noqa: UP006 (Sphinx: 'type' is ambiguous)

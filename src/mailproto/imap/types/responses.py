@@ -59,7 +59,7 @@ class Continuation:
 
     #: A response code, if the text began with one.
     code: ResponseCode | None = None
-    #: The text after ``+ `` (possibly empty).
+    #: The text after the ``+`` and its space (possibly empty).
     text: str = ""
 
 
