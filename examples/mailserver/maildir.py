@@ -357,6 +357,7 @@ class Folder:
         self._by_base: dict[str, int] = {}
         self._delivery_ids: set[str] = set()
         self._keywords: dict[str, str] = {}  # letter -> keyword
+        self._flag_cache: dict[str, frozenset[str]] = {}  # info letters -> IMAP flags
         self._keyword_letters: dict[str, str] = {}  # keyword lower -> letter
         self._vanished: list[tuple[int, int]] = []  # (uid, modseq), oldest first
         self._vanished_floor = 0  # modseq below which history was dropped
@@ -615,15 +616,20 @@ class Folder:
             return self.path / "new" / rec.base
         return self.path / "cur" / f"{rec.base}:2,{rec.letters}"
 
+    def _flags(self, letters: str) -> frozenset[str]:
+        # Few distinct letter strings exist in a folder: memoise their flag sets.
+        flags = self._flag_cache.get(letters)
+        if flags is None:
+            names = {_LETTER_TO_FLAG.get(c) or self._keywords.get(c, "") for c in letters}
+            names.discard("")
+            flags = self._flag_cache[letters] = frozenset(names)
+        return flags
+
     def _info(self, rec: _Record) -> MessageInfo:
-        flags = {
-            _LETTER_TO_FLAG.get(letter) or self._keywords.get(letter, "") for letter in rec.letters
-        }
-        flags.discard("")
         return MessageInfo(
             uid=rec.uid,
             modseq=rec.modseq,
-            flags=frozenset(flags),
+            flags=self._flags(rec.letters),
             size=rec.size,
             internaldate=rec.internaldate,
             key=rec.base,
@@ -719,6 +725,7 @@ class Folder:
             return None  # full: the keyword is not stored (PERMANENTFLAGS says so)
         letter = free[0]
         self._keywords[letter] = keyword
+        self._flag_cache.clear()
         self._keyword_letters[keyword.lower()] = letter
         self._append_log([f"K {letter} {keyword}"])
         return letter
