@@ -116,6 +116,10 @@ _SUBSCRIPTIONS = "mailproto-subscriptions"
 _UIDVALIDITY = "mailproto-uidvalidity"
 _POP3_LOCK = "mailproto-pop3.lock"
 _SEP = "."
+# Scratch directories (a folder being created or deleted).  ".." + anything
+# is never the directory of a valid folder name (names cannot start with
+# "."), so a leftover from a crash can never show up as a folder.
+_SCRATCH = "..tmp-"
 
 # Maildir info letters <-> IMAP flags.  "P" (passed) has no IMAP system flag;
 # it maps to the registered keyword $Forwarded, as Dovecot does.
@@ -1185,6 +1189,8 @@ class Mailbox:
         fresh = not (path / "cur").exists()
         for sub in ("tmp", "new", "cur"):
             (path / sub).mkdir(parents=True, exist_ok=True)
+        for leftover in path.glob(f"{_SCRATCH}*"):
+            shutil.rmtree(leftover, ignore_errors=True)  # a crash mid-create/delete
         if fresh:
             self.subscribe("INBOX")
             for name in SPECIAL_USE:
@@ -1230,12 +1236,14 @@ class Mailbox:
         names = ["INBOX"]
         with os.scandir(self.path) as it:
             for entry in it:
-                if (
-                    entry.name.startswith(".")
-                    and entry.is_dir()
-                    and (Path(entry.path) / "maildirfolder").exists()
-                ):
-                    names.append(entry.name[1:])
+                if not entry.name.startswith(".") or entry.name.startswith(_SCRATCH):
+                    continue
+                try:
+                    name = validate_folder_name(entry.name[1:])
+                except FolderNameError:
+                    continue  # not something a client could have created
+                if entry.is_dir() and (Path(entry.path) / "maildirfolder").exists():
+                    names.append(name)
         subscribed = set(self.subscriptions())
         out = []
         for name in [names[0], *sorted(names[1:])]:
@@ -1255,7 +1263,7 @@ class Mailbox:
         path = self._dir(name)
         if (path / "cur").is_dir():
             raise FileExistsError(name)
-        tmp = self.path / f".tmp-create-{os.urandom(6).hex()}"
+        tmp = self.path / f"{_SCRATCH}create-{os.urandom(6).hex()}"
         for sub in ("tmp", "new", "cur"):
             (tmp / sub).mkdir(parents=True)
         (tmp / "maildirfolder").touch()
@@ -1272,7 +1280,7 @@ class Mailbox:
         if not (path / "cur").is_dir():
             raise KeyError(name)
         # Rename out of sight first (atomic), then remove at leisure.
-        doomed = self.path / f".tmp-delete-{os.urandom(6).hex()}"
+        doomed = self.path / f"{_SCRATCH}delete-{os.urandom(6).hex()}"
         os.rename(path, doomed)
         fsync_dir(self.path)
         folder = self._folders.pop(name, None)

@@ -583,3 +583,18 @@ def test_damaged_index_never_breaks_loading(tmp_path: Path) -> None:
         folder.remove([new])
 
     check()
+
+
+def test_scratch_directories_never_show_as_folders(tmp_path: Path) -> None:
+    box = Store(tmp_path).mailbox("u")
+    # A crash while creating a folder leaves its scratch directory behind.
+    scratch = tmp_path / "u" / "..tmp-create-abc"
+    for sub in ("tmp", "new", "cur"):
+        (scratch / sub).mkdir(parents=True)
+    (scratch / "maildirfolder").touch()
+    assert all(not f.name.startswith(".") for f in box.list_folders())
+    Store(tmp_path).mailbox("u")  # reopening cleans up
+    assert not scratch.exists()
+    # A folder whose name merely looks like one is an ordinary folder.
+    box.create_folder("tmp-create-x")
+    assert "tmp-create-x" in {f.name for f in box.list_folders()}
