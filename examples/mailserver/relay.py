@@ -34,7 +34,7 @@ from datetime import datetime, timezone
 
 import attrs
 
-from mailproto import NEED_DATA, PAUSED, imf, mime, smtp
+from mailproto import NEED_DATA, PAUSED, imf, smtp
 from mailproto.errors import ProtocolError
 from mailproto.mime import builder
 
@@ -150,8 +150,10 @@ async def send_message(
     """Send one message to the SMTP server at *host*:*port*; one result per recipient.
 
     Raises :class:`DeliveryFailure` when the transaction as a whole fails
-    (no connection, greeting or MAIL refused, message refused after DATA
-    -- then every accepted recipient shares that reply).  *ret*, *envid*
+    (no connection, greeting, HELO or MAIL refused, a bad sender address); a
+    refusal after the message data is the result of every accepted
+    recipient, and a recipient address that cannot be written in SMTP gets
+    ``553 5.1.3`` without being sent.  *ret*, *envid*
     and *rcpt_params* (RFC 3461) are passed on when the server offers DSN.
     """
     try:
@@ -260,15 +262,27 @@ async def _transaction(
         ret=ret,
         envid=envid,
     )
-    mail = smtp.MailFrom(sender=smtp.parse_mailbox(sender) if sender else None, parameters=params)
-    rcpts = [
-        smtp.RcptTo(
-            recipient=smtp.parse_mailbox(r),
-            parameters=rcpt_params[i] if rcpt_params is not None else smtp.RcptParameters(),
-        )
-        for i, r in enumerate(recipients)
-    ]
+    try:
+        reverse = smtp.parse_mailbox(sender) if sender else None
+    except ValueError:
+        raise DeliveryFailure(
+            f"bad sender address {sender!r}", permanent=True, status="5.1.7"
+        ) from None
+    mail = smtp.MailFrom(sender=reverse, parameters=params)
     results: dict[str, SendResult] = {}
+    rcpts: list[smtp.RcptTo] = []
+    valid: list[str] = []
+    for i, r in enumerate(recipients):
+        try:
+            mailbox = smtp.parse_mailbox(r)
+        except ValueError:
+            results[r] = SendResult(recipient=r, code=553, status="5.1.3", text="bad address")
+            continue
+        params_i = rcpt_params[i] if rcpt_params is not None else smtp.RcptParameters()
+        rcpts.append(smtp.RcptTo(recipient=mailbox, parameters=params_i))
+        valid.append(r)
+    if not rcpts:
+        return [results[r] for r in recipients]
     if ext.pipelining:
         await client.send(mail, *rcpts)
         mail_reply = await client.reply()
@@ -285,7 +299,7 @@ async def _transaction(
             await client.send(rc)
             rcpt_replies.append(await client.reply())
     accepted = []
-    for rcpt, rr in zip(recipients, rcpt_replies):
+    for rcpt, rr in zip(valid, rcpt_replies):
         if rr.is_positive:
             accepted.append(rcpt)
         else:
@@ -756,8 +770,3 @@ def _rcpt_params(r: QueuedRecipient) -> smtp.RcptParameters:
         notify=notify,
         orcpt=smtp.ORcpt(addr_type=orcpt[0], address=orcpt[1]) if orcpt is not None else None,
     )
-
-
-def parse_message(data: bytes) -> mime.Message:
-    """Parse a message (re-exported for tests of the DSN)."""
-    return mime.parse(data)

@@ -470,3 +470,17 @@ def test_a_silent_peer_does_not_hold_up_others(tmp_path: Path, sink: tuple[Sink,
         silent.close()
     assert [m[2] for m in handler.messages] == [MSG]
     assert took < 5
+
+
+def test_unwritable_recipient_bounces_others_go(tmp_path: Path, sink: tuple[Sink, int]) -> None:
+    handler, port = sink
+    clock = Clock()
+    relay, queue, store = _relay(tmp_path, port, clock)
+    queue.enqueue("ann@a.example", ["a b@remote.example", "ok@remote.example"], MSG, now=clock.now)
+    asyncio.run(relay.run_once())
+    assert [m[1] for m in handler.messages] == [["ok@remote.example"]]
+    (bounce,) = _inbox(store)
+    status = _dsn_fields(bounce)[1]
+    assert "Final-Recipient: rfc822; a b@remote.example" in status
+    assert "Status: 5.1.3" in status
+    assert len(queue) == 0
