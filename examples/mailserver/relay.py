@@ -576,7 +576,15 @@ class Relay:
             # Whatever went wrong (a full disk while saving state ...), the
             # relay task must survive: log, back off, and try again later.
             log.exception("queue %s: attempt failed", entry.id)
-            entry.next_attempt = self._clock() + self.backoff(max(1, entry.attempts))
+            now = self._clock()
+            entry.next_attempt = now + self.backoff(max(1, entry.attempts))
+            if now - entry.created >= self.settings.lifetime:
+                # Even a message that keeps breaking the relay leaves in the end.
+                log.error("queue %s: expired after repeated errors; dropped", entry.id)
+                for r in entry.pending:
+                    r.status = FAILED
+                with contextlib.suppress(OSError):
+                    self.queue.save(entry)
         finally:
             self._busy.discard(entry.id)
 
