@@ -326,3 +326,13 @@ def test_non_canonical_address_lists_are_formatted(value: str) -> None:
     assert Headers.parse(b"To: " + value.encode() + b"\r\n\r\n").get("To") == expected
     if expected != value:
         assert _CANONICAL_ADDRESS_LIST.fullmatch(value) is None
+
+
+def test_size_bound_cutting_a_line_just_before_its_line_feed() -> None:
+    # The bound falls exactly before a line's LF: that LF is not an empty
+    # separator line, the section is cut (with a defect).
+    raw = b"A: 1\nSubject: " + b"x" * 100 + b"\nB: 2\n\nbody"
+    limit = raw.index(b"\nB:")
+    end, body, defects = split_header_section(raw, limits=MessageLimits(header_section_size=limit))
+    assert end == body == len(b"A: 1\n")
+    assert [d.kind for d in defects] == ["header-section-too-large"]

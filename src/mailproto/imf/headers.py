@@ -221,22 +221,23 @@ def split_header_section(
     if end is None:
         end = len(data)
     limits = limits or _DEFAULT_LIMITS
-    defects: list[Defect] = []
-    # An empty header section: the message starts with the separator line.
-    if data.startswith(b"\n", start, end):
-        return start, start + 1, defects
-    if data.startswith(b"\r\n", start, end):
-        return start, start + 2, defects
-    window = min(end, start + limits.header_section_size)
+    window = start + limits.header_section_size
+    window = min(window, end)
     # The pattern can match the empty string, so it always matches.
     stop = _HEADER_LINES.match(data, start, window).end()  # type: ignore[union-attr]
+    # The common case first: the header lines end at the empty separator
+    # line (LF LF or CRLF CRLF; with no fields at all, the input starts
+    # with it and stop == start).  ``stop`` must be at the start of a line:
+    # a line cut by the size bound also stops the match.
+    if stop < end and (stop == start or data[stop - 1] == 0x0A):
+        if data[stop] == 0x0A:
+            return stop, stop + 1, []
+        if data.startswith(b"\r\n", stop):
+            return stop, stop + 2, []
+    defects: list[Defect] = []
     if stop >= end:
         # Header lines up to the end: a message without a body.
         header_end = body_start = end
-    elif data[stop] == 0x0A:  # LF LF: the empty separator line
-        header_end, body_start = stop, stop + 1
-    elif data.startswith(b"\r\n", stop):  # CRLF CRLF
-        header_end, body_start = stop, stop + 2
     elif stop >= window:
         # The section is larger than the bound: cut it at the last complete
         # line inside the bound and treat the rest as body.
