@@ -74,6 +74,7 @@ import concurrent.futures
 import contextlib
 import errno
 import fcntl
+import logging
 import os
 import re
 import shutil
@@ -110,6 +111,8 @@ SPECIAL_USE = {"Drafts": "\\Drafts", "Sent": "\\Sent", "Trash": "\\Trash", "Junk
 VANISHED_HISTORY = 10_000
 #: Most keywords a folder can hold (letters a-z).
 MAX_KEYWORDS = 26
+
+log = logging.getLogger("mailserver.maildir")
 
 _INDEX = "mailproto-index"
 _SUBSCRIPTIONS = "mailproto-subscriptions"
@@ -1403,7 +1406,12 @@ class Mailbox:
 
     def _notify(self, change: Change) -> None:
         for callback in list(self._watchers):
-            callback(change)
+            try:
+                callback(change)
+            except Exception:
+                # The change is already durable: a failing watcher (one IMAP
+                # session's bug) must not turn it into a reported failure.
+                log.exception("change watcher failed for %s", change.folder)
 
 
 class Store:

@@ -598,3 +598,16 @@ def test_scratch_directories_never_show_as_folders(tmp_path: Path) -> None:
     # A folder whose name merely looks like one is an ordinary folder.
     box.create_folder("tmp-create-x")
     assert "tmp-create-x" in {f.name for f in box.list_folders()}
+
+
+def test_a_failing_watcher_does_not_fail_the_change(tmp_path: Path) -> None:
+    box = Store(tmp_path).mailbox("u")
+    seen: list[Change] = []
+
+    def broken(change: Change) -> None:
+        raise RuntimeError("session bug")
+
+    box.watch(broken)
+    box.watch(seen.append)
+    uid = box.folder("INBOX").append(MSG)
+    assert [c.added for c in seen] == [(uid,)]
