@@ -1,0 +1,219 @@
+"""SMTP intake into Maildir: the reference server vs aiosmtpd, driven by Postfix's smtp-source.
+
+Both servers run as separate processes on loopback and store every message
+durably in a Maildir (write to ``tmp/``, fsync the file, rename into ``new/``,
+fsync the directory) before answering ``250``:
+
+``mailserver``
+    ``examples/mailserver`` (``python examples/run_mailserver.py --config``):
+    mailproto's SMTP ServerConnection, its MDA (Received + Return-Path,
+    dedup id, index update) — the real thing, MX port, one local account.
+``aiosmtpd``
+    aiosmtpd's ``Controller`` with a minimal ``handle_DATA`` that does the
+    same tmp/fsync/rename/fsync dance with ``os`` calls (in a thread, like
+    the reference server, so other sessions keep going).
+
+Postfix's ``smtp-source`` is the client: ``-m`` messages of ``-l`` octets
+over ``-s`` parallel sessions.  Reported: messages per second (wall clock of
+smtp-source), and the ratio.  Every stored message is counted afterwards.
+
+Usage::
+
+    python benchmarks/bench_server_smtp.py [--messages 1000] [--sizes 1024,102400]
+                                           [--sessions 1,20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SMTP_SOURCE = "/usr/sbin/smtp-source"
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = """\
+hostname = "mx.bench.example"
+domains = ["bench.example"]
+data_dir = "bench"
+allow_plaintext_auth = "loopback"
+[ports]
+smtp = {port}
+[limits]
+max_message_size = 26214400
+[[accounts]]
+address = "bench@bench.example"
+password = "bench-password"
+"""
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_port(port: int, timeout: float = 30.0) -> None:
+    import socket
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                s.recv(100)
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listening on {port}")
+
+
+# -- the aiosmtpd side (run in a child process with --serve-aiosmtpd) ----------------------
+
+
+def serve_aiosmtpd(port: int, maildir: Path) -> None:
+    from aiosmtpd.controller import Controller
+
+    for sub in ("tmp", "new", "cur"):
+        (maildir / sub).mkdir(parents=True, exist_ok=True)
+    counter = iter(range(10**12))
+
+    def store(data: bytes) -> None:
+        name = f"{time.time():.6f}.{os.getpid()}.{next(counter)}.bench"
+        tmp = maildir / "tmp" / name
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.rename(tmp, maildir / "new" / name)
+        dfd = os.open(maildir / "new", os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+
+    class Handler:
+        async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+            data = getattr(envelope, "original_content", None) or getattr(envelope, "content", b"")
+            await asyncio.get_running_loop().run_in_executor(None, store, data)
+            return "250 OK"
+
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port, data_size_limit=30_000_000)
+    controller.start()
+    try:
+        while True:
+            time.sleep(3600)
+    finally:
+        controller.stop()
+
+
+# -- runs -----------------------------------------------------------------------------------
+
+
+def _count(maildir: Path) -> int:
+    return sum(1 for sub in ("new", "cur") for _ in (maildir / sub).glob("*"))
+
+
+def _drive(port: int, messages: int, size: int, sessions: int) -> float:
+    start = time.perf_counter()
+    subprocess.run(
+        [
+            SMTP_SOURCE,
+            "-s",
+            str(sessions),
+            "-m",
+            str(messages),
+            "-l",
+            str(size),
+            "-f",
+            "sender@source.example",
+            "-t",
+            "bench@bench.example",
+            f"127.0.0.1:{port}",
+        ],
+        check=True,
+        timeout=3600,
+    )
+    return time.perf_counter() - start
+
+
+def run_mailserver(tmp: Path, messages: int, size: int, sessions: int) -> tuple[float, int]:
+    port = _free_port()
+    config = tmp / "bench.toml"
+    config.write_text(CONFIG.format(port=port))
+    data = tmp / f"ms-{size}-{sessions}"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            str(ROOT / "examples" / "run_mailserver.py"),
+            "--config",
+            str(config),
+            "--data-dir",
+            str(data),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        _wait_port(port)
+        elapsed = _drive(port, messages, size, sessions)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    return elapsed, _count(data / "bench" / "mail" / "bench@bench.example")
+
+
+def run_aiosmtpd(tmp: Path, messages: int, size: int, sessions: int) -> tuple[float, int]:
+    port = _free_port()
+    maildir = tmp / f"aio-{size}-{sessions}"
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--serve-aiosmtpd", str(port), str(maildir)],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        _wait_port(port)
+        elapsed = _drive(port, messages, size, sessions)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    return elapsed, _count(maildir)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--messages", type=int, default=1000)
+    p.add_argument("--sizes", default="1024,102400")
+    p.add_argument("--sessions", default="1,20")
+    p.add_argument("--serve-aiosmtpd", nargs=2, metavar=("PORT", "MAILDIR"), help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.serve_aiosmtpd:
+        serve_aiosmtpd(int(args.serve_aiosmtpd[0]), Path(args.serve_aiosmtpd[1]))
+        return
+    if not os.path.exists(SMTP_SOURCE):
+        sys.exit(f"{SMTP_SOURCE} is missing (apt-get install postfix)")
+    print(f"{args.messages} messages per run; messages/s (stored messages counted)")
+    print(f"{'size':>8} {'sessions':>8} {'mailserver':>12} {'aiosmtpd':>12} {'ratio':>7}")
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        for size in (int(s) for s in args.sizes.split(",")):
+            for sessions in (int(s) for s in args.sessions.split(",")):
+                ms_t, ms_n = run_mailserver(tmp, args.messages, size, sessions)
+                aio_t, aio_n = run_aiosmtpd(tmp, args.messages, size, sessions)
+                assert ms_n == args.messages, f"mailserver stored {ms_n}"
+                assert aio_n == args.messages, f"aiosmtpd stored {aio_n}"
+                ms_rate, aio_rate = args.messages / ms_t, args.messages / aio_t
+                print(
+                    f"{size:>8} {sessions:>8} {ms_rate:>12.1f} {aio_rate:>12.1f}"
+                    f" {ms_rate / aio_rate:>6.2f}x",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main()
