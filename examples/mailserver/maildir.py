@@ -290,6 +290,10 @@ class FolderInfo:
     has_children: bool = False
     #: True when the folder is in the subscription list.
     subscribed: bool = False
+    #: False for a level that exists only because it has children (its own
+    #: folder was deleted, or never created): LIST shows it ``\\Noselect``
+    #: (RFC 3501 §6.3.8) / ``\\NonExistent`` (RFC 9051 §7.3.1).
+    selectable: bool = True
 
 
 @attrs.define(eq=False)
@@ -1248,15 +1252,20 @@ class Mailbox:
                 if entry.is_dir() and (Path(entry.path) / "maildirfolder").exists():
                     names.append(name)
         subscribed = set(self.subscriptions())
+        existing = set(names)
+        parents: set[str] = set()
+        for name in names:
+            parts = name.split(_SEP)
+            parents.update(_SEP.join(parts[:i]) for i in range(1, len(parts)))
         out = []
-        for name in [names[0], *sorted(names[1:])]:
-            prefix = name + _SEP
+        for name in ["INBOX", *sorted((existing | parents) - {"INBOX"})]:
             out.append(
                 FolderInfo(
                     name=name,
                     special_use=SPECIAL_USE.get(name),
-                    has_children=any(n.startswith(prefix) for n in names),
+                    has_children=name in parents,
                     subscribed=name in subscribed,
+                    selectable=name in existing,
                 )
             )
         return out

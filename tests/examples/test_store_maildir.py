@@ -217,7 +217,15 @@ def test_maildirpp_folders(tmp_path: Path) -> None:
     assert not box.exists("Projects")
     assert not box.exists("Projects.2024")
     assert box.folder("Work.2024").read(uid) == MSG
+    # Deleting a parent keeps its children; the level stays, not selectable.
+    box.create_folder("Work.2024.Q1")
     box.delete_folder("Work.2024")
+    infos = {f.name: f for f in box.list_folders()}
+    assert not infos["Work.2024"].selectable
+    assert infos["Work.2024"].has_children
+    assert infos["Work.2024.Q1"].selectable
+    box.delete_folder("Work.2024.Q1")
+    assert "Work.2024" not in {f.name for f in box.list_folders()}
     assert not box.exists("Work.2024")
     assert not (tmp_path / "u" / ".Work.2024").exists()
     with pytest.raises(FolderNameError):
