@@ -27,6 +27,7 @@ tables (the demo runs two domains that relay to each other)::
     lifetime = 432000                     # bounce what is still queued after 5 days
     starttls = true                       # use STARTTLS when the next hop offers it
     tls_verify = false                    # check its certificate
+    max_connections = 20                  # outgoing SMTP connections at once
 
     [routes]                              # static next hops in place of DNS MX
     "correo.example" = "127.0.0.1:3525"
@@ -117,6 +118,9 @@ class RelaySettings:
     tls_verify: bool = False
     #: Seconds to wait for a connection or a reply.
     timeout: float = 60.0
+    #: Most outgoing SMTP connections at once (Postfix's
+    #: default_destination_concurrency_limit is 20 per destination).
+    max_connections: int = 20
 
 
 @attrs.frozen(kw_only=True)
@@ -277,7 +281,15 @@ def _server(c: _Checker, table: Mapping[str, Any], index: int) -> ServerConfig:
     relay_t = c.get(table, "relay", dict, {})
     c.unknown(
         relay_t,
-        ("retry_base", "retry_max", "lifetime", "starttls", "tls_verify", "timeout"),
+        (
+            "retry_base",
+            "retry_max",
+            "lifetime",
+            "starttls",
+            "tls_verify",
+            "timeout",
+            "max_connections",
+        ),
         "[relay]",
     )
     routes_t = c.get(table, "routes", dict, {})
@@ -297,7 +309,10 @@ def _server(c: _Checker, table: Mapping[str, Any], index: int) -> ServerConfig:
         starttls=c.get(relay_t, "starttls", bool, True),
         tls_verify=c.get(relay_t, "tls_verify", bool, False),
         timeout=c.get(relay_t, "timeout", float, 60.0),
+        max_connections=c.get(relay_t, "max_connections", int, 20),
     )
+    if relay.max_connections < 1:
+        raise c.fail("[relay] max_connections must be at least 1", "max_connections")
     for name in ("retry_base", "retry_max", "lifetime", "timeout"):
         if getattr(relay, name) <= 0:
             raise c.fail(f"[relay] {name} must be positive", name)

@@ -494,6 +494,8 @@ class Relay:
         mda.on_success_dsn = self.success_dsn
         self._stopping = False
         self._grace = 5.0
+        # Bounds the outgoing SMTP connections of all attempts together.
+        self._connections = asyncio.Semaphore(settings.max_connections)
         self._busy: set[str] = set()
 
     def route(self, domain: str) -> tuple[str, int] | None:
@@ -621,20 +623,21 @@ class Relay:
                 continue
             host, port = hop
             try:
-                results2 = await send_message(
-                    host,
-                    port,
-                    helo=self.hostname,
-                    sender=entry.sender,
-                    recipients=[r.address for r in rcpts],
-                    data=data,
-                    starttls=self.settings.starttls,
-                    tls_verify=self.settings.tls_verify,
-                    timeout=self.settings.timeout,
-                    ret=smtp.Ret(entry.ret) if entry.ret in ("FULL", "HDRS") else None,
-                    envid=entry.envid,
-                    rcpt_params=[_rcpt_params(r) for r in rcpts],
-                )
+                async with self._connections:
+                    results2 = await send_message(
+                        host,
+                        port,
+                        helo=self.hostname,
+                        sender=entry.sender,
+                        recipients=[r.address for r in rcpts],
+                        data=data,
+                        starttls=self.settings.starttls,
+                        tls_verify=self.settings.tls_verify,
+                        timeout=self.settings.timeout,
+                        ret=smtp.Ret(entry.ret) if entry.ret in ("FULL", "HDRS") else None,
+                        envid=entry.envid,
+                        rcpt_params=[_rcpt_params(r) for r in rcpts],
+                    )
             except DeliveryFailure as exc:
                 code = 550 if exc.permanent else 451
                 for r in rcpts:

@@ -209,6 +209,11 @@ def test_single_server_file(tmp_path: Path) -> None:
         ('hostname = "x"\nx = = 1\ndomains = []\n', 2, "TOML syntax"),
         ('hostname = "x"\ndomains = ["a.example"]\n[ports]\nsmtp = 70000\n', 4, "out of range"),
         ('hostname = "x"\ndomains = ["a.example"]\nbogus = 1\n', 3, "unknown key"),
+        (
+            'hostname = "x"\ndomains = ["a.example"]\n[relay]\nmax_connections = 0\n',
+            4,
+            "at least 1",
+        ),
         ('domains = ["a.example"]\n', None, "hostname"),
         ('hostname = "x"\ndomains = "a.example"\n', 2, "must be list"),
         (
