@@ -59,6 +59,7 @@ from mailproto.imap.types import (
     SectionRequest,
     SequenceSet,
 )
+from mailproto.imf.headers import split_header_section
 
 from .directory import Account
 from .maildir import (
@@ -618,15 +619,22 @@ class IMAPSession:
         needs_msg: bool,
     ) -> R.FetchResponse:
         raw = folder.read(info.uid) if needs_msg else b""
-        msg = mime.parse(raw) if needs_msg else None
+        # Parse the MIME tree only when something needs its structure: the
+        # common "whole message" and "header" fetches are slices of the file.
+        msg = mime.parse(raw) if needs_msg and self._needs_tree(names, items) else None
         sections: list[SectionData] = []
         binary_sizes: list[tuple[tuple[int, ...], int]] = []
         for item in items:
             if isinstance(item, SectionRequest):
-                assert msg is not None
-                sections.append(section_data(msg, item))
+                simple = _simple_section(raw, item)
+                if simple is None:
+                    if msg is None:
+                        msg = mime.parse(raw)
+                    simple = section_data(msg, item)
+                sections.append(simple)
             elif isinstance(item, BinarySizeRequest):
-                assert msg is not None
+                if msg is None:
+                    msg = mime.parse(raw)
                 size = binary_size(msg, item.part)
                 binary_sizes.append((item.part, size or 0))
             elif item == "RFC822":
@@ -653,6 +661,12 @@ class IMAPSession:
             sections=tuple(sections),
             binary_sizes=tuple(binary_sizes),
         )
+
+    @staticmethod
+    def _needs_tree(names: set[str], items: list[object]) -> bool:
+        if names & {"ENVELOPE", "BODY", "BODYSTRUCTURE"}:
+            return True
+        return any(isinstance(i, BinarySizeRequest) for i in items)
 
     async def cmd_store(self, cmd: C.Store) -> None:
         folder = self.folder
@@ -761,6 +775,28 @@ class IMAPSession:
             )
         self._send_updates(expunge_allowed=cmd.uid)
         self.conn.send(_ok(cmd.tag, "SEARCH completed"))
+
+
+def _simple_section(raw: bytes, request: SectionRequest) -> SectionData | None:
+    """``BODY[]``, ``BODY[HEADER]``, ``BODY[TEXT]`` of a CRLF message without parsing it.
+
+    RFC 9051 §6.4.5: HEADER is the header section *including* the blank line
+    that ends it, TEXT what follows.  None when the general path is needed
+    (parts, HEADER.FIELDS, BINARY).
+    """
+    section = request.section
+    if request.binary or section.part or section.text not in (None, "HEADER", "TEXT"):
+        return None
+    data = raw
+    if section.text is not None:
+        # The same split mime.parse makes (mailproto.imf.headers), without the tree.
+        _, body_start, _ = split_header_section(raw)
+        data = raw[:body_start] if section.text == "HEADER" else raw[body_start:]
+    origin = None
+    if request.partial is not None:
+        origin, length = request.partial
+        data = data[origin : origin + length]
+    return SectionData(section=section, origin=origin, data=data)
 
 
 def _untagged_ok(code: ResponseCode, text: str) -> R.StatusResponse:
