@@ -8,6 +8,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from mailserver.config import (
     DEMO_CONFIG,
     ConfigError,
@@ -255,3 +257,47 @@ def test_unreadable_config(tmp_path: Path) -> None:
     (tmp_path / "bin.toml").write_bytes(b"\xff\xfe")
     with pytest.raises(ConfigError, match="UTF-8"):
         load_config(tmp_path / "bin.toml")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    edges=st.lists(st.tuples(st.integers(0, 7), st.integers(0, 11)), max_size=30),
+    start=st.integers(0, 7),
+)
+def test_expansion_matches_reachability(edges: list[tuple[int, int]], start: int) -> None:
+    # Nodes 0-7 are lists, 8-9 accounts, 10 an alias of account 8, 11 remote.
+    def addr(n: int) -> str:
+        if n < 8:
+            return f"l{n}@a.example"
+        if n < 10:
+            return f"u{n}@a.example"
+        return "alias@a.example" if n == 10 else "far@b.example"
+
+    lists: dict[str, list[str]] = {f"l{i}@a.example": [] for i in range(8)}
+    for src, dst in edges:
+        lists[addr(src)].append(addr(dst))
+    d = Directory(
+        domains=["a.example"],
+        accounts=[_ACCOUNTS[0], _ACCOUNTS[1]],
+        aliases={"alias@a.example": "u8@a.example"},
+        lists=lists,
+    )
+    # Reference: plain graph reachability.
+    seen, todo = set(), [start]
+    while todo:
+        n = todo.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        todo.extend(dst for src, dst in edges if src == n)
+    want_accounts = {"u8@a.example"} if seen & {8, 10} else set()
+    if 9 in seen:
+        want_accounts.add("u9@a.example")
+    res = d.resolve(addr(start))
+    assert res is not None
+    assert {a.address for a in res.accounts} == want_accounts
+    assert len(res.accounts) == len(want_accounts)
+    assert set(res.remote) == ({"far@b.example"} if 11 in seen else set())
+
+
+_ACCOUNTS = [make_account("u8@a.example", "p"), make_account("u9@a.example", "p")]

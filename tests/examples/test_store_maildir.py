@@ -619,3 +619,21 @@ def test_a_failing_watcher_does_not_fail_the_change(tmp_path: Path) -> None:
     box.watch(seen.append)
     uid = box.folder("INBOX").append(MSG)
     assert [c.added for c in seen] == [(uid,)]
+
+
+def test_flags_round_trip_through_disk(tmp_path: Path) -> None:
+    inbox = Store(tmp_path).mailbox("u").folder("INBOX")
+    uid = inbox.append(MSG)
+    system = ["\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft", "$Forwarded"]
+    keywords = ["work", "$Label1", "Important", "x.y", "a-b"]
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.sets(st.sampled_from(system + keywords)))
+    def check(flags: set[str]) -> None:
+        inbox.store_flags([uid], flags, "set")
+        info = Store(tmp_path).mailbox("u").folder("INBOX").get(uid)
+        assert info is not None
+        assert info.flags == flags
+        assert inbox.read(uid) == MSG
+
+    check()
