@@ -427,9 +427,16 @@ class Message:
                     break
                 candidate = found + 1
             after = candidate + width
-            if startswith(b"--", after, end):
+            # What follows "--boundary": the common cases (CRLF, LF) without
+            # a regex, then "--" (close delimiter: the rest of its line is
+            # ignored), then transport padding before the line end.
+            if startswith(b"\r\n", after, end):
+                is_close, line_stop = False, after + 2
+            elif startswith(b"\n", after, end):
+                is_close, line_stop = False, after + 1
+            elif startswith(b"--", after, end):
                 is_close = True
-                line_end = any_eol(data, after, end)
+                line_stop = any_eol(data, after, end).end()  # type: ignore[union-attr]
             else:
                 is_close = False
                 line_end = padding_eol(data, after, end)
@@ -438,7 +445,7 @@ class Message:
                     pos = after
                     candidate = -1
                     continue
-            assert line_end is not None
+                line_stop = line_end.end()
             # The CRLF (or LF) before the delimiter belongs to the delimiter.
             text_end = candidate
             if text_end > body_start and data[text_end - 1] == 0x0A:
@@ -462,7 +469,7 @@ class Message:
                         child_default,
                     )
                 )
-            part_start = line_end.end()
+            part_start = line_stop
             # Search from the line feed ending this delimiter line, so that a
             # delimiter on the very next line (an empty part) is found.
             pos = part_start - 1 if part_start > after else part_start
