@@ -80,6 +80,7 @@ import re
 import shutil
 import socket
 import time
+import unicodedata
 from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
 
@@ -203,7 +204,8 @@ def validate_folder_name(name: str) -> str:
         return "INBOX"
     if len(name.encode("utf-8", "surrogatepass")) > 200:
         raise FolderNameError("folder name too long")
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in name):
+    # Cc: C0 and C1 controls and DEL; Cs: lone surrogates (undecodable bytes).
+    if any(unicodedata.category(c) in ("Cc", "Cs") for c in name):
         raise FolderNameError("control characters in folder name")
     for bad in ("/", "\\", "%", "*"):
         if bad in name:
