@@ -92,6 +92,13 @@ class SMTPSession:
                 auth_mechanisms=AUTH_MECHANISMS if submission else (),
                 auth_requires_tls=not plaintext,
                 require_auth=submission,
+                # Bare CR/LF: refused from strangers on the MX port (RFC 5321
+                # §2.3.8; the "SMTP smuggling" defence), turned into CRLF for
+                # authenticated users (curl --upload-file of an LF file...).
+                # The message still ends only at CRLF "." CRLF either way.
+                bare_line_endings=smtp.BareLineEndings.NORMALIZE
+                if submission
+                else smtp.BareLineEndings.REJECT,
             ),
             limits=SMTPLimits(message_size=cfg.max_message_size),
             sasl_mechanism=lambda name: sasl.server_mechanism(name, hostname=cfg.hostname),
