@@ -80,6 +80,8 @@ __all__ = ["BUSY", "IMAPSession", "imap_session"]
 BUSY = b"* BYE [UNAVAILABLE] Too many connections, try again later\r\n"
 CAPABILITIES = (*DEFAULT_CAPABILITIES, "CONDSTORE", "SPECIAL-USE", "CHILDREN")
 AUTH_MECHANISMS = ("SCRAM-SHA-256", "PLAIN", "LOGIN")
+#: Write FETCH output to the socket after this many messages.
+FLUSH_EVERY = 32
 #: Untagged ID response (RFC 2971).
 SERVER_ID = (("name", "mailproto-mailserver"), ("vendor", "mailproto"))
 
@@ -592,6 +594,7 @@ class IMAPSession:
             bool(names & _SETS_SEEN)
             or any(isinstance(i, SectionRequest) and not i.peek for i in items)
         )
+        sent = 0
         for seq, uid in self._targets(cmd.sequence_set, cmd.uid):
             info = folder.get(uid)
             if info is None:
@@ -606,6 +609,11 @@ class IMAPSession:
             else:
                 names_now = names
             self.conn.send(self._fetch_one(folder, seq, info, names_now, items, needs_msg))
+            sent += 1
+            if sent % FLUSH_EVERY == 0:
+                # Stream a big FETCH instead of building all of it in memory
+                # (and let the client start reading while we work).
+                await self.link.write(self.conn.data_to_send())
         self._send_updates(expunge_allowed=cmd.uid)
         self.conn.send(_ok(cmd.tag, "FETCH completed"))
 
