@@ -122,6 +122,25 @@ class ReceiveBuffer:
         del data[: end + 1]
         return line
 
+    def skip_line(self) -> bool:
+        """Discard bytes up to and including the next ``b"\\n"``.
+
+        Returns True when a line end was found (the rest of the buffer, such as
+        pipelined commands after an over-long line, is kept), False when there
+        was none and everything buffered was dropped: call again with more
+        data.  This is how a protocol that survives an over-long line (SMTP
+        answers ``500 5.5.2`` and reads on, RFC 5321 §4.5.3.1.4) resynchronises
+        without ever buffering the line.
+        """
+        data = self._data
+        end = data.find(b"\n", self._searched)
+        self._searched = 0
+        if end < 0:
+            del data[:]
+            return False
+        del data[: end + 1]
+        return True
+
     def take_exactly(self, n: int) -> bytes | None:
         """Remove and return exactly *n* bytes, or ``None`` if fewer are here.
 

@@ -116,6 +116,18 @@ def test_lines_do_not_depend_on_the_split(lines: list[bytes], cuts: list[int]) -
     assert whole == ([line + b"\r\n" for line in lines], b"tail")
 
 
+def test_skip_line_keeps_what_follows_the_line_end() -> None:
+    buf = ReceiveBuffer()
+    buf.append(b"x" * 50)
+    with pytest.raises(LimitExceeded):
+        buf.next_line(10)
+    assert not buf.skip_line()  # no line end yet: everything dropped
+    assert len(buf) == 0
+    buf.append(b"yyy\r\nNOOP\r\n")
+    assert buf.skip_line()
+    assert buf.next_line(10) == b"NOOP\r\n"
+
+
 # ---------------------------------------------------------------- exact chunks
 
 

@@ -137,6 +137,26 @@ def test_line_too_long_is_answered_and_session_continues() -> None:
     assert len(app.conn._buf) == 0
 
 
+def test_over_long_line_arriving_whole_is_answered_at_once() -> None:
+    # The line end and a pipelined command arrive with the over-long line:
+    # the 500 must go out now and the NOOP must not be lost with the line.
+    app = session(limits=SMTPLimits(command_line_length=64))
+    out = app.feed(b"EHLO " + b"x" * 1000 + b"\r\nNOOP\r\n")
+    assert codes(out) == [500, 250]
+    assert len(app.conn._buf) == 0
+
+
+def test_over_long_auth_response_is_answered_once() -> None:
+    config = ServerConfig(auth_mechanisms=("PLAIN",), auth_requires_tls=False)
+    app = session(config, limits=SMTPLimits(auth_line_length=64))
+    ehlo(app)
+    assert codes(app.feed(b"AUTH PLAIN\r\n")) == [334]
+    out = app.feed(b"A" * 100)
+    assert codes(out) == [500]
+    out = app.feed(b"A" * 100 + b"\r\nNOOP\r\n")
+    assert codes(out) == [250]  # the rest of the line is skipped, not re-answered
+
+
 def test_pipelined_commands_wait_for_decisions() -> None:
     conn = ServerConnection()
     conn.send(GREETING)

@@ -212,6 +212,8 @@ class ServerConnection:
         self._eof = False
         self._errors = 0
         self._skipping_line = False
+        # True when the line being skipped was already answered (AUTH).
+        self._skip_silently = False
         self._rcpt_attempts = 0
         self._line_ascii = True  # the command being checked had no 8-bit octets
         # Message intake
@@ -470,17 +472,20 @@ class ServerConnection:
         limit = self.limits.command_line_length
         buf = self._buf
         if self._skipping_line:
-            # Discard the rest of an over-long line, then answer it once.  A
-            # bound just above what is buffered finds a LF anywhere in it.
-            if buf.next_line(len(buf) + 1) is None:
-                buf.take_all()
+            # Discard the rest of an over-long line, then answer it once; what
+            # was pipelined after its line end stays buffered.
+            if not buf.skip_line():
                 return None
             self._skipping_line = False
+            if self._skip_silently:
+                self._skip_silently = False
+                return None
             return self._reject(b"", replies.LINE_TOO_LONG)
         try:
             line = buf.next_line(limit, limit="command_line_length")
         except LimitExceeded:
-            buf.take_all()
+            if buf.skip_line():  # the whole line is here: answer at once
+                return self._reject(b"", replies.LINE_TOO_LONG)
             self._skipping_line = True
             return None
         if line is None:
@@ -865,8 +870,11 @@ class ServerConnection:
         try:
             line = self._buf.next_line(self.limits.auth_line_length, limit="auth_line_length")
         except LimitExceeded:
-            self._buf.take_all()
-            self._skipping_line = True
+            # The AUTH failure reply below answers this line: skip the rest of
+            # it without answering it a second time.
+            if not self._buf.skip_line():
+                self._skipping_line = True
+                self._skip_silently = True
             self._auth_end_failure("response too long", replies.LINE_TOO_LONG)
             return None
         if line is None:
