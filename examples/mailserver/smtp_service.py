@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable
 from typing import IO
 
 from mailproto import sasl, smtp
-from mailproto.errors import ProtocolError
+from mailproto.errors import ProtocolError, ReplyHint
 from mailproto.limits import SMTPLimits
 from mailproto.smtp import replies
 
@@ -122,12 +122,12 @@ class SMTPSession:
         return b"421 4.4.2 Timeout, closing connection\r\n"
 
     def on_error(self, exc: ProtocolError) -> bytes:
-        # The connection queued nothing for a limit hit in receive_data; the
-        # hint says what to answer (421 for a pipelining flood).
+        # A limit hit in receive_data (a client pipelining without reading)
+        # queues nothing: the hint carries the reply to send before closing.
         hint = getattr(exc, "hint", None)
-        code = getattr(hint, "code", None)
-        if isinstance(code, int) and 400 <= code < 600:
-            return f"{code} {getattr(hint, 'text', '') or 'Error'}\r\n".encode("ascii", "replace")
+        if isinstance(hint, ReplyHint) and hint.code is not None and 400 <= hint.code < 600:
+            status = f" {hint.enhanced_status}" if hint.enhanced_status else ""
+            return f"{hint.code}{status} {hint.text}\r\n".encode("ascii", "replace")
         return b"421 4.7.0 Protocol error, closing connection\r\n"
 
     async def handle(self, event: object) -> None:
