@@ -1202,10 +1202,12 @@ class Mailbox:
             shutil.rmtree(leftover, ignore_errors=True)  # a crash mid-create/delete
         if fresh:
             self.subscribe("INBOX")
-            for name in SPECIAL_USE:
+        # The special-use folders always exist (Dovecot's "auto = subscribe"):
+        # made, and subscribed, whenever one is missing at open.
+        for name in SPECIAL_USE:
+            if not self.exists(name):
                 self.create_folder(name)
                 self.subscribe(name)
-            fsync_dir(path)
 
     # -- folders ---------------------------------------------------------------
 
