@@ -55,12 +55,6 @@ def _connect(server: ServerThread, name: str) -> socket.socket:
     return sock
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="mailproto.smtp.ServerConnection drops the CRLF of an over-long line that "
-    "arrived whole (take_all() on LimitExceeded), so the 500 waits for the next line; "
-    "reported to the lead",
-)
 def test_smtp_over_long_line_is_answered_at_once(server: ServerThread) -> None:
     sock = _connect(server, "smtp")
     try:
@@ -74,7 +68,7 @@ def test_smtp_over_long_line_and_garbage(server: ServerThread) -> None:
     sock = _connect(server, "smtp")
     try:
         sock.sendall(b"EHLO " + b"x" * 100_000)
-        time.sleep(0.3)  # the line end arrives separately (see the xfail above)
+        time.sleep(0.3)  # the line end also arrives separately
         sock.sendall(b"\r\nNOOP\r\n")
         sock.sendall(b"\x00\xff\xfe garbage\r\nNOOP\r\n")
         replies = recv_until(sock, b"250 ")
