@@ -8,10 +8,61 @@ Layers, after duesee's imap-types / imap-codec / imap-next:
   class per command and per response.
 * :mod:`mailproto.imap.codec` — stateless, streaming parse and serialise of
   every command and response, with a fragmentizer for lines and literals.
-* Client and server connections (state machines) build on the codec.
+* :class:`ClientConnection` and :class:`ServerConnection` — the session flow
+  (RFC 9051 §3 states, tags, literals and continuations, AUTHENTICATE,
+  STARTTLS, IDLE, COMPRESS) on top of the codec, with the events in this
+  namespace; :class:`SelectedMailbox` does the sequence-number bookkeeping a
+  server needs, and :mod:`mailproto.imap.structure` computes ENVELOPE,
+  BODYSTRUCTURE and ``BODY[section]`` from a :mod:`mailproto.mime` tree.
 """
 
-from mailproto.imap import codec, types
+from mailproto.imap import codec, structure, types
+from mailproto.imap._events import (
+    Authenticated,
+    AuthFailed,
+    BadCommand,
+    Bye,
+    Completed,
+    ConnectionClosed,
+    Greeting,
+    Handle,
+    IdleDone,
+    IdleStarted,
+    SaslAnswer,
+    SaslQuestion,
+    Untagged,
+)
+from mailproto.imap._state import Mode, State
+from mailproto.imap.client import ClientConnection, ClientEvent
+from mailproto.imap.mailbox import SelectedMailbox
+from mailproto.imap.server import DEFAULT_CAPABILITIES, ServerConnection, ServerEvent
 from mailproto.imap.types import commands, responses
 
-__all__ = ["codec", "commands", "responses", "types"]
+__all__ = [
+    "DEFAULT_CAPABILITIES",
+    "AuthFailed",
+    "Authenticated",
+    "BadCommand",
+    "Bye",
+    "ClientConnection",
+    "ClientEvent",
+    "Completed",
+    "ConnectionClosed",
+    "Greeting",
+    "Handle",
+    "IdleDone",
+    "IdleStarted",
+    "Mode",
+    "SaslAnswer",
+    "SaslQuestion",
+    "SelectedMailbox",
+    "ServerConnection",
+    "ServerEvent",
+    "State",
+    "Untagged",
+    "codec",
+    "commands",
+    "responses",
+    "structure",
+    "types",
+]
