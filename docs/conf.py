@@ -23,6 +23,7 @@ extensions = [
     "sphinx.ext.viewcode",
     "sphinx.ext.doctest",
     "conformance",
+    "statediagrams",
 ]
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
