@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-from mailserver.mda import DsnRequest
 
 from mailproto import mime, smtp
+from mailserver.mda import DsnRequest
 from tests.conftest import require_program
 from tests.examples.test_relay_smtp import (
     MSG,

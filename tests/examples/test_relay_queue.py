@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from mailserver.queue import Queue, QueueEntry
 
 MSG = b"Subject: q\r\n\r\nbody\r\n"

@@ -22,6 +22,8 @@ import attrs
 import pytest
 import trustme
 from aiosmtpd.controller import Controller
+
+from mailproto import mime
 from mailserver.config import RelaySettings
 from mailserver.directory import Directory, make_account
 from mailserver.maildir import Store
@@ -29,8 +31,6 @@ from mailserver.mda import MDA
 from mailserver.queue import Queue
 from mailserver.relay import Failure as DsnFailure
 from mailserver.relay import Relay, build_dsn, send_message
-
-from mailproto import mime
 from tests.conftest import require_program
 
 pytestmark = pytest.mark.interop

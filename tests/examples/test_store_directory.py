@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from mailproto import sasl
 from mailserver.config import (
     DEMO_CONFIG,
     ConfigError,
@@ -18,8 +20,6 @@ from mailserver.config import (
     parse_config,
 )
 from mailserver.directory import Directory, DirectoryError, make_account
-
-from mailproto import sasl
 
 
 def _dir() -> Directory:

@@ -9,8 +9,8 @@ import re
 from pathlib import Path
 
 import pytest
-from mailserver.maildir import Store
 
+from mailserver.maildir import Store
 from tests.interop.dovecot import DovecotServer, dovecot_fixture
 
 pytestmark = pytest.mark.interop

@@ -8,12 +8,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+
+from mailproto import imf, mime
 from mailserver.directory import Directory, make_account
 from mailserver.maildir import Store
 from mailserver.mda import MDA, new_queue_id, received_header
 from mailserver.queue import Queue
-
-from mailproto import imf, mime
 
 MSG = b"From: s@remote.example\r\nSubject: hello\r\n\r\nbody\r\n"
 
