@@ -52,15 +52,32 @@ def bench(session: nox.Session) -> None:
 
 @nox.session
 def fuzz(session: nox.Session) -> None:
-    """Long hypothesis runs of the property tests (HYPOTHESIS_PROFILE=fuzz)."""
+    """Run every fuzz harness in fuzz/ for a given time each.
+
+    ``nox -s fuzz -- --minutes 30`` (or ``--seconds N``, or name targets:
+    ``nox -s fuzz -- smtp_server mime_parse --minutes 5``); atheris when it
+    installs, else the hypothesis engine.  ``nox -s fuzz -- --properties``
+    instead runs the property tests long (HYPOTHESIS_PROFILE=fuzz).
+    """
     session.install("-e", ".[test]")
-    session.run(
-        "python",
-        "-m",
-        "pytest",
-        "-x",
-        "-k",
-        "hypothesis or property or fuzz",
-        *session.posargs,
-        env={"HYPOTHESIS_PROFILE": "fuzz"},
-    )
+    args = list(session.posargs)
+    if "--properties" in args:
+        args.remove("--properties")
+        session.run(
+            "python",
+            "-m",
+            "pytest",
+            "-x",
+            "-k",
+            "hypothesis or property or fuzz",
+            *args,
+            env={"HYPOTHESIS_PROFILE": "fuzz"},
+        )
+        return
+    try:
+        session.install("atheris")
+    except Exception:  # no atheris wheel for this platform: use hypothesis
+        args += ["--engine", "hypothesis"]
+    if not any(a in ("--all",) or not a.startswith("-") for a in args):
+        args.append("--all")
+    session.run("python", "fuzz/run.py", *args)
