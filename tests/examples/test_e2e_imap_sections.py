@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
-from mailserver.imap_service import _simple_section
 
 from mailproto import mime
 from mailproto.imap.structure import section_data
 from mailproto.imap.types import Section, SectionRequest
+from mailserver.imap_service import _simple_section
 
 _lines = st.lists(
     st.sampled_from(
