@@ -39,6 +39,8 @@ NAMES = [
     "imf_values",
     "imap_codec_command",
     "imap_codec_response",
+    "imap_codec_command_roundtrip",
+    "imap_codec_response_roundtrip",
     "smtp_server",
     "smtp_client",
     "pop3_server",
@@ -119,9 +121,9 @@ def seeds(target: str) -> list[bytes]:
             rfc_examples = None  # type: ignore[assignment]
         commands = [c for c, _ in getattr(rfc_examples, "COMMANDS", [])]
         responses = [r for r, _ in getattr(rfc_examples, "RESPONSES", [])]
-        if target == "imap_codec_command":
+        if target.startswith("imap_codec_command"):
             out = commands
-        elif target == "imap_codec_response":
+        elif target.startswith("imap_codec_response"):
             out = responses
         elif target == "imap_server":
             out = [b"\x00" + b"".join(commands[i : i + 5]) for i in range(0, len(commands), 5)]

@@ -54,7 +54,19 @@ def imf_values(data: bytes) -> None:
 
 
 def imap_codec_command(data: bytes) -> None:
-    """codec.parse_command; what parses must serialise and parse back equal."""
+    """codec.parse_command: only ProtocolError."""
+    with contextlib.suppress(ProtocolError):
+        imap.codec.parse_command(data)
+
+
+def imap_codec_response(data: bytes) -> None:
+    """codec.parse_response: only ProtocolError."""
+    with contextlib.suppress(ProtocolError):
+        imap.codec.parse_response(data)
+
+
+def imap_codec_command_roundtrip(data: bytes) -> None:
+    """Stricter: whatever parses must serialise and parse back equal."""
     try:
         command = imap.codec.parse_command(data)
     except ProtocolError:
@@ -63,8 +75,8 @@ def imap_codec_command(data: bytes) -> None:
     assert imap.codec.parse_command(wire) == command, (data, wire)
 
 
-def imap_codec_response(data: bytes) -> None:
-    """codec.parse_response; round trip as for commands."""
+def imap_codec_response_roundtrip(data: bytes) -> None:
+    """Stricter: whatever parses must serialise and parse back equal."""
     try:
         response = imap.codec.parse_response(data)
     except ProtocolError:
@@ -196,6 +208,8 @@ TARGETS: dict[str, Target] = {
     "imf_values": imf_values,
     "imap_codec_command": imap_codec_command,
     "imap_codec_response": imap_codec_response,
+    "imap_codec_command_roundtrip": imap_codec_command_roundtrip,
+    "imap_codec_response_roundtrip": imap_codec_response_roundtrip,
     "smtp_server": smtp_server,
     "smtp_client": smtp_client,
     "pop3_server": pop3_server,

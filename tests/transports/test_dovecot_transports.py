@@ -1,0 +1,55 @@
+"""The POP3 and IMAP transport examples against a real Dovecot over loopback."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from transports.asyncio_imap_idle import wait_for_mail
+from transports.blocking_pop3_client import fetch_all
+
+from tests.interop.dovecot import DovecotServer, dovecot_fixture
+
+pytestmark = pytest.mark.interop
+dovecot = dovecot_fixture(scope="module")
+
+MESSAGE = b"From: a@example.org\r\nSubject: transport test\r\n\r\n.dot line\r\nbody\r\n"
+
+
+def test_blocking_pop3_client_with_stls(dovecot: DovecotServer) -> None:
+    user = "alice"
+    dovecot.deliver(user, MESSAGE)
+    got = fetch_all(
+        dovecot.host,
+        dovecot.pop3_port,
+        user,
+        dovecot.users[user],
+        tls=dovecot.client_ssl_context(),
+        server_hostname="localhost",
+    )
+    assert MESSAGE in got
+
+
+def test_asyncio_imap_client_idles_until_new_mail(dovecot: DovecotServer) -> None:
+    user = sorted(dovecot.users)[-1]
+
+    async def deliver() -> None:
+        await asyncio.sleep(0.2)
+        dovecot.deliver(user, MESSAGE)
+
+    async def main() -> int:
+        return await asyncio.wait_for(
+            wait_for_mail(
+                dovecot.host,
+                dovecot.imap_port,
+                user,
+                dovecot.users[user],
+                tls=dovecot.client_ssl_context(),
+                server_hostname="localhost",
+                idling=deliver,
+            ),
+            timeout=60,
+        )
+
+    count = asyncio.run(main())
+    assert count >= 1
