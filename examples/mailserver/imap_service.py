@@ -149,6 +149,8 @@ class IMAPSession:
         self.view: SelectedMailbox | None = None
         self.read_only = False
         self.condstore = False
+        #: ENABLE IMAP4rev2 was sent: no \\Recent, no RECENT (RFC 9051 App. E).
+        self.rev2 = False
         self.recent: frozenset[int] = frozenset()
         self.idle_tag: str | None = None
         self._flag_changes: set[int] = set()
@@ -281,7 +283,7 @@ class IMAPSession:
 
     def _flags(self, info: MessageInfo) -> tuple[str, ...]:
         flags = sorted(info.flags)
-        if info.uid in self.recent:
+        if info.uid in self.recent and not self.rev2:
             flags.append("\\Recent")
         return tuple(flags)
 
@@ -336,6 +338,7 @@ class IMAPSession:
                 self.condstore = True
                 enabled.append("CONDSTORE")
             elif cap.upper() == "IMAP4REV2":
+                self.rev2 = True
                 enabled.append("IMAP4rev2")
         self.conn.send(R.Enabled(capabilities=tuple(enabled)))
         self.conn.send(_ok(cmd.tag, "ENABLE completed"))
@@ -522,7 +525,8 @@ class IMAPSession:
         send = self.conn.send
         send(R.FlagsResponse(flags=flags))
         send(R.Exists(count=len(messages)))
-        send(R.Recent(count=len(self.recent)))
+        if not self.rev2:
+            send(R.Recent(count=len(self.recent)))
         first = folder.first_unseen()
         if first is not None:
             seq = self.view.seq(first)

@@ -384,3 +384,36 @@ def test_curl_smtp_pop3_imap(demo: ServerThread, tmp_path: Path) -> None:
     ).stdout
     assert pop == stored
     assert stored.endswith(msg)
+
+
+def test_imap_rev2_enable_id_namespace_compress(demo: ServerThread) -> None:
+    import zlib
+
+    sock = socket.create_connection(("127.0.0.1", demo.port(A, "imap")), timeout=10)
+    try:
+        recv_until(sock, b"\r\n")
+        sock.sendall(b'a LOGIN "pepe@iesfbmoll.example" "pepe-demo-1"\r\n')
+        assert b"a OK" in recv_until(sock, b"a OK")
+        sock.sendall(b"b ENABLE IMAP4rev2 CONDSTORE\r\n")
+        enabled = recv_until(sock, b"b OK")
+        assert b"* ENABLED IMAP4rev2 CONDSTORE" in enabled
+        sock.sendall(b"c SELECT INBOX\r\n")
+        selected = recv_until(sock, b"c OK")
+        assert b" RECENT" not in selected  # gone in IMAP4rev2 (RFC 9051 App. E)
+        assert b"[HIGHESTMODSEQ " in selected and b"[UIDVALIDITY " in selected
+        sock.sendall(b'd ID ("name" "test")\r\ne NAMESPACE\r\n')
+        answers = recv_until(sock, b"e OK")
+        assert b'* ID ("name" "mailproto-mailserver"' in answers
+        assert b'* NAMESPACE (("" ".")) NIL NIL' in answers
+        sock.sendall(b"f COMPRESS DEFLATE\r\n")
+        assert b"f OK" in recv_until(sock, b"f OK")
+        deflate = zlib.compressobj(wbits=-15)
+        inflate = zlib.decompressobj(wbits=-15)
+        sock.sendall(deflate.compress(b"g NOOP\r\n") + deflate.flush(zlib.Z_SYNC_FLUSH))
+        out = b""
+        while b"g OK" not in out:
+            chunk = sock.recv(65536)
+            assert chunk
+            out += inflate.decompress(chunk)
+    finally:
+        sock.close()
