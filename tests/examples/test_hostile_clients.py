@@ -256,3 +256,26 @@ def test_tls_garbage_on_implicit_tls_port(server: ServerThread) -> None:
     raw = socket.create_connection(("127.0.0.1", server.port(A, "imaps")), timeout=10)
     with ctx.wrap_socket(raw) as tls:
         assert recv_until(tls, b"\r\n").startswith(b"* OK")
+
+
+@pytest.mark.slow
+def test_a_thousand_idle_connections_then_refusal(tmp_path_factory: pytest.TempPathFactory) -> None:
+    text, _ = demo_config()
+    with ServerThread(text, tmp_path_factory.mktemp("thousand")) as big:
+        port = big.port(A, "pop3")
+        socks: list[socket.socket] = []
+        try:
+            for _ in range(1000):
+                socks.append(socket.create_connection(("127.0.0.1", port), timeout=20))
+            assert all(recv_until(s, b"\r\n").startswith(b"+OK") for s in socks)
+            extra = socket.create_connection(("127.0.0.1", port), timeout=20)
+            assert recv_until(extra, b"\r\n").startswith(b"-ERR [SYS/TEMP]")
+            extra.close()
+            # The idle ones are still served.
+            socks[0].sendall(b"NOOP\r\n")
+            assert recv_until(socks[0], b"\r\n").startswith(b"-ERR")  # NOOP needs a login
+            socks[-1].sendall(b"CAPA\r\n")
+            assert b"\r\n.\r\n" in recv_until(socks[-1], b"\r\n.\r\n")
+        finally:
+            for s in socks:
+                s.close()
