@@ -78,6 +78,14 @@ _FLAGS_RE = re.compile(r'\(((?:[^\x00-\x20\x7f()"{]+(?: [^\x00-\x20\x7f()"{]+)*)
 _Q_RE = re.compile(_Q)
 _DATE_TIME_RE = re.compile(r'"([ 0-9A-Za-z:+\-]{26})"')
 _MODSEQ_RE = re.compile(r"\(([0-9]{1,18})\)")
+# The items nearly every client asks for first, in the order servers send them
+# (Dovecot, Cyrus, Gmail): one match instead of eight (four names, four
+# values).  Upper case only — anything else goes through the item loop, which
+# accepts every spelling; the value patterns are the loop's own.
+_COMMON_HEAD = re.compile(
+    r"UID ([0-9]{1,18}) FLAGS \(((?:[^\x00-\x20\x7f()\"{]+(?: [^\x00-\x20\x7f()\"{]+)*)?)\)"
+    r' INTERNALDATE "([ 0-9A-Za-z:+\-]{26})" RFC822\.SIZE ([0-9]{1,18}) '
+)
 _VALUE_RE = re.compile(rf"{_NIL}|{_Q}|\x00[0-9]+\x00")
 _LIT_RE = re.compile(r"\x00([0-9]+)\x00")
 _UNESCAPE = re.compile(r"\\([\"\\])")
@@ -460,6 +468,44 @@ def _body(
 
 
 _SECTION_CACHE: dict[str, Section] = {}
+# FLAGS lists and INTERNALDATE values repeat across a mailbox (a handful of
+# flag combinations; messages delivered in the same second): cache the parsed
+# values by their text.  Both are immutable (tuple of str, aware datetime);
+# keys are bounded by the regexes (dates are 26 characters) or by length
+# (flags), and the caches by size, so hostile input cannot grow them.
+_FLAGS_CACHE: dict[str, tuple[str, ...] | None] = {}
+_DATE_CACHE: dict[str, Any] = {}
+
+
+def _flags(content: str) -> tuple[str, ...] | None:
+    """The flags of a FLAGS list's content, or None when it holds a NIL (slow path)."""
+    got = _FLAGS_CACHE.get(content, False)
+    if got is not False:
+        return got  # type: ignore[return-value]
+    flags: tuple[str, ...] | None = tuple(content.split(" ")) if content else ()
+    assert flags is not None
+    if not _NILS.isdisjoint(flags):
+        flags = None
+    if len(content) <= _CACHE_KEY_MAX:
+        if len(_FLAGS_CACHE) >= _CACHE_SIZE:
+            _FLAGS_CACHE.clear()
+        _FLAGS_CACHE[content] = flags
+    return flags
+
+
+def _date(text: str, parse_datetime: Any) -> Any:
+    """The aware datetime of an INTERNALDATE's text, or None when it is invalid."""
+    got = _DATE_CACHE.get(text)
+    if got is not None:
+        return got
+    try:
+        got = parse_datetime(text)
+    except ValueError:
+        return None
+    if len(_DATE_CACHE) >= _CACHE_SIZE:
+        _DATE_CACHE.clear()
+    _DATE_CACHE[text] = got
+    return got
 
 
 def fast_fetch(  # noqa: PLR0917 (internal hot path: positional on purpose)
@@ -477,6 +523,19 @@ def fast_fetch(  # noqa: PLR0917 (internal hot path: positional on purpose)
     end = len(s) - 1
     kw: dict[str, Any] = {}
     sections: list[SectionData] = []
+    head = _COMMON_HEAD.match(s, pos)
+    if head is not None:
+        uid_s, content, date_s, size_s = head.groups()
+        number = int(uid_s)
+        flags = _flags(content)
+        date = _date(date_s, parse_datetime)
+        if number > _MAX32 or flags is None or date is None:
+            return None
+        kw["uid"] = number
+        kw["flags"] = flags
+        kw["internal_date"] = date
+        kw["rfc822_size"] = int(size_s)
+        pos = head.end()
     while True:
         m = _ITEM.match(s, pos)
         if m is None:
@@ -527,20 +586,19 @@ def fast_fetch(  # noqa: PLR0917 (internal hot path: positional on purpose)
             v = _FLAGS_RE.match(s, pos)
             if v is None:
                 return None
-            content = v.group(1)
-            flags = tuple(content.split(" ")) if content else ()
-            if not _NILS.isdisjoint(flags):
+            got_flags = _flags(v.group(1))
+            if got_flags is None:
                 return None
-            kw["flags"] = flags
+            kw["flags"] = got_flags
             pos = v.end()
         elif key == "INTERNALDATE":
             v = _DATE_TIME_RE.match(s, pos)
             if v is None:
                 return None
-            try:
-                kw["internal_date"] = parse_datetime(v.group(1))
-            except ValueError:
+            got_date = _date(v.group(1), parse_datetime)
+            if got_date is None:
                 return None
+            kw["internal_date"] = got_date
             pos = v.end()
         elif key == "RFC822.SIZE":
             v = _NUM_RE.match(s, pos)
