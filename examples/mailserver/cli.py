@@ -196,6 +196,8 @@ class MailServer:
             server.close()
         for relay in self.relays.values():
             relay.stop()
+        for gate in self._gates:
+            gate.stop_all()
         sessions = [t for g in self._gates for t in g.tasks]
         if sessions:
             _, pending = await asyncio.wait(sessions, timeout=self.grace)

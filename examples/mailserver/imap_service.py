@@ -172,6 +172,10 @@ class IMAPSession:
         if self.idle_tag is not None:
             self._send_updates(expunge_allowed=True)
 
+    def on_shutdown(self) -> bytes:
+        self.close()
+        return b"* BYE [UNAVAILABLE] Server shutting down\r\n"
+
     def on_timeout(self) -> bytes:
         self.close()
         return b"* BYE Autologout; idle for too long\r\n"

@@ -87,6 +87,10 @@ class POP3Session:
     async def on_notify(self) -> None:
         return None
 
+    def on_shutdown(self) -> bytes:
+        self._release()
+        return b"-ERR [SYS/TEMP] server shutting down\r\n"
+
     def on_timeout(self) -> bytes:
         self._release()
         return b"-ERR autologout timer expired\r\n"

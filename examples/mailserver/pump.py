@@ -71,6 +71,8 @@ class Link(asyncio.Protocol):
         self._reading_paused = False
         #: Set once the connection is gone (either side closed it).
         self.lost = asyncio.Event()
+        #: The server is shutting down: end the session at the next read.
+        self.stopping = False
 
     # -- asyncio.Protocol -------------------------------------------------------------
 
@@ -121,6 +123,11 @@ class Link(asyncio.Protocol):
         """Interrupt a pending :meth:`read` (new mail for an IDLE session...)."""
         self._notified = True
         self._signal.set()
+
+    def stop(self) -> None:
+        """Ask the session to end at its next read (server shutdown)."""
+        self.stopping = True
+        self.notify()
 
     async def read(self) -> bytes | None:
         """Everything buffered, ``b""`` at end of input, ``None`` when notified."""
@@ -208,6 +215,9 @@ class Handler(Protocol):
     def on_error(self, exc: ProtocolError) -> bytes:
         """The last words after a fatal protocol error (beyond what ``conn`` queued)."""
 
+    def on_shutdown(self) -> bytes:
+        """The last words when the server shuts down (421, -ERR, BYE)."""
+
 
 class Pump:
     """Moves bytes between a :class:`Link` and a connection, events to a handler."""
@@ -261,6 +271,11 @@ class Pump:
                         return
                     conn.start_tls_done()
                     continue
+                if link.stopping:
+                    # Shutdown: a session between commands is refused politely;
+                    # one in the middle of a command finished it first.
+                    await link.write(handler.on_shutdown())
+                    return
                 try:
                     data = await asyncio.wait_for(link.read(), self.idle_timeout)
                 except asyncio.TimeoutError:
@@ -268,7 +283,8 @@ class Pump:
                     await link.write(handler.on_timeout())
                     return
                 if data is None:
-                    await handler.on_notify()
+                    if not link.stopping:
+                        await handler.on_notify()
                     continue
                 eof = not data
                 try:
@@ -295,6 +311,13 @@ class Gate:
         self.open = 0
         #: Running sessions, so that shutdown can wait for (or cancel) them.
         self.tasks: set[asyncio.Task[None]] = set()
+        #: Their links, so that shutdown can ask them to stop.
+        self.links: set[Link] = set()
+
+    def stop_all(self) -> None:
+        """Ask every session to end at its next read."""
+        for link in list(self.links):
+            link.stop()
 
     def enter(self) -> bool:
         if self.open >= self.limit:
@@ -338,6 +361,7 @@ class _StartingLink(Link):
             return
         task = asyncio.get_running_loop().create_task(self._run())
         self._gate.tasks.add(task)
+        self._gate.links.add(self)
         task.add_done_callback(self._gate.tasks.discard)
 
     async def _run(self) -> None:
@@ -345,6 +369,7 @@ class _StartingLink(Link):
             await self._session(self)
         finally:
             self._gate.leave()
+            self._gate.links.discard(self)
             self.close()
 
 

@@ -118,6 +118,9 @@ class SMTPSession:
     async def on_notify(self) -> None:
         return None
 
+    def on_shutdown(self) -> bytes:
+        return b"421 4.3.2 Server shutting down, try again later\r\n"
+
     def on_timeout(self) -> bytes:
         return b"421 4.4.2 Timeout, closing connection\r\n"
 

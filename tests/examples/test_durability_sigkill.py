@@ -26,6 +26,7 @@ from tests.examples.test_e2e_support import (
     ServerThread,
     demo_config,
     maildir_files,
+    recv_until,
     wait_for,
 )
 
@@ -157,10 +158,23 @@ def test_sigterm_is_a_clean_shutdown(tmp_path: Path) -> None:
     proc = _start(config, tmp_path / "data")
     with smtplib.SMTP("127.0.0.1", mapping[2525], timeout=10) as s:
         s.sendmail("x@stranger.example", [ANA], _message(1, ANA))
+    # Idle sessions are told, not just dropped.
+    imap = socket.create_connection(("127.0.0.1", mapping[2143]), timeout=10)
+    pop = socket.create_connection(("127.0.0.1", mapping[2110]), timeout=10)
+    smtp = socket.create_connection(("127.0.0.1", mapping[2525]), timeout=10)
+    for sock in (imap, pop, smtp):
+        recv_until(sock, b"\r\n")
+    started = time.monotonic()
     proc.send_signal(signal.SIGTERM)
+    assert recv_until(imap, b"\r\n").startswith(b"* BYE [UNAVAILABLE]")
+    assert recv_until(pop, b"\r\n").startswith(b"-ERR [SYS/TEMP]")
+    assert recv_until(smtp, b"\r\n").startswith(b"421 ")
     out, _ = proc.communicate(timeout=20)
+    assert time.monotonic() - started < 5  # no waiting out the grace period
     assert proc.returncode == 0
     assert b"stopped" in out
+    for sock in (imap, pop, smtp):
+        sock.close()
 
 
 def test_port_in_use_and_bad_config_are_clear_errors(tmp_path: Path) -> None:
