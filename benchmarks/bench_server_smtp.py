@@ -102,6 +102,7 @@ def serve_aiosmtpd(port: int, maildir: Path) -> None:
     class Handler:
         async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
             data = getattr(envelope, "original_content", None) or getattr(envelope, "content", b"")
+            assert isinstance(data, bytes)
             await asyncio.get_running_loop().run_in_executor(None, store, data)
             return "250 OK"
 
