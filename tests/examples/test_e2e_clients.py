@@ -417,3 +417,27 @@ def test_imap_rev2_enable_id_namespace_compress(demo: ServerThread) -> None:
             out += inflate.decompress(chunk)
     finally:
         sock.close()
+
+
+def test_pop3_lock_is_coordinated_with_imap_expunge(demo: ServerThread) -> None:
+    user = "informacion@iesfbmoll.example"
+    _submit(demo, A, PEPE, [user], _message("bloqueo"))
+    pop = poplib.POP3("127.0.0.1", demo.port(A, "pop3"), timeout=10)
+    pop.user(user)
+    pop.pass_(PASSWORDS[user])  # holds the maildrop lock (RFC 1939 §8)
+    m = imaplib.IMAP4("127.0.0.1", demo.port(A, "imap"), timeout=10)
+    try:
+        m.login(user, PASSWORDS[user])
+        m.select("INBOX")
+        typ, data = m.uid("SEARCH", "SUBJECT", "bloqueo")
+        uid = _first(data).split()[-1].decode()
+        assert m.uid("STORE", uid, "+FLAGS", "(\\Deleted)")[0] == "OK"
+        typ, data = m.expunge()
+        assert typ == "NO" and b"[INUSE]" in _first(data)
+        pop.quit()  # releases the lock, deletes nothing
+        typ, data = m.expunge()
+        assert typ == "OK"
+        typ, data = m.uid("SEARCH", "SUBJECT", "bloqueo")
+        assert _first(data) == b""
+    finally:
+        m.logout()
