@@ -83,6 +83,11 @@ __all__ = ["Fragmentizer", "LiteralAnnounced", "RawMessage"]
 # Bare LF is accepted as a line end for robustness against sloppy peers.
 _ANNOUNCEMENT = re.compile(rb"(~?)\{([0-9]+)([+-]?)\}\r?\n\Z")
 
+# RFC 5530 LIMIT: "an implementation limit of some kind"; TOOBIG (RFC 9051)
+# is for messages, used for literals below.  Made once: hints are frozen, and
+# next_line wants one for every line it reads.
+_LINE_HINT = ReplyHint(text="Line too long", response_code="LIMIT")
+
 
 @attrs.frozen(kw_only=True)
 class RawMessage:
@@ -125,6 +130,24 @@ class LiteralAnnounced:
     #: The line so far, up to and including the announcement: a server can
     #: parse the tag from it to answer ``NO``/``BAD`` instead of ``+``.
     line: bytes
+
+
+_RM_SEGMENTS, _RM_LITERALS = (RawMessage.__dict__[f].__set__ for f in ("segments", "literals"))
+_new = object.__new__
+# Only a line ending in "}" can announce a literal (bare LF tolerated, above).
+_ANNOUNCING_ENDS = (b"}\r\n", b"}\n")
+
+
+def _one_line(line: bytes) -> RawMessage:
+    """``RawMessage(segments=(line,), literals=())``, slot by slot.
+
+    Every response without a literal comes through here; RawMessage has no
+    validators, so setting its two slots is all its ``__init__`` does.
+    """
+    message = _new(RawMessage)
+    _RM_SEGMENTS(message, (line,))
+    _RM_LITERALS(message, ())
+    return message
 
 
 class Fragmentizer:
@@ -247,24 +270,22 @@ class Fragmentizer:
                 self._literals.append(literal)
                 self._pending = -1
             try:
-                line = buf.next_line(
-                    limits.line_length,
-                    limit="line_length",
-                    # RFC 5530 LIMIT: "an implementation limit of some kind";
-                    # TOOBIG (RFC 9051) is for messages, used for literals below.
-                    hint=ReplyHint(text="Line too long", response_code="LIMIT"),
-                )
+                line = buf.next_line(limits.line_length, limit="line_length", hint=_LINE_HINT)
             except LimitExceeded as exc:
                 raise self._poison(exc) from None
             if line is None:
                 return NEED_DATA
-            self._segments.append(line)
-            if not line.endswith(b"}\r\n") and not line.endswith(b"}\n"):
-                # The common case: no literal, the message is complete.
+            if not line.endswith(_ANNOUNCING_ENDS):
+                if not self._segments:
+                    # The commonest case: a whole message in one line.
+                    return _one_line(line)
+                # No literal: the message is complete.
+                self._segments.append(line)
                 message = RawMessage(segments=tuple(self._segments), literals=tuple(self._literals))
                 self._segments.clear()
                 self._literals.clear()
                 return message
+            self._segments.append(line)
             start = line.rfind(b"{")
             if start > 0 and line[start - 1] == 0x7E:  # "~"
                 start -= 1
