@@ -441,3 +441,28 @@ def test_pop3_lock_is_coordinated_with_imap_expunge(demo: ServerThread) -> None:
         assert _first(data) == b""
     finally:
         m.logout()
+
+
+def test_implicit_tls_imaps_pop3s_and_imap_scram(demo: ServerThread) -> None:
+    from mailproto import sasl
+
+    m = imaplib.IMAP4_SSL("127.0.0.1", demo.port(B, "imaps"), ssl_context=unverified())
+    mech = sasl.client_mechanism("SCRAM-SHA-256", username=MANOLO, password=PASSWORDS[MANOLO])
+    first = mech.initial_response()
+    state = {"first": True}
+
+    def respond(challenge: bytes) -> bytes:
+        if state["first"]:
+            state["first"] = False
+            assert first is not None
+            return first
+        return mech.respond(challenge)
+
+    typ, _ = m.authenticate("SCRAM-SHA-256", respond)
+    assert typ == "OK"
+    assert m.select("INBOX")[0] == "OK"
+    m.logout()
+    p = poplib.POP3_SSL("127.0.0.1", demo.port(B, "pop3s"), context=unverified(), timeout=10)
+    p.user(MANOLO)
+    assert p.pass_(PASSWORDS[MANOLO]).startswith(b"+OK")
+    p.quit()
