@@ -186,3 +186,34 @@ def test_literal_split_across_many_chunks() -> None:
         got += messages(f)
     (m,) = got
     assert isinstance(m, RawMessage) and m.literals == (body,) and bytes(m) == wire
+
+
+def _tb_depth(exc: BaseException) -> int:
+    depth = 0
+    tb = exc.__traceback__
+    while tb is not None:
+        depth += 1
+        tb = tb.tb_next
+    return depth
+
+
+def test_poisoned_fragmentizer_stays_small_however_long_it_is_fed() -> None:
+    # A caller that keeps feeding and asking a poisoned fragmentizer (a dead
+    # connection's read loop, a fuzzer) must not grow it: neither the buffer
+    # (nothing after the poison can ever be framed) nor the stored error's
+    # traceback, which re-raising the same instance used to extend by two
+    # frames per call.
+    f = Fragmentizer(limits=IMAPLimits(line_length=100))
+    f.receive_data(b"A" * 200)
+    with pytest.raises(LimitExceeded) as first:
+        f.next_message()
+    depth = _tb_depth(first.value)
+    buffered = f.buffered
+    chunk = b"B" * 65536
+    for _ in range(200):
+        f.receive_data(chunk)
+        with pytest.raises(LimitExceeded) as info:
+            f.next_message()
+        assert info.value is first.value  # the same error, every time
+        assert _tb_depth(info.value) <= depth
+    assert f.buffered == buffered

@@ -46,7 +46,9 @@ Poison, never skip
     may close), an announcement with an absurd size — there is no way to find
     where the next message begins: skipping to the next CRLF would interpret
     the peer's literal data as commands.  The fragmentizer raises and stays
-    *poisoned*: every later call raises the same error.  The only recoverable
+    *poisoned*: every later call raises the same error (with a fresh
+    traceback each time, so asking again and again costs no memory), and
+    bytes received after that are dropped.  The only recoverable
     case is a too-large *synchronising* literal on the server side: the client
     is still waiting for ``+``, so the server can refuse it and carry on.
 
@@ -195,7 +197,12 @@ class Fragmentizer:
         return bool(self._segments)
 
     def receive_data(self, data: bytes | bytearray | memoryview) -> None:
-        """Add bytes from the peer."""
+        """Add bytes from the peer (dropped once the fragmentizer is poisoned)."""
+        if self._error is not None:
+            # Framing is lost for good: nothing received from now on can ever
+            # be handed out, so keeping it would only let a caller that keeps
+            # feeding a dead connection grow this buffer without bound.
+            return
         need = self._pending - self._have
         if need > 0 and not self._buffer:
             # Mid-literal: keep the chunk itself rather than copying it into
@@ -240,7 +247,11 @@ class Fragmentizer:
         poisoned).  The one exception is documented on :meth:`discard`.
         """
         if self._error is not None:
-            raise self._error
+            # Re-raising the stored instance as it is would append this call's
+            # frames to its __traceback__ on every call: a caller that keeps
+            # asking would grow that chain (and keep its frames alive) without
+            # bound.  Each raise starts from an empty traceback instead.
+            raise self._error.with_traceback(None)
         buf = self._buffer
         limits = self.limits
         while True:
