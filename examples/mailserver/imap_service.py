@@ -35,19 +35,21 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from mailproto import imf, mime, sasl
 from mailproto.errors import ProtocolError
-from mailproto.imap import commands as C
-from mailproto.imap import responses as R
-from mailproto.imap._events import (
+from mailproto.imap import (
+    DEFAULT_CAPABILITIES,
     Authenticated,
     AuthFailed,
     BadCommand,
     ConnectionClosed,
     IdleDone,
+    Mode,
     SaslAnswer,
     SaslQuestion,
+    SelectedMailbox,
+    ServerConnection,
 )
-from mailproto.imap.mailbox import SelectedMailbox
-from mailproto.imap.server import DEFAULT_CAPABILITIES, ServerConnection
+from mailproto.imap import commands as C
+from mailproto.imap import responses as R
 from mailproto.imap.structure import binary_size, body_structure, envelope, section_data
 from mailproto.imap.types import (
     AppendUid,
@@ -166,7 +168,7 @@ class IMAPSession:
         return self._closed
 
     def tls_requested(self) -> bool:
-        return self.conn.mode.name == "TLS_HANDSHAKE"
+        return self.conn.mode is Mode.TLS_HANDSHAKE
 
     async def on_notify(self) -> None:
         if self.idle_tag is not None:
