@@ -61,7 +61,7 @@ from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
 
 from mailproto.imf.defects import Defect
-from mailproto.imf.headers import Headers, split_header_section
+from mailproto.imf.headers import _HEADER_LINES, Headers, split_header_section
 from mailproto.limits import MessageLimits
 from mailproto.mime._params import parse_disposition, parse_media_type
 
@@ -83,6 +83,8 @@ _ENCLOSING = frozenset({"message/rfc822", "message/global", "message/news"})
 
 # A header section without these words cannot declare a container type.
 _CONTAINER_HINT = re.compile(rb"multipart|message", re.IGNORECASE)
+_container_hint = _CONTAINER_HINT.search
+_header_lines = _HEADER_LINES.match
 
 # Transfer encodings that leave the bytes unchanged (RFC 2045 §6.1).
 _IDENTITY_ENCODINGS = frozenset({"", "7bit", "8bit", "binary"})
@@ -99,6 +101,15 @@ _ParsedValue = tuple[str | None, Mapping[str, str], tuple[Defect, ...]]
 _CTYPE_CACHE: dict[str, _ParsedValue] = {}
 _DISPOSITION_CACHE: dict[str, _ParsedValue] = {}
 _CACHE_SIZE = 2048
+
+# Body part header sections up to this size are memoised (bounded dicts,
+# cleared when full, like the caches above): the sections already checked to
+# be header lines up to an empty line (used as a set), and whether a section
+# contains a container hint (see ``_structure``).  Both are pure functions of
+# the bytes, so a memo hit gives exactly the answer the regex would.
+_MEMO_SECTION = 1024
+_VALID_SECTIONS: dict[bytes, None] = {}
+_HINTS: dict[bytes, bool] = {}
 
 
 def _cached(
@@ -181,7 +192,8 @@ class Message:
         self._ctype: str | None = None
         self._params: Mapping[str, str] | None = None
         self._disposition: tuple[str | None, Mapping[str, str]] | None = None
-        self._parts: list[Message] | None = None
+        # Children: None until split, () for a leaf.
+        self._parts: list[Message] | tuple[()] | None = None
         self._multipart = False
         self._preamble: tuple[int, int] | None = None
         self._epilogue: tuple[int, int] | None = None
@@ -190,12 +202,54 @@ class Message:
     # -- spans ---------------------------------------------------------------
 
     def _split(self) -> None:
-        if self._header_end < 0:
-            header_end, body_start, defects = split_header_section(
-                self._tree.data, self._start, self._end, self._tree.limits
-            )
-            self._header_end, self._body_start = header_end, body_start
-            self._defects.extend(defects)
+        if self._header_end >= 0:
+            return
+        # The common case inline (a walk over 3,000 parts does this for each
+        # one): the header lines end at an empty line inside the size bound.
+        # Anything else goes to split_header_section, which gives the same
+        # answer for this case and records the defects of the others.
+        tree = self._tree
+        data, start, end = tree.data, self._start, self._end
+        if self._depth and tree.limits.header_section_size > _MEMO_SECTION:
+            # A body part's small header section is often byte for byte one
+            # seen before (a mailbox repeats a few part headers; a hostile
+            # message thousands of identical ones).  Find the first empty
+            # line with two bounded ``find`` calls and look the section up in
+            # the memo of sections already checked by the regex below.
+            stop = start + _MEMO_SECTION
+            stop = end if stop > end else stop
+            crlf = data.find(b"\n\r\n", start, stop)
+            lf = data.find(b"\n\n", start, stop if crlf < 0 else crlf + 2)
+            if lf >= 0:
+                header_end, body_start = lf + 1, lf + 2
+            elif crlf >= 0:
+                header_end, body_start = crlf + 1, crlf + 3
+            else:
+                header_end = -1
+            if header_end >= 0:
+                section = data[start:header_end]
+                if section in _VALID_SECTIONS:
+                    self._header_end, self._body_start = header_end, body_start
+                    return
+                if _header_lines(section).end() == len(section):  # type: ignore[union-attr]
+                    if len(_VALID_SECTIONS) >= _CACHE_SIZE:
+                        _VALID_SECTIONS.clear()
+                    _VALID_SECTIONS[section] = None
+                    self._header_end, self._body_start = header_end, body_start
+                    return
+        window = start + tree.limits.header_section_size
+        window = end if window > end else window  # (cheaper than a min() call)
+        stop = _header_lines(data, start, window).end()  # type: ignore[union-attr]
+        if stop < end and (stop == start or data[stop - 1] == 0x0A):
+            if data[stop] == 0x0A:
+                self._header_end, self._body_start = stop, stop + 1
+                return
+            if data.startswith(b"\r\n", stop):
+                self._header_end, self._body_start = stop, stop + 2
+                return
+        header_end, body_start, defects = split_header_section(data, start, end, tree.limits)
+        self._header_end, self._body_start = header_end, body_start
+        self._defects.extend(defects)
 
     def __bytes__(self) -> bytes:
         """This part's bytes exactly as in the input (the whole input for the root)."""
@@ -331,19 +385,29 @@ class Message:
 
     # -- structure -----------------------------------------------------------
 
-    def _structure(self) -> list[Message]:
+    def _structure(self) -> list[Message] | tuple[()]:
         parts = self._parts
         if parts is not None:
             return parts
-        parts = self._parts = []
         if self._ctype is None and self._default_type == "text/plain":
             # Only a multipart/* or message/* type has children, and its
             # header section must then contain one of those words: when it
             # does not, this is a leaf and the Content-Type need not be
             # parsed at all (a walk over 3,000 text parts stays cheap).
-            self._split()
-            if _CONTAINER_HINT.search(self._tree.data, self._start, self._header_end) is None:
-                return parts
+            if self._header_end < 0:
+                self._split()
+            section = self._tree.data[self._start : self._header_end]
+            hint = _HINTS.get(section)
+            if hint is None:
+                hint = _container_hint(section) is not None
+                if len(section) <= _MEMO_SECTION:
+                    if len(_HINTS) >= _CACHE_SIZE:
+                        _HINTS.clear()
+                    _HINTS[section] = hint
+            if not hint:
+                self._parts = ()  # a leaf (shared empty tuple: no list per part)
+                return ()
+        parts = self._parts = []
         ctype = self.content_type
         if ctype.startswith("multipart/"):
             self._split_multipart(parts, ctype)
@@ -544,12 +608,15 @@ class Message:
     def walk(self) -> Iterator[Message]:
         """This part and all its descendants, depth first, parents before children."""
         stack: list[Message] = [self]
+        pop, extend = stack.pop, stack.extend
         while stack:
-            part = stack.pop()
+            part = pop()
             yield part
-            children = part._structure()
+            children = part._parts
+            if children is None:
+                children = part._structure()
             if children:
-                stack.extend(reversed(children))
+                extend(reversed(children))
 
     # -- content ---------------------------------------------------------------
 
