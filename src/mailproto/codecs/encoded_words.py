@@ -107,6 +107,18 @@ def decode_header_text(
     """
     if "=?" not in text:
         return text
+    if text.startswith("=?") and max_words >= 1:
+        # The commonest case, a value (or display name) that is exactly one
+        # encoded word in a known charset: what the loop below computes for
+        # it (nothing before or after the word, one run of one word), without
+        # its bookkeeping.  Words with whitespace inside take the loop, which
+        # records the defect.
+        m = ENCODED_WORD_RE.fullmatch(text)
+        if m is not None:
+            label = m.group(1).partition("*")[0]
+            encoded = m.group(3)
+            if charsets.lookup(label) is not None and " " not in encoded and "\t" not in encoded:
+                return charsets.decode_text(_payload(m.group(2), encoded, defects), label, defects)
     out: list[str] = []
     pos = 0
     # The current run of adjacent words in one charset: its label, its codec,
