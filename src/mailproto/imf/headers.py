@@ -65,6 +65,7 @@ from mailproto.imf.addresses import (
     Address,
     AddressList,
     format_address_list,
+    format_simple_address_list,
     parse_address_list,
 )
 from mailproto.imf.dates import parse_date
@@ -298,6 +299,10 @@ def _interpret(name: str, value: str, defects: list[Defect] | None, max_words: i
     if lname in _ADDRESS_FIELDS:
         if "=?" not in value and _CANONICAL_ADDRESS_LIST.fullmatch(value) is not None:
             return value  # already formatted as the formatter would
+        if defects is None:
+            formatted = format_simple_address_list(value)
+            if formatted is not None:
+                return formatted
         parsed = parse_address_list(value)
         if defects is not None:
             defects.extend(parsed.defects)
