@@ -102,14 +102,13 @@ _CTYPE_CACHE: dict[str, _ParsedValue] = {}
 _DISPOSITION_CACHE: dict[str, _ParsedValue] = {}
 _CACHE_SIZE = 2048
 
-# Body part header sections up to this size are memoised (bounded dicts,
-# cleared when full, like the caches above): the sections already checked to
-# be header lines up to an empty line (used as a set), and whether a section
-# contains a container hint (see ``_structure``).  Both are pure functions of
-# the bytes, so a memo hit gives exactly the answer the regex would.
+# Body part header sections up to this size are memoised (a bounded dict,
+# cleared when full, like the caches above): each section already checked to
+# be header lines up to an empty line, mapped to whether it contains a
+# container hint (see ``_structure``).  Both are pure functions of the
+# bytes, so a memo hit gives exactly the answers the regexes would.
 _MEMO_SECTION = 1024
-_VALID_SECTIONS: dict[bytes, None] = {}
-_HINTS: dict[bytes, bool] = {}
+_SECTIONS: dict[bytes, bool] = {}
 
 
 def _cached(
@@ -201,9 +200,11 @@ class Message:
 
     # -- spans ---------------------------------------------------------------
 
-    def _split(self) -> None:
+    def _split(self) -> bool | None:
+        """Find the header/body split; returns the container hint of the
+        header section when the memo knows it (else None)."""
         if self._header_end >= 0:
-            return
+            return None
         # The common case inline (a walk over 3,000 parts does this for each
         # one): the header lines end at an empty line inside the size bound.
         # Anything else goes to split_header_section, which gives the same
@@ -228,28 +229,30 @@ class Message:
                 header_end = -1
             if header_end >= 0:
                 section = data[start:header_end]
-                if section in _VALID_SECTIONS:
+                hint = _SECTIONS.get(section)
+                if hint is not None:
                     self._header_end, self._body_start = header_end, body_start
-                    return
+                    return hint
                 if _header_lines(section).end() == len(section):  # type: ignore[union-attr]
-                    if len(_VALID_SECTIONS) >= _CACHE_SIZE:
-                        _VALID_SECTIONS.clear()
-                    _VALID_SECTIONS[section] = None
+                    if len(_SECTIONS) >= _CACHE_SIZE:
+                        _SECTIONS.clear()
+                    hint = _SECTIONS[section] = _container_hint(section) is not None
                     self._header_end, self._body_start = header_end, body_start
-                    return
+                    return hint
         window = start + tree.limits.header_section_size
         window = end if window > end else window  # (cheaper than a min() call)
         stop = _header_lines(data, start, window).end()  # type: ignore[union-attr]
         if stop < end and (stop == start or data[stop - 1] == 0x0A):
             if data[stop] == 0x0A:
                 self._header_end, self._body_start = stop, stop + 1
-                return
+                return None
             if data.startswith(b"\r\n", stop):
                 self._header_end, self._body_start = stop, stop + 2
-                return
+                return None
         header_end, body_start, defects = split_header_section(data, start, end, tree.limits)
         self._header_end, self._body_start = header_end, body_start
         self._defects.extend(defects)
+        return None
 
     def __bytes__(self) -> bytes:
         """This part's bytes exactly as in the input (the whole input for the root)."""
@@ -394,16 +397,9 @@ class Message:
             # header section must then contain one of those words: when it
             # does not, this is a leaf and the Content-Type need not be
             # parsed at all (a walk over 3,000 text parts stays cheap).
-            if self._header_end < 0:
-                self._split()
-            section = self._tree.data[self._start : self._header_end]
-            hint = _HINTS.get(section)
+            hint = self._split() if self._header_end < 0 else None
             if hint is None:
-                hint = _container_hint(section) is not None
-                if len(section) <= _MEMO_SECTION:
-                    if len(_HINTS) >= _CACHE_SIZE:
-                        _HINTS.clear()
-                    _HINTS[section] = hint
+                hint = _container_hint(self._tree.data, self._start, self._header_end) is not None
             if not hint:
                 self._parts = ()  # a leaf (shared empty tuple: no list per part)
                 return ()
