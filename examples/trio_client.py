@@ -50,7 +50,8 @@ class Wire:
     async def feed(self) -> None:
         """Read once from the peer (b"" at EOF is fed too, as the API asks)."""
         data = await self.stream.receive_some(65536)
-        self.conn.receive_data(data)
+        # trio may hand out a bytearray; the machines take immutable bytes.
+        self.conn.receive_data(bytes(data))
         if not data:
             raise ConnectionError("the server closed the connection")
 

@@ -33,7 +33,7 @@ async def serve_client(
                 await stream.do_handshake()
                 conn.start_tls_done()
             else:
-                conn.receive_data(await stream.receive_some(65536))
+                conn.receive_data(bytes(await stream.receive_some(65536)))
             for event in drain(conn):
                 if isinstance(event, ConnectionClosed):
                     return
