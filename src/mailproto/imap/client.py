@@ -313,7 +313,9 @@ class ClientConnection:
         the connection goes on with the next one.
         """
         if self._error is not None:
-            raise self._error
+            # A fresh traceback each time: re-raising the stored error would grow
+            # its traceback by a frame pair on every call of a dead connection.
+            raise self._error.with_traceback(None)
         try:
             return self._next_event()
         except ParseError:

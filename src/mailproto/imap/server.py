@@ -402,7 +402,8 @@ class ServerConnection:
     def next_event(self) -> ServerEvent | Sentinel:
         """The next command or server event, or ``NEED_DATA`` / ``PAUSED``."""
         if self._error is not None:
-            raise self._error
+            # A fresh traceback each time (see ClientConnection).
+            raise self._error.with_traceback(None)
         try:
             return self._next_event()
         except RemoteProtocolError as exc:
