@@ -14,7 +14,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from mailproto.imap._events import Completed, Greeting, IdleStarted, Untagged
+from mailproto.imap import Completed, Greeting, IdleStarted, Untagged
 from mailproto.imap.client import ClientConnection
 from mailproto.imap.types import commands as C
 from mailproto.imap.types import responses as R

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from mailproto import NEED_DATA, PAUSED
-from mailproto.imap._events import ConnectionClosed as IMAPClosed
+from mailproto.imap import ConnectionClosed as IMAPClosed
 from mailproto.pop3 import ConnectionClosed as POP3Closed
 from mailproto.smtp import ConnectionClosed as SMTPClosed
 
