@@ -45,7 +45,13 @@ __all__ = ["write_command", "write_response"]
 
 
 def _params(w: Writer, params: tuple[tuple[str, str], ...]) -> None:
-    if not params:
+    # body-fld-param (RFC 9051 §9): NIL for none, else string pairs.
+    _pairs(w, params or None)
+
+
+def _pairs(w: Writer, params: tuple[tuple[str, str | None], ...] | None) -> None:
+    """``NIL`` or ``(key value key value ...)``; a ``None`` value is NIL."""
+    if params is None:
         w.raw(b"NIL")
         return
     w.raw(b"(")
@@ -54,7 +60,7 @@ def _params(w: Writer, params: tuple[tuple[str, str], ...]) -> None:
             w.sp()
         w.string(k)
         w.sp()
-        w.string(v)
+        w.nstring(v)
     w.raw(b")")
 
 
@@ -518,17 +524,8 @@ def write_response(w: Writer, r: R.Response) -> None:
 
 
 def _id_params(w: Writer, params: tuple[tuple[str, str | None], ...] | None) -> None:
-    if params is None:
-        w.raw(b"NIL")
-        return
-    w.raw(b"(")
-    for i, (k, v) in enumerate(params):
-        if i:
-            w.sp()
-        w.string(k)
-        w.sp()
-        w.nstring(v)
-    w.raw(b")")
+    # RFC 2971 id-params-list: NIL, or pairs whose values may be NIL.
+    _pairs(w, params)
 
 
 # ---------------------------------------------------------------------------

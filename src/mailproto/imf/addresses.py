@@ -101,12 +101,7 @@ class Address:
 
         ``"<>"`` for an empty address (the null reverse path).
         """
-        lp = self.local_part
-        if not _LOCAL_QUOTE.isdisjoint(lp) or (not lp and self.domain):
-            lp = quote_string(lp)
-        if self.domain:
-            return lp + "@" + self.domain
-        return lp or "<>"
+        return _format_addr_spec(self.local_part, self.domain)
 
     def __str__(self) -> str:
         """``Name <addr>`` (name quoted when it contains specials) or ``addr``.
@@ -114,13 +109,7 @@ class Address:
         The same text as :mod:`email`'s ``Address`` gives; non-ASCII is left
         as is (encoding it is a builder's job).
         """
-        disp = self.display_name
-        if disp:
-            if not _SPECIALS.isdisjoint(disp):
-                disp = quote_string(disp)
-            spec = self.addr_spec
-            return f"{disp} <{'' if spec == '<>' else spec}>"
-        return self.addr_spec
+        return _format_mailbox(self.display_name, self.local_part, self.domain)
 
 
 @attrs.frozen(kw_only=True)
@@ -217,11 +206,17 @@ def _simple_address(m: re.Match[str], defects: list[Defect]) -> Address:
     return Address(display_name=name, local_part=local, domain=domain)
 
 
-def _format_mailbox(disp: str, lp: str, domain: str) -> str:
-    """``str(Address(display_name=disp, local_part=lp, domain=domain))``, without the object."""
+def _format_addr_spec(lp: str, domain: str) -> str:
+    """:attr:`Address.addr_spec` from its parts (the one place this rule lives)."""
     if not _LOCAL_QUOTE.isdisjoint(lp) or (not lp and domain):
         lp = quote_string(lp)
-    spec = lp + "@" + domain if domain else lp or "<>"
+    return lp + "@" + domain if domain else lp or "<>"
+
+
+def _format_mailbox(disp: str, lp: str, domain: str) -> str:
+    """``str(Address(...))`` from its parts: used by :class:`Address` and by the
+    fast path that formats simple lists without building objects."""
+    spec = _format_addr_spec(lp, domain)
     if disp:
         if not _SPECIALS.isdisjoint(disp):
             disp = quote_string(disp)
