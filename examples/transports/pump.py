@@ -14,11 +14,15 @@ queued".  :func:`feed` does the first two; the caller writes
 "read until the next event arrives" loop a client wants, over any pair of
 ``recv``/``send`` callables (blocking sockets, ``ssl.SSLSocket``, MemoryBIO
 TLS).  The asyncio and trio examples use :func:`feed` and
-:func:`drain` directly around their own ``await``.
+:func:`drain` directly around their own ``await``; servers whose answers can
+release more events use :func:`answer_all`, and asyncio code upgrades its
+streams with :func:`start_tls_stream`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import ssl
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -56,6 +60,22 @@ def drain(conn: Connection) -> list[Any]:
         events.append(event)
         if isinstance(event, CLOSED):
             return events
+
+
+def answer_all(conn: Connection, handle: Callable[[Any, Any], Any]) -> None:
+    """Let *handle* (``handle(conn, event)``) answer every event until the
+    connection needs more bytes.
+
+    A server's answer can release more events from bytes already received:
+    the AUTH outcome after the password check, a pipelined command held
+    behind one that changed the state.  So drain again after answering,
+    until nothing new comes out (or the connection is closed).
+    """
+    while events := drain(conn):
+        for event in events:
+            handle(conn, event)
+        if isinstance(events[-1], CLOSED):
+            return
 
 
 def feed(conn: Connection, data: bytes) -> list[Any]:
@@ -121,3 +141,35 @@ class Pump:
             if not data and not self._pending:
                 raise EOFError("peer closed the connection")
         return self._pending.pop(0)
+
+
+async def start_tls_stream(
+    writer: asyncio.StreamWriter,
+    context: ssl.SSLContext,
+    *,
+    server_side: bool,
+    server_hostname: str | None = None,
+) -> None:
+    """Upgrade an asyncio stream pair to TLS in place (STARTTLS / STLS).
+
+    Python 3.11 streams have :meth:`asyncio.StreamWriter.start_tls`.  On
+    3.10 :meth:`asyncio.loop.start_tls` upgrades the stream's transport; the
+    new transport feeds the same ``StreamReaderProtocol`` (so the reader is
+    unchanged) and only the writer needs to learn about it.
+    """
+    if hasattr(writer, "start_tls"):
+        if server_side:
+            await writer.start_tls(context)
+        else:
+            await writer.start_tls(context, server_hostname=server_hostname)
+        return
+    loop = asyncio.get_running_loop()  # pragma: no cover - Python 3.10
+    transport = writer.transport
+    new = await loop.start_tls(
+        transport,
+        transport.get_protocol(),
+        context,
+        server_side=server_side,
+        server_hostname=server_hostname,
+    )
+    writer._transport = new  # type: ignore[attr-defined]

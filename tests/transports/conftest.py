@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import ssl
 import sys
+import threading
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -33,3 +38,34 @@ def client_ctx(ca: trustme.CA) -> ssl.SSLContext:
     ctx = ssl.create_default_context()
     ca.configure_trust(ctx)
     return ctx
+
+
+@contextlib.contextmanager
+def asyncio_server_thread(
+    start: Callable[[], Coroutine[Any, Any, asyncio.Server]],
+) -> Iterator[tuple[int, asyncio.AbstractEventLoop]]:
+    """Run the server made by *start* on an event loop in a background thread.
+
+    Yields the bound port and the loop (to schedule work on the server's own
+    thread with ``loop.call_soon_threadsafe``); closes everything on exit.
+    """
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    server = asyncio.run_coroutine_threadsafe(start(), loop).result(10)
+    try:
+        yield server.sockets[0].getsockname()[1], loop
+    finally:
+
+        async def stop() -> None:
+            server.close()
+            await server.wait_closed()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        asyncio.run_coroutine_threadsafe(stop(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
