@@ -280,3 +280,68 @@ def test_client_bounds_commands_in_flight() -> None:
     client.send(C.Noop(tag="b"))
     with pytest.raises(LocalProtocolError):
         client.send(C.Noop(tag="c"))
+
+
+def _plain_server() -> ServerConnection:
+    server = ServerConnection(auth_mechanisms=("PLAIN",))
+    server.send(R.StatusResponse(tag=None, status="OK", text="hi"))
+    server.data_to_send()
+    return server
+
+
+def test_server_refuses_untagged_data_during_authenticate() -> None:
+    # RFC 9051 §6.2.2: between AUTHENTICATE and its tagged result the server
+    # sends only "+" challenges.  Mid-exchange (waiting for the client's line):
+    server = _plain_server()
+    assert server_events(server, b"a AUTHENTICATE PLAIN\r\n") == []
+    assert server.data_to_send() == b"+ \r\n"
+    for response in (
+        R.Exists(count=3),
+        R.CapabilityResponse(capabilities=("IMAP4rev2",)),
+        R.StatusResponse(tag=None, status="OK", text="still here"),
+    ):
+        with pytest.raises(LocalProtocolError, match="AUTHENTICATE"):
+            server.send(response)
+    assert server.data_to_send() == b""
+    # While the application answers the mechanism's question:
+    [q] = server_events(server, b"AHUAcA==\r\n")
+    assert isinstance(q, SaslQuestion)
+    with pytest.raises(LocalProtocolError, match="AUTHENTICATE"):
+        server.send(R.Exists(count=3))
+    server.send(SaslAnswer(answer=True))
+    [ok] = server_events(server, b"")
+    assert isinstance(ok, Authenticated)
+    # After success, before the tagged OK: still the same exchange.
+    with pytest.raises(LocalProtocolError, match="AUTHENTICATE"):
+        server.send(R.CapabilityResponse(capabilities=("IMAP4rev2",)))
+    server.send(R.StatusResponse(tag="a", status="OK", text="done"))
+    assert server.data_to_send().startswith(b"a OK [CAPABILITY ")
+    # Once answered, untagged data flows again.
+    server.send(R.Exists(count=3))
+    assert server.data_to_send() == b"* 3 EXISTS\r\n"
+
+
+def test_server_allows_bye_during_authenticate() -> None:
+    server = _plain_server()
+    server_events(server, b"a AUTHENTICATE PLAIN\r\n")
+    server.data_to_send()
+    server.send(R.StatusResponse(tag=None, status="BYE", text="shutting down"))
+    assert server.data_to_send() == b"* BYE shutting down\r\n"
+    assert state(server) is State.LOGOUT
+
+
+def test_client_accepts_untagged_data_during_authenticate() -> None:
+    # The client side stays liberal: RFC 9051 §9 lets response-data come
+    # before any response-done, and deployed servers send "* CAPABILITY"
+    # before the tagged OK of AUTHENTICATE.
+    client = ClientConnection()
+    client_events(client, b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] hi\r\n")
+    handle = client.authenticate(sasl.client_mechanism("PLAIN", username="u", password="p"))
+    tag = handle.tag
+    client.data_to_send()
+    [challenge_events] = [client_events(client, b"+ \r\n")]
+    assert challenge_events == []
+    assert client.data_to_send() == b"AHUAcA==\r\n"
+    events = client_events(client, b"* CAPABILITY IMAP4rev2\r\n" + tag.encode() + b" OK done\r\n")
+    assert isinstance(events[0], Untagged) and isinstance(events[1], Completed)
+    assert events[1].ok and state(client) is State.AUTHENTICATED

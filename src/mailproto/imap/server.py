@@ -34,7 +34,9 @@ application sends untagged data and then the tagged completion, as
 checks them: a tagged response must name a command in flight; a ``+`` is
 only valid to start IDLE; EXPUNGE (and VANISHED without EARLIER) may not be
 sent while a FETCH, STORE or SEARCH (not the UID forms) is in flight
-(RFC 9051 §7.5.1, RFC 7162 §3.2.10.2); nothing follows a BYE.
+(RFC 9051 §7.5.1, RFC 7162 §3.2.10.2); no untagged data but BYE goes
+between an AUTHENTICATE command and its tagged result (RFC 9051 §6.2.2: the
+exchange is challenges and answers only); nothing follows a BYE.
 
 *Ordering.*  Independent commands may be pipelined by the client and are
 reported as soon as they are read, up to
@@ -281,7 +283,9 @@ class ServerConnection:
 
         Raises :class:`LocalProtocolError` when the response is not valid now:
         the greeting twice or not first, a tag not in flight, a ``+`` that
-        starts nothing, EXPUNGE during FETCH/STORE/SEARCH, anything after BYE.
+        starts nothing, EXPUNGE during FETCH/STORE/SEARCH, untagged data
+        (other than BYE) between an AUTHENTICATE command and its tagged
+        result, anything after BYE.
         """
         session = self._session
         if isinstance(event, SaslAnswer):
@@ -303,6 +307,18 @@ class ServerConnection:
             self._write(event)
             session.complete("GREETING", event.status)
             return
+        if self._sasl_command is not None and not (
+            cls is R.StatusResponse and (event.tag is not None or event.status == "BYE")  # type: ignore[union-attr]
+        ):
+            # RFC 9051 §6.2.2: the AUTHENTICATE exchange is the server's
+            # challenges ("+ ...") and the client's answers, ended by the
+            # tagged result; a client reading the next line as a challenge
+            # must not meet untagged data there.  Capabilities go in the
+            # tagged OK's code instead (added automatically).  Only BYE (an
+            # emergency shutdown, RFC 9051 §7.1.5) may interrupt.
+            raise LocalProtocolError(
+                "no untagged responses during an AUTHENTICATE exchange (RFC 9051 §6.2.2)"
+            )
         if cls is R.StatusResponse:
             assert isinstance(event, R.StatusResponse)
             if event.tag is not None:
