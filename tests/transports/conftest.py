@@ -8,8 +8,8 @@ import ssl
 import sys
 import threading
 from collections.abc import Callable, Coroutine, Iterator
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trustme

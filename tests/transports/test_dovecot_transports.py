@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 from transports.asyncio_imap_idle import wait_for_mail
+from transports.blocking_imap_client import fetch_mailbox
 from transports.blocking_pop3_client import fetch_all
 
 from tests.interop.dovecot import DovecotServer, dovecot_fixture
@@ -53,3 +54,23 @@ def test_asyncio_imap_client_idles_until_new_mail(dovecot: DovecotServer) -> Non
 
     count = asyncio.run(main())
     assert count >= 1
+
+
+def test_blocking_imap_client_with_starttls(dovecot: DovecotServer) -> None:
+    # bob's password has a space and a double quote: LOGIN must quote it.
+    user = "bob"
+    second = b"Subject: second\r\n\r\n" + b"x" * 5000 + b"\r\n"
+    dovecot.deliver(user, MESSAGE)
+    dovecot.deliver(user, second, flags="F")
+    got = fetch_mailbox(
+        dovecot.host,
+        dovecot.imap_port,
+        user,
+        dovecot.users[user],
+        tls=dovecot.client_ssl_context(),
+        server_hostname="localhost",
+    )
+    assert [m.data for m in got][-2:] == [MESSAGE, second]
+    assert "\\Flagged" in got[-1].flags
+    assert all("\\Seen" not in m.flags for m in got)  # BODY.PEEK[] left them unread
+    assert got[-2].uid < got[-1].uid
