@@ -889,4 +889,507 @@ S: A001 OK LOGIN completed
 S: A044 BAD No such command as "BLURDYBLOOP"
 """,
     ),
+    # ---- RFC 9051 §6 --------------------------------------------------------
+    TextExample(
+        "9051",
+        "6.1.1",
+        r"""
+C: abcd CAPABILITY
+S: * CAPABILITY IMAP4rev2 STARTTLS AUTH=GSSAPI LOGINDISABLED
+S: abcd OK CAPABILITY completed
+C: efgh STARTTLS
+S: efgh OK STARTTLS completed
+C: ijkl CAPABILITY
+S: * CAPABILITY IMAP4rev2 AUTH=GSSAPI AUTH=PLAIN
+S: ijkl OK CAPABILITY completed
+""",
+    ),
+    TextExample(
+        "9051",
+        "6.1.2",
+        r"""
+C: a002 NOOP
+S: a002 OK NOOP completed
+C: a047 NOOP
+S: * 22 EXPUNGE
+S: * 23 EXISTS
+S: * 14 FETCH (UID 1305 FLAGS (\Seen \Deleted))
+S: a047 OK NOOP completed
+""",
+    ),
+    TextExample(
+        "9051",
+        "6.1.3",
+        r"""
+C: A023 LOGOUT
+S: * BYE IMAP4rev2 Server logging out
+S: A023 OK LOGOUT completed
+""",
+    ),
+    TextExample(
+        "9051",
+        "6.2.1",
+        r"""
+C: a001 CAPABILITY
+S: * CAPABILITY IMAP4rev2 STARTTLS LOGINDISABLED
+S: a001 OK CAPABILITY completed
+C: a002 STARTTLS
+S: a002 OK Begin TLS negotiation now
+C: a003 CAPABILITY
+S: * CAPABILITY IMAP4rev2 AUTH=PLAIN
+S: a003 OK CAPABILITY completed
+C: a004 AUTHENTICATE PLAIN dGVzdAB0ZXN0AHRlc3Q=
+S: a004 OK Success (tls protection)
+""",
+    ),
+    # Four examples; base64 lines joined (the RFC breaks them for print).
+    TextExample(
+        "9051",
+        "6.2.2",
+        r"""
+S: * OK [CAPABILITY IMAP4rev2 STARTTLS AUTH=GSSAPI] Capabilities
+C: A001 AUTHENTICATE GSSAPI
+S~ +
+A: YIIB+wYJKoZIhvcSAQICAQBuggHqMIIB5qADAgEFoQMCAQ6iBwMFACAAAACjggEmYYIBIjCCAR6gAwIBBaESGxB1Lndhc2hpbmd0b24uZWR1oi0wK6ADAgEDoSQwIhsEaW1hcBsac2hpdmFtcy5jYWMud2FzaGluZ3Rvbi5lZHWjgdMwgdCgAwIBAaEDAgEDooHDBIHAcS1GSa5b+fXnPZNmXB9SjL8Ollj2SKyb+3S0iXMljen/jNkpJXAleKTz6BQPzj8duz8EtoOuNfKgweViyn/9B9bccy1uuAE2HI0yC/PHXNNU9ZrBziJ8Lm0tTNc98kUpjXnHZhsMcz5Mx2GR6dGknbI0iaGcRerMUsWOuBmKKKRmVMMdR9T3EZdpqsBd7jZCNMWotjhivd5zovQlFqQ2Wjc2+y46vKP/iXxWIuQJuDiisyXF0Y8+5GTpALpHDc1/pIGmMIGjoAMCAQGigZsEgZg2on5mSuxoDHEA1w9bcW9nFdFxDKpdrQhVGVRDIzcCMCTzvUboqb5KjY1NJKJsfjRQiBYBdENKfzK+g5DlV8nrw81uOcP8NOQCLR5XkoMHC0Dr/80ziQzbNqhxO6652Npft0LQwJvenwDI13YxpwOdMXzkWZN/XrEqOWp6GCgXTBvCyLWLlWnbaUkZdEYbKHBPjd8t/1x5Yg==
+S: + YGgGCSqGSIb3EgECAgIAb1kwV6ADAgEFoQMCAQ+iSzBJoAMCAQGiQgRAtHTEuOP2BXb9sBYFR4SJlDZxmg39IxmRBOhXRKdDA0uHTCOT9Bq3OsUTXUlk0CsFLoa8j+gvGDlgHuqzWHPSQg==
+A:
+S: + YDMGCSqGSIb3EgECAgIBAAD/////6jcyG4GE3KkTzBeBiVHeceP2CWY0SR0fAQAgAAQEBAQ=
+A: YDMGCSqGSIb3EgECAgIBAAD/////3LQBHXTpFfZgrejpLlLImPwkhbfa2QteAQAgAG1yYwE=
+S: A001 OK GSSAPI authentication successful
+S: * OK [CAPABILITY IMAP4rev2 STARTTLS AUTH=GSSAPI LOGINDISABLED] Server ready
+C: A01 STARTTLS
+S: A01 OK STARTTLS completed
+C: A02 CAPABILITY
+S: * CAPABILITY IMAP4rev2 AUTH=GSSAPI AUTH=PLAIN
+S: A02 OK CAPABILITY completed
+C: A03 AUTHENTICATE PLAIN dGVzdAB0ZXN0AHRlc3Q=
+S: A03 OK Success (tls protection)
+C: C01 CAPABILITY
+S: * CAPABILITY IMAP4rev2 AUTH=PLAIN
+S: C01 OK Completed
+C: A01 AUTHENTICATE PLAIN
+S~ +
+A: dGVzdAB0ZXN0AHRlc3Q=
+S: A01 OK Success (tls protection)
+C: C01 CAPABILITY
+S: * CAPABILITY IMAP4rev2 AUTH=PLAIN AUTH=EXTERNAL
+S: C01 OK Completed
+C: A01 AUTHENTICATE EXTERNAL =
+S: A01 OK Success (tls protection)
+""",
+    ),
+    TextExample(
+        "9051",
+        "6.2.3",
+        r"""
+C: a001 LOGIN SMITH SESAME
+S: a001 OK LOGIN completed
+""",
+    ),
+    TextExample(
+        "9051",
+        "6.3.1",
+        r"""
+C: t1 CAPABILITY
+S: * CAPABILITY IMAP4rev2 ID LITERAL+ X-GOOD-IDEA
+S: t1 OK foo
+C: t2 ENABLE CONDSTORE X-GOOD-IDEA
+S: * ENABLED X-GOOD-IDEA
+S: t2 OK foo
+C: t3 CAPABILITY
+S: * CAPABILITY IMAP4rev2 ID LITERAL+ X-GOOD-IDEA
+S: t3 OK foo again
+C: a1 ENABLE CONDSTORE
+S: * ENABLED CONDSTORE
+S: a1 OK Conditional Store enabled
+""",
+    ),
+    TextExample(
+        "9051",
+        "6.3.2",
+        r"""
+C: A142 SELECT INBOX
+S: * 172 EXISTS
+S: * OK [UIDVALIDITY 3857529045] UIDs valid
+S: * OK [UIDNEXT 4392] Predicted next UID
+S: * FLAGS (\Answered \Flagged \Deleted \Seen \Draft)
+S: * OK [PERMANENTFLAGS (\Deleted \Seen \*)] Limited
+S: * LIST () "/" INBOX
+S: A142 OK [READ-WRITE] SELECT completed
+C: A142 SELECT INBOX
+S: * 172 EXISTS
+S: * OK [UIDVALIDITY 3857529045] UIDs valid
+S: * OK [UIDNEXT 4392] Predicted next UID
+S: * FLAGS (\Answered \Flagged \Deleted \Seen \Draft)
+S: * OK [PERMANENTFLAGS (\Deleted \Seen \*)] Limited
+S: A142 OK [READ-WRITE] SELECT completed
+C: A143 SELECT Drafts
+S: * OK [CLOSED] Previous mailbox is now closed
+S: * 5 EXISTS
+S: * OK [UIDVALIDITY 9877410381] UIDs valid
+S: * OK [UIDNEXT 102] Predicted next UID
+S: * LIST () "/" Drafts
+S: * FLAGS (\Answered \Flagged \Deleted \Seen \Draft)
+S: * OK [PERMANENTFLAGS (\Deleted \Seen \Answered \Flagged \Draft \*)] System flags and keywords allowed
+S: A143 OK [READ-WRITE] SELECT completed
+""",
+    ),
+    TextExample(
+        "9051",
+        "6.3.3",
+        r"""
+C: A932 EXAMINE blurdybloop
+S: * 17 EXISTS
+S: * OK [UIDVALIDITY 3857529045] UIDs valid
+S: * OK [UIDNEXT 4392] Predicted next UID
+S: * LIST () "/" blurdybloop
+S: * FLAGS (\Answered \Flagged \Deleted \Seen \Draft)
+S: * OK [PERMANENTFLAGS ()] No permanent flags permitted
+S: A932 OK [READ-ONLY] EXAMINE completed
+""",
+    ),
+    # We write an atom where the RFC quotes "Normalized".
+    TextExample(
+        "9051",
+        "6.3.4",
+        r"""
+C: A003 CREATE owatagusiam/
+S: A003 OK CREATE completed
+C: A004 CREATE owatagusiam/blurdybloop
+S: A004 OK CREATE completed
+C: A005 CREATE NonNormalized
+S~ * LIST () "/" "Normalized" ("OLDNAME" ("NonNormalized"))
+S: A005 OK CREATE completed
+""",
+    ),
+    TextExample(
+        "9051",
+        "6.3.5",
+        r"""
+C: A682 LIST "" *
+S: * LIST () "/" blurdybloop
+S: * LIST (\Noselect) "/" foo
+S: * LIST () "/" foo/bar
+S: A682 OK LIST completed
+C: A683 DELETE blurdybloop
+S: A683 OK DELETE completed
+C: A684 DELETE foo
+S: A684 NO Name "foo" has inferior hierarchical names
+C: A685 DELETE foo/bar
+S: A685 OK DELETE Completed
+C: A686 LIST "" *
+S: * LIST (\Noselect) "/" foo
+S: A686 OK LIST completed
+C: A687 DELETE foo
+S: A687 OK DELETE Completed
+C: A82 LIST "" *
+S: * LIST () "." blurdybloop
+S: * LIST () "." foo
+S: * LIST () "." foo.bar
+S: A82 OK LIST completed
+C: A83 DELETE blurdybloop
+S: A83 OK DELETE completed
+C: A84 DELETE foo
+S: A84 OK DELETE Completed
+C: A85 LIST "" *
+S: * LIST () "." foo.bar
+S: A85 OK LIST completed
+C: A86 LIST "" %
+S: * LIST (\Noselect) "." foo
+S: A86 OK LIST completed
+""",
+    ),
+    TextExample(
+        "9051",
+        "6.3.6",
+        r"""
+C: A682 LIST "" *
+S: * LIST () "/" blurdybloop
+S: * LIST (\Noselect) "/" foo
+S: * LIST () "/" foo/bar
+S: A682 OK LIST completed
+C: A683 RENAME blurdybloop sarasoop
+S: A683 OK RENAME completed
+C: A684 RENAME foo zowie
+S: A684 OK RENAME Completed
+C: A685 LIST "" *
+S: * LIST () "/" sarasoop
+S: * LIST (\Noselect) "/" zowie
+S: * LIST () "/" zowie/bar
+S: A685 OK LIST completed
+C: Z432 LIST "" *
+S: * LIST () "." INBOX
+S: * LIST () "." INBOX.bar
+S: Z432 OK LIST completed
+C: Z433 RENAME INBOX old-mail
+S: Z433 OK RENAME completed
+C: Z434 LIST "" *
+S: * LIST () "." INBOX
+S: * LIST () "." INBOX.bar
+S: * LIST () "." old-mail
+S: Z434 OK LIST completed
+C: 1001 RENAME X Y
+C: 1002 SUBSCRIBE Y
+C: 1003 UNSUBSCRIBE X
+""",
+    ),
+    TextExample(
+        "9051",
+        "6.3.7",
+        r"""
+C: A002 SUBSCRIBE #news.comp.mail.mime
+S: A002 OK SUBSCRIBE completed
+""",
+    ),
+    TextExample(
+        "9051",
+        "6.3.8",
+        r"""
+C: A002 UNSUBSCRIBE #news.comp.mail.mime
+S: A002 OK UNSUBSCRIBE completed
+""",
+    ),
+    TextExample(
+        "9051",
+        "6.3.9.7",
+        r"""
+S~ * LIST (\NonExistent) "." "INBOX.DeletedMailbox"
+S~ * LIST () "/" "NewMailbox" ("OLDNAME" ("OldMailbox"))
+""",
+    ),
+    # §6.3.9.8: the basic example and extended examples 1-11.  Our
+    # serialiser writes a mailbox name as an atom when it can, so every
+    # quoted name in these responses (and quoted patterns in commands) is
+    # respelled (the "~" lines).
+    TextExample(
+        "9051",
+        "6.3.9.8",
+        r"""
+C: A101 LIST "" ""
+S: * LIST (\Noselect) "/" ""
+S: A101 OK LIST Completed
+C: A102 LIST #news.comp.mail.misc ""
+S: * LIST (\Noselect) "." #news.
+S: A102 OK LIST Completed
+C: A103 LIST /usr/staff/jones ""
+S: * LIST (\Noselect) "/" /
+S: A103 OK LIST Completed
+C: A202 LIST ~/Mail/ %
+S: * LIST (\Noselect) "/" ~/Mail/foo
+S: * LIST () "/" ~/Mail/meetings
+S: A202 OK LIST completed
+# 1
+C~ A01 LIST "" "*"
+S~ * LIST (\Marked \NoInferiors) "/" "inbox"
+S~ * LIST () "/" "Fruit"
+S~ * LIST () "/" "Fruit/Apple"
+S~ * LIST () "/" "Fruit/Banana"
+S~ * LIST () "/" "Tofu"
+S~ * LIST () "/" "Vegetable"
+S~ * LIST () "/" "Vegetable/Broccoli"
+S~ * LIST () "/" "Vegetable/Corn"
+S: A01 OK done
+# 2
+C~ A02 LIST (SUBSCRIBED) "" "*"
+S~ * LIST (\Marked \NoInferiors \Subscribed) "/" "inbox"
+S~ * LIST (\Subscribed) "/" "Fruit/Banana"
+S~ * LIST (\Subscribed \NonExistent) "/" "Fruit/Peach"
+S~ * LIST (\Subscribed) "/" "Vegetable"
+S~ * LIST (\Subscribed) "/" "Vegetable/Broccoli"
+S: A02 OK done
+# 3
+C~ A03 LIST () "" "%" RETURN (CHILDREN)
+S~ * LIST (\Marked \NoInferiors) "/" "inbox"
+S~ * LIST (\HasChildren) "/" "Fruit"
+S~ * LIST (\HasNoChildren) "/" "Tofu"
+S~ * LIST (\HasChildren) "/" "Vegetable"
+S: A03 OK done
+# 4
+C~ A04 LIST (REMOTE) "" "%" RETURN (CHILDREN)
+S~ * LIST (\Marked \NoInferiors) "/" "inbox"
+S~ * LIST (\HasChildren) "/" "Fruit"
+S~ * LIST (\HasNoChildren) "/" "Tofu"
+S~ * LIST (\HasChildren) "/" "Vegetable"
+S~ * LIST (\Remote \HasNoChildren) "/" "Bread"
+S~ * LIST (\HasChildren \Remote) "/" "Meat"
+S: A04 OK done
+# 5
+C~ A05 LIST (REMOTE SUBSCRIBED) "" "*"
+S~ * LIST (\Marked \NoInferiors \Subscribed) "/" "inbox"
+S~ * LIST (\Subscribed) "/" "Fruit/Banana"
+S~ * LIST (\Subscribed \NonExistent) "/" "Fruit/Peach"
+S~ * LIST (\Subscribed) "/" "Vegetable"
+S~ * LIST (\Subscribed) "/" "Vegetable/Broccoli"
+S~ * LIST (\Remote \Subscribed) "/" "Bread"
+S: A05 OK done
+# 6
+C~ A06 LIST (REMOTE) "" "*" RETURN (SUBSCRIBED)
+S~ * LIST (\Marked \NoInferiors \Subscribed) "/" "inbox"
+S~ * LIST () "/" "Fruit"
+S~ * LIST () "/" "Fruit/Apple"
+S~ * LIST (\Subscribed) "/" "Fruit/Banana"
+S~ * LIST () "/" "Tofu"
+S~ * LIST (\Subscribed) "/" "Vegetable"
+S~ * LIST (\Subscribed) "/" "Vegetable/Broccoli"
+S~ * LIST () "/" "Vegetable/Corn"
+S~ * LIST (\Remote \Subscribed) "/" "Bread"
+S~ * LIST (\Remote) "/" "Meat"
+S: A06 OK done
+# 7
+C~ C01 LIST "" "*"
+S~ * LIST (\Marked \NoInferiors) "/" "inbox"
+S~ * LIST () "/" "Foo"
+S~ * LIST () "/" "Foo/Bar"
+S~ * LIST () "/" "Foo/Baz"
+S~ * LIST () "/" "Moo"
+S: C01 OK done
+C~ CA3 LIST "" "%" RETURN (CHILDREN)
+S~ * LIST (\Marked \NoInferiors) "/" "inbox"
+S~ * LIST (\HasChildren) "/" "Foo"
+S~ * LIST (\HasNoChildren) "/" "Moo"
+S: CA3 OK done
+C~ C02 LIST (SUBSCRIBED) "" "*"
+S~ * LIST (\Subscribed) "/" "Foo/Baz"
+S: C02 OK done
+C~ C04 LIST (SUBSCRIBED RECURSIVEMATCH) "" "%"
+S~ * LIST () "/" "Foo" ("CHILDINFO" ("SUBSCRIBED"))
+S: C04 OK done
+C~ C04 LIST (SUBSCRIBED RECURSIVEMATCH) "" "%"
+S~ * LIST (\Subscribed) "/" "Foo" ("CHILDINFO" ("SUBSCRIBED"))
+S: C04 OK done
+C~ C04 LIST (SUBSCRIBED RECURSIVEMATCH) "" "%"
+S~ * LIST (\Subscribed \HasChildren) "/" "Foo" ("CHILDINFO" ("SUBSCRIBED"))
+S: C04 OK done
+C~ C04 LIST (SUBSCRIBED RECURSIVEMATCH) "" "%"
+S~ * LIST (\NonExistent) "/" "Foo" ("CHILDINFO" ("SUBSCRIBED"))
+S: C04 OK done
+C~ C04 LIST (SUBSCRIBED RECURSIVEMATCH) "" "%" RETURN (CHILDREN)
+S~ * LIST (\HasChildren \Subscribed) "/" "Foo"
+S~ * LIST (\HasNoChildren \Subscribed) "/" "Moo"
+S: C04 OK done
+# 8
+C~ D01 LIST "" "*"
+S~ * LIST (\Marked \NoInferiors) "/" "inbox"
+S~ * LIST () "/" "foo2"
+S~ * LIST () "/" "foo2/bar1"
+S~ * LIST () "/" "foo2/bar2"
+S~ * LIST () "/" "baz2"
+S~ * LIST () "/" "baz2/bar2"
+S~ * LIST () "/" "baz2/bar22"
+S~ * LIST () "/" "baz2/bar222"
+S~ * LIST () "/" "eps2"
+S~ * LIST () "/" "eps2/mamba"
+S~ * LIST () "/" "qux2/bar2"
+S: D01 OK done
+C~ D02 LIST (SUBSCRIBED) "" "*"
+S~ * LIST (\Subscribed) "/" "foo2/bar1"
+S~ * LIST (\Subscribed) "/" "foo2/bar2"
+S~ * LIST (\Subscribed) "/" "baz2/bar2"
+S~ * LIST (\Subscribed) "/" "baz2/bar22"
+S~ * LIST (\Subscribed) "/" "baz2/bar222"
+S~ * LIST (\Subscribed) "/" "eps2"
+S~ * LIST (\Subscribed) "/" "eps2/mamba"
+S~ * LIST (\Subscribed) "/" "qux2/bar2"
+S: D02 OK done
+C~ D03 LIST (RECURSIVEMATCH SUBSCRIBED) "" "*2"
+S~ * LIST () "/" "foo2" ("CHILDINFO" ("SUBSCRIBED"))
+S~ * LIST (\Subscribed) "/" "foo2/bar2"
+S~ * LIST (\Subscribed) "/" "baz2/bar2"
+S~ * LIST (\Subscribed) "/" "baz2/bar22"
+S~ * LIST (\Subscribed) "/" "baz2/bar222"
+S~ * LIST (\Subscribed) "/" "eps2" ("CHILDINFO" ("SUBSCRIBED"))
+S~ * LIST (\Subscribed) "/" "qux2/bar2"
+S: D03 OK done
+S~ * LIST () "/" "baz2" ("CHILDINFO" ("SUBSCRIBED"))
+S~ * LIST (\NonExistent) "/" "qux2" ("CHILDINFO" ("SUBSCRIBED"))
+C~ D03 LIST (RECURSIVEMATCH SUBSCRIBED) "" "*"
+S~ * LIST () "/" "foo2" ("CHILDINFO" ("SUBSCRIBED"))
+S~ * LIST (\Subscribed) "/" "foo2/bar1"
+S~ * LIST (\Subscribed) "/" "foo2/bar2"
+S~ * LIST () "/" "baz2" ("CHILDINFO" ("SUBSCRIBED"))
+S~ * LIST (\Subscribed) "/" "baz2/bar2"
+S~ * LIST (\Subscribed) "/" "baz2/bar22"
+S~ * LIST (\Subscribed) "/" "baz2/bar222"
+S~ * LIST (\Subscribed) "/" "eps2" ("CHILDINFO" ("SUBSCRIBED"))
+S~ * LIST (\Subscribed) "/" "eps2/mamba"
+S~ * LIST (\Subscribed) "/" "qux2/bar2"
+S: D03 OK done
+# 9
+C~ a1 LIST "" ("foo")
+S: * LIST () "/" foo
+S: a1 OK done
+C~ a2 LIST (SUBSCRIBED) "" "foo/*"
+S: * LIST (\Subscribed \NonExistent) "/" foo/bar
+S: a2 OK done
+C: a3 LIST (SUBSCRIBED RECURSIVEMATCH) "" foo RETURN (CHILDREN)
+S: * LIST (\HasNoChildren) "/" foo ("CHILDINFO" ("SUBSCRIBED"))
+S: a3 OK done
+# 10
+C: a1 LIST (REMOTE) "" *
+S: * LIST () "/" music/rock
+S: * LIST (\Remote) "/" also/jazz
+S: a1 OK done
+C: a2 LIST () "" %
+S: * LIST (\NonExistent \HasChildren) "/" music
+S: a2 OK done
+C: a3 LIST (REMOTE) "" %
+S: * LIST (\NonExistent \HasChildren) "/" music
+S: * LIST (\NonExistent \HasChildren) "/" also
+S: a3 OK done
+C: a3.1 LIST "" (% music/rock)
+S: * LIST () "/" music/rock
+S: a3.1 OK done
+# 11
+C: A01 LIST "" % RETURN (STATUS (MESSAGES UNSEEN))
+S~ * LIST () "." "INBOX"
+S~ * STATUS "INBOX" (MESSAGES 17 UNSEEN 16)
+S~ * LIST () "." "foo"
+S~ * STATUS "foo" (MESSAGES 30 UNSEEN 29)
+S~ * LIST (\NoSelect) "." "bar"
+S: A01 OK List completed.
+C: A02 LIST (SUBSCRIBED RECURSIVEMATCH) "" % RETURN (STATUS (MESSAGES))
+# RFC text: `* LIST (\Subscribed) "."  "INBOX"` has two spaces between the
+# delimiter and the name, which RFC 9051 §9 (one SP) does not allow; the
+# corrected line is tested.
+S~ * LIST (\Subscribed) "." "INBOX"
+S~ * STATUS "INBOX" (MESSAGES 17)
+S~ * LIST () "." "foo" (CHILDINFO ("SUBSCRIBED"))
+S: A02 OK List completed.
+""",
+    ),
+    # Example 5's "NIL  NIL" has two spaces (RFC 9051 §9 wants one SP); the
+    # corrected line is tested.
+    TextExample(
+        "9051",
+        "6.3.10",
+        r"""
+C: A001 NAMESPACE
+S: * NAMESPACE (("" "/")) NIL NIL
+S: A001 OK NAMESPACE command completed
+C: A001 NAMESPACE
+S: * NAMESPACE NIL NIL (("" "."))
+S: A001 OK NAMESPACE command completed
+C: A001 NAMESPACE
+S: * NAMESPACE (("" "/")) NIL (("Public Folders/" "/"))
+S: A001 OK NAMESPACE command completed
+C: A001 NAMESPACE
+S: * NAMESPACE (("" "/")) (("~" "/")) (("#shared/" "/")("#public/" "/")("#ftp/" "/")("#news." "."))
+S: A001 OK NAMESPACE command completed
+C: A001 NAMESPACE
+S: * NAMESPACE (("INBOX." ".")) NIL NIL
+S: A001 OK NAMESPACE command completed
+C: A002 CREATE "INBOX.Sent Mail"
+S: A002 OK CREATE command completed
+C: A001 NAMESPACE
+S: * NAMESPACE (("" "/")("#mh/" "/" "X-PARAM" ("FLAG1" "FLAG2"))) NIL NIL
+S: A001 OK NAMESPACE command completed
+C~ A002 LIST (SPECIAL-USE) "" "*"
+S: * LIST (\NonExistent \Archive) "/" Archives
+S: * LIST (\NonExistent \Drafts) "/" Drafts
+S: * LIST (\NonExistent \Junk) "/" Junk
+S: * LIST (\NonExistent \Sent) "/" "Sent Mail"
+S: * LIST (\NonExistent \Trash) "/" "Deleted Items"
+S: A002 OK LIST Completed
+""",
+    ),
 ]
