@@ -10,7 +10,7 @@ with STARTTLS, exactly as over a network.
 from __future__ import annotations
 
 import ssl
-from typing import Any
+from typing import Any, Protocol
 
 from mailproto.smtp import (
     ClientConnection,
@@ -29,7 +29,7 @@ from mailproto.smtp import (
     StartTLS,
     State,
 )
-from transports.pump import Pump, drain, feed
+from transports.pump import Connection, Pump, answer_all
 from transports.smtp_sink import SMTPSink
 
 
@@ -52,15 +52,24 @@ class MemoryTLS:
         return True
 
 
+class Application(Protocol):
+    """The server's application half: answers one event (``SMTPSink``,
+    ``POP3Session``, ``IMAPSession``)."""
+
+    def handle(self, conn: Any, event: Any, /) -> None: ...
+
+
 class Loopback:
     """A client and a server joined in memory, clear text or TLS.
 
     The client side is driven with :class:`~transports.pump.Pump`, whose
     ``recv`` callable runs the server: it moves the client's bytes to the
-    server, lets the application answer, and hands the answer back.
+    server, lets the application answer, and hands the answer back.  Any
+    protocol works: *server* is a mailproto server connection and *sink* the
+    application that answers its events.
     """
 
-    def __init__(self, server: ServerConnection, sink: SMTPSink) -> None:
+    def __init__(self, server: Connection, sink: Application) -> None:
         self.server = server
         self.sink = sink
         self.client_tls: MemoryTLS | None = None
@@ -81,8 +90,9 @@ class Loopback:
         if self.server_tls is not None:
             data = self._read_plain(self.server_tls)
         # b"" would mean "the client closed": only feed real bytes.
-        for event in feed(self.server, data) if data else drain(self.server):
-            self.sink.handle(self.server, event)
+        if data:
+            self.server.receive_data(data)
+        answer_all(self.server, self.sink.handle)
         out = self.server.data_to_send()
         if self.server_tls is None or self.client_tls is None:
             return out
