@@ -34,8 +34,8 @@ from mailproto.pop3 import (
     Quit,
     Retr,
     ServerConnection,
-    State,
     Stat,
+    State,
     StatResponse,
     Stls,
 )

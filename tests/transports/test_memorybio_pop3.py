@@ -21,9 +21,7 @@ def _drops() -> Maildrops:
     return drops
 
 
-def test_session_over_memory_tls(
-    server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext
-) -> None:
+def test_session_over_memory_tls(server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext) -> None:
     drops = _drops()
     outcome = run_session(drops, "alice", "pässword", client_ctx, server_ctx)
     assert outcome.messages == MESSAGES
@@ -39,9 +37,7 @@ def test_session_over_memory_tls(
     assert not drops.locked
 
 
-def test_wrong_password_is_refused(
-    server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext
-) -> None:
+def test_wrong_password_is_refused(server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext) -> None:
     drops = _drops()
     with pytest.raises(ConnectionError, match="-ERR"):
         run_session(drops, "alice", "wrong", client_ctx, server_ctx)
