@@ -29,9 +29,10 @@ control characters...) before it touches the file system.
 
 from __future__ import annotations
 
+import bisect
 import datetime
 import re
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 from mailproto import imf, mime, sasl
 from mailproto.errors import ProtocolError
@@ -55,6 +56,7 @@ from mailproto.imap.types import (
     AppendUid,
     BinarySizeRequest,
     CopyUid,
+    ExtensionValue,
     ResponseCode,
     SearchKey,
     SectionData,
@@ -64,6 +66,7 @@ from mailproto.imap.types import (
 from mailproto.imf.headers import split_header_section
 
 from .directory import Account
+from .imap_cache import CACHE
 from .maildir import (
     STANDARD_FLAGS,
     Change,
@@ -80,12 +83,32 @@ from .smtp_service import answer_sasl
 __all__ = ["BUSY", "IMAPSession", "imap_session"]
 
 BUSY = b"* BYE [UNAVAILABLE] Too many connections, try again later\r\n"
-CAPABILITIES = (*DEFAULT_CAPABILITIES, "CONDSTORE", "SPECIAL-USE", "CHILDREN")
+CAPABILITIES = (
+    *DEFAULT_CAPABILITIES,
+    "CONDSTORE",
+    "QRESYNC",
+    "SPECIAL-USE",
+    "CHILDREN",
+    "LIST-EXTENDED",
+    "LIST-STATUS",
+    "SEARCHRES",
+)
+#: SEARCH CHARSET values understood (RFC 9051 §6.4.4: US-ASCII and UTF-8 are
+#: required; search strings are compared as Unicode text, so both are UTF-8).
+CHARSETS = ("UTF-8", "US-ASCII")
+#: LIST selection options (RFC 5258 §3.1, RFC 6154 §5.1) and return options
+#: (RFC 5258 §3.2, RFC 5819, RFC 6154 §5.1) this server knows.
+_LIST_SELECTION = frozenset({"SUBSCRIBED", "REMOTE", "RECURSIVEMATCH", "SPECIAL-USE"})
+_LIST_RETURN = frozenset({"SUBSCRIBED", "CHILDREN", "SPECIAL-USE"})
 AUTH_MECHANISMS = ("SCRAM-SHA-256", "PLAIN", "LOGIN")
-#: Write FETCH output to the socket after this many messages.
-FLUSH_EVERY = 32
+#: Collect FETCH output from the connection after this many messages...
+FLUSH_EVERY = 16
+#: ... and write it to the socket once this much is collected.
+WRITE_SIZE = 128 * 1024
 #: Untagged ID response (RFC 2971).
 SERVER_ID = (("name", "mailproto-mailserver"), ("vendor", "mailproto"))
+#: The largest UID (RFC 9051 §9: nz-number is a 32-bit unsigned integer).
+MAX_UID = 2**32 - 1
 
 _MACROS = {
     "ALL": ("FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE"),
@@ -96,6 +119,10 @@ _NEEDS_MESSAGE = frozenset(
     {"ENVELOPE", "BODY", "BODYSTRUCTURE", "RFC822", "RFC822.HEADER", "RFC822.TEXT"}
 )
 _SETS_SEEN = frozenset({"RFC822", "RFC822.TEXT"})
+#: STATUS items this server answers (RFC 9051 §6.3.11, RFC 7162 §3.1.3, RFC 8438).
+_STATUS_ITEMS = frozenset(
+    {"MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "RECENT", "DELETED", "SIZE", "HIGHESTMODSEQ"}
+)
 
 
 def _ok(tag: str, text: str, code: ResponseCode | None = None) -> R.StatusResponse:
@@ -151,9 +178,13 @@ class IMAPSession:
         self.view: SelectedMailbox | None = None
         self.read_only = False
         self.condstore = False
+        #: ENABLE QRESYNC was sent (RFC 7162 §3.2.3): VANISHED replaces EXPUNGE.
+        self.qresync = False
         #: ENABLE IMAP4rev2 was sent: no \\Recent, no RECENT (RFC 9051 App. E).
         self.rev2 = False
         self.recent: frozenset[int] = frozenset()
+        #: UIDs of the last SEARCH ... RETURN (SAVE), the value of "$".
+        self.saved: list[int] = []
         self.idle_tag: str | None = None
         self._flag_changes: set[int] = set()
         self._unwatch: Callable[[], None] | None = None
@@ -269,7 +300,7 @@ class IMAPSession:
         view, folder = self.view, self.folder
         if view is None or folder is None:
             return
-        for response in view.updates(expunge_allowed=expunge_allowed):
+        for response in view.updates(expunge_allowed=expunge_allowed, qresync=self.qresync):
             self.conn.send(response)
         if self._flag_changes:
             changed, self._flag_changes = sorted(self._flag_changes), set()
@@ -338,12 +369,19 @@ class IMAPSession:
         self.conn.send(_ok(cmd.tag, "ID completed"))
 
     async def cmd_enable(self, cmd: C.Enable) -> None:
-        enabled = []
+        # RFC 5161 §3.1 / RFC 9051 §6.3.1: ENABLED names what this command
+        # enabled; unknown names and ones already enabled are left out.
+        enabled: list[str] = []
         for cap in cmd.capabilities:
-            if cap.upper() == "CONDSTORE":
+            name = cap.upper()
+            if name == "CONDSTORE" and not self.condstore:
                 self.condstore = True
                 enabled.append("CONDSTORE")
-            elif cap.upper() == "IMAP4REV2":
+            elif name == "QRESYNC" and not self.qresync:
+                # RFC 7162 §3.2.3: QRESYNC implies CONDSTORE.
+                self.qresync = self.condstore = True
+                enabled.append("QRESYNC")
+            elif name == "IMAP4REV2" and not self.rev2:
                 self.rev2 = True
                 enabled.append("IMAP4rev2")
         self.conn.send(R.Enabled(capabilities=tuple(enabled)))
@@ -364,33 +402,90 @@ class IMAPSession:
     # -- mailboxes ---------------------------------------------------------------------------
 
     async def cmd_list(self, cmd: C.List) -> None:
+        """LIST, with LIST-EXTENDED (RFC 5258), LIST-STATUS (RFC 5819) and SPECIAL-USE.
+
+        Selection options choose *which* names are listed (SUBSCRIBED:
+        subscribed ones, existing or not; SPECIAL-USE: those with a
+        special-use attribute; RECURSIVEMATCH: also parents of matches, with
+        ``CHILDINFO``), return options *what* is said about each.
+        ``\\HasChildren``/``\\HasNoChildren`` and special-use attributes are
+        always returned (RFC 5258 §3.2 and RFC 6154 §5.1 allow it), so the
+        CHILDREN and SPECIAL-USE return options need no work.
+        """
         assert self.mailbox is not None
-        subscribed_only = cmd.selection is not None and any(
-            s.upper() == "SUBSCRIBED" for s in cmd.selection
-        )
-        special_only = cmd.selection is not None and any(
-            s.upper() == "SPECIAL-USE" for s in cmd.selection
-        )
+        selection = {s.upper() for s in cmd.selection or ()}
+        returns = {r.upper() for r in cmd.return_options or ()}
+        if selection - _LIST_SELECTION or returns - _LIST_RETURN:
+            # RFC 5258 §3: unknown options are a BAD.
+            bad = sorted((selection - _LIST_SELECTION) | (returns - _LIST_RETURN))
+            self.conn.send(_bad(cmd.tag, f"Unknown LIST option {bad[0]}"))
+            return
+        if "RECURSIVEMATCH" in selection and not selection - {"RECURSIVEMATCH", "REMOTE"}:
+            # RFC 5258 §3.1: RECURSIVEMATCH alone (or with REMOTE) is a BAD.
+            self.conn.send(_bad(cmd.tag, "RECURSIVEMATCH needs another selection option"))
+            return
+        status_items = cmd.return_status
+        if status_items is not None:
+            unknown = [i for i in status_items if i.upper() not in _STATUS_ITEMS]
+            if unknown:
+                self.conn.send(_bad(cmd.tag, f"Unknown STATUS item {unknown[0]}"))
+                return
         if any(p == "" for p in cmd.patterns):
             # RFC 9051 §6.3.9: an empty pattern asks for the delimiter.
             self.conn.send(R.ListResponse(attributes=("\\Noselect",), delimiter=".", mailbox=""))
         patterns = [_pattern(cmd.reference, p) for p in cmd.patterns if p]
+        if not patterns:
+            self._done(cmd.tag, "LIST completed")
+            return
         subs = set(self.mailbox.subscriptions())
-        for info in self.mailbox.list_folders():
-            if not any(p.match(info.name) for p in patterns):
+        subscribed_only = "SUBSCRIBED" in selection
+        special_only = "SPECIAL-USE" in selection
+        recursive = "RECURSIVEMATCH" in selection
+        # RFC 5258 §3.1: the SUBSCRIBED selection option implies the
+        # SUBSCRIBED return option.
+        say_subscribed = subscribed_only or "SUBSCRIBED" in returns
+        infos = {info.name: info for info in self.mailbox.list_folders()}
+        names = list(infos)
+        if subscribed_only:
+            # RFC 5258 §3.1: subscribed names are listed even when the
+            # mailbox no longer exists (then with \\NonExistent).
+            names += sorted(n for n in subs if n not in infos)
+        for name in names:
+            if not any(p.match(name) for p in patterns):
                 continue
-            if subscribed_only and info.name not in subs:
+            info = infos.get(name)
+            extended: tuple[tuple[str, ExtensionValue], ...] = ()
+            if subscribed_only and name not in subs:
+                # Listed only as the parent of a subscribed match (RECURSIVEMATCH).
+                prefix = name + "."
+                if not recursive or not any(n.startswith(prefix) for n in subs):
+                    continue
+                extended = (("CHILDINFO", ("SUBSCRIBED",)),)
+            if special_only and (info is None or info.special_use is None):
                 continue
-            if special_only and info.special_use is None:
-                continue
-            attrs_ = ["\\HasChildren" if info.has_children else "\\HasNoChildren"]
-            if info.special_use:
-                attrs_.append(info.special_use)
-            if info.name in subs and cmd.selection is not None:
+            attrs_: list[str] = []
+            if info is None:
+                # RFC 5258 §3: \\NonExistent implies \\Noselect.
+                attrs_.append("\\NonExistent")
+            else:
+                attrs_.append("\\HasChildren" if info.has_children else "\\HasNoChildren")
+                if not info.selectable:
+                    attrs_.append("\\Noselect")
+                if info.special_use:
+                    attrs_.append(info.special_use)
+            if say_subscribed and name in subs:
                 attrs_.append("\\Subscribed")
             self.conn.send(
-                R.ListResponse(attributes=tuple(attrs_), delimiter=".", mailbox=info.name)
+                R.ListResponse(
+                    attributes=tuple(attrs_), delimiter=".", mailbox=name, extended=extended
+                )
             )
+            if status_items is not None and info is not None and info.selectable:
+                # RFC 5819 §2: STATUS right after the LIST response, only for
+                # selectable mailboxes.
+                folder = self._open(name)
+                if folder is not None:
+                    self.conn.send(self._status(folder, status_items))
         self._done(cmd.tag, "LIST completed")
 
     async def cmd_lsub(self, cmd: C.Lsub) -> None:
@@ -408,25 +503,35 @@ class IMAPSession:
         if folder is None:
             self.conn.send(_no(cmd.tag, "No such mailbox", "NONEXISTENT"))
             return
-        folder.rescan(notify=True)
-        messages = folder.messages()
-        items: list[tuple[str, int | str | None]] = []
-        for item in cmd.items:
-            name = item.upper()
-            value: int | None = {
-                "MESSAGES": len(messages),
-                "UIDNEXT": folder.uidnext,
-                "UIDVALIDITY": folder.uidvalidity,
-                "UNSEEN": folder.unseen_count(),
-                "RECENT": folder.recent_count(),
-                "DELETED": sum(1 for m in messages if "\\Deleted" in m.flags),
-                "SIZE": sum(m.size for m in messages),
-                "HIGHESTMODSEQ": folder.highestmodseq,
-            }.get(name)
-            if value is not None:
-                items.append((name, value))
-        self.conn.send(R.StatusData(mailbox=folder.name, items=tuple(items)))
+        self.conn.send(self._status(folder, cmd.items))
         self._done(cmd.tag, "STATUS completed")
+
+    def _status(self, folder: Folder, wanted: Iterable[str]) -> R.StatusData:
+        """The STATUS data of *folder* (RFC 9051 §6.3.11), for STATUS and LIST-STATUS."""
+        folder.rescan(notify=True)
+        items: list[tuple[str, int | str | None]] = []
+        for item in wanted:
+            name = item.upper()
+            if name == "MESSAGES":
+                value = len(folder)
+            elif name == "UIDNEXT":
+                value = folder.uidnext
+            elif name == "UIDVALIDITY":
+                value = folder.uidvalidity
+            elif name == "UNSEEN":
+                value = folder.unseen_count()
+            elif name == "RECENT":
+                value = folder.recent_count()
+            elif name == "DELETED":
+                value = sum(1 for m in folder.messages() if "\\Deleted" in m.flags)
+            elif name == "SIZE":
+                value = sum(m.size for m in folder.messages())
+            elif name == "HIGHESTMODSEQ":
+                value = folder.highestmodseq
+            else:
+                continue
+            items.append((name, value))
+        return R.StatusData(mailbox=folder.name, items=tuple(items))
 
     async def cmd_create(self, cmd: C.Create) -> None:
         assert self.mailbox is not None
@@ -503,11 +608,24 @@ class IMAPSession:
         self.folder = None
         self.view = None
         self.recent = frozenset()
+        self.saved = []
         self._flag_changes.clear()
 
     async def cmd_select(self, cmd: C.Select | C.Examine) -> None:
+        qresync = cmd.qresync
+        if qresync is not None:
+            problem = _qresync_problem(qresync, enabled=self.qresync)
+            if problem is not None:
+                self.conn.send(_bad(cmd.tag, problem))
+                return
+        if self.folder is not None:
+            # RFC 9051 §6.3.2 and RFC 7162 §3.2.11: [CLOSED] marks where the
+            # responses about the old mailbox end (sent even if this SELECT
+            # fails: the old mailbox is closed either way).
+            self.conn.send(_untagged_ok(ResponseCode(name="CLOSED"), "Previous mailbox closed"))
         self._deselect()
-        folder = self._open(cmd.mailbox)
+        name = cmd.mailbox
+        folder = self._open(name)
         if folder is None:
             self.conn.send(_no(cmd.tag, "No such mailbox", "NONEXISTENT"))
             return
@@ -533,6 +651,11 @@ class IMAPSession:
         send(R.Exists(count=len(messages)))
         if not self.rev2:
             send(R.Recent(count=len(self.recent)))
+        else:
+            # RFC 9051 §6.3.2: LIST is a REQUIRED untagged response of a
+            # rev2 SELECT, with the canonical name and OLDNAME when the
+            # client's spelling was normalised (RFC 9051 §5.1).
+            send(self._list_one(folder.name, old_name=name))
         first = folder.first_unseen()
         if first is not None:
             seq = self.view.seq(first)
@@ -545,8 +668,54 @@ class IMAPSession:
         send(
             _untagged_ok(ResponseCode(name="HIGHESTMODSEQ", value=folder.highestmodseq), "Highest")
         )
+        if qresync is not None and qresync.uidvalidity == folder.uidvalidity:
+            # RFC 7162 §3.2.5.1: a UIDVALIDITY mismatch means "forget
+            # everything": the client refetches, nothing more is sent.
+            self._resync(folder, qresync)
         code = ResponseCode(name="READ-ONLY" if read_only else "READ-WRITE")
         send(_ok(cmd.tag, ("EXAMINE" if read_only else "SELECT") + " completed", code))
+
+    def _list_one(self, name: str, *, old_name: str) -> R.ListResponse:
+        """The LIST response a rev2 SELECT carries for the mailbox it opened."""
+        assert self.mailbox is not None
+        info = next((i for i in self.mailbox.list_folders() if i.name == name), None)
+        attrs_ = ["\\HasChildren" if info is not None and info.has_children else "\\HasNoChildren"]
+        if info is not None and info.special_use:
+            attrs_.append(info.special_use)
+        extended: tuple[tuple[str, ExtensionValue], ...] = ()
+        if old_name != name and old_name.upper() != "INBOX":
+            extended = (("OLDNAME", (old_name,)),)
+        return R.ListResponse(
+            attributes=tuple(attrs_), delimiter=".", mailbox=name, extended=extended
+        )
+
+    def _resync(self, folder: Folder, qresync: C.QResync) -> None:
+        """QRESYNC's part of SELECT (RFC 7162 §3.2.5.1).
+
+        First ``VANISHED (EARLIER)`` with the UIDs expunged since the
+        client's mod-sequence, then a FETCH (UID, FLAGS, MODSEQ) for every
+        message changed since — both limited to the client's known UIDs
+        when it sent them (as Dovecot does).  When the store's expunge
+        history no longer reaches back that far, every missing UID counts
+        as vanished (§3.2.5.2 allows it), trimmed by the sequence match data.
+        """
+        view = self.view
+        assert view is not None
+        largest = max(folder.uidnext - 1, 1)
+        known = qresync.known_uids.resolve(largest) if qresync.known_uids else ((1, largest),)
+        floor = 0
+        if qresync.seq_match is not None:
+            floor = _seq_match_floor(view, *qresync.seq_match, largest)
+        vanished = _vanished_ranges(folder, view, qresync.modseq, known, floor)
+        if vanished:
+            self.conn.send(R.Vanished(earlier=True, uids=SequenceSet(ranges=vanished)))
+        for info in folder.changed_since(qresync.modseq):
+            seq = view.seq(info.uid)
+            if seq is None or not _in_ranges(info.uid, known):
+                continue
+            self.conn.send(
+                R.FetchResponse(seq=seq, uid=info.uid, flags=self._flags(info), modseq=info.modseq)
+            )
 
     cmd_examine = cmd_select
 
@@ -573,15 +742,21 @@ class IMAPSession:
             return
         uids = None
         if cmd.uids is not None and self.view is not None:
-            uids = {u for _, u in self.view.resolve(cmd.uids, uid=True)}
+            uids = {u for _, u in self._targets(cmd.uids, True)}
         folder.expunge(uids)
         self._done(cmd.tag, "EXPUNGE completed")
 
     # -- messages --------------------------------------------------------------------------
 
     def _targets(self, seqset: SequenceSet, uid: bool) -> list[tuple[int, int]]:
-        assert self.view is not None
-        return self.view.resolve(seqset, uid=uid)
+        view = self.view
+        assert view is not None
+        if seqset.last_result:
+            # "$": the saved SEARCH result (RFC 9051 §6.4.4.1), minus what
+            # was expunged since.
+            pairs = ((view.seq(u), u) for u in self.saved)
+            return [(s, u) for s, u in pairs if s is not None]
+        return view.resolve(seqset, uid=uid)
 
     async def cmd_fetch(self, cmd: C.Fetch) -> None:
         folder = self.folder
@@ -593,7 +768,18 @@ class IMAPSession:
             else list(wanted)
         )
         names = {i for i in items if isinstance(i, str)}
-        if cmd.uid:
+        if cmd.vanished:
+            # RFC 7162 §3.2.6: only UID FETCH with CHANGEDSINCE, only after
+            # ENABLE QRESYNC.
+            if not cmd.uid or cmd.changed_since is None:
+                self.conn.send(_bad(cmd.tag, "VANISHED needs UID FETCH with CHANGEDSINCE"))
+                return
+            if not self.qresync:
+                self.conn.send(_bad(cmd.tag, "VANISHED without ENABLE QRESYNC"))
+                return
+        if cmd.uid or self.qresync:
+            # RFC 9051 §6.4.9 (UID commands); with QRESYNC every FETCH
+            # carries the UID, so a client can always key its cache by it.
             names.add("UID")
         if cmd.changed_since is not None:
             names.add("MODSEQ")
@@ -604,8 +790,25 @@ class IMAPSession:
             bool(names & _SETS_SEEN)
             or any(isinstance(i, SectionRequest) and not i.peek for i in items)
         )
+        targets = self._targets(cmd.sequence_set, cmd.uid)
+        if cmd.vanished and cmd.changed_since is not None:
+            largest = max(folder.uidnext - 1, 1)
+            asked = (
+                tuple((u, u) for _, u in targets)
+                if cmd.sequence_set.last_result
+                else cmd.sequence_set.resolve(largest)
+            )
+            vanished = _vanished_ranges(folder, self.view, cmd.changed_since, asked, 0)
+            if vanished:
+                self.conn.send(R.Vanished(earlier=True, uids=SequenceSet(ranges=vanished)))
+        # Only the header section is needed? Then it comes from the cache,
+        # which reads just the head of each file (imap_cache).
+        source = _HEADER_ONLY if needs_msg and _header_only(names, items) else needs_msg
+        where = str(folder.path)
+        pending: list[bytes] = []
+        pending_size = 0
         sent = 0
-        for seq, uid in self._targets(cmd.sequence_set, cmd.uid):
+        for seq, uid in targets:
             info = folder.get(uid)
             if info is None:
                 continue
@@ -618,25 +821,45 @@ class IMAPSession:
                 info = folder.get(uid) or info
             else:
                 names_now = names
-            self.conn.send(self._fetch_one(folder, seq, info, names_now, items, needs_msg))
+            try:
+                response = self._fetch_one(folder, where, seq, info, names_now, items, source)
+            except (KeyError, FileNotFoundError):
+                continue  # expunged meanwhile (by POP3 or another process)
+            self.conn.send(response)
             sent += 1
             if sent % FLUSH_EVERY == 0:
                 # Stream a big FETCH instead of building all of it in memory
-                # (and let the client start reading while we work).
-                await self.link.write(self.conn.data_to_send())
+                # (and let the client start reading while we work), in
+                # writes of at least WRITE_SIZE octets (fewer system calls).
+                data = self.conn.data_to_send()
+                pending.append(data)
+                pending_size += len(data)
+                if pending_size >= WRITE_SIZE:
+                    await self.link.write(b"".join(pending))
+                    pending.clear()
+                    pending_size = 0
+        if pending:
+            await self.link.write(b"".join(pending))
         self._send_updates(expunge_allowed=cmd.uid)
         self.conn.send(_ok(cmd.tag, "FETCH completed"))
 
     def _fetch_one(
         self,
         folder: Folder,
+        where: str,
         seq: int,
         info: MessageInfo,
         names: set[str],
         items: list[object],
-        needs_msg: bool,
+        source: object,
     ) -> R.FetchResponse:
-        raw = folder.read(info.uid) if needs_msg else b""
+        """One FETCH response; *source* is False (no message bytes needed),
+        :data:`_HEADER_ONLY` (the header section is enough) or True."""
+        needs_msg = bool(source)
+        if source is _HEADER_ONLY:
+            raw = CACHE.header(folder, info, where)
+        else:
+            raw = CACHE.read(folder, info, where) if needs_msg else b""
         # Parse the MIME tree only when something needs its structure: the
         # common "whole message" and "header" fetches are slices of the file.
         msg = mime.parse(raw) if needs_msg and self._needs_tree(names, items) else None
@@ -644,7 +867,7 @@ class IMAPSession:
         binary_sizes: list[tuple[tuple[int, ...], int]] = []
         for item in items:
             if isinstance(item, SectionRequest):
-                simple = _simple_section(raw, item)
+                simple = _simple_section(raw, item, header_only=source is _HEADER_ONLY)
                 if simple is None:
                     if msg is None:
                         msg = mime.parse(raw)
@@ -658,9 +881,9 @@ class IMAPSession:
             elif item == "RFC822":
                 sections.append(SectionData(data=raw, legacy="RFC822"))
             elif item in ("RFC822.HEADER", "RFC822.TEXT"):
-                end = raw.find(b"\r\n\r\n")
-                head, body = (raw, b"") if end < 0 else (raw[: end + 4], raw[end + 4 :])
-                data = head if item == "RFC822.HEADER" else body
+                # The same split as BODY[HEADER] / BODY[TEXT] (RFC 3501 §6.4.5).
+                _, body_start, _ = split_header_section(raw)
+                data = raw[:body_start] if item == "RFC822.HEADER" else raw[body_start:]
                 sections.append(SectionData(data=data, legacy=str(item)))
         return R.FetchResponse(
             seq=seq,
@@ -711,7 +934,7 @@ class IMAPSession:
             self.conn.send(
                 R.FetchResponse(
                     seq=seq_of[info.uid],
-                    uid=info.uid if cmd.uid else None,
+                    uid=info.uid if cmd.uid or self.qresync else None,
                     flags=None if cmd.silent else self._flags(info),
                     modseq=info.modseq if self.condstore else None,
                 )
@@ -763,23 +986,54 @@ class IMAPSession:
         folder = self.folder
         assert folder is not None and self.view is not None
         view = self.view
+        if any(o.upper() == "SAVE" for o in cmd.return_options or ()):
+            # RFC 9051 §6.4.4.1: a SEARCH with SAVE that fails empties "$".
+            self.saved = []
+        if cmd.charset is not None and cmd.charset.upper() not in CHARSETS:
+            # RFC 9051 §6.4.4: an unsupported charset is a NO (not a BAD),
+            # with BADCHARSET listing the ones that work.
+            self.conn.send(
+                R.StatusResponse(
+                    tag=cmd.tag,
+                    status="NO",
+                    code=ResponseCode(name="BADCHARSET", value=CHARSETS),
+                    text=f"Unsupported charset {cmd.charset}",
+                )
+            )
+            return
+        return_options = cmd.return_options
+        if return_options is None and self.rev2:
+            # RFC 9051 §6.4.4: a rev2 server answers every SEARCH with
+            # ESEARCH ("Clients that support only IMAP4rev2 MUST ignore
+            # SEARCH responses"); no RETURN means RETURN (ALL).
+            return_options = ()
+        opts = {o.upper() for o in return_options or ()} or {"ALL"}
+        if opts - {"MIN", "MAX", "ALL", "COUNT", "SAVE"}:
+            # RFC 9051 §6.4.4: unknown result options MUST be a BAD.
+            self.conn.send(_bad(cmd.tag, "Unknown SEARCH result option"))
+            return
         largest_uid = max(view.uids) if view.uids else 0
+        saved = frozenset(self.saved)
         matched: list[tuple[int, int]] = []
         highest = 0
         for seq, uid in enumerate(view.uids, start=1):
             info = folder.get(uid)
             if info is None:
                 continue
-            ctx = _Match(folder, info, seq, view.exists, largest_uid, self.recent)
+            ctx = _Match(folder, info, seq, view.exists, largest_uid, self.recent, saved)
             if all(ctx.match(k) for k in cmd.keys):
                 matched.append((seq, uid))
                 highest = max(highest, info.modseq)
         numbers = [u if cmd.uid else s for s, u in matched]
         modseq = highest if _uses_modseq(cmd.keys) and numbers else None
-        if cmd.return_options is None:
+        if "SAVE" in opts:
+            # RFC 9051 §6.4.4.1 (SEARCHRES, RFC 5182): "$" names these
+            # messages from now on; kept as UIDs so expunges cannot shift it.
+            self.saved = [u for _, u in matched]
+        if return_options is None:
             self.conn.send(R.SearchResponse(numbers=tuple(numbers), modseq=modseq))
-        else:
-            opts = {o.upper() for o in cmd.return_options} or {"ALL"}
+        elif opts != {"SAVE"}:
+            # (SAVE alone suppresses the ESEARCH response, RFC 9051 §6.4.4.)
             self.conn.send(
                 R.Esearch(
                     tag=cmd.tag,
@@ -795,18 +1049,126 @@ class IMAPSession:
         self.conn.send(_ok(cmd.tag, "SEARCH completed"))
 
 
-def _simple_section(raw: bytes, request: SectionRequest) -> SectionData | None:
+#: :meth:`IMAPSession._fetch_one` needs only the header section.
+_HEADER_ONLY = object()
+#: FETCH items answered from the header section alone (RFC 9051 §6.4.5):
+#: ENVELOPE is built from header fields only.
+_HEADER_ITEMS = frozenset({"ENVELOPE", "RFC822.HEADER"})
+_HEADER_SECTIONS = ("HEADER", "HEADER.FIELDS", "HEADER.FIELDS.NOT")
+
+
+def _header_only(names: set[str], items: list[object]) -> bool:
+    """True when every item of a FETCH can be answered from the header section."""
+    if names & _NEEDS_MESSAGE - _HEADER_ITEMS:
+        return False
+    for item in items:
+        if isinstance(item, SectionRequest):
+            section = item.section
+            if item.binary or section.part or section.text not in _HEADER_SECTIONS:
+                return False
+        elif not isinstance(item, str):
+            return False
+    return True
+
+
+def _qresync_problem(qresync: C.QResync, *, enabled: bool) -> str | None:
+    """Why a QRESYNC select parameter must be answered BAD, or None."""
+    if not enabled:
+        # RFC 7162 §3.2.5: "MUST respond with a tagged BAD ... if the client
+        # hasn't issued ENABLE QRESYNC".
+        return "QRESYNC parameter without ENABLE QRESYNC"
+    sets = [qresync.known_uids, *(qresync.seq_match or ())]
+    if any(s is not None and s.last_result for s in sets):
+        return "$ has no meaning before a mailbox is selected"
+    if qresync.seq_match is not None:
+        seqs, uids = qresync.seq_match
+        if seqs.star or uids.star or seqs.count(0) != uids.count(0):
+            # RFC 7162 §3.2.5.2: both sets list the same number of messages.
+            return "Sequence match data of different sizes"
+    return None
+
+
+def _in_ranges(number: int, ranges: Sequence[tuple[int, int]]) -> bool:
+    """True when *number* is in the sorted, disjoint *ranges*."""
+    i = bisect.bisect_right(ranges, (number, MAX_UID)) - 1
+    return i >= 0 and ranges[i][0] <= number <= ranges[i][1]
+
+
+def _intersect(a: Sequence[tuple[int, int]], b: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The intersection of two sorted lists of disjoint ranges."""
+    out: list[tuple[int, int]] = []
+    i = j = 0
+    while i < len(a) and j < len(b):
+        lo, hi = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
+        if lo <= hi:
+            out.append((lo, hi))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return out
+
+
+def _seq_match_floor(
+    view: SelectedMailbox, seqs: SequenceSet, uids: SequenceSet, largest: int
+) -> int:
+    """The highest UID below which nothing was expunged, by the sequence match data.
+
+    RFC 7162 §3.2.5.2: the client sends message numbers it knew and their
+    UIDs.  New messages only ever get higher UIDs, so when message *n* still
+    has the UID the client remembers, exactly the *n* messages the client
+    knew up to that UID are all still there: no UID at or below it vanished.
+    """
+    floor = 0
+    for seq, uid in zip(seqs.iter(0), uids.iter(largest)):
+        if seq > view.exists:
+            break  # ascending: no later pair can match (and 1:4294967295 costs nothing)
+        if view.uid(seq) == uid:
+            floor = max(floor, uid)
+    return floor
+
+
+def _vanished_ranges(
+    folder: Folder,
+    view: SelectedMailbox,
+    modseq: int,
+    known: Sequence[tuple[int, int]],
+    floor: int,
+) -> list[tuple[int, int]]:
+    """UIDs expunged after *modseq*, within *known*, as ranges (VANISHED (EARLIER))."""
+    history = folder.vanished_since(modseq)
+    if history is not None:
+        uids = [u for u in history if _in_ranges(u, known)]
+        return list(SequenceSet.of(*uids).ranges) if uids else []
+    # No history that far back: every UID below UIDNEXT that is not in the
+    # mailbox (and above the floor the sequence match data proves) is
+    # reported.  Computed as the gaps between present UIDs, never UID by UID.
+    gaps: list[tuple[int, int]] = []
+    previous = floor
+    for uid in (*(u for u in view.uids if u > floor), folder.uidnext):
+        if uid > previous + 1:
+            gaps.append((previous + 1, uid - 1))
+        previous = uid
+    return _intersect(gaps, known)
+
+
+def _simple_section(
+    raw: bytes, request: SectionRequest, *, header_only: bool = False
+) -> SectionData | None:
     """``BODY[]``, ``BODY[HEADER]``, ``BODY[TEXT]`` of a CRLF message without parsing it.
 
     RFC 9051 §6.4.5: HEADER is the header section *including* the blank line
     that ends it, TEXT what follows.  None when the general path is needed
-    (parts, HEADER.FIELDS, BINARY).
+    (parts, HEADER.FIELDS, BINARY).  *header_only*: *raw* is already just
+    the header section (from :mod:`mailserver.imap_cache`).
     """
     section = request.section
     if request.binary or section.part or section.text not in (None, "HEADER", "TEXT"):
         return None
     data = raw
-    if section.text is not None:
+    if section.text == "HEADER" and header_only:
+        pass
+    elif section.text is not None:
         # The same split mime.parse makes (mailproto.imf.headers), without the tree.
         _, body_start, _ = split_header_section(raw)
         data = raw[:body_start] if section.text == "HEADER" else raw[body_start:]
@@ -859,6 +1221,7 @@ class _Match:
         exists: int,
         largest_uid: int,
         recent: frozenset[int],
+        saved: frozenset[int] = frozenset(),
     ) -> None:
         self.folder = folder
         self.info = info
@@ -866,6 +1229,7 @@ class _Match:
         self.exists = exists
         self.largest_uid = largest_uid
         self.recent = recent
+        self.saved = saved
         self._msg: mime.Message | None = None
 
     @property
@@ -914,6 +1278,8 @@ class _Match:
             return isinstance(value, str) and value in info.flags
         if op == "UNKEYWORD":
             return isinstance(value, str) and value not in info.flags
+        if op in ("SEQ", "UID") and isinstance(value, SequenceSet) and value.last_result:
+            return info.uid in self.saved
         if op == "SEQ" and isinstance(value, SequenceSet):
             return value.contains(self.seq, self.exists)
         if op == "UID" and isinstance(value, SequenceSet):
