@@ -143,6 +143,52 @@ class Pump:
         return self._pending.pop(0)
 
 
+class StreamPump:
+    """:class:`Pump` for an asyncio stream pair: the same loop, awaited.
+
+    After a STARTTLS/STLS upgrade with :func:`start_tls_stream` the same
+    reader and writer carry TLS, so nothing needs rebinding.
+    """
+
+    def __init__(
+        self, conn: Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        self.conn = conn
+        self.reader = reader
+        self.writer = writer
+        self._pending: list[Any] = []
+
+    async def flush(self) -> None:
+        """Write whatever the connection has queued."""
+        if data := self.conn.data_to_send():
+            self.writer.write(data)
+            await self.writer.drain()
+
+    async def send(self, *events: Any) -> None:
+        """Queue *events* and write them."""
+        for event in events:
+            self.conn.send(event)
+        await self.flush()
+
+    async def next_event(self) -> Any:
+        """Flush, then read until the connection yields an event (see
+        :meth:`Pump.next_event`)."""
+        await self.flush()
+        while not self._pending:
+            event = self.conn.next_event()
+            if event is PAUSED:
+                raise RuntimeError("the connection waits for the application")
+            if event is not NEED_DATA:
+                return event
+            data = await self.reader.read(65536)
+            self.conn.receive_data(data)
+            self._pending = drain(self.conn)
+            await self.flush()
+            if not data and not self._pending:
+                raise EOFError("peer closed the connection")
+        return self._pending.pop(0)
+
+
 async def start_tls_stream(
     writer: asyncio.StreamWriter,
     context: ssl.SSLContext,

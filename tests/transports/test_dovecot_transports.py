@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 from transports.asyncio_imap_idle import wait_for_mail
+from transports.asyncio_pop3_client import fetch_new
 from transports.blocking_imap_client import fetch_mailbox
 from transports.blocking_pop3_client import fetch_all
 
@@ -74,3 +75,36 @@ def test_blocking_imap_client_with_starttls(dovecot: DovecotServer) -> None:
     assert "\\Flagged" in got[-1].flags
     assert all("\\Seen" not in m.flags for m in got)  # BODY.PEEK[] left them unread
     assert got[-2].uid < got[-1].uid
+
+
+def test_asyncio_pop3_client_fetches_only_new_mail(dovecot: DovecotServer) -> None:
+    user = "alice"
+    first = b"Subject: new one\r\n\r\nfirst\r\n"
+    second = b"Subject: new two\r\n\r\n" + b".dotted\r\n" * 2000
+
+    def fetch(seen: set[str], delete: bool = False) -> dict[str, bytes]:
+        return asyncio.run(
+            fetch_new(
+                dovecot.host,
+                dovecot.pop3_port,
+                user,
+                dovecot.users[user],
+                seen=seen,
+                delete=delete,
+                tls=dovecot.client_ssl_context(),
+                server_hostname="localhost",
+            )
+        )
+
+    dovecot.deliver(user, first)
+    dovecot.deliver(user, second)
+    got = fetch(set())
+    assert first in got.values() and second in got.values()
+    seen = set(got)
+    assert fetch(seen) == {}  # nothing new: nothing downloaded
+    third = b"Subject: new three\r\n\r\nthird\r\n"
+    dovecot.deliver(user, third)
+    assert list(fetch(seen).values()) == [third]
+    # --delete: everything downloaded is removed at QUIT.
+    assert third in fetch(set(), delete=True).values()
+    assert fetch(set()) == {}
