@@ -1693,4 +1693,187 @@ C: A003 COPY 2:4 MEETING
 S: A003 OK [COPYUID 38505 304,319:320 3956:3958] COPY completed
 """,
     ),
+    # "...More EXPUNGE responses from the server..." left out.
+    TextExample(
+        "9051",
+        "6.4.8",
+        r"""
+C: a UID MOVE 42:69 foo
+S: * OK [COPYUID 432432 42:69 1202:1229]
+S: * 22 EXPUNGE
+S: a OK Done
+""",
+    ),
+    TextExample(
+        "9051",
+        "6.4.9",
+        r"""
+C: A003 UID EXPUNGE 3000:3002
+S: * 3 EXPUNGE
+S: * 3 EXPUNGE
+S: * 3 EXPUNGE
+S: A003 OK UID EXPUNGE completed
+C~ A999 UID FETCH 4827313:4828442 FLAGS
+S~ * 23 FETCH (FLAGS (\Seen) UID 4827313)
+S~ * 24 FETCH (FLAGS (\Seen) UID 4827943)
+S~ * 25 FETCH (FLAGS (\Seen) UID 4828442)
+S: A999 OK UID FETCH completed
+""",
+    ),
+    TextExample(
+        "9051",
+        "6.5",
+        r"""
+C: a441 CAPABILITY
+S: * CAPABILITY IMAP4rev2 XPIG-LATIN
+S: a441 OK CAPABILITY completed
+# NOT TESTED: "C: A442 XPIG-LATIN" (no X<atom> command in the codec; reported).
+S: * XPIG-LATIN ow-nay eaking-spay ig-pay atin-lay
+S: A442 OK XPIG-LATIN ompleted-cay
+""",
+    ),
+    # ---- RFC 9051 §7 --------------------------------------------------------
+    # The response-code examples of §7.1.  Commands ending in "[...]" in the
+    # RFC are complete before the elision; "c1/c2 AUTHENTICATE PLAIN [...]"
+    # elide the argument, so only their responses are kept.  "m STORE 42
+    # FLAGS f1 ... f250": the RFC's "..." is itself a valid keyword atom, so
+    # the line is tested as printed.  The HASCHILDREN example answers
+    # "m356 DELETE Notes" with tag o356 (a slip in the RFC text).
+    # Lower-case command names and quoted atoms are respelled by us.
+    TextExample(
+        "9051",
+        "7.1",
+        r"""
+C: o356 RENAME this that
+S: o356 NO [ALREADYEXISTS] Mailbox "that" already exists
+C~ b LOGIN "fred" "foo"
+S: b NO [AUTHENTICATIONFAILED] Authentication failed
+S: c1 NO [AUTHORIZATIONFAILED] No such authorization-ID
+S: c2 NO [AUTHORIZATIONFAILED] Authenticator is not an admin
+C~ l create "///////"
+S: l NO [CANNOT] Adjacent slashes are not supported
+C~ k1 select "/archive/projects/experiment-iv"
+S: k1 OK [READ-ONLY] Done
+C~ k2 status "/archive/projects/experiment-iv" (messages)
+S: k2 OK [CLIENTBUG] Done
+C~ e login "fred" "foo"
+S: e NO [CONTACTADMIN]
+C~ i select "/archive/projects/experiment-iv"
+S: i NO [CORRUPTION] Cannot open mailbox
+C~ d login "fred" "foo"
+S: d NO [EXPIRED] That password isn't valid any more
+C~ h search from maria@example.com
+S: * ESEARCH (TAG "h") ALL 1:3,5,8,13,21,42
+S: h OK [EXPUNGEISSUED] Search completed
+C: m356 DELETE Notes
+S: o356 NO [HASCHILDREN] Mailbox "Notes" has children that need to be deleted first
+C~ g delete "/archive/projects/experiment-iv"
+S: g NO [INUSE] Mailbox in use
+C~ m STORE 42 FLAGS f1 f2 f3 f4 f5 ... f250
+S: m NO [LIMIT] At most 32 flags in one mailbox supported
+C: p RENAME this that
+S: p NO [NONEXISTENT] No such mailbox
+C~ f select "/archive/projects/experiment-iv"
+S: f NO [NOPERM] Access denied
+C~ n1 uid copy 1:* oldmail
+S: n1 NO [OVERQUOTA] Sorry
+C~ n2 uid copy 1:* oldmail
+S: n2 OK [OVERQUOTA] You are now over your soft quota
+C~ d login "fred" "foo"
+S: d NO [PRIVACYREQUIRED] Connection offers no privacy
+C~ d select inbox
+S: d NO [PRIVACYREQUIRED] Connection offers no privacy
+C~ j select "/archive/projects/experiment-iv"
+S: j NO [SERVERBUG] This should not happen
+C~ a LOGIN "fred" "foo"
+S: a NO [UNAVAILABLE] User's backend down for maintenance
+""",
+    ),
+    TextExample(
+        "9051",
+        "7.1.1",
+        r"""
+S: * OK IMAP4rev2 server ready
+C: A001 LOGIN fred blurdybloop
+S: * OK [ALERT] System shutdown in 10 minutes
+S: A001 OK LOGIN Completed
+""",
+    ),
+    TextExample(
+        "9051",
+        "7.1.2",
+        r"""
+C: A222 COPY 1:2 owatagusiam
+S: * NO Disk is 98% full, please delete unnecessary data
+S: A222 OK COPY completed
+C: A223 COPY 3:200 blurdybloop
+S: * NO Disk is 98% full, please delete unnecessary data
+S: * NO Disk is 99% full, please delete unnecessary data
+S: A223 NO COPY failed: disk is full
+""",
+    ),
+    TextExample(
+        "9051",
+        "7.1.3",
+        r"""
+S: * BAD Command line too long
+S: * BAD Empty command line
+C: A443 EXPUNGE
+S: * BAD Disk crash, attempting salvage to a new disk!
+S: * OK Salvage successful, no data lost
+S: A443 OK Expunge completed
+""",
+    ),
+    TextExample(
+        "9051",
+        "7.1.4",
+        r"""
+S: * PREAUTH IMAP4rev2 server logged in as Smith
+""",
+    ),
+    TextExample(
+        "9051",
+        "7.1.5",
+        r"""
+S: * BYE Autologout; idle for too long
+""",
+    ),
+    TextExample(
+        "9051",
+        "7.2.1",
+        r"""
+S: * ENABLED CONDSTORE QRESYNC
+""",
+    ),
+    TextExample(
+        "9051",
+        "7.2.2",
+        r"""
+S: * CAPABILITY STARTTLS AUTH=GSSAPI IMAP4rev2 LOGINDISABLED XPIG-LATIN
+""",
+    ),
+    TextExample(
+        "9051",
+        "7.3.1",
+        r"""
+S: * LIST (\Noselect) "/" ~/Mail/foo
+# (Extended-data tags are written quoted.)
+S~ * LIST (\Marked) ":" Tables (tablecloth (("edge" "lacy") ("color" "red")) Sample "text")
+S~ * LIST () ":" Tables:new (tablecloth ("edge" "lacy") Sample ("text" "more text"))
+""",
+    ),
+    TextExample(
+        "9051",
+        "7.3.2",
+        r"""
+S: * NAMESPACE (("" "/")) (("~" "/")) NIL
+""",
+    ),
+    TextExample(
+        "9051",
+        "7.3.3",
+        r"""
+S: * STATUS blurdybloop (MESSAGES 231 UIDNEXT 44292)
+""",
+    ),
 ]
