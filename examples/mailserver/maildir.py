@@ -59,7 +59,10 @@ numbers stay valid; deliveries and flag changes go on.
 
 **Threads**: the store is used from the event-loop thread only, except
 :meth:`Folder.stage`, which touches nothing shared and may run in an
-executor (the MDA does so, so that the fsync does not block the loop).
+executor, and the file work of :meth:`Folder.deliver`, which runs on
+:func:`io_executor` and commits through the folder's :class:`GroupCommit`:
+concurrent deliveries into one folder share one directory fsync and one
+index fdatasync per batch, and each returns only when its batch is durable.
 
 **Change notification**: :meth:`Mailbox.watch` registers a callback that is
 called (synchronously, in the mutating call) with a :class:`Change` after
@@ -79,6 +82,7 @@ import os
 import re
 import shutil
 import socket
+import threading
 import time
 import unicodedata
 from collections.abc import Callable, Collection, Iterable, Iterator
@@ -94,6 +98,7 @@ __all__ = [
     "Folder",
     "FolderInfo",
     "FolderNameError",
+    "GroupCommit",
     "Mailbox",
     "MailboxLocked",
     "MessageInfo",
@@ -101,6 +106,8 @@ __all__ = [
     "Store",
     "StoreResult",
     "fsync_dir",
+    "io_executor",
+    "sync_executor",
     "validate_folder_name",
 ]
 
@@ -112,6 +119,8 @@ SPECIAL_USE = {"Drafts": "\\Drafts", "Sent": "\\Sent", "Trash": "\\Trash", "Junk
 VANISHED_HISTORY = 10_000
 #: Most keywords a folder can hold (letters a-z).
 MAX_KEYWORDS = 26
+#: Threads of :func:`io_executor` (deliveries in flight at once).
+IO_THREADS = 32
 
 log = logging.getLogger("mailserver.maildir")
 
@@ -346,6 +355,110 @@ def new_base_name(size: int, delivery_id: str | None = None) -> str:
     return base
 
 
+class GroupCommit:
+    """Group commit for one folder's deliveries: many messages, one set of fsyncs.
+
+    A delivering thread that has renamed its message into ``new/`` calls
+    :meth:`commit` with its index record.  The first thread to arrive while
+    no commit is running becomes the *leader*: it takes every record waiting
+    at that moment, appends them to the index in one ``write``, and makes
+    the batch durable — the directory fsync(s) in the leader, the index
+    ``fdatasync`` in parallel on :func:`sync_executor` (independent syncs;
+    the file system can serve them with one journal commit).  Threads that
+    arrive meanwhile wait; when the leader is done, one of them leads the
+    next batch.  Every caller returns only after the batch holding its
+    record is on disk; a failed batch raises in every one of its callers.
+
+    An index record durable before its file is harmless: loading turns a
+    record without a file into the expunge of a UID nobody was shown.
+    """
+
+    def __init__(self, path: Path, index: Path) -> None:
+        self._path = path
+        self._index = index
+        self._cond = threading.Condition()
+        self._waiting: list[_Ticket] = []
+        self._leading = False
+        #: Batches committed and records they held (for tests and tuning).
+        self.batches = 0
+        self.records = 0
+
+    def commit(self, line: bytes, subdir: str) -> None:
+        """Append *line* to the index and make it and ``<subdir>/`` durable."""
+        ticket = _Ticket(line, subdir)
+        with self._cond:
+            self._waiting.append(ticket)
+            while not ticket.done:
+                if self._leading:
+                    self._cond.wait()
+                    continue
+                self._leading = True
+                batch, self._waiting = self._waiting, []
+                error: BaseException | None = None
+                self._cond.release()
+                try:
+                    self._write(batch)
+                except BaseException as exc:
+                    error = exc
+                finally:
+                    self._cond.acquire()
+                for t in batch:
+                    t.done, t.error = True, error
+                self.batches += 1
+                self.records += len(batch)
+                self._leading = False
+                self._cond.notify_all()
+        if ticket.error is not None:
+            raise ticket.error
+
+    def _write(self, batch: list[_Ticket]) -> None:
+        data = b"".join(t.line for t in batch)
+        fd = os.open(self._index, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            index_synced = sync_executor().submit(os.fdatasync, fd)
+            try:
+                for sub in sorted({t.subdir for t in batch}):
+                    fsync_dir(self._path / sub)
+            finally:
+                # Always wait: the fd must stay open until the sync is done.
+                index_synced.result()
+        finally:
+            os.close(fd)
+
+
+@attrs.define(eq=False)
+class _Ticket:
+    line: bytes
+    subdir: str
+    done: bool = False
+    error: BaseException | None = None
+
+
+# Thread pools start their threads on first use, so creating them costs nothing.
+_IO_POOL = concurrent.futures.ThreadPoolExecutor(
+    max_workers=IO_THREADS, thread_name_prefix="maildir-io"
+)
+_SYNC_POOL = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="maildir-sync")
+
+
+def io_executor() -> concurrent.futures.Executor:
+    """The thread pool deliveries write in.
+
+    Its threads spend their time blocked in ``fsync`` or waiting for a batch
+    commit, not on the CPU, so it is wider than the loop's default executor:
+    with more deliveries in flight, more of them share each batch.
+    """
+    return _IO_POOL
+
+
+def sync_executor() -> concurrent.futures.Executor:
+    """The pool that runs index fdatasyncs beside a batch's directory fsync."""
+    return _SYNC_POOL
+
+
 # -- a folder ---------------------------------------------------------------------
 
 
@@ -379,6 +492,7 @@ class Folder:
         self._hms = 1  # the last modseq handed out
         self._reserved: set[int] = set()  # modseqs of deliveries still being written
         self._inflight: set[str] = set()  # their base names (rescan leaves them alone)
+        self._group = GroupCommit(path, path / _INDEX)  # batches deliveries' fsyncs
         self._log_lines = 0
         self._load()
 
@@ -848,12 +962,24 @@ class Folder:
 
         Without *flags* the message goes to ``new/`` (a delivery: it will be
         ``\\Recent``); with them (IMAP APPEND) to ``cur/`` with those flags.
-        The same steps as :meth:`stage` + :meth:`register`, with all the
-        file work — write, fsync, rename, fsync the directory, append the
-        index record and fdatasync it — done in one hop to *executor* (the
-        loop's default when None), so the event loop never waits on a disk.
-        The UID and modseq are taken first, on the loop; the message becomes
-        visible (and watchers are told) when the thread is done.
+        The same steps as :meth:`stage` + :meth:`register`, but the event
+        loop never waits on a disk: all the file work runs in one hop to
+        *executor* (default: :func:`io_executor`, a pool sized for threads
+        that mostly wait in fsync), and concurrent deliveries into this
+        folder share their commits (**group commit**, see :class:`GroupCommit`):
+
+        1. on the loop: the UID, modseq and file name are taken;
+        2. in the thread, per message: write ``tmp/<name>``, fsync it, rename
+           it into ``new/`` (or ``cur/``) — threads do this in parallel;
+        3. still in the thread: join the folder's commit batch.  One
+           directory fsync and one index append + fdatasync (the two issued
+           in parallel) cover every message in the batch; while a batch
+           commits, newcomers gather in the next one.
+
+        It returns — and the message becomes visible and watchers are told —
+        only after its batch is on disk, so "returned" still means "durable";
+        what changes is the number of fsyncs per message when deliveries
+        overlap.
         """
         letters = self._checked_letters(flags)
         base = new_base_name(len(data), delivery_id)
@@ -861,39 +987,65 @@ class Folder:
         self.uidnext += 1
         modseq = self._next_modseq()
         when = time.time() if internaldate is None else internaldate
-        line = f"A {uid} {modseq} {when:.6f} {base}\n".encode("utf-8", "surrogateescape")
         name = base if letters is None else f"{base}:2,{letters}"
+        subdir = "new" if letters is None else "cur"
+        line = f"A {uid} {modseq} {when:.6f} {base}\n".encode("utf-8", "surrogateescape")
         self._reserved.add(modseq)
         self._inflight.add(base)
         if delivery_id is not None:
             # Claimed now, so a concurrent retry with the same id is a no-op.
             self._delivery_ids.add(delivery_id)
-        try:
-            loop = asyncio.get_running_loop()
-            await loop.run_in_executor(
-                executor, self._deliver_files, base, name, data, line, internaldate
-            )
-        except BaseException:
-            if delivery_id is not None:
-                self._delivery_ids.discard(delivery_id)
-            raise
-        finally:
+        loop = asyncio.get_running_loop()
+        work = loop.run_in_executor(
+            executor or io_executor(),
+            self._write_and_commit,
+            base,
+            subdir,
+            name,
+            data,
+            line,
+            internaldate,
+        )
+        done: asyncio.Future[int] = loop.create_future()
+
+        def finish(work: asyncio.Future[None]) -> None:
+            # On the loop, whether or not the caller still waits (a dropped
+            # connection must not leave a durable message unregistered).
             self._reserved.discard(modseq)
             self._inflight.discard(base)
-        subdir = "new" if letters is None else "cur"
-        self._records[uid] = _Record(uid, modseq, when, base, subdir, letters or "", len(data))
-        self._by_base[base] = uid
-        self._log_lines += 1
-        self._notify(Change(folder=self.name, added=(uid,), modseq=modseq))
-        return uid
+            exc = work.exception() if not work.cancelled() else asyncio.CancelledError()
+            if exc is not None:
+                if delivery_id is not None:
+                    self._delivery_ids.discard(delivery_id)
+                if not done.done():
+                    done.set_exception(exc)
+                return
+            rec = _Record(uid, modseq, when, base, subdir, letters or "", len(data))
+            self._records[uid] = rec
+            self._by_base[base] = uid
+            self._log_lines += 1
+            self._notify(Change(folder=self.name, added=(uid,), modseq=modseq))
+            if not done.done():
+                done.set_result(uid)
 
-    def _deliver_files(
-        self, base: str, name: str, data: bytes, line: bytes, internaldate: float | None
+        work.add_done_callback(finish)
+        return await asyncio.shield(done)
+
+    def _write_and_commit(
+        self,
+        base: str,
+        subdir: str,
+        name: str,
+        data: bytes,
+        line: bytes,
+        internaldate: float | None,
     ) -> None:
-        # Runs in a thread: touches only its own files and appends one line
-        # to the index (O_APPEND writes of a line do not interleave).
+        # Runs in a thread.  The message file is this thread's own: write it
+        # in tmp/, fsync it, rename it into place (maildir(5): a reader never
+        # sees a partial file).  The rename and the index record become
+        # durable with the folder's next batch commit.
         tmp = self.path / "tmp" / base
-        target = self.path / ("new" if name == base else "cur") / name
+        target = self.path / subdir / name
         try:
             _write_file_durably(tmp, data)
             if internaldate is not None:
@@ -903,13 +1055,14 @@ class Folder:
             with contextlib.suppress(OSError):
                 tmp.unlink()
             raise
-        fsync_dir(target.parent)
-        fd = os.open(self._index_path(), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
-            os.write(fd, line)
-            os.fdatasync(fd)
-        finally:
-            os.close(fd)
+            self._group.commit(line, subdir)
+        except BaseException:
+            # Not acknowledged: take the file away rather than let a later
+            # rescan deliver it behind the sender's back.
+            with contextlib.suppress(OSError):
+                target.unlink()
+            raise
 
     def _checked_letters(self, flags: Iterable[str]) -> str | None:
         """Validate APPEND flags, create their keywords; None when there are none."""
