@@ -1876,4 +1876,58 @@ S: * NAMESPACE (("" "/")) (("~" "/")) NIL
 S: * STATUS blurdybloop (MESSAGES 231 UIDNEXT 44292)
 """,
     ),
+    TextExample(
+        "9051",
+        "7.3.4",
+        r"""
+S: * ESEARCH UID COUNT 17 ALL 4:18,21,28
+S: * ESEARCH (TAG "a567") UID COUNT 17 ALL 4:18,21,28
+S: * ESEARCH COUNT 18 ALL 1:17,21
+""",
+    ),
+    TextExample(
+        "9051",
+        "7.3.5",
+        r"""
+S: * FLAGS (\Answered \Flagged \Deleted \Seen \Draft)
+""",
+    ),
+    TextExample(
+        "9051",
+        "7.4.1",
+        r"""
+S: * 23 EXISTS
+""",
+    ),
+    TextExample(
+        "9051",
+        "7.5.1",
+        r"""
+S: * 44 EXPUNGE
+""",
+    ),
+    # The two BODYSTRUCTURE examples of the prose, as FETCH data; UID is
+    # written first by our serialiser.
+    TextExample(
+        "9051",
+        "7.5.2",
+        r"""
+S~ * 23 FETCH (FLAGS (\Seen) RFC822.SIZE 44827 UID 447)
+S: * 1 FETCH (BODYSTRUCTURE ("TEXT" "PLAIN" ("CHARSET" "US-ASCII") NIL NIL "7BIT" 2279 48))
+S: * 2 FETCH (BODYSTRUCTURE (("TEXT" "PLAIN" ("CHARSET" "US-ASCII") NIL NIL "7BIT" 1152 23)("TEXT" "PLAIN" ("CHARSET" "US-ASCII" "NAME" "cc.diff") "<960723163407.20117h@cac.washington.edu>" "Compiler diff" "BASE64" 4554 73) "MIXED"))
+""",
+    ),
+    TextExample(
+        "9051",
+        "7.6",
+        r"""
+C~ A001 LOGIN {11}
+S: + Ready for additional command text
+C: FRED FOOBAR {7}
+S: + Ready for additional command text
+C: fat man
+S: A001 OK LOGIN completed
+S: A044 BAD No such command as "BLURDYBLOOP"
+""",
+    ),
 ]
