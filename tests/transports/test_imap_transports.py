@@ -7,6 +7,7 @@ imaplib is blocking, so each client session runs in a worker thread
 from __future__ import annotations
 
 import imaplib
+import socket
 import ssl
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -184,3 +185,24 @@ def test_blocking_client_refuses_clear_text_login(client_ctx: ssl.SSLContext) ->
         return "logged in"
 
     assert _with_server(_store(), client) == "server does not offer STARTTLS"
+
+
+def test_starttls_injection_is_not_executed(
+    server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext
+) -> None:
+    # RFC 9051 §11.1: a LOGIN pipelined after STARTTLS in clear text must not
+    # run after the handshake; if it did, the SELECT would succeed.
+    def client(port: int) -> list[bytes]:
+        with socket.create_connection(("127.0.0.1", port), timeout=20) as raw:
+            reader = raw.makefile("rb")
+            assert reader.readline().startswith(b"* OK")
+            raw.sendall(b'a STARTTLS\r\nb LOGIN alice "wonder land"\r\n')
+            assert reader.readline().startswith(b"a OK")
+            with client_ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+                tls_reader = tls.makefile("rb")
+                tls.sendall(b"c SELECT INBOX\r\nd LOGOUT\r\n")
+                return [line for line in iter(tls_reader.readline, b"")]
+
+    lines = _with_server(_store(), client, server_ctx)
+    assert lines[0].startswith(b"c BAD")  # not authenticated: the LOGIN was dropped
+    assert lines[-1].startswith(b"d OK")

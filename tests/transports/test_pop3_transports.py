@@ -183,3 +183,24 @@ def test_maildrop_from_directory(tmp_path: Path) -> None:
         pop.dele(1)
         pop.quit()
     assert sorted(p.name for p in box.iterdir()) == ["0002.eml"]
+
+
+def test_stls_injection_is_not_executed(
+    served: tuple[int, Maildrops], client_ctx: ssl.SSLContext
+) -> None:
+    # RFC 2595 §4 (the STARTTLS command injection of CVE-2011-0411): a
+    # command pipelined after STLS, in clear text, must not run once TLS is
+    # up.  If "USER alice" were kept, the PASS after the handshake would log in.
+    port, drops = served
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as raw:
+        reader = raw.makefile("rb")
+        assert reader.readline().startswith(b"+OK")
+        raw.sendall(b"STLS\r\nUSER alice\r\n")
+        assert reader.readline().startswith(b"+OK")
+        with client_ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+            tls_reader = tls.makefile("rb")
+            tls.sendall(b"PASS wonder land\r\n")
+            assert tls_reader.readline().startswith(b"-ERR")
+            tls.sendall(b"QUIT\r\n")
+            assert tls_reader.readline().startswith(b"+OK")
+    assert not drops.locked
