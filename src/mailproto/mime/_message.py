@@ -12,10 +12,11 @@ a pair of offsets into it.  Everything else happens on first use:
 * the Content-Type and Content-Disposition parameters, parsed once per
   distinct value (a small bounded cache: a mailbox repeats a few values);
 * the children of a multipart: a ``bytes.find`` for the delimiter over the
-  part's body, once, creating child parts that are again just offsets.  A
-  part whose header section does not contain the words "multipart" or
-  "message" cannot have children, so a walk does not even parse its
-  Content-Type;
+  part's body, once, creating child parts that are again just offsets (and
+  finding where each child's small header section ends: see the section
+  memo below).  A part whose header section does not contain the words
+  "multipart" or "message" cannot have children, so a walk does not even
+  parse its Content-Type;
 * transfer decoding and charset decoding, every time ``decoded()`` or
   ``text()`` is called (nothing is cached, so a walk over a 90 MB
   attachment holds one decoded copy at a time, not the whole tree's), with
@@ -24,6 +25,20 @@ a pair of offsets into it.  Everything else happens on first use:
 
 Every part therefore knows its exact span in the original bytes and
 ``bytes(part)`` is that span: for the root, the input byte for byte.
+
+The section memo.  Body part header sections repeat: a mailbox has a few
+kinds of part headers, and a hostile message can have thousands of parts
+with the same one (flanker's enclosed-endless.eml: 3,043).  A body part's
+header section of up to 1 KiB is looked up, by its bytes, in a bounded
+memo whose entry (``_Section``) holds the answers that depend only on
+those bytes: whether it can declare a container, and, filled by the first
+part that asks, its parsed Content-Type, Content-Disposition and
+Content-Transfer-Encoding.  When a multipart is split, a child whose
+section is byte for byte the previous child's (one ``startswith``) gets
+that entry without any search.  Each part still records the parse defects
+in its own list, so ``defects`` is exactly what it would be without the
+memo (tests/mime/test_section_memo.py checks every answer against a parse
+with the memo off).
 
 Multipart bodies (RFC 2046 §5.1.1)::
 
@@ -57,9 +72,10 @@ Defect kinds recorded here: ``invalid-content-type``,
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import MappingProxyType
 
+from mailproto.codecs import b64, quoted_printable, uuencode
 from mailproto.imf.defects import Defect
 from mailproto.imf.headers import _HEADER_LINES, Headers, split_header_section
 from mailproto.limits import MessageLimits
@@ -101,14 +117,50 @@ _ParsedValue = tuple[str | None, Mapping[str, str], tuple[Defect, ...]]
 _CTYPE_CACHE: dict[str, _ParsedValue] = {}
 _DISPOSITION_CACHE: dict[str, _ParsedValue] = {}
 _CACHE_SIZE = 2048
+# The entry for an absent header.
+_ABSENT: _ParsedValue = (None, _NO_PARAMS, ())
 
 # Body part header sections up to this size are memoised (a bounded dict,
 # cleared when full, like the caches above): each section already checked to
-# be header lines up to an empty line, mapped to whether it contains a
-# container hint (see ``_structure``).  Both are pure functions of the
-# bytes, so a memo hit gives exactly the answers the regexes would.
+# be header lines up to an empty line maps to a ``_Section`` holding what
+# the section says (see there).  Every answer is a pure function of the
+# section's bytes, so a memo hit gives exactly the answers the regexes and
+# header lookups would.
 _MEMO_SECTION = 1024
-_SECTIONS: dict[bytes, bool] = {}
+_SECTIONS: dict[bytes, _Section] = {}
+
+# A Content-Type as a part sees it: (media type, or None when the header
+# is absent, so the part's own default applies; "text/plain" for an invalid
+# value), the parameters, and the parse's defects.
+_CtypeEntry = tuple[str | None, Mapping[str, str], tuple[Defect, ...]]
+
+
+class _Section:
+    """What one memoised body part header section says, shared by every part
+    whose header section has exactly these bytes.
+
+    A hostile message (flanker's enclosed-endless.eml: 3,043 parts) or a
+    mailbox repeats the same part headers again and again; the container
+    hint is found when the section enters the memo, and the Content-Type,
+    Content-Disposition and Content-Transfer-Encoding are looked up and
+    parsed at most once per distinct section, by the first part that asks.
+    The answers do not depend on where the section is: lookups of a section
+    this small never need the limits (``_split`` only uses the memo when the
+    limits cannot cut such a section short), and the parse defects carry no
+    offsets.  Each part still adds the parse defects to its own list.
+    """
+
+    __slots__ = ("cte", "ctype", "disposition", "hint")
+
+    def __init__(self, hint: bool) -> None:
+        #: Whether the section contains "multipart" or "message" (see ``_structure``).
+        self.hint = hint
+        #: The parsed Content-Type, once asked for.
+        self.ctype: _CtypeEntry | None = None
+        #: The parsed Content-Disposition (type, params, defects), once asked for.
+        self.disposition: _ParsedValue | None = None
+        #: The Content-Transfer-Encoding, lower case, once asked for.
+        self.cte: str | None = None
 
 
 def _cached(
@@ -130,7 +182,7 @@ def _cached(
 class _Tree:
     """State shared by every part of one parsed message."""
 
-    __slots__ = ("data", "limits", "parts")
+    __slots__ = ("data", "limits", "memo", "parts")
 
     def __init__(self, data: bytes, limits: MessageLimits) -> None:
         #: The original bytes (never copied, never modified).
@@ -138,6 +190,13 @@ class _Tree:
         self.limits = limits
         #: Parts created so far (the root counts), for ``limits.parts``.
         self.parts = 1
+        #: Whether body parts may use the section memo: only when the limits
+        #: cannot cut a memoised section short (neither its size nor its
+        #: field count: every field takes at least 3 octets, "a:\n"), so that
+        #: what a section says depends on its bytes alone.
+        self.memo = (
+            limits.header_section_size > _MEMO_SECTION and 3 * limits.header_count > _MEMO_SECTION
+        )
 
 
 def _line_ending_before(data: bytes, pos: int, floor: int) -> int:
@@ -165,13 +224,13 @@ class Message:
         "_depth",
         "_disposition",
         "_end",
-        "_epilogue",
+        "_frame",
         "_header_end",
         "_headers",
         "_multipart",
         "_params",
         "_parts",
-        "_preamble",
+        "_section",
         "_start",
         "_tree",
     )
@@ -187,31 +246,43 @@ class Message:
         self._header_end = -1  # -1: the header/body split has not been done
         self._body_start = -1
         self._headers: Headers | None = None
-        self._defects: list[Defect] = []
+        # Defects found by this part's own parsing (a list once there is one).
+        self._defects: list[Defect] | tuple[()] = ()
         self._ctype: str | None = None
         self._params: Mapping[str, str] | None = None
-        self._disposition: tuple[str | None, Mapping[str, str]] | None = None
+        self._disposition: _ParsedValue | None = None
         # Children: None until split, () for a leaf.
         self._parts: list[Message] | tuple[()] | None = None
         self._multipart = False
-        self._preamble: tuple[int, int] | None = None
-        self._epilogue: tuple[int, int] | None = None
+        # A split multipart's preamble and epilogue spans (None: none).
+        self._frame: list[tuple[int, int] | None] | None = None
         self._decoded_once = False
+        # What the memo knows about this part's header section (body parts only).
+        self._section: _Section | None = None
+
+    def _add_defects(self, found: Iterable[Defect]) -> None:
+        """Record defects (the list is only made for a part that has some)."""
+        defects = self._defects
+        if not isinstance(defects, list):
+            defects = self._defects = []
+        defects.extend(found)
+
+    def _add_defect(self, defect: Defect) -> None:
+        self._add_defects((defect,))
 
     # -- spans ---------------------------------------------------------------
 
-    def _split(self) -> bool | None:
-        """Find the header/body split; returns the container hint of the
-        header section when the memo knows it (else None)."""
+    def _split(self) -> None:
+        """Find the header/body split (and, for a memoised section, its ``_Section``)."""
         if self._header_end >= 0:
-            return None
+            return
         # The common case inline (a walk over 3,000 parts does this for each
         # one): the header lines end at an empty line inside the size bound.
         # Anything else goes to split_header_section, which gives the same
         # answer for this case and records the defects of the others.
         tree = self._tree
         data, start, end = tree.data, self._start, self._end
-        if self._depth and tree.limits.header_section_size > _MEMO_SECTION:
+        if self._depth and tree.memo:
             # A body part's small header section is often byte for byte one
             # seen before (a mailbox repeats a few part headers; a hostile
             # message thousands of identical ones).  Find the first empty
@@ -229,30 +300,30 @@ class Message:
                 header_end = -1
             if header_end >= 0:
                 section = data[start:header_end]
-                hint = _SECTIONS.get(section)
-                if hint is not None:
-                    self._header_end, self._body_start = header_end, body_start
-                    return hint
-                if _header_lines(section).end() == len(section):  # type: ignore[union-attr]
+                known = _SECTIONS.get(section)
+                if (
+                    known is None and _header_lines(section).end() == len(section)  # type: ignore[union-attr]
+                ):
                     if len(_SECTIONS) >= _CACHE_SIZE:
                         _SECTIONS.clear()
-                    hint = _SECTIONS[section] = _container_hint(section) is not None
+                    known = _SECTIONS[section] = _Section(_container_hint(section) is not None)
+                if known is not None:
                     self._header_end, self._body_start = header_end, body_start
-                    return hint
+                    self._section = known
+                    return
         window = start + tree.limits.header_section_size
         window = end if window > end else window  # (cheaper than a min() call)
         stop = _header_lines(data, start, window).end()  # type: ignore[union-attr]
         if stop < end and (stop == start or data[stop - 1] == 0x0A):
             if data[stop] == 0x0A:
                 self._header_end, self._body_start = stop, stop + 1
-                return None
+                return
             if data.startswith(b"\r\n", stop):
                 self._header_end, self._body_start = stop, stop + 2
-                return None
+                return
         header_end, body_start, defects = split_header_section(data, start, end, tree.limits)
         self._header_end, self._body_start = header_end, body_start
-        self._defects.extend(defects)
-        return None
+        self._add_defects(defects)
 
     def __bytes__(self) -> bytes:
         """This part's bytes exactly as in the input (the whole input for the root)."""
@@ -301,15 +372,26 @@ class Message:
 
     # -- content type ------------------------------------------------------
 
-    def _parse_ctype(self) -> None:
+    def _ctype_entry(self) -> _CtypeEntry:
         value = self.headers._first_value("Content-Type")
         if value is None:
-            self._ctype, self._params = self._default_type, _NO_PARAMS
-            return
+            return _ABSENT
         media, params, defects = _cached(_CTYPE_CACHE, parse_media_type, value)
-        self._ctype = media if media is not None else "text/plain"
-        self._params = params
-        self._defects.extend(defects)
+        return (media if media is not None else "text/plain", params, defects)
+
+    def _parse_ctype(self) -> None:
+        if self._header_end < 0:
+            self._split()
+        section = self._section
+        entry = None if section is None else section.ctype
+        if entry is None:
+            entry = self._ctype_entry()
+            if section is not None:
+                section.ctype = entry
+        media, self._params, defects = entry
+        self._ctype = self._default_type if media is None else media
+        if defects:
+            self._add_defects(defects)
 
     @property
     def content_type(self) -> str:
@@ -349,16 +431,27 @@ class Message:
         """The ``boundary`` parameter, or None."""
         return self.params.get("boundary")
 
-    def _parse_disposition(self) -> tuple[str | None, Mapping[str, str]]:
+    def _disposition_entry(self) -> _ParsedValue:
+        value = self.headers._first_value("Content-Disposition")
+        if value is None:
+            return _ABSENT
+        return _cached(_DISPOSITION_CACHE, parse_disposition, value)
+
+    def _parse_disposition(self) -> _ParsedValue:
+        """``(type, params, parse defects)`` of the Content-Disposition."""
         disposition = self._disposition
         if disposition is None:
-            value = self.headers.value("Content-Disposition")
-            if value is None:
-                disposition = (None, _NO_PARAMS)
+            if self._header_end < 0:
+                self._split()
+            section = self._section
+            if section is None:
+                disposition = self._disposition_entry()
             else:
-                kind, params, defects = _cached(_DISPOSITION_CACHE, parse_disposition, value)
-                self._defects.extend(defects)
-                disposition = (kind, params)
+                disposition = section.disposition
+                if disposition is None:
+                    disposition = section.disposition = self._disposition_entry()
+            if disposition[2]:
+                self._add_defects(disposition[2])
             self._disposition = disposition
         return disposition
 
@@ -383,7 +476,18 @@ class Message:
     @property
     def content_transfer_encoding(self) -> str:
         """The transfer encoding, lower case (``"7bit"`` when absent, RFC 2045 §6.1)."""
-        value = self.headers.value("Content-Transfer-Encoding")
+        if self._header_end < 0:
+            self._split()
+        section = self._section
+        if section is None:
+            return self._read_cte()
+        cte = section.cte
+        if cte is None:
+            cte = section.cte = self._read_cte()
+        return cte
+
+    def _read_cte(self) -> str:
+        value = self.headers._first_value("Content-Transfer-Encoding")
         return value.strip().lower() if value else "7bit"
 
     # -- structure -----------------------------------------------------------
@@ -392,32 +496,43 @@ class Message:
         parts = self._parts
         if parts is not None:
             return parts
-        if self._ctype is None and self._default_type == "text/plain":
-            # Only a multipart/* or message/* type has children, and its
-            # header section must then contain one of those words: when it
-            # does not, this is a leaf and the Content-Type need not be
-            # parsed at all (a walk over 3,000 text parts stays cheap).
-            hint = self._split() if self._header_end < 0 else None
-            if hint is None:
-                hint = _container_hint(self._tree.data, self._start, self._header_end) is not None
-            if not hint:
-                self._parts = ()  # a leaf (shared empty tuple: no list per part)
-                return ()
-        parts = self._parts = []
-        ctype = self.content_type
+        if self._header_end < 0:
+            self._split()
+        ctype = self._ctype
+        if ctype is None:
+            if self._default_type == "text/plain":
+                # Only a multipart/* or message/* type has children, and its
+                # header section must then contain one of those words: when
+                # it does not, this is a leaf and the Content-Type need not
+                # be parsed at all (a walk over 3,000 text parts stays cheap).
+                # The section memo knows the answer for a repeated section.
+                section = self._section
+                if section is not None:
+                    hint = section.hint
+                else:
+                    hint = (
+                        _container_hint(self._tree.data, self._start, self._header_end) is not None
+                    )
+                if not hint:
+                    self._parts = ()  # a leaf (shared empty tuple: no list per part)
+                    return ()
+            ctype = self.content_type
         if ctype.startswith("multipart/"):
+            parts = self._parts = []
             self._split_multipart(parts, ctype)
         elif ctype in _ENCLOSING:
+            parts = self._parts = []
             if self._depth_ok() and self._parts_ok():
-                self._split()
                 enclosed = Message(self._tree, self._body_start, self._end, depth=self._depth + 1)
                 parts.append(enclosed)
                 self._multipart = True
+        else:
+            parts = self._parts = ()
         return parts
 
     def _depth_ok(self) -> bool:
         if self._depth + 1 > self._tree.limits.nesting_depth:
-            self._defects.append(
+            self._add_defect(
                 Defect(
                     kind="nesting-too-deep",
                     message=f"nesting deeper than {self._tree.limits.nesting_depth}; "
@@ -432,7 +547,7 @@ class Message:
         """Count one more part against ``limits.parts``, or record why not."""
         if self._count_ok(1):
             return True
-        self._defects.append(
+        self._add_defect(
             Defect(
                 kind="too-many-parts",
                 message=f"more than {self._tree.limits.parts} parts; the rest is not split",
@@ -451,7 +566,7 @@ class Message:
     def _split_multipart(self, parts: list[Message], ctype: str) -> None:
         boundary = self.params.get("boundary")
         if not boundary:
-            self._defects.append(
+            self._add_defect(
                 Defect(
                     kind="multipart-without-boundary",
                     message="multipart without a boundary parameter; kept as one opaque body",
@@ -480,6 +595,12 @@ class Message:
         budget = tree.limits.parts - tree.parts  # parts this split may still create
         find, startswith = data.find, data.startswith
         padding_eol, any_eol = _PADDING_EOL.match, _EOL.match
+        # The previous child's memoised header section (see the loop).
+        memo = tree.memo
+        known: _Section | None = None
+        head = b""  # its header section and the empty line after it
+        width_section = width_head = 0
+        leaf = False
         while True:
             if candidate < 0:
                 found = find(nl_delimiter, pos, end)
@@ -514,21 +635,43 @@ class Message:
                     text_end -= 1
             if part_start < 0:
                 if candidate > body_start:
-                    self._preamble = (body_start, text_end)
+                    self._frame = [(body_start, text_end), None]
             else:
                 if budget <= 0:
                     limit_hit = True
                     break
                 budget -= 1
-                parts.append(
-                    Message(
-                        tree,
-                        part_start,
-                        text_end if text_end > part_start else part_start,
-                        depth,
-                        child_default,
-                    )
-                )
+                part_end = text_end if text_end > part_start else part_start
+                child = Message(tree, part_start, part_end, depth, child_default)
+                parts.append(child)
+                if memo:
+                    # Split the child now; when its header section is byte
+                    # for byte the previous child's, followed by the same
+                    # empty line, the answer is known without a search.
+                    # (``_split`` finds the first empty line; the section
+                    # holds none and ends at one, so the search would stop
+                    # at the same place here, and the memo entry is the
+                    # one for these bytes.)
+                    if (
+                        known is not None
+                        and part_start + width_head <= part_end
+                        and startswith(head, part_start)
+                    ):
+                        child._header_end = part_start + width_section
+                        child._body_start = part_start + width_head
+                        child._section = known
+                        if leaf:
+                            child._parts = ()
+                    else:
+                        child._split()
+                        known = child._section
+                        if known is not None:
+                            head = data[part_start : child._body_start]
+                            width_section = child._header_end - part_start
+                            width_head = len(head)
+                            leaf = not known.hint and child_default == "text/plain"
+                            if leaf:
+                                child._parts = ()
             part_start = line_stop
             # Search from the line feed ending this delimiter line, so that a
             # delimiter on the very next line (an empty part) is found.
@@ -537,11 +680,14 @@ class Message:
             if is_close:
                 closed = True
                 if part_start < end:
-                    self._epilogue = (part_start, end)
+                    if self._frame is None:
+                        self._frame = [None, (part_start, end)]
+                    else:
+                        self._frame[1] = (part_start, end)
                 break
         tree.parts = tree.limits.parts - budget
         if part_start < 0:
-            self._defects.append(
+            self._add_defect(
                 Defect(
                     kind="multipart-without-delimiter",
                     message="no boundary delimiter found in a multipart body; "
@@ -552,7 +698,7 @@ class Message:
             return
         self._multipart = True
         if limit_hit:
-            self._defects.append(
+            self._add_defect(
                 Defect(
                     kind="too-many-parts",
                     message=f"more than {self._tree.limits.parts} parts; the rest is not split",
@@ -560,7 +706,7 @@ class Message:
                 )
             )
         elif not closed:
-            self._defects.append(
+            self._add_defect(
                 Defect(
                     kind="missing-close-delimiter",
                     message="multipart body ends without its close delimiter",
@@ -591,14 +737,14 @@ class Message:
     def preamble(self) -> bytes | None:
         """The bytes before the first delimiter of a multipart, or None."""
         self._structure()
-        span = self._preamble
+        span = None if self._frame is None else self._frame[0]
         return None if span is None else self._tree.data[span[0] : span[1]]
 
     @property
     def epilogue(self) -> bytes | None:
         """The bytes after the close delimiter line of a multipart, or None."""
         self._structure()
-        span = self._epilogue
+        span = None if self._frame is None else self._frame[1]
         return None if span is None else self._tree.data[span[0] : span[1]]
 
     def walk(self) -> Iterator[Message]:
@@ -628,31 +774,21 @@ class Message:
         return self._decode(None)
 
     def _decode(self, defects: list[Defect] | None) -> bytes:
-        self._split()
-        cte = self.content_transfer_encoding
-        if (
-            cte == "base64"
-            and defects is None
-            and self._end - self._body_start > _LARGE_BODY
-            and not self.is_multipart
-        ):
-            chunked = _decode_base64_in_pieces(self._tree.data, self._body_start, self._end)
-            if chunked is not None:
-                return chunked
-        body = self._tree.data[self._body_start : self._end]
-        if cte in _IDENTITY_ENCODINGS or self.is_multipart:
-            return body
+        cte = self.content_transfer_encoding  # (splits the part)
+        if self._parts is None:
+            self._structure()
+        if cte in _IDENTITY_ENCODINGS or self._multipart:
+            return self._tree.data[self._body_start : self._end]
         if cte == "base64":
-            from mailproto.codecs import b64
-
-            return b64.decode(body, defects)
+            if defects is None and self._end - self._body_start > _LARGE_BODY:
+                chunked = _decode_base64_in_pieces(self._tree.data, self._body_start, self._end)
+                if chunked is not None:
+                    return chunked
+            return b64.decode(self._tree.data[self._body_start : self._end], defects)
+        body = self._tree.data[self._body_start : self._end]
         if cte == "quoted-printable":
-            from mailproto.codecs import quoted_printable
-
             return quoted_printable.decode(body, defects)
         if cte in _UUENCODINGS:
-            from mailproto.codecs import uuencode
-
             return uuencode.decode(body, defects)
         if defects is not None:
             defects.append(
@@ -700,7 +836,7 @@ class Message:
                 data = self._decode(found)
                 if self.maintype == "text":
                     self._text(data, found)
-                self._defects.extend(found)
+                self._add_defects(found)
         return [*headers.defects, *self._defects]
 
 
@@ -734,8 +870,6 @@ def _decode_base64_in_pieces(
     body at once.
     """
     import io
-
-    from mailproto.codecs import b64
 
     out = io.BytesIO()
     pos = start
