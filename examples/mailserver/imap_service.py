@@ -370,22 +370,29 @@ class IMAPSession:
 
     async def cmd_enable(self, cmd: C.Enable) -> None:
         # RFC 5161 §3.1 / RFC 9051 §6.3.1: ENABLED names what this command
-        # enabled; unknown names and ones already enabled are left out.
-        enabled: list[str] = []
+        # enabled; unknown names and ones enabled before are left out.
+        before = self._enabled()
         for cap in cmd.capabilities:
             name = cap.upper()
-            if name == "CONDSTORE" and not self.condstore:
+            if name == "CONDSTORE":
                 self.condstore = True
-                enabled.append("CONDSTORE")
-            elif name == "QRESYNC" and not self.qresync:
+            elif name == "QRESYNC":
                 # RFC 7162 §3.2.3: QRESYNC implies CONDSTORE.
                 self.qresync = self.condstore = True
-                enabled.append("QRESYNC")
-            elif name == "IMAP4REV2" and not self.rev2:
+            elif name == "IMAP4REV2":
                 self.rev2 = True
-                enabled.append("IMAP4rev2")
+        now = self._enabled()
+        enabled: list[str] = []
+        for cap in cmd.capabilities:
+            name = {"IMAP4REV2": "IMAP4rev2"}.get(cap.upper(), cap.upper())
+            if name in now and name not in before and name not in enabled:
+                enabled.append(name)
         self.conn.send(R.Enabled(capabilities=tuple(enabled)))
         self.conn.send(_ok(cmd.tag, "ENABLE completed"))
+
+    def _enabled(self) -> set[str]:
+        flags = {"CONDSTORE": self.condstore, "QRESYNC": self.qresync, "IMAP4rev2": self.rev2}
+        return {name for name, on in flags.items() if on}
 
     async def cmd_compress(self, cmd: C.Compress) -> None:
         if cmd.mechanism.upper() != "DEFLATE":
