@@ -74,7 +74,13 @@ _ITEM = re.compile(
     r"(\[(?:[^\]\"\x00]|\"[^\"\\\x00]*(?:\\.[^\"\\\x00]*)*\")*\](?:<([0-9]{1,10})>)?)? "
 )
 _NUM_RE = re.compile(_NUM)
-_FLAGS_RE = re.compile(r'\(((?:[^\x00-\x20\x7f()"{]+(?: [^\x00-\x20\x7f()"{]+)*)?)\)')
+# flag = "\\" atom / atom, and "\\*" (flag-perm); atoms are 7-bit (RFC 9051 §9).
+_FLAG_FULL = re.compile(r"\\?[!#$&'+-\[^-z|}~]+|\\\*").fullmatch
+# A flag token: printable ASCII but the token ends SP ( ) " { — 8-bit octets
+# never (ATOM-CHAR is 7-bit, RFC 9051 §9); _flags narrows each to the flag
+# grammar.
+_FLAG_TOKEN = r"[!#-'*-z|-~]+"
+_FLAGS_RE = re.compile(rf"\(((?:{_FLAG_TOKEN}(?: {_FLAG_TOKEN})*)?)\)")
 _Q_RE = re.compile(_Q)
 _DATE_TIME_RE = re.compile(r'"([ 0-9A-Za-z:+\-]{26})"')
 _MODSEQ_RE = re.compile(r"\(([0-9]{1,18})\)")
@@ -83,7 +89,7 @@ _MODSEQ_RE = re.compile(r"\(([0-9]{1,18})\)")
 # values).  Upper case only — anything else goes through the item loop, which
 # accepts every spelling; the value patterns are the loop's own.
 _COMMON_HEAD = re.compile(
-    r"UID ([0-9]{1,18}) FLAGS \(((?:[^\x00-\x20\x7f()\"{]+(?: [^\x00-\x20\x7f()\"{]+)*)?)\)"
+    rf"UID ([0-9]{{1,18}}) FLAGS \(((?:{_FLAG_TOKEN}(?: {_FLAG_TOKEN})*)?)\)"
     r' INTERNALDATE "([ 0-9A-Za-z:+\-]{26})" RFC822\.SIZE ([0-9]{1,18}) '
 )
 _VALUE_RE = re.compile(rf"{_NIL}|{_Q}|\x00[0-9]+\x00")
@@ -478,13 +484,13 @@ _DATE_CACHE: dict[str, Any] = {}
 
 
 def _flags(content: str) -> tuple[str, ...] | None:
-    """The flags of a FLAGS list's content, or None when it holds a NIL (slow path)."""
+    """The flags of a FLAGS list's content, or None (slow path: a NIL, a non-flag)."""
     got = _FLAGS_CACHE.get(content, False)
     if got is not False:
         return got  # type: ignore[return-value]
     flags: tuple[str, ...] | None = tuple(content.split(" ")) if content else ()
     assert flags is not None
-    if not _NILS.isdisjoint(flags):
+    if not _NILS.isdisjoint(flags) or not all(map(_FLAG_FULL, flags)):
         flags = None
     if len(content) <= _CACHE_KEY_MAX:
         if len(_FLAGS_CACHE) >= _CACHE_SIZE:

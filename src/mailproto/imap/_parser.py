@@ -143,6 +143,13 @@ def flatten(message: RawMessage) -> tuple[str, tuple[bytes, ...]]:
 #   4 literal marker index ("~" prefix for literal8)
 #   5 atom, number, or section token (BODY[...]<n>, BINARY.SIZE[...])
 #   6 anything else: an error
+# Atoms are 7-bit: ATOM-CHAR is "any CHAR except atom-specials" and CHAR is
+# %x01-7F (RFC 3501 §9, RFC 9051 §9).  Neither IMAP4rev2 nor UTF8=ACCEPT
+# (RFC 6855 §3) lets 8-bit octets into an atom: UTF-8 travels only in quoted
+# strings and literals.  So an atom token is any printable ASCII character
+# but the ones that end a token here (SP ( ) " {); the typed conversion below
+# narrows it further where the grammar says atom, astring or flag.  An 8-bit
+# octet outside a string falls into group 6 and is a ParseError.
 _TOKEN = re.compile(
     r" ?(?:"
     r"(\()|(\))"
@@ -150,12 +157,21 @@ _TOKEN = re.compile(
     r"|\x00(~?[0-9]+)\x00"
     r"|((?:[Bb][Oo][Dd][Yy]|[Bb][Ii][Nn][Aa][Rr][Yy])(?:\.[A-Za-z]+)?"
     r'\[(?:[^\]"\x00]|"(?:[^"\\\x00]|\\.)*")*\](?:<[0-9]+(?:\.[0-9]+)?>)?'
-    r'|[^\x00-\x20\x7f()"{]+)'
+    r"|[!#-'*-z|-~]+)"
     r"|([\s\S])"
     r")"
 )
 _NILS = frozenset({"NIL", "NIl", "NiL", "Nil", "nIL", "nIl", "niL", "nil"})
 _UNESCAPE = re.compile(r"\\([\"\\])")
+# The tokenizer's atom tokens are wider than the grammar's atoms (they also
+# carry "\\", "%", "*", "[" and "]" so that one token class serves flags,
+# sections and list patterns); these narrow a token where a typed field needs
+# exactly an atom, an astring or a flag, so that whatever parses can be
+# written back (the writer checks the same classes).
+_ATOM_CLASS = r"!#$&'+-\[^-z|}~"
+_ATOM_FULL = re.compile(rf"[{_ATOM_CLASS}]+").fullmatch
+_ASTRING_ATOM_FULL = re.compile(rf"[{_ATOM_CLASS}\]]+").fullmatch
+_FLAG_FULL = re.compile(rf"\\?[{_ATOM_CLASS}]+|\\\*").fullmatch
 
 Tree = list[Any]
 
@@ -209,6 +225,19 @@ def _fail(what: str, node: object) -> NoReturn:
     raise ParseError(f"expected {what}, got {shown}")
 
 
+def _literal_text(data: bytes) -> str:
+    """A literal used as a string → str.
+
+    ``literal = "{" number64 ["+"] "}" CRLF *CHAR8`` and CHAR8 is %x01-FF
+    (RFC 9051 §9): a string never holds NUL, which no serialisation could
+    give back (only message data — literal8, or BODY[] octets kept as
+    :class:`bytes` — may carry it).
+    """
+    if b"\x00" in data:
+        raise ParseError("NUL octet in a string literal")
+    return data.decode("utf-8", "surrogateescape")
+
+
 def _unquote(token: str) -> str:
     inner = token[1:-1]
     if "\\" in inner:
@@ -225,7 +254,7 @@ def _nstr(node: object) -> str | None:
             return _unquote(node)
         _fail("a string or NIL", node)
     if node.__class__ is bytes:
-        return node.decode("utf-8", "surrogateescape")
+        return _literal_text(node)
     _fail("a string or NIL", node)
 
 
@@ -235,7 +264,7 @@ def _str(node: object) -> str:
         if node[0] == '"':
             return _unquote(node)
     elif node.__class__ is bytes:
-        return node.decode("utf-8", "surrogateescape")
+        return _literal_text(node)
     _fail("a string", node)
 
 
@@ -244,9 +273,11 @@ def _astr(node: object) -> str:
     if node.__class__ is str:
         if node[0] == '"':
             return _unquote(node)
-        return node
+        if _ASTRING_ATOM_FULL(node):
+            return node
+        _fail("an astring", node)
     if node.__class__ is bytes:
-        return node.decode("utf-8", "surrogateescape")
+        return _literal_text(node)
     _fail("an astring", node)
 
 
@@ -270,7 +301,7 @@ def _num(node: object, bound: int = _MAX32) -> int:
 
 
 def _atom(node: object) -> str:
-    if node.__class__ is str and node[0] != '"':
+    if node.__class__ is str and _ATOM_FULL(node):
         return node
     _fail("an atom", node)
 
@@ -284,7 +315,7 @@ def _list(node: object) -> list[Any]:
 def _flags(node: object) -> tuple[str, ...]:
     items = _list(node)
     for item in items:
-        if item.__class__ is not str or item[0] == '"':
+        if item.__class__ is not str or not _FLAG_FULL(item):
             _fail("a flag", item)
     return tuple(items)
 
@@ -362,8 +393,13 @@ def ext_value(node: object) -> ExtensionValue:
         # know may use atoms): kept as its text.
         return node
     if isinstance(node, bytes):
-        return node.decode("utf-8", "surrogateescape")
-    return tuple(ext_value(x) for x in _list(node))
+        return _literal_text(node)
+    items = _list(node)
+    if not items:
+        # body-extension and tagged-ext-comp lists hold at least one value
+        # (RFC 9051 §9, RFC 4466 §2.1): "()" is not an extension value.
+        _fail("a non-empty extension list", node)
+    return tuple([ext_value(x) for x in items])
 
 
 def _extension(items: list[Any], start: int, multipart: bool) -> BodyExtension | None:
@@ -538,9 +574,13 @@ def _section_from(text: str, literals: tuple[bytes, ...], limits: IMAPLimits) ->
 # The cursor
 # ---------------------------------------------------------------------------
 
-_ATOM_RE = re.compile(r"[^\x00-\x20\x7f(){%*\"\\\]]+")
-_ASTRING_ATOM_RE = re.compile(r"[^\x00-\x20\x7f(){%*\"\\]+")
-_LIST_MAILBOX_RE = re.compile(r"[^\x00-\x20\x7f(){\"\\]+")
+# ATOM-CHAR = any CHAR (%x01-7F) except atom-specials: ( ) { SP CTL % * " \ ]
+# (RFC 9051 §9): printable ASCII only, also under UTF8=ACCEPT (see _TOKEN).
+_ATOM_RE = re.compile(rf"[{_ATOM_CLASS}]+")
+# ASTRING-CHAR = ATOM-CHAR / resp-specials ("]").
+_ASTRING_ATOM_RE = re.compile(rf"[{_ATOM_CLASS}\]]+")
+# list-char = ATOM-CHAR / list-wildcards / resp-specials.
+_LIST_MAILBOX_RE = re.compile(rf"[{_ATOM_CLASS}%*\]]+")
 _QUOTED_RE = re.compile(r'"((?:[^"\\\r\n\x00]|\\["\\])*)"')
 _LITERAL_RE = re.compile(r"\x00(~?)([0-9]+)\x00")
 _NUMBER_RE = re.compile(r"[0-9]{1,20}")
@@ -548,8 +588,11 @@ _TAG_RE = re.compile(r"[!#$&',-\[\]^-z|}~]+")
 _SEQSET_RE = re.compile(
     r"\$|(?:[0-9]{1,10}|\*)(?::(?:[0-9]{1,10}|\*))?(?:,(?:[0-9]{1,10}|\*)(?::(?:[0-9]{1,10}|\*))?)*"
 )
-_FLAG_RE = re.compile(r"\\?[^\x00-\x20\x7f(){%*\"\\\]]+|\\\*")
+# flag = "\" atom / atom (keywords), flag-perm adds "\*" (RFC 9051 §9).
+_FLAG_RE = re.compile(rf"\\?[{_ATOM_CLASS}]+|\\\*")
 _TEXT_RE = re.compile(r"[^\r\n\x00]*")
+# Lone surrogates: where surrogateescape decoding kept octets that are not UTF-8.
+_UNDECODABLE = re.compile("[\ud800-\udfff]")
 
 
 class _Cursor:
@@ -648,7 +691,7 @@ class _Cursor:
             return _UNESCAPE.sub(r"\1", inner) if "\\" in inner else inner
         lit = self._literal()
         if lit is not None:
-            return lit[0].decode("utf-8", "surrogateescape")
+            return _literal_text(lit[0])
         return None
 
     def string(self) -> str:
@@ -672,6 +715,14 @@ class _Cursor:
         return self.decode_mailbox(self.astring())
 
     def decode_mailbox(self, name: str) -> str:
+        if not name.isascii() and _UNDECODABLE.search(name):
+            # Octets that are not UTF-8 (kept as surrogate escapes): a mailbox
+            # name is Unicode text — modified UTF-7 (RFC 3501 §5.1.3) or, with
+            # UTF8=ACCEPT / IMAP4rev2, UTF-8 (RFC 6855 §3, RFC 9051 §5.1) — so
+            # these bytes name no mailbox, and no serialisation could give
+            # them back.  Valid UTF-8 is tolerated even without UTF8=ACCEPT
+            # (it is sent back as modified UTF-7).
+            self.error("a mailbox name in UTF-8")
         if self.utf8 or "&" not in name:
             return name
         try:
@@ -902,6 +953,10 @@ def _fetch_response(seq: int, cur: _Cursor) -> R.FetchResponse:
             )
         else:
             # An extension this codec does not know: keep it, typed generically.
+            # Its name must still be an atom (msg-att-dynamic/-static names are
+            # atoms in every extension, RFC 9051 §9), or it could not be sent.
+            if not _ATOM_FULL(key):
+                _fail("a FETCH item name", name)
             extra.append((key, ext_value(value)))
     if sections:
         kw["sections"] = tuple(sections)
@@ -1132,8 +1187,10 @@ def _esearch(cur: _Cursor) -> R.Esearch:
         if key in ("MIN", "MAX", "COUNT"):
             kw[key.lower()] = _num(value)
         elif key == "ALL":
+            if value.__class__ is not str or value[0] == '"':
+                _fail("a sequence set", value)
             try:
-                kw["all"] = SequenceSet.parse(_atom(value))
+                kw["all"] = SequenceSet.parse(value)
             except ValueError as exc:
                 raise ParseError(str(exc)) from None
         elif key == "MODSEQ":
