@@ -2327,4 +2327,179 @@ S: * VANISHED 8
 S: A153 OK [HIGHESTMODSEQ 104] done
 """,
     ),
+    # ---- RFC 7888 (LITERAL+, LITERAL-) ---------------------------------------
+    # The client writes a non-synchronising literal only when the server
+    # advertised LITERAL+/LITERAL- (the connection's choice); the codec's
+    # default is the quoted form of the second example, so the first is "~".
+    TextExample(
+        "7888",
+        "3",
+        r"""
+C~ A001 LOGIN {11+}
+C: FRED FOOBAR {7+}
+C: fat man
+S: A001 OK LOGIN completed
+C: A001 LOGIN "FRED FOOBAR" "fat man"
+S: A001 OK LOGIN completed
+""",
+    ),
+    # ---- RFC 2342 (NAMESPACE) -------------------------------------------------
+    # Example 5.5's "NIL  NIL" has two spaces, which the RFC 3501 grammar
+    # (one SP) does not allow; RFC 9051 §6.3.10 repeats it.  The corrected
+    # line is tested.
+    TextExample(
+        "2342",
+        "5",
+        r"""
+C: A001 NAMESPACE
+S: * NAMESPACE (("" "/")) NIL NIL
+S: A001 OK NAMESPACE command completed
+C: A001 NAMESPACE
+S: * NAMESPACE NIL NIL (("" "."))
+S: A001 OK NAMESPACE command completed
+C: A001 NAMESPACE
+S: * NAMESPACE (("" "/")) NIL (("Public Folders/" "/"))
+S: A001 OK NAMESPACE command completed
+C: A001 NAMESPACE
+S: * NAMESPACE (("" "/")) (("~" "/")) (("#shared/" "/")("#public/" "/")("#ftp/" "/")("#news." "."))
+S: A001 OK NAMESPACE command completed
+C: A001 NAMESPACE
+S: * NAMESPACE (("INBOX." ".")) NIL NIL
+S: A001 OK NAMESPACE command completed
+C: A002 CREATE "INBOX.Sent Mail"
+S: A002 OK CREATE command completed
+C: A001 NAMESPACE
+S: * NAMESPACE (("" "/")("#mh/" "/" "X-PARAM" ("FLAG1" "FLAG2"))) NIL NIL
+S: A001 OK NAMESPACE command completed
+C: A002 CREATE "Sent Mail"
+S: A002 OK CREATE command completed
+C: A003 CREATE "Delete Items"
+S: A003 OK CREATE command completed
+C: A004 CREATE "#mh/Deleted Items"
+S: A004 OK CREATE command completed
+C: A001 NAMESPACE
+S: * NAMESPACE (("" "/")) (("Other Users/" "/")) NIL
+S: A001 OK NAMESPACE command completed
+C: A002 LIST "" "Other Users/%"
+S: * LIST () "/" "Other Users/Mike"
+S: * LIST () "/" "Other Users/Karen"
+S: * LIST () "/" "Other Users/Matthew"
+S: * LIST () "/" "Other Users/Tesa"
+S: A002 OK LIST command completed
+C: A001 NAMESPACE
+S: * NAMESPACE (("" "/")) (("#Users/" "/")) NIL
+S: A001 OK NAMESPACE command completed
+C~ A002 LIST "" "#Users/%"
+S: A002 NO The requested item could not be found.
+C~ A003 LIST "" "#Users/Mike/%"
+S~ * LIST () "/" "#Users/Mike/INBOX"
+S~ * LIST () "/" "#Users/Mike/Foo"
+S: A003 OK LIST command completed.
+C: A001 NAMESPACE
+S: * NAMESPACE (("" "/")) (("~" "/")) NIL
+S: A001 OK NAMESPACE command completed
+C~ A002 LIST "" "~mark/%"
+S~ * LIST () "/" "~mark/INBOX"
+S~ * LIST () "/" "~mark/foo"
+S: A002 OK LIST command completed
+""",
+    ),
+    # ---- RFC 9208 (QUOTA) -----------------------------------------------------
+    # The "* CAPABILITY [...] QUOTA ..." lines elide part of the list and
+    # the "// ..." lines are the RFC's comments: both left out.
+    TextExample(
+        "9208",
+        "4.1.1",
+        r"""
+C~ G0001 GETQUOTA "!partition/sda4"
+S~ * QUOTA "!partition/sda4" (STORAGE 104 10923847)
+S: G0001 OK Getquota complete
+""",
+    ),
+    TextExample(
+        "9208",
+        "4.1.2",
+        r"""
+C: G0002 GETQUOTAROOT INBOX
+S~ * QUOTAROOT INBOX "#user/alice" "!partition/sda4"
+S~ * QUOTA "#user/alice" (MESSAGE 42 1000)
+S~ * QUOTA "!partition/sda4" (STORAGE 104 10923847)
+S: G0002 OK Getquotaroot complete
+""",
+    ),
+    TextExample(
+        "9208",
+        "4.1.3",
+        r"""
+C~ S0000 GETQUOTA "#user/alice"
+S~ * QUOTA "#user/alice" (STORAGE 54 111 MESSAGE 42 1000)
+S: S0000 OK Getquota completed
+C~ S0001 SETQUOTA "#user/alice" (STORAGE 510)
+S~ * QUOTA "#user/alice" (STORAGE 58 512)
+S: S0001 OK Rounded quota
+C~ S0002 SETQUOTA "!partition/sda4" (STORAGE 99999999)
+S~ * QUOTA "!partition/sda4" (STORAGE 104 10923847)
+S: S0002 NO Cannot change system limit
+""",
+    ),
+    TextExample(
+        "9208",
+        "4.1.4",
+        r"""
+C: S0003 STATUS INBOX (MESSAGES DELETED DELETED-STORAGE)
+S: * STATUS INBOX (MESSAGES 12 DELETED 4 DELETED-STORAGE 8)
+S: S0003 OK Status complete.
+""",
+    ),
+    TextExample(
+        "9208",
+        "4.2.1",
+        r"""
+S: * QUOTA "" (STORAGE 10 512)
+""",
+    ),
+    TextExample(
+        "9208",
+        "4.2.2",
+        r"""
+S: * QUOTAROOT INBOX ""
+S: * QUOTAROOT comp.mail.mime
+""",
+    ),
+    TextExample(
+        "9208",
+        "4.3.1",
+        r"""
+C: A003 APPEND saved-messages (\Seen) {326}
+S: + Ready for literal data
+C: Date: Mon, 7 Feb 1994 21:52:25 -0800 (PST)
+C: From: Fred Foobar <foobar@Blurdybloop.example>
+C: Subject: afternoon meeting
+C: To: mooch@owatagu.siam.edu.example
+C: Message-Id: <B27397-0100000@Blurdybloop.example>
+C: MIME-Version: 1.0
+C: Content-Type: TEXT/PLAIN; CHARSET=US-ASCII
+C:
+C: Hello Joe, do you think we can meet at 3:30 tomorrow?
+C:
+S: A003 NO [OVERQUOTA] APPEND Failed
+C: A003 APPEND saved-messages (\Seen) {326}
+S: + Ready for literal data
+C: Date: Mon, 7 Feb 1994 21:52:25 -0800 (PST)
+C: From: Fred Foobar <foobar@Blurdybloop.example>
+C: Subject: afternoon meeting
+C: To: mooch@owatagu.siam.edu.example
+C: Message-Id: <B27397-0100000@Blurdybloop.example>
+C: MIME-Version: 1.0
+C: Content-Type: TEXT/PLAIN; CHARSET=US-ASCII
+C:
+C: Hello Joe, do you think we can meet at 3:30 tomorrow?
+C:
+S: * NO [OVERQUOTA] Soft quota has been exceeded
+S: A003 OK [APPENDUID 38505 3955] APPEND completed
+C: A004 COPY 2:4 MEETING
+S: * NO [OVERQUOTA] Soft quota has been exceeded
+S: A004 OK [COPYUID 38505 304,319:320 3956:3958] COPY command completed
+""",
+    ),
 ]
