@@ -2406,7 +2406,8 @@ S: A002 OK LIST command completed
     ),
     # ---- RFC 9208 (QUOTA) -----------------------------------------------------
     # The "* CAPABILITY [...] QUOTA ..." lines elide part of the list and
-    # the "// ..." lines are the RFC's comments: both left out.
+    # the "// ..." lines are the RFC's comments: both left out.  Quota-root
+    # names that are valid atoms are written unquoted ("~").
     TextExample(
         "9208",
         "4.1.1",
