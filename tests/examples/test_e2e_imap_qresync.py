@@ -45,7 +45,7 @@ def _imap(server: ServerThread, user: str) -> imaplib.IMAP4:
 def _raw(imap: imaplib.IMAP4, name: str, args: str) -> tuple[str, dict[str, list[Any]]]:
     """Run one command, return its status and the untagged responses it brought."""
     imap.untagged_responses.clear()
-    typ, _ = imap._simple_command(name, args)  # type: ignore[attr-defined]
+    typ, _ = imap._simple_command(name, args)
     return typ, {k: list(v) for k, v in imap.untagged_responses.items()}
 
 
@@ -56,8 +56,8 @@ def _prepare(server: ServerThread, user: str) -> tuple[int, int]:
         for n in range(1, 6):
             imap.append("INBOX", None, None, f"Subject: m{n}\r\n\r\nbody {n}\r\n".encode())
         imap.select("INBOX")
-        uidvalidity = int(imap.untagged_responses["UIDVALIDITY"][0])
-        highest = int(imap.untagged_responses["HIGHESTMODSEQ"][0])
+        uidvalidity = int(cast(bytes, imap.untagged_responses["UIDVALIDITY"][0]))
+        highest = int(cast(bytes, imap.untagged_responses["HIGHESTMODSEQ"][0]))
         imap.uid("STORE", "2,5", "+FLAGS", "(\\Seen)")
         imap.uid("STORE", "3:4", "+FLAGS", "(\\Deleted)")
         imap.expunge()
