@@ -41,8 +41,9 @@ def test_literal_forms(announce: bytes, binary: bool, sync: bool) -> None:
         f.receive_data(wire)
         got = messages(f)
         if server and sync:
+            first = b"A1 LOGIN " + announce + b"\r\n"
             assert got[0] == LiteralAnnounced(
-                size=5, binary=binary, line=b"A1 LOGIN " + announce + b"\r\n"
+                size=5, binary=binary, line=first, first_line=first, index=0
             )
             got = got[1:]
         (m,) = got
@@ -67,6 +68,28 @@ def test_sync_literal_is_reported_once_whatever_the_split() -> None:
             f.receive_data(part)
             got += messages(f)
         assert [type(x) for x in got] == [LiteralAnnounced, RawMessage]
+
+
+def test_every_sync_literal_is_reported_with_its_own_line() -> None:
+    # MULTIAPPEND-style: one command, many synchronising literals.  Each
+    # report names the line that announced it and the command's first line
+    # (for the tag), and the reports together hold each line once: reporting
+    # k literals costs time linear in the command, not the sum of its k
+    # prefixes (which was quadratic).
+    pad = b"x" * 2000
+    first = b"A7 APPEND box (\\Seen) {3}\r\n"
+    lines = [first] + [b" (" + pad + b") {3}\r\n" for _ in range(199)]
+    wire = b"".join(line + b"abc" for line in lines) + b"\r\n"
+    f = Fragmentizer(report_sync_literals=True, limits=IMAPLimits(line_length=4096))
+    f.receive_data(wire)
+    got = messages(f)
+    announced = [x for x in got if isinstance(x, LiteralAnnounced)]
+    assert [a.line for a in announced] == lines
+    assert all(a.first_line == first for a in announced)
+    assert [a.index for a in announced] == list(range(200))
+    assert sum(len(a.line) + len(a.first_line) for a in announced) < 2 * len(wire)
+    (m,) = [x for x in got if isinstance(x, RawMessage)]
+    assert bytes(m) == wire
 
 
 def test_mutable_chunks_are_copied() -> None:

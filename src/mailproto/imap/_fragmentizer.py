@@ -129,9 +129,17 @@ class LiteralAnnounced:
     size: int
     #: True for ``~{n}`` (literal8, RFC 3516).
     binary: bool
-    #: The line so far, up to and including the announcement: a server can
-    #: parse the tag from it to answer ``NO``/``BAD`` instead of ``+``.
+    #: The line that announced this literal, up to and including the
+    #: announcement and its CRLF (for the first literal of a command, the
+    #: command's first line).
     line: bytes
+    #: The first line of the command (it carries the tag): a server can parse
+    #: the tag from it to answer ``NO``/``BAD`` instead of ``+``.  Both fields
+    #: refer to lines already received, never to a copy of the message so far,
+    #: so reporting every literal of a command costs time linear in its size.
+    first_line: bytes
+    #: The position of this literal in the command (0 for the first).
+    index: int
 
 
 _RM_SEGMENTS, _RM_LITERALS = (RawMessage.__dict__[f].__set__ for f in ("segments", "literals"))
@@ -339,6 +347,11 @@ class Fragmentizer:
             self._pending = int(digits)
             self._pending_binary = bool(binary)
             if sync and self._report_sync:
+                segments = self._segments
                 return LiteralAnnounced(
-                    size=self._pending, binary=bool(binary), line=b"".join(self._segments)
+                    size=self._pending,
+                    binary=bool(binary),
+                    line=line,
+                    first_line=segments[0],
+                    index=len(segments) - 1,
                 )
