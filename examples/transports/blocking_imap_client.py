@@ -11,6 +11,7 @@ import argparse
 import socket
 import ssl
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -34,28 +35,42 @@ class Fetched:
     data: bytes
 
 
-class BlockingIMAP:
-    """The pump over a socket, plus "run a command, collect its responses"."""
+class IMAPPump(Pump):
+    """:class:`~transports.pump.Pump` for an IMAP client, plus :meth:`run`."""
 
-    def __init__(self, sock: socket.socket) -> None:
-        self.sock = sock
-        self.conn = ClientConnection()
-        self.pump = Pump(self.conn, sock.recv, sock.sendall)
+    def __init__(
+        self, conn: ClientConnection, recv: Callable[[int], bytes], send: Callable[[bytes], Any]
+    ) -> None:
+        super().__init__(conn, recv, send)
+        self.imap = conn
 
     def run(self, command: Any) -> list[Any]:
         """Send *command* (its tag is filled in); return the untagged
         responses that answer it.  A NO or BAD raises :class:`ConnectionError`."""
-        command = attrs.evolve(command, tag=self.conn.new_tag())
-        handle = self.conn.send(command)
+        command = attrs.evolve(command, tag=self.imap.new_tag())
+        handle = self.imap.send(command)
         mine = []
         while True:
-            event = self.pump.next_event()
+            event = self.next_event()
             if isinstance(event, Untagged) and event.handle == handle:
                 mine.append(event.response)
             elif isinstance(event, Completed) and event.handle == handle:
                 if not event.ok:
                     raise ConnectionError(f"{handle.name}: {event.status} {event.text}")
                 return mine
+
+
+class BlockingIMAP:
+    """An :class:`IMAPPump` over a socket, which STARTTLS can wrap."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.conn = ClientConnection()
+        self.pump = IMAPPump(self.conn, sock.recv, sock.sendall)
+
+    def run(self, command: Any) -> list[Any]:
+        """See :meth:`IMAPPump.run`."""
+        return self.pump.run(command)
 
     def start_tls(self, context: ssl.SSLContext, server_hostname: str) -> None:
         """STARTTLS, then the handshake on the same socket (RFC 9051 §6.2.1)."""

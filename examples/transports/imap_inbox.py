@@ -34,6 +34,9 @@ from mailproto.imap import commands as C
 from mailproto.imap import responses as R
 from mailproto.imap.types import ResponseCode, Section, SectionData, SectionRequest, flag_key
 
+#: What :class:`IMAPSession` implements, and nothing more: a client must not
+#: be told about extensions it would then use.
+CAPABILITIES = ("IMAP4rev1", "LITERAL+", "SASL-IR", "UNSELECT")
 SYSTEM_FLAGS = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
 #: RFC 9051 §6.4.5 macros.
 MACROS = {

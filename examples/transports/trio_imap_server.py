@@ -17,12 +17,8 @@ import trio  # type: ignore[import-untyped,unused-ignore]
 from mailproto import ProtocolError
 from mailproto.imap import Mode, ServerConnection, State
 from mailproto.imap import responses as R
-from transports.imap_inbox import IMAPSession, Inboxes
+from transports.imap_inbox import CAPABILITIES, IMAPSession, Inboxes
 from transports.pump import answer_all
-
-#: What the session in :mod:`transports.imap_inbox` implements, and nothing
-#: more: a client must not be told about extensions it would then use.
-CAPABILITIES = ("IMAP4rev1", "LITERAL+", "SASL-IR", "UNSELECT")
 
 
 async def serve_client(stream: trio.abc.Stream, store: Inboxes, tls: ssl.SSLContext | None) -> None:

@@ -83,10 +83,11 @@ def test_help(module: str) -> None:
     assert result.stdout.startswith("usage:")
 
 
-def test_memorybio_pop3_main(tmp_path: Path) -> None:
+@pytest.mark.parametrize("module", ["transports.memorybio_pop3", "transports.memorybio_imap"])
+def test_memorybio_main(module: str, tmp_path: Path) -> None:
     eml = tmp_path / "m.eml"
     eml.write_bytes(MESSAGE)
-    result = _run("transports.memorybio_pop3", str(eml), str(eml))
+    result = _run(module, str(eml), str(eml))
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("2 messages, ")
 
