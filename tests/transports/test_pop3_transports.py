@@ -86,8 +86,9 @@ def test_poplib_plain_session(served: tuple[int, Maildrops]) -> None:
     for n, message in enumerate(MESSAGES, 1):
         assert _retr(pop, n) == message
     pop.dele(2)
-    with pytest.raises(poplib.error_proto, match="deleted"):
+    with pytest.raises(poplib.error_proto) as info:
         pop.retr(2)
+    assert info.value.args[0] == b"-ERR message is deleted"  # bytes: no match= under -bb
     pop.quit()
     assert [m.data for m in drops.boxes["alice"]] == [MESSAGES[0], MESSAGES[2]]
     _wait_unlocked(drops)
@@ -110,14 +111,16 @@ def test_wrong_password_and_lock(served: tuple[int, Maildrops]) -> None:
     port, drops = served
     pop = poplib.POP3("127.0.0.1", port, timeout=20)
     pop.user("alice")
-    with pytest.raises(poplib.error_proto, match=r"\[AUTH\]"):
+    with pytest.raises(poplib.error_proto) as info:
         pop.pass_("wrong")
+    assert info.value.args[0].startswith(b"-ERR [AUTH] ")
     pop.user("alice")
     pop.pass_("wonder land")
     other = poplib.POP3("127.0.0.1", port, timeout=20)
     other.user("alice")
-    with pytest.raises(poplib.error_proto, match=r"\[IN-USE\]"):
+    with pytest.raises(poplib.error_proto) as info:
         other.pass_("wonder land")
+    assert info.value.args[0].startswith(b"-ERR [IN-USE] ")
     other.quit()
     pop.quit()
     _wait_unlocked(drops)
