@@ -103,10 +103,12 @@ __all__ = [
     "MailboxLocked",
     "MessageInfo",
     "Pop3Lock",
+    "Spooled",
     "Store",
     "StoreResult",
     "fsync_dir",
     "io_executor",
+    "size_of",
     "sync_executor",
     "validate_folder_name",
 ]
@@ -171,14 +173,109 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _write_file_durably(path: Path, data: bytes) -> None:
-    """Write *path* (a new file) and fsync it."""
+@attrs.frozen
+class Spooled:
+    """A message as a sequence of parts: bytes in memory and spool files on disk.
+
+    What the SMTP service hands over for a large message: the trace fields
+    it prepended (bytes) followed by the body it streamed into a spool file
+    as ``DATA`` arrived.  Writers (:meth:`Folder.deliver`, the relay queue)
+    put the parts into the new file with ``writev`` and the kernel's
+    ``copy_file_range``/``sendfile``, so the message is never assembled in
+    memory; prepending another field (``Return-Path:``) is :meth:`prefixed`,
+    not a copy.  Spool files must not change while a delivery runs.
+    """
+
+    #: The parts, in order.
+    parts: tuple[bytes | Path, ...]
+
+    @property
+    def size(self) -> int:
+        """Total size in octets."""
+        return sum(len(p) if isinstance(p, bytes) else p.stat().st_size for p in self.parts)
+
+    def prefixed(self, prefix: bytes) -> Spooled:
+        """The same message with *prefix* in front."""
+        return Spooled((prefix, *self.parts))
+
+    def read(self) -> bytes:
+        """The whole message in memory (for the rare callers that need it)."""
+        return b"".join(p if isinstance(p, bytes) else p.read_bytes() for p in self.parts)
+
+
+def size_of(data: bytes | Spooled) -> int:
+    """Size in octets of message *data* given either way."""
+    return len(data) if isinstance(data, bytes) else data.size
+
+
+def _write_all(fd: int, data: bytes | Spooled) -> int:
+    parts = (data,) if isinstance(data, bytes) else data.parts
+    written = 0
+    pending: list[bytes] = []
+    for part in (*parts, None):
+        if isinstance(part, bytes):
+            if part:
+                pending.append(part)
+            continue
+        if pending:
+            _writev_all(fd, pending)
+            written += sum(len(b) for b in pending)
+            pending = []
+        if part is not None:
+            written += _copy_file(fd, part)
+    return written
+
+
+def _writev_all(fd: int, buffers: list[bytes]) -> None:
+    # One writev for the usual case; loop on short writes.
+    views = [memoryview(b) for b in buffers]
+    while views:
+        n = os.writev(fd, views[:1024])
+        while views and n >= len(views[0]):
+            n -= len(views[0])
+            views.pop(0)
+        if views and n:
+            views[0] = views[0][n:]
+
+
+def _copy_file(fd: int, source: Path) -> int:
+    # In the kernel (no round trip through Python memory): copy_file_range
+    # where available, sendfile otherwise.
+    with open(source, "rb") as src:
+        remaining = os.fstat(src.fileno()).st_size
+        copied = 0
+        copy = getattr(os, "copy_file_range", None)
+        while remaining > 0:
+            chunk = min(remaining, 1 << 30)
+            try:
+                n = (
+                    copy(src.fileno(), fd, chunk)
+                    if copy
+                    else os.sendfile(fd, src.fileno(), None, chunk)
+                )
+            except OSError as exc:
+                if copy is None or exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL):
+                    raise
+                copy = None
+                continue
+            if n == 0:
+                raise OSError(errno.EIO, f"{source} shrank while being copied")
+            remaining -= n
+            copied += n
+    return copied
+
+
+def _write_file_durably(path: Path, data: bytes | Spooled, size: int | None = None) -> None:
+    """Write *path* (a new file) and fsync it.
+
+    With *size*, the octets written must be exactly that many (the size is
+    in a Maildir file name): a spool file that changed raises ``OSError``.
+    """
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        view = memoryview(data)
-        while view:
-            n = os.write(fd, view)
-            view = view[n:]
+        written = _write_all(fd, data)
+        if size is not None and written != size:
+            raise OSError(errno.EIO, f"wrote {written} octets where {size} were expected")
         os.fsync(fd)
     finally:
         os.close(fd)
@@ -862,7 +959,7 @@ class Folder:
 
     def stage(
         self,
-        data: bytes,
+        data: bytes | Spooled,
         *,
         delivery_id: str | None = None,
         flags: Iterable[str] = (),
@@ -875,10 +972,11 @@ class Folder:
         shared state, so it may run in a thread; call :meth:`register` with
         the result on the event-loop thread to give it a UID.
         """
-        base = new_base_name(len(data), delivery_id)
+        size = size_of(data)
+        base = new_base_name(size, delivery_id)
         tmp = self.path / "tmp" / base
         try:
-            _write_file_durably(tmp, data)
+            _write_file_durably(tmp, data, size)
             if internaldate is not None:
                 os.utime(tmp, (internaldate, internaldate))
             flags = list(flags)
@@ -951,7 +1049,7 @@ class Folder:
 
     async def deliver(
         self,
-        data: bytes,
+        data: bytes | Spooled,
         *,
         delivery_id: str | None = None,
         flags: Iterable[str] = (),
@@ -982,7 +1080,8 @@ class Folder:
         overlap.
         """
         letters = self._checked_letters(flags)
-        base = new_base_name(len(data), delivery_id)
+        size = size_of(data)
+        base = new_base_name(size, delivery_id)
         uid = self.uidnext
         self.uidnext += 1
         modseq = self._next_modseq()
@@ -1003,6 +1102,7 @@ class Folder:
             subdir,
             name,
             data,
+            size,
             line,
             internaldate,
         )
@@ -1020,7 +1120,7 @@ class Folder:
                 if not done.done():
                     done.set_exception(exc)
                 return
-            rec = _Record(uid, modseq, when, base, subdir, letters or "", len(data))
+            rec = _Record(uid, modseq, when, base, subdir, letters or "", size)
             self._records[uid] = rec
             self._by_base[base] = uid
             self._log_lines += 1
@@ -1036,7 +1136,8 @@ class Folder:
         base: str,
         subdir: str,
         name: str,
-        data: bytes,
+        data: bytes | Spooled,
+        size: int,
         line: bytes,
         internaldate: float | None,
     ) -> None:
@@ -1047,7 +1148,7 @@ class Folder:
         tmp = self.path / "tmp" / base
         target = self.path / subdir / name
         try:
-            _write_file_durably(tmp, data)
+            _write_file_durably(tmp, data, size)
             if internaldate is not None:
                 os.utime(tmp, (internaldate, internaldate))
             os.rename(tmp, target)

@@ -22,6 +22,7 @@ success early for anybody.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import time
@@ -34,7 +35,7 @@ import attrs
 from mailproto import imf, smtp
 
 from .directory import Account, Directory
-from .maildir import Store
+from .maildir import Spooled, Store
 
 if TYPE_CHECKING:
     from .queue import Queue
@@ -186,7 +187,7 @@ class MDA:
         self,
         envelope_from: str,
         recipients: Sequence[str],
-        data: bytes,
+        data: bytes | Spooled,
         *,
         delivery_id: str | None = None,
         queue_failures: bool = True,
@@ -196,7 +197,10 @@ class MDA:
 
         *envelope_from* is the reverse-path without brackets (``""`` for the
         null sender).  *data* is the message as received (CRLF line ends,
-        trace fields already prepended).  *delivery_id* (a queue id, see
+        trace fields already prepended), in memory or as
+        :class:`~mailserver.maildir.Spooled` parts (a spool file written as
+        the data arrived: it is copied into each mailbox and the queue by
+        the kernel, never assembled in memory).  *delivery_id* (a queue id, see
         :func:`new_queue_id`) makes a repeated call idempotent per account.
         Durable for every ``ok`` result when it returns.
 
@@ -223,7 +227,11 @@ class MDA:
                 accounts.setdefault(account.address, account)
             for addr in res.remote:
                 remote.setdefault(addr, None)
-        stored = b"Return-Path: <" + envelope_from.encode("utf-8") + b">\r\n" + data
+        return_path = b"Return-Path: <" + envelope_from.encode("utf-8") + b">\r\n"
+        # Prepended without copying the message: written with writev.
+        stored = (
+            Spooled((return_path, data)) if isinstance(data, bytes) else data.prefixed(return_path)
+        )
         failed: dict[str, str] = {}
         for address in accounts:
             try:
@@ -315,11 +323,17 @@ class MDA:
                 if r.ok and r.accounts and dsn.wants(r.recipient, smtp.NotifyCondition.SUCCESS)
             ]
             if delivered:
-                await self.on_success_dsn(envelope_from, delivered, data, dsn, delivery_id)
+                whole = data if isinstance(data, bytes) else data.read()
+                await self.on_success_dsn(envelope_from, delivered, whole, dsn, delivery_id)
         return results
 
     async def deliver_to_account(
-        self, account: str, data: bytes, *, delivery_id: str, folder: str = "INBOX"
+        self,
+        account: str,
+        data: bytes | Spooled,
+        *,
+        delivery_id: str,
+        folder: str = "INBOX",
     ) -> int | None:
         """Deliver *data* as is into *account*'s *folder*; return the UID.
 
@@ -331,4 +345,11 @@ class MDA:
             return None
         if self.use_executor:
             return await target.deliver(data, delivery_id=delivery_id)
-        return target.register(target.stage(data, delivery_id=delivery_id))
+        name = target.stage(data, delivery_id=delivery_id)
+        try:
+            return target.register(name)
+        except BaseException:
+            # Not acknowledged: do not leave it for a rescan to deliver.
+            with contextlib.suppress(OSError):
+                (target.path / "new" / name).unlink()
+            raise

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import attrs
 
-from .maildir import _write_file_durably, atomic_write, fsync_dir
+from .maildir import Spooled, _write_file_durably, atomic_write, fsync_dir
 from .mda import DsnRequest, new_queue_id
 
 __all__ = ["Queue", "QueueEntry", "QueuedRecipient"]
@@ -162,13 +162,16 @@ class Queue:
         self,
         sender: str,
         recipients: Iterable[str],
-        data: bytes,
+        data: bytes | Spooled,
         *,
         queue_id: str | None = None,
         now: float | None = None,
         dsn: DsnRequest | None = None,
     ) -> QueueEntry:
         """Queue *data* for *recipients*; durable when it returns.
+
+        *data* is the message, in memory or as :class:`~.maildir.Spooled`
+        parts (copied into the queue file without assembling it in memory).
 
         *queue_id* defaults to a new id; an id already queued gets a suffix
         (one message may be queued by several deliveries).
@@ -201,7 +204,7 @@ class Queue:
             envid=dsn.envid if dsn is not None else None,
         )
 
-    def _write(self, qid: str, env: bytes, data: bytes) -> None:
+    def _write(self, qid: str, env: bytes, data: bytes | Spooled) -> None:
         # Touches only files of its own: may run in a thread.
         tmp_msg = self.path / "tmp" / f"{qid}.msg"
         tmp_env = self.path / "tmp" / f"{qid}.env"
@@ -221,7 +224,7 @@ class Queue:
         self,
         sender: str,
         recipients: Iterable[str],
-        data: bytes,
+        data: bytes | Spooled,
         *,
         queue_id: str | None = None,
         dsn: DsnRequest | None = None,

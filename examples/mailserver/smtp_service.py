@@ -13,9 +13,13 @@ submission AUTH required before MAIL (RFC 6409 §4.3); the sender must be
 smtps      submission over implicit TLS (RFC 8314 §3.3)
 ========== ============================================================
 
-The message is spooled to a temporary file as :class:`~mailproto.smtp.DataChunk`
-events arrive (never held whole by the connection), a ``Received:`` field is
-prepended, and :meth:`MDA.deliver <mailserver.mda.MDA.deliver>` stores it.
+The message is spooled as :class:`~mailproto.smtp.DataChunk` events arrive
+(never held whole by the connection): in memory up to
+:data:`SPOOL_IN_MEMORY`, beyond that streamed into a file in the site's
+spool directory.  A ``Received:`` field is prepended and
+:meth:`MDA.deliver <mailserver.mda.MDA.deliver>` stores it — a spool file
+as :class:`~mailserver.maildir.Spooled` parts, which the store copies into
+each mailbox file in the kernel instead of reading the message back.
 The ``250`` is sent only after ``deliver`` returned, i.e. after every copy is
 fsynced into its Maildir and every remote recipient is fsynced into the
 queue (RFC 5321 §6.1: once the 250 is sent, the server is responsible).
@@ -24,9 +28,11 @@ queue (RFC 5321 §6.1: once the 250 is sent, the server is responsible).
 from __future__ import annotations
 
 import asyncio
-import tempfile
+import contextlib
+import os
 from collections.abc import Awaitable, Callable
-from typing import IO
+from pathlib import Path
+from typing import BinaryIO
 
 from mailproto import sasl, smtp
 from mailproto.errors import ProtocolError, ReplyHint
@@ -34,6 +40,7 @@ from mailproto.limits import SMTPLimits
 from mailproto.smtp import replies
 
 from .directory import Account, normalize_address
+from .maildir import Spooled
 from .mda import new_queue_id, received_header
 from .pump import Link, Pump, Site
 
@@ -75,6 +82,54 @@ async def answer_sasl(site: Site, question: object) -> object:
     return False
 
 
+class Spool:
+    """The data of one mail transaction, kept as it arrives.
+
+    Chunks stay in a list (no copy) until they pass *in_memory* octets;
+    then they, and everything after, go to a new file in *directory*.
+    """
+
+    def __init__(self, directory: Path, in_memory: int = SPOOL_IN_MEMORY) -> None:
+        self._directory = directory
+        self._in_memory = in_memory
+        self._chunks: list[bytes] = []
+        self._size = 0
+        self._file: BinaryIO | None = None
+        #: The spool file, once the data went to disk.
+        self.path: Path | None = None
+
+    def write(self, data: bytes) -> None:
+        """Add the next piece of message data."""
+        if self._file is not None:
+            self._file.write(data)
+            return
+        self._chunks.append(data)
+        self._size += len(data)
+        if self._size > self._in_memory:
+            self.path = self._directory / f"{new_queue_id()}.spool"
+            self._file = open(self.path, "xb")  # noqa: SIM115 (closed by close())
+            self._file.writelines(self._chunks)
+            self._chunks = []
+
+    def message(self, prefix: bytes) -> bytes | Spooled:
+        """The message with *prefix* (trace fields) in front."""
+        if self._file is not None and self.path is not None:
+            self._file.flush()
+            return Spooled((prefix, self.path))
+        return b"".join([prefix, *self._chunks])
+
+    def close(self) -> None:
+        """Forget the data (removing the spool file)."""
+        self._chunks = []
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        if self.path is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)
+            self.path = None
+
+
 class SMTPSession:
     """One SMTP session: the policy half of the :class:`~.pump.Pump`."""
 
@@ -104,7 +159,7 @@ class SMTPSession:
             sasl_mechanism=lambda name: sasl.server_mechanism(name, hostname=cfg.hostname),
         )
         self.account: Account | None = None
-        self._spool: IO[bytes] | None = None
+        self._spool: Spool | None = None
         self._closed = False
 
     # -- Handler ---------------------------------------------------------------------
@@ -143,9 +198,7 @@ class SMTPSession:
             conn.send(self._check_recipient(event))
         elif isinstance(event, smtp.DataChunk):
             if self._spool is None:
-                self._spool = tempfile.SpooledTemporaryFile(  # noqa: SIM115
-                    max_size=SPOOL_IN_MEMORY, dir=str(self.site.spool)
-                )
+                self._spool = Spool(self.site.spool)
             self._spool.write(event.data)
         elif isinstance(event, smtp.EndOfData):
             conn.send(await self._deliver())
@@ -192,16 +245,15 @@ class SMTPSession:
             self._spool = None
 
     async def _deliver(self) -> smtp.Reply:
-        conn = self.conn
         spool, self._spool = self._spool, None
         try:
-            body = b""
-            if spool is not None:
-                spool.seek(0)
-                body = spool.read()
+            return await self._deliver_spool(spool or Spool(self.site.spool))
         finally:
             if spool is not None:
                 spool.close()
+
+    async def _deliver_spool(self, spool: Spool) -> smtp.Reply:
+        conn = self.conn
         mail = conn.mail_from
         sender = str(mail.sender) if mail is not None and mail.sender is not None else ""
         rcpts = [normalize_address(str(r.recipient)) for r in conn.recipients]
@@ -218,7 +270,9 @@ class SMTPSession:
             tls=tls,
         )
         try:
-            results = await self.site.mda.deliver(sender, rcpts, trace + body, delivery_id=qid)
+            results = await self.site.mda.deliver(
+                sender, rcpts, spool.message(trace), delivery_id=qid
+            )
         except OSError:
             return replies.INSUFFICIENT_STORAGE
         if any(r.queued for r in results):

@@ -101,6 +101,7 @@ def test_disk_failure_is_temporary_and_not_partial(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "write", full)
+    monkeypatch.setattr(os, "writev", full)
     (res,) = asyncio.run(mda.deliver("s@remote.example", ["ann@a.example"], MSG))
     monkeypatch.undo()
     assert not res.ok
@@ -194,3 +195,23 @@ def test_unwritable_mailbox_is_queued_and_retried_once(
     assert _inbox(store, "bob@a.example") == [b"Return-Path: <s@remote.example>\r\n" + MSG]
     assert len(_inbox(store, "ann@a.example")) == 1
     assert len(q) == 0
+
+
+def test_index_failure_after_the_file_is_written_leaves_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The message file is written (writev) but its index record cannot be:
+    # the delivery fails, so the file must not stay for a rescan to find.
+    mda, store, _ = _setup(tmp_path, queue=False)
+    mda.use_executor = False
+    box = store.mailbox("ann@a.example")
+
+    def full(*args: object, **kwargs: object) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "write", full)
+    (res,) = asyncio.run(mda.deliver("s@remote.example", ["ann@a.example"], MSG))
+    monkeypatch.undo()
+    assert res.code == 451
+    assert os.listdir(box.path / "new") == []
+    assert box.folder("INBOX").rescan() is None
