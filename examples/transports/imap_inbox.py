@@ -300,9 +300,10 @@ class IMAPSession:
     def _expunge_deleted(self, conn: ServerConnection | None) -> None:
         assert self.view is not None
         messages = self._messages()
-        for msg in [m for m in reversed(messages) if "\\Deleted" in m.flags]:
+        doomed = [m for m in reversed(messages) if "\\Deleted" in m.flags]
+        messages[:] = [m for m in messages if "\\Deleted" not in m.flags]
+        for msg in doomed:
             seq = self.view.seq(msg.uid)
-            messages.remove(msg)
             if seq is not None:
                 self.view.expunge_seq(seq)
                 if conn is not None:  # highest first: no renumbering to track

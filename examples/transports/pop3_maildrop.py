@@ -10,6 +10,7 @@ see and what QUIT deletes.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import itertools
 import re
@@ -38,7 +39,8 @@ from mailproto.pop3 import (
 )
 
 _NEWLINE = re.compile(rb"\r?\n|\r")
-_UID_UNSAFE = re.compile(r"[^\x21-\x7e]")
+#: RFC 1939 §7: a unique-id is 1 to 70 characters in the range 0x21 to 0x7E.
+_UID_OK = re.compile(r"[\x21-\x7e]{1,70}")
 #: How much of a message one MessageData carries (the connection stuffs it
 #: as it goes, so the size only bounds memory per write).
 CHUNK = 64 * 1024
@@ -70,7 +72,12 @@ class Maildrops:
 
     def add(self, user: str, data: bytes, *, path: Path | None = None) -> StoredMessage:
         """Append *data* (any line ends) to *user*'s maildrop."""
-        uid = _UID_UNSAFE.sub("_", path.stem)[:70] if path else f"m{next(self._serial)}"
+        if path is None:
+            uid = f"m{next(self._serial)}"
+        elif _UID_OK.fullmatch(path.stem):
+            uid = path.stem
+        else:  # a name that is no valid unique-id: a stable digest of it instead
+            uid = hashlib.sha256(path.name.encode("utf-8", "surrogateescape")).hexdigest()[:40]
         message = StoredMessage(uid=uid, data=_NEWLINE.sub(b"\r\n", data), path=path)
         self.boxes.setdefault(user, []).append(message)
         return message
@@ -139,9 +146,10 @@ class POP3Session:
             # RFC 1939 §6: QUIT in TRANSACTION removes the marked messages.
             assert self.user is not None
             doomed = [self.messages[n - 1] for n in event.deleted]
+            gone = {id(m) for m in doomed}
             box = self.drops.boxes.get(self.user, [])
+            box[:] = [m for m in box if id(m) not in gone]
             for message in doomed:
-                box.remove(message)
                 if message.path is not None:
                     message.path.unlink(missing_ok=True)
             self._unlock()

@@ -8,6 +8,7 @@ thread, as a real server would.
 from __future__ import annotations
 
 import poplib
+import re
 import socket
 import ssl
 import time
@@ -207,3 +208,20 @@ def test_stls_injection_is_not_executed(
             tls.sendall(b"QUIT\r\n")
             assert tls_reader.readline().startswith(b"+OK")
     assert not drops.locked
+
+
+def test_file_names_that_are_no_unique_id_get_a_stable_digest(tmp_path: Path) -> None:
+    # RFC 1939 §7: 1-70 characters in 0x21-0x7E.  A space or a long name is
+    # replaced by a digest that is the same in every session.
+    box = tmp_path / "dave"
+    box.mkdir()
+    for name in ("ok-name.eml", "with space.eml", "x" * 80 + ".eml"):
+        (box / name).write_bytes(MESSAGE_LF)
+    first = [m.uid for m in Maildrops.from_directory(tmp_path, {"dave": "pw"}).boxes["dave"]]
+    again = [m.uid for m in Maildrops.from_directory(tmp_path, {"dave": "pw"}).boxes["dave"]]
+    assert first == again and first[0] == "ok-name"
+    assert len(set(first)) == 3
+    assert all(re.fullmatch(r"[\x21-\x7e]{1,70}", uid) for uid in first)
+
+
+MESSAGE_LF = b"Subject: lf\n\nbody\n"
