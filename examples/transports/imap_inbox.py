@@ -8,7 +8,7 @@ runs the SASL exchange; :class:`~mailproto.imap.SelectedMailbox` keeps the
 sequence numbers; :mod:`mailproto.imap.structure` computes ENVELOPE,
 BODYSTRUCTURE and ``BODY[section]``.  This module holds the messages and
 decides: STARTTLS, LOGIN/AUTHENTICATE PLAIN, LIST, STATUS, SELECT/EXAMINE, FETCH,
-STORE, EXPUNGE, CLOSE/UNSELECT, NOOP.  Any other command gets
+SEARCH, STORE, EXPUNGE, CLOSE/UNSELECT, NOOP.  Any other command gets
 ``NO [CANNOT]``.
 """
 
@@ -32,12 +32,26 @@ from mailproto.imap import (
 )
 from mailproto.imap import commands as C
 from mailproto.imap import responses as R
-from mailproto.imap.types import ResponseCode, Section, SectionData, SectionRequest, flag_key
+from mailproto.imap.types import (
+    ResponseCode,
+    SearchKey,
+    Section,
+    SectionData,
+    SectionRequest,
+    SequenceSet,
+    flag_key,
+)
 
 #: What :class:`IMAPSession` implements, and nothing more: a client must not
 #: be told about extensions it would then use.
 CAPABILITIES = ("IMAP4rev1", "LITERAL+", "SASL-IR", "UNSELECT")
 SYSTEM_FLAGS = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
+#: SEARCH keys that test one system flag (the UN- forms test its absence).
+FLAG_KEYS = {
+    prefix + name: flag_key("\\" + name)
+    for name in ("ANSWERED", "DELETED", "DRAFT", "FLAGGED", "SEEN")
+    for prefix in ("", "UN")
+}
 #: RFC 9051 §6.4.5 macros.
 MACROS = {
     "ALL": ("FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE"),
@@ -279,6 +293,63 @@ class IMAPSession:
                 fields["flags"] = tuple(sorted(msg.flags))
             conn.send(R.FetchResponse(seq=seq, sections=tuple(sections), **fields))
         conn.send(_ok(cmd.tag, "FETCH completed"))
+
+    def _search(self, conn: ServerConnection, cmd: C.Search) -> None:
+        if cmd.charset is not None and cmd.charset.upper() not in ("US-ASCII", "UTF-8"):
+            conn.send(_no(cmd.tag, "Unsupported charset", "BADCHARSET"))
+            return
+        assert self.view is not None
+        try:
+            found = [
+                msg.uid if cmd.uid else seq
+                for seq, msg in self._targets(SequenceSet.of((1, "*")), False)
+                if all(self._matches(key, seq, msg) for key in cmd.keys)
+            ]
+        except KeyError as exc:
+            conn.send(_no(cmd.tag, f"SEARCH {exc.args[0]} is not supported", "CANNOT"))
+            return
+        conn.send(R.SearchResponse(numbers=tuple(found)))
+        conn.send(_ok(cmd.tag, "SEARCH completed"))
+
+    def _matches(self, key: SearchKey, seq: int, msg: Message) -> bool:
+        """RFC 9051 §6.4.4 for the keys this store can answer (KeyError otherwise)."""
+        op, value = key.op, key.value
+        if op == "ALL":
+            return True
+        if op in FLAG_KEYS:
+            return (FLAG_KEYS[op] in {flag_key(f) for f in msg.flags}) is not op.startswith("UN")
+        if op in ("KEYWORD", "UNKEYWORD"):
+            has = flag_key(str(value)) in {flag_key(f) for f in msg.flags}
+            return has is (op == "KEYWORD")
+        if op in ("NEW", "RECENT"):
+            return False  # this store has no \Recent: no message is recent
+        if op == "OLD":
+            return True
+        if op in ("SEQ", "UID"):
+            assert isinstance(value, SequenceSet) and self.view is not None
+            if op == "SEQ":
+                return value.contains(seq, self.view.exists)
+            return value.contains(msg.uid, self.view.uids[-1] if self.view.uids else 0)
+        if op in ("LARGER", "SMALLER"):
+            assert isinstance(value, int)
+            return len(msg.data) > value if op == "LARGER" else len(msg.data) < value
+        if op in ("FROM", "TO", "CC", "BCC", "SUBJECT", "HEADER"):
+            if isinstance(value, tuple):  # HEADER field-name string
+                name, text = str(value[0]), str(value[1])
+            else:
+                name, text = op, str(value)
+            found = msg.parsed.headers.get_all(name)
+            return any(text.casefold() in v.casefold() for v in found)
+        if op == "NOT":
+            assert isinstance(value, SearchKey)
+            return not self._matches(value, seq, msg)
+        if op == "OR":
+            assert isinstance(value, tuple)
+            return any(self._matches(k, seq, msg) for k in value if isinstance(k, SearchKey))
+        if op == "AND":
+            assert isinstance(value, tuple)
+            return all(self._matches(k, seq, msg) for k in value if isinstance(k, SearchKey))
+        raise KeyError(op)
 
     def _store(self, conn: ServerConnection, cmd: C.Store) -> None:
         if self.read_only:

@@ -98,14 +98,23 @@ def test_imaplib_session() -> None:
         assert data[0][1] == b"Subject: hello over trio\r\n\r\n"
         typ, data = imap.uid("FETCH", "2", "(RFC822.HEADER)")
         assert data[0][1].startswith(b"Subject: two parts\r\n")
+        assert imap.search(None, "ALL") == ("OK", [b"1 2"])
+        # BODY[2] and BODY[HEADER.FIELDS ...] (not PEEK) set \\Seen on both.
+        assert imap.search(None, "UNSEEN") == ("OK", [b""])
+        assert imap.search(None, "FLAGGED") == ("OK", [b"2"])
+        assert imap.search(None, 'SUBJECT "OVER TRIO"') == ("OK", [b"1"])
+        assert imap.search(None, "OR FROM alice LARGER 100000") == ("OK", [b"1"])
+        assert imap.search(None, "NOT FLAGGED SMALLER 1000") == ("OK", [b"1"])
+        assert imap.search(None, 'HEADER Content-Type "multipart"') == ("OK", [b"2"])
+        assert imap.uid("SEARCH", "UID 2:*") == ("OK", [b"2"])
+        assert imap.search(None, "SINCE 1-Jan-2020")[0] == "NO"  # refused, not ignored
+        assert imap.search("ISO-8859-1", "ALL")[0] == "NO"  # [BADCHARSET]
         typ, data = imap.store("1", "+FLAGS", "(\\Deleted)")
         assert typ == "OK" and b"\\Deleted" in data[0]
         typ, data = imap.expunge()
         assert typ == "OK" and data == [b"1"]
         typ, data = imap.fetch("1", "(UID)")
         assert data == [b"1 (UID 2)"]
-        typ, data = imap.search(None, "ALL")
-        assert typ == "NO"  # not implemented: refused, not ignored
         imap.close()
         assert imap.logout()[0] == "BYE"
 
