@@ -33,6 +33,7 @@ ALL_CAPS = (
     "UNSELECT",
     "NAMESPACE",
     "QUOTA",
+    "QUOTASET",
     "UIDPLUS",
     "ESEARCH",
     "CONDSTORE",

@@ -102,6 +102,7 @@ __all__ = [
     "State",
     "command_name",
     "missing_capability",
+    "qresync_violation",
 ]
 
 
@@ -275,7 +276,8 @@ CAPABILITY_REQUIREMENTS: dict[str, tuple[str, ...]] = {
     "NAMESPACE": ("NAMESPACE", "IMAP4REV2"),  # RFC 2342
     "GETQUOTA": ("QUOTA",),  # RFC 9208
     "GETQUOTAROOT": ("QUOTA",),
-    "SETQUOTA": ("QUOTA",),
+    # RFC 9208 §4.1.3: SETQUOTA needs QUOTASET, not just QUOTA.
+    "SETQUOTA": ("QUOTASET",),
 }
 
 
@@ -389,6 +391,30 @@ def missing_capability(command: object, capabilities: Iterable[str]) -> str | No
     if isinstance(command, C.Append) and len(command.messages) > 1:
         if "MULTIAPPEND" not in caps:
             return "MULTIAPPEND"  # RFC 3502
+    return None
+
+
+def qresync_violation(command: object, enabled: Iterable[str]) -> str | None:
+    """Why *command* breaks RFC 7162's QRESYNC rules, or None.
+
+    Advertising QRESYNC is not enough (that is :func:`missing_capability`):
+    the QRESYNC parameter of SELECT/EXAMINE (§3.2.5) and the VANISHED FETCH
+    modifier (§3.2.6) are only valid once the client has sent ``ENABLE
+    QRESYNC`` and the server has answered ``ENABLED QRESYNC``; VANISHED is
+    only valid on UID FETCH and only together with CHANGEDSINCE (§3.2.6).
+    The server answers each case BAD; the client refuses to send it.
+    *enabled* holds the upper-case extensions ENABLED in this session.
+    """
+    if isinstance(command, (C.Select, C.Examine)) and command.qresync is not None:
+        if "QRESYNC" not in enabled:
+            return "the QRESYNC parameter needs ENABLE QRESYNC first (RFC 7162 §3.2.5)"
+    if isinstance(command, C.Fetch) and command.vanished:
+        if not command.uid:
+            return "VANISHED is a UID FETCH modifier only (RFC 7162 §3.2.6)"
+        if command.changed_since is None:
+            return "VANISHED needs CHANGEDSINCE (RFC 7162 §3.2.6)"
+        if "QRESYNC" not in enabled:
+            return "VANISHED needs ENABLE QRESYNC first (RFC 7162 §3.2.6)"
     return None
 
 

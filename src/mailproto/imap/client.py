@@ -85,6 +85,7 @@ from mailproto.imap._state import (
     SessionState,
     State,
     missing_capability,
+    qresync_violation,
 )
 from mailproto.imap._writer import LineFragment, LiteralFragment, LiteralMode, Writer
 from mailproto.imap.types import ResponseCode
@@ -210,6 +211,10 @@ class ClientConnection:
             missing = missing_capability(command, self._capabilities)
             if missing is not None:
                 raise LocalProtocolError(f"{name} needs the {missing} capability")
+        if self.check_capabilities:
+            violation = qresync_violation(command, self._enabled)
+            if violation is not None:
+                raise LocalProtocolError(violation)
         return name
 
     def send(self, command: C.Command | C.Done) -> Handle:

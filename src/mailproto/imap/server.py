@@ -91,6 +91,7 @@ from mailproto.imap._state import (
     State,
     command_name,
     missing_capability,
+    qresync_violation,
 )
 from mailproto.imap._writer import Writer
 from mailproto.imap.types import ResponseCode
@@ -152,6 +153,11 @@ _CAPABILITY_DONE = "CAPABILITY completed"
 _DONE_UNEXPECTED = "DONE without IDLE"
 _COMPRESS_ACTIVE = "Compression is already active"
 
+#: RFC 7888 §5: the largest non-synchronising literal LITERAL- allows.
+_LITERAL_MINUS_MAX = 4096
+# A segment that announces a non-synchronising literal ("{n+}" at its end).
+_NON_SYNC_END = re.compile(rb"\{[0-9]+[+-]\}\r?\n\Z")
+
 _TAG_AT_START = re.compile(rb"[!#$&',-\[\^-z|}~\]]+")
 
 
@@ -209,6 +215,9 @@ class ServerConnection:
         self._sasl_question: Question | None = None
         self._sasl_success: bool = False
         self._utf8 = False
+        # Extensions the application ENABLED (upper case), from the ENABLED
+        # responses it sent: RFC 7162's QRESYNC rules depend on them.
+        self._enabled: set[str] = set()
         self._errors = 0
         # An event produced by send(SaslAnswer) (Authenticated, AuthFailed or
         # the next question) waits here for next_event().
@@ -347,6 +356,7 @@ class ServerConnection:
                     )
         if cls is R.Enabled:
             assert isinstance(event, R.Enabled)
+            self._enabled.update(c.upper() for c in event.capabilities)
             if any(c.upper() == "UTF8=ACCEPT" for c in event.capabilities):
                 self._write(event)
                 self._utf8 = True  # RFC 6855 §3
@@ -511,6 +521,13 @@ class ServerConnection:
                 event = self._sasl_line(message)
             elif session.mode is Mode.IDLING:
                 event = self._idle_line(message)
+            elif self._oversized_non_sync(message):
+                # RFC 7888 §5 (LITERAL-, part of IMAP4rev2): without LITERAL+
+                # a non-synchronising literal may carry at most 4096 octets.
+                # Its octets are already read (§4, choice 1: they were within
+                # IMAPLimits.literal_size), so framing is intact: refuse the
+                # command with BAD [TOOBIG] and go on.
+                return self._bad(_tag_of(message.segments[0]), _TOO_BIG, "BAD", "TOOBIG")
             else:
                 try:
                     parsed = parse_command(message, limits=self.limits, utf8=self._utf8)
@@ -521,6 +538,16 @@ class ServerConnection:
                 event = self._dispatch(parsed)
             if event is not None:
                 return event
+
+    def _oversized_non_sync(self, message: RawMessage) -> bool:
+        if not message.literals:
+            return False
+        if "LITERAL+" in (c.upper() for c in self.capabilities()):
+            return False
+        for segment, literal in zip(message.segments, message.literals):
+            if len(literal) > _LITERAL_MINUS_MAX and _NON_SYNC_END.search(segment):
+                return True
+        return False
 
     def _dispatch(self, command: C.Command) -> ServerEvent | None:
         session = self._session
@@ -544,6 +571,9 @@ class ServerConnection:
             if isinstance(command, C.Authenticate):
                 return self._bad(command.tag, _UNKNOWN_MECH, "NO", "CANNOT")
             return self._bad(command.tag, f"{_NOT_ADVERTISED}: {missing}")
+        violation = qresync_violation(command, self._enabled)
+        if violation is not None:
+            return self._bad(command.tag, violation)
         if isinstance(command, C.Capability):
             self._write(R.CapabilityResponse(capabilities=self.capabilities()))
             self._tagged(command.tag, "OK", _CAPABILITY_DONE)
