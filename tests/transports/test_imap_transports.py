@@ -215,3 +215,24 @@ def test_starttls_injection_is_not_executed(
     lines = _with_server(_store(), client, server_ctx)
     assert lines[0].startswith(b"c BAD")  # not authenticated: the LOGIN was dropped
     assert lines[-1].startswith(b"d OK")
+
+
+def test_pipelined_commands_behind_a_barrier_are_answered() -> None:
+    # LOGIN and SELECT change the state, so the connection holds the commands
+    # behind them until they are answered; the server loop must drain again
+    # after answering (answer_all) or the pipelined FETCH would never run.
+    def client(port: int) -> list[bytes]:
+        with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
+            reader = sock.makefile("rb")
+            assert reader.readline().startswith(b"* OK")
+            sock.sendall(
+                b'a LOGIN alice "wonder land"\r\nb SELECT INBOX\r\n'
+                b"c FETCH 1:* (UID FLAGS)\r\nd LOGOUT\r\n"
+            )
+            return list(iter(reader.readline, b""))
+
+    lines = _with_server(_store(), client)
+    tagged = [line.split(b" ", 2)[:2] for line in lines if not line.startswith(b"* ")]
+    assert tagged == [[b"a", b"OK"], [b"b", b"OK"], [b"c", b"OK"], [b"d", b"OK"]]
+    assert b"* 1 FETCH (UID 1 FLAGS ())\r\n" in lines
+    assert b"* 2 FETCH (UID 2 FLAGS (\\Flagged))\r\n" in lines
