@@ -25,6 +25,7 @@ tables (the demo runs two domains that relay to each other)::
     retry_base = 60                       # seconds before the first retry, doubled each time
     retry_max = 3600                      # the longest wait between attempts
     lifetime = 432000                     # bounce what is still queued after 5 days
+    delay_warning = 14400                 # tell the sender once after 4 hours queued
     starttls = true                       # use STARTTLS when the next hop offers it
     tls_verify = false                    # check its certificate
     max_connections = 20                  # outgoing SMTP connections at once
@@ -112,6 +113,11 @@ class RelaySettings:
     #: Seconds after which an undelivered message bounces (RFC 5321 §4.5.4.1
     #: suggests at least 4-5 days).
     lifetime: float = 5 * 86400.0
+    #: Seconds a recipient may stay queued before the sender gets one
+    #: "delayed" DSN about it (RFC 3464 ``Action: delayed``; RFC 5321
+    #: §4.5.4.1 suggests warning after a few hours; Postfix's
+    #: ``delay_warning_time`` is the same idea).
+    delay_warning: float = 4 * 3600.0
     #: Use STARTTLS when the next hop offers it.
     starttls: bool = True
     #: Verify the next hop's certificate (off for the demo's self-signed ones).
@@ -285,6 +291,7 @@ def _server(c: _Checker, table: Mapping[str, Any], index: int) -> ServerConfig:
             "retry_base",
             "retry_max",
             "lifetime",
+            "delay_warning",
             "starttls",
             "tls_verify",
             "timeout",
@@ -306,6 +313,7 @@ def _server(c: _Checker, table: Mapping[str, Any], index: int) -> ServerConfig:
         retry_base=c.get(relay_t, "retry_base", float, 60.0),
         retry_max=c.get(relay_t, "retry_max", float, 3600.0),
         lifetime=c.get(relay_t, "lifetime", float, 5 * 86400.0),
+        delay_warning=c.get(relay_t, "delay_warning", float, 4 * 3600.0),
         starttls=c.get(relay_t, "starttls", bool, True),
         tls_verify=c.get(relay_t, "tls_verify", bool, False),
         timeout=c.get(relay_t, "timeout", float, 60.0),
@@ -313,7 +321,7 @@ def _server(c: _Checker, table: Mapping[str, Any], index: int) -> ServerConfig:
     )
     if relay.max_connections < 1:
         raise c.fail("[relay] max_connections must be at least 1", "max_connections")
-    for name in ("retry_base", "retry_max", "lifetime", "timeout"):
+    for name in ("retry_base", "retry_max", "lifetime", "delay_warning", "timeout"):
         if getattr(relay, name) <= 0:
             raise c.fail(f"[relay] {name} must be positive", name)
     limits_t = c.get(table, "limits", dict, {})

@@ -131,7 +131,8 @@ class DsnRequest:
         """True when a DSN is due for *recipient* on *condition*."""
         notify = self.notify.get(recipient)
         if notify is None:
-            return condition is smtp.NotifyCondition.FAILURE
+            # RFC 3461 §4.1: no NOTIFY is treated as NOTIFY=FAILURE,DELAY.
+            return condition in (smtp.NotifyCondition.FAILURE, smtp.NotifyCondition.DELAY)
         return condition in notify
 
 

@@ -60,11 +60,18 @@ class QueuedRecipient:
     notify: list[str] | None = None
     #: RFC 3461 ``ORCPT`` as ``[addr-type, address]``, or None.
     orcpt: list[str] | None = None
+    #: True once a "delayed" DSN was sent for this recipient (at most one).
+    delay_notified: bool = False
 
     def wants(self, condition: str) -> bool:
-        """True when a DSN is due for *condition* (``"SUCCESS"``, ``"FAILURE"``)."""
+        """True when a DSN is due for *condition* (``"SUCCESS"``, ``"FAILURE"``, ``"DELAY"``).
+
+        Without a NOTIFY parameter the relay behaves as for
+        ``NOTIFY=FAILURE,DELAY`` (RFC 3461 §4.1): failures and delays are
+        reported, successes are not.
+        """
         if self.notify is None:
-            return condition == "FAILURE"  # RFC 3461 §4.1: the default
+            return condition in ("FAILURE", "DELAY")
         return condition in self.notify
 
 

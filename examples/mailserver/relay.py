@@ -352,6 +352,9 @@ class Failure:
     action: str = "failed"
     #: RFC 3461 ORCPT as ``(addr-type, address)``: becomes Original-Recipient.
     orcpt: tuple[str, str] | None = None
+    #: For ``delayed``: when the relay gives up (POSIX time), reported as
+    #: Will-Retry-Until (RFC 3464 §2.3.9).
+    retry_until: float | None = None
 
 
 def _header_section(message: bytes) -> bytes:
@@ -368,6 +371,11 @@ _INTRO = {
     "relayed": (
         "Your message was passed on to the following recipients' mail systems,"
         " which may not send further notices:"
+    ),
+    "delayed": (
+        "Your message has not been delivered yet to the following recipients."
+        " It is still queued and delivery will be retried; you do not need to"
+        " send it again, and you will be told if it finally fails:"
     ),
 }
 
@@ -396,7 +404,8 @@ def build_dsn(
     """
     now = when or datetime.now(timezone.utc)
     kinds = {f.action for f in failures}
-    kind = "failed" if "failed" in kinds else ("delivered" if "delivered" in kinds else "relayed")
+    # The most important outcome names the report (a mixed report is allowed).
+    kind = next((k for k in ("failed", "delayed", "delivered") if k in kinds), "relayed")
     lines = [f"This is the mail system at {reporting_mta}.", "", _INTRO[kind], ""]
     for f in failures:
         lines.append(f"  <{f.recipient}>: {f.action}: {f.diagnostic}")
@@ -416,6 +425,8 @@ def build_dsn(
         status = f.status
         if f.action == "failed" and status.startswith("4."):
             status = "5" + status[1:]  # expired: a temporary condition became final
+        elif f.action == "delayed" and not status.startswith("4."):
+            status = "4.0.0"  # RFC 3464 §2.3.4: a delay is a transient status
         block = []
         if f.orcpt is not None:
             block.append(f"Original-Recipient: {f.orcpt[0]}; {f.orcpt[1]}")
@@ -429,6 +440,9 @@ def build_dsn(
         diag = " ".join(f.diagnostic.split())
         block.append(f"Diagnostic-Code: smtp; {diag}")
         block.append(f"Last-Attempt-Date: {imf.format_date(now)}")
+        if f.action == "delayed" and f.retry_until is not None:
+            until = datetime.fromtimestamp(f.retry_until, timezone.utc)
+            block.append(f"Will-Retry-Until: {imf.format_date(until)}")
         blocks.append("\r\n".join(block))
     status_body = ("\r\n\r\n".join(blocks) + "\r\n").encode("utf-8")
     status_part = builder.Part(
@@ -449,6 +463,7 @@ def build_dsn(
         "failed": "Undelivered Mail Returned to Sender",
         "delivered": "Successful Mail Delivery Report",
         "relayed": "Mail Relay Report",
+        "delayed": "Delayed Mail (still being retried)",
     }[kind]
     msg = (
         builder.MessageBuilder(allow_8bit=True)
@@ -663,10 +678,39 @@ class Relay:
                         )
                     )
         entry.next_attempt = now + self.backoff(entry.attempts)
+        self._delay_warnings(entry, now, notices)
         if notices:
             await self._send_dsn(entry, data, notices)
         self.queue.save(entry)
         log.info("queue %s attempt %d: %d pending", entry.id, entry.attempts, len(entry.pending))
+
+    def _delay_warnings(self, entry: QueueEntry, now: float, notices: list[Failure]) -> None:
+        """Add a "delayed" notice for recipients queued longer than ``delay_warning``.
+
+        Once per recipient (the flag is saved with the entry), only when its
+        NOTIFY allows DELAY (or it gave none, RFC 3461 §4.1), never for a
+        null-sender message (RFC 3461 §6.2).  The next attempt is brought
+        forward to the warning time, so the notice is not late by a backoff.
+        """
+        due_at = entry.created + self.settings.delay_warning
+        retry_until = entry.created + self.settings.lifetime
+        for r in entry.pending:
+            if r.delay_notified or not entry.sender or not r.wants("DELAY"):
+                continue
+            if now < due_at:
+                entry.next_attempt = min(entry.next_attempt, due_at)
+                continue
+            r.delay_notified = True
+            notices.append(
+                Failure(
+                    recipient=r.address,
+                    status=r.last_status,
+                    diagnostic=r.last_reply or "not delivered yet",
+                    action="delayed",
+                    orcpt=_orcpt(r),
+                    retry_until=retry_until,
+                )
+            )
 
     @staticmethod
     def _record(

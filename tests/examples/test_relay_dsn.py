@@ -45,7 +45,8 @@ def test_request_from_smtp_parameters() -> None:
     assert req.ret is smtp.Ret.HDRS
     assert req.envid == "E1"
     assert not req.wants("a@x.example", N.FAILURE)  # NEVER
-    assert req.wants("b@x.example", N.FAILURE)  # the default
+    assert req.wants("b@x.example", N.FAILURE)  # the default: FAILURE,DELAY
+    assert req.wants("b@x.example", N.DELAY)
     assert not req.wants("b@x.example", N.SUCCESS)
     assert req.orcpt == {"b@x.example": ORCPT}
     assert (
