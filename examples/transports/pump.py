@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from mailproto import NEED_DATA, PAUSED
@@ -143,26 +143,35 @@ class Pump:
         return self._pending.pop(0)
 
 
-class StreamPump:
-    """:class:`Pump` for an asyncio stream pair: the same loop, awaited.
+class AsyncPump:
+    """:class:`Pump` for async I/O: the same loop, awaited.
 
-    After a STARTTLS/STLS upgrade with :func:`start_tls_stream` the same
-    reader and writer carry TLS, so nothing needs rebinding.
+    ``recv(n)`` and ``send(data)`` are coroutine functions: a trio stream's
+    ``receive_some``/``send_all`` fit, and :class:`StreamPump` adapts an
+    asyncio stream pair.
     """
 
     def __init__(
-        self, conn: Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+        self,
+        conn: Connection,
+        recv: Callable[[int], Awaitable[bytes]],
+        send: Callable[[bytes], Awaitable[Any]],
     ) -> None:
         self.conn = conn
-        self.reader = reader
-        self.writer = writer
+        self._recv = recv
+        self._send = send
         self._pending: list[Any] = []
+
+    def rebind(
+        self, recv: Callable[[int], Awaitable[bytes]], send: Callable[[bytes], Awaitable[Any]]
+    ) -> None:
+        """Use new I/O callables (a TLS stream wrapping the old one)."""
+        self._recv, self._send = recv, send
 
     async def flush(self) -> None:
         """Write whatever the connection has queued."""
         if data := self.conn.data_to_send():
-            self.writer.write(data)
-            await self.writer.drain()
+            await self._send(data)
 
     async def send(self, *events: Any) -> None:
         """Queue *events* and write them."""
@@ -180,13 +189,32 @@ class StreamPump:
                 raise RuntimeError("the connection waits for the application")
             if event is not NEED_DATA:
                 return event
-            data = await self.reader.read(65536)
+            data = await self._recv(65536)
             self.conn.receive_data(data)
             self._pending = drain(self.conn)
             await self.flush()
             if not data and not self._pending:
                 raise EOFError("peer closed the connection")
         return self._pending.pop(0)
+
+
+class StreamPump(AsyncPump):
+    """:class:`AsyncPump` over an asyncio stream pair.
+
+    After a STARTTLS/STLS upgrade with :func:`start_tls_stream` the same
+    reader and writer carry TLS, so nothing needs rebinding.
+    """
+
+    def __init__(
+        self, conn: Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        async def send(data: bytes) -> None:
+            writer.write(data)
+            await writer.drain()
+
+        super().__init__(conn, reader.read, send)
+        self.reader = reader
+        self.writer = writer
 
 
 async def start_tls_stream(

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+import trio  # type: ignore[import-untyped,unused-ignore]
 from transports.asyncio_imap_idle import wait_for_mail
 from transports.asyncio_pop3_client import fetch_new
 from transports.blocking_imap_client import fetch_mailbox
 from transports.blocking_pop3_client import fetch_all
+from transports.trio_pop3_client import Summary, list_headers
 
 from tests.interop.dovecot import DovecotServer, dovecot_fixture
 
@@ -108,3 +110,31 @@ def test_asyncio_pop3_client_fetches_only_new_mail(dovecot: DovecotServer) -> No
     # --delete: everything downloaded is removed at QUIT.
     assert third in fetch(set(), delete=True).values()
     assert fetch(set()) == {}
+
+
+def test_trio_pop3_client_lists_headers_over_implicit_tls(dovecot: DovecotServer) -> None:
+    user = "bob"  # a password with a space and a quote: PASS takes the rest of the line
+    subjects = [f"pipelined {i}" for i in range(30)]
+    for i, subject in enumerate(subjects):
+        body = b"x" * (100 * i) + b"\r\n"
+        dovecot.deliver(
+            user,
+            f"From: Sender {i} <s{i}@example.org>\r\nSubject: {subject}\r\n\r\n".encode() + body,
+        )
+
+    async def main() -> list[Summary]:
+        with trio.fail_after(60):
+            return await list_headers(
+                dovecot.host,
+                dovecot.pop3s_port,
+                user,
+                dovecot.users[user],
+                tls=dovecot.client_ssl_context(),
+                server_hostname="localhost",
+            )
+
+    got = trio.run(main)
+    assert [s.number for s in got] == list(range(1, len(got) + 1))
+    mine = [s for s in got if (s.subject or "").startswith("pipelined ")]
+    assert [s.subject for s in mine] == subjects
+    assert mine[7].sender == "Sender 7 <s7@example.org>"

@@ -75,7 +75,11 @@ def _serving(*args: str, port: int) -> Iterator[subprocess.Popen[str]]:
     "module",
     # The clients need a real account to do more; the servers and the
     # MemoryBIO session are run for real below.
-    ["transports.asyncio_pop3_client", "transports.blocking_imap_client"],
+    [
+        "transports.asyncio_pop3_client",
+        "transports.blocking_imap_client",
+        "transports.trio_pop3_client",
+    ],
 )
 def test_help(module: str) -> None:
     result = _run(module, "--help")
