@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mailproto.imf import Address, AddressList, Group, parse_address, parse_address_list
-from mailproto.imf.addresses import format_address_list
+from mailproto.imf.addresses import _format_simple_address_list, format_address_list
 
 
 def _addr(display: str, local: str, domain: str, route: tuple[str, ...] = ()) -> Address:
@@ -361,3 +361,20 @@ def test_agrees_with_stdlib_on_well_formed_lists(mailboxes: list[str], sep: str)
     assert [(a.display_name, a.local_part, a.domain) for a in got.addresses] == [
         (a.display_name, a.username, a.domain) for a in expected.addresses
     ]
+
+
+@given(
+    st.one_of(
+        st.lists(_mailbox, min_size=1, max_size=4).map(", ".join),
+        st.lists(_mailbox, min_size=1, max_size=4).map(" ,".join),
+        st.lists(st.sampled_from(["a@b", "A B <c@d>", '"x" <y@z>', ",", " ", ":", ";", "<"])).map(
+            "".join
+        ),
+    )
+)
+def test_simple_list_shortcut_agrees_with_parse_and_format(value: str) -> None:
+    # Headers.get formats From/To through the private regex shortcut; where
+    # it answers, the answer is the full parser's and formatter's.
+    shortcut = _format_simple_address_list(value)
+    if shortcut is not None:
+        assert shortcut == format_address_list(parse_address_list(value).items)

@@ -152,3 +152,22 @@ def test_identical_leaves_after_a_container_section() -> None:
     assert [p.content_type for p in parts] == ["text/plain", "text/plain"]
     assert [p.decoded() for p in parts] == [b"one", b"two"]
     assert [p.is_multipart for p in parts] == [False, False]
+
+
+def test_parts_made_from_the_memo_have_the_state_of_parts_split_alone() -> None:
+    # Identical sections after the first are created from the memo entry
+    # without the class call; every slot must be set, to what a part split
+    # on its own would hold.
+    section = b"--b\nContent-Type: text/plain; charset=utf-8\n\n"
+    raw = b"Content-Type: multipart/mixed; boundary=b\n\n" + section + b"1\n" + section + b"2\n"
+    raw += section + b"3\n--b--\n"
+    made = mime.parse(raw).parts
+    alone = mime.parse(raw, limits=NO_MEMO).parts
+    assert len(made) == len(alone) == 3
+    for part, reference in zip(made, alone, strict=True):
+        _ = reference.body_span, reference.is_multipart  # split it, find its children
+        _ = part.body_span, part.is_multipart
+        for name in mime.Message.__slots__:
+            if name not in {"_tree", "_section"}:
+                assert getattr(part, name) == getattr(reference, name), name
+        assert part._section is made[0]._section is not None

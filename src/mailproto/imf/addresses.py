@@ -239,7 +239,7 @@ def _format_simple(m: re.Match[str]) -> str:
     return _format_mailbox(name, local, domain)
 
 
-def format_simple_address_list(value: str) -> str | None:
+def _format_simple_address_list(value: str) -> str | None:
     """``format_address_list(parse_address_list(value).items)`` for the forms the
     regex fast path parses (None for any other value), without building the
     :class:`Address` objects: what ``Headers.get`` needs for From and To.

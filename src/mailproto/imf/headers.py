@@ -64,8 +64,8 @@ from mailproto.codecs.encoded_words import decode_header_text
 from mailproto.imf.addresses import (
     Address,
     AddressList,
+    _format_simple_address_list,
     format_address_list,
-    format_simple_address_list,
     parse_address_list,
 )
 from mailproto.imf.dates import parse_date
@@ -300,7 +300,7 @@ def _interpret(name: str, value: str, defects: list[Defect] | None, max_words: i
         if "=?" not in value and _CANONICAL_ADDRESS_LIST.fullmatch(value) is not None:
             return value  # already formatted as the formatter would
         if defects is None:
-            formatted = format_simple_address_list(value)
+            formatted = _format_simple_address_list(value)
             if formatted is not None:
                 return formatted
         parsed = parse_address_list(value)

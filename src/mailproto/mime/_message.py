@@ -607,14 +607,19 @@ class Message:
                 if found < 0:
                     break
                 candidate = found + 1
+                # The CRLF (or LF) before the delimiter belongs to the delimiter.
+                text_end = found - 1 if found > body_start and data[found - 1] == 0x0D else found
+            else:
+                text_end = candidate  # (the body starts with the delimiter)
             after = candidate + width
-            # What follows "--boundary": the common cases (CRLF, LF) without
+            # What follows "--boundary": the common cases (LF, CRLF) without
             # a regex, then "--" (close delimiter: the rest of its line is
             # ignored), then transport padding before the line end.
-            if startswith(b"\r\n", after, end):
-                is_close, line_stop = False, after + 2
-            elif startswith(b"\n", after, end):
+            octet = data[after] if after < end else -1
+            if octet == 0x0A:
                 is_close, line_stop = False, after + 1
+            elif octet == 0x0D and startswith(b"\n", after + 1, end):
+                is_close, line_stop = False, after + 2
             elif startswith(b"--", after, end):
                 is_close = True
                 line_stop = any_eol(data, after, end).end()  # type: ignore[union-attr]
@@ -627,12 +632,6 @@ class Message:
                     candidate = -1
                     continue
                 line_stop = line_end.end()
-            # The CRLF (or LF) before the delimiter belongs to the delimiter.
-            text_end = candidate
-            if text_end > body_start and data[text_end - 1] == 0x0A:
-                text_end -= 1
-                if text_end > body_start and data[text_end - 1] == 0x0D:
-                    text_end -= 1
             if part_start < 0:
                 if candidate > body_start:
                     self._frame = [(body_start, text_end), None]
@@ -642,27 +641,34 @@ class Message:
                     break
                 budget -= 1
                 part_end = text_end if text_end > part_start else part_start
-                child = Message(tree, part_start, part_end, depth, child_default)
-                parts.append(child)
-                if memo:
-                    # Split the child now; when its header section is byte
-                    # for byte the previous child's, followed by the same
-                    # empty line, the answer is known without a search.
-                    # (``_split`` finds the first empty line; the section
-                    # holds none and ends at one, so the search would stop
-                    # at the same place here, and the memo entry is the
-                    # one for these bytes.)
-                    if (
-                        known is not None
-                        and part_start + width_head <= part_end
-                        and startswith(head, part_start)
-                    ):
-                        child._header_end = part_start + width_section
-                        child._body_start = part_start + width_head
-                        child._section = known
-                        if leaf:
-                            child._parts = ()
-                    else:
+                # With the memo, split the child now; when its header
+                # section is byte for byte the previous child's, followed by
+                # the same empty line, the answer is known without a search.
+                # (``_split`` finds the first empty line; the section holds
+                # none and ends at one, so the search would stop at the same
+                # place here, and the memo entry is the one for these bytes.)
+                if (
+                    known is not None
+                    and part_start + width_head <= part_end
+                    and startswith(head, part_start)
+                ):
+                    parts.append(
+                        _new_part(
+                            tree,
+                            part_start,
+                            part_end,
+                            depth,
+                            child_default,
+                            part_start + width_section,
+                            part_start + width_head,
+                            known,
+                            () if leaf else None,
+                        )
+                    )
+                else:
+                    child = Message(tree, part_start, part_end, depth, child_default)
+                    parts.append(child)
+                    if memo:
                         child._split()
                         known = child._section
                         if known is not None:
@@ -838,6 +844,48 @@ class Message:
                     self._text(data, found)
                 self._add_defects(found)
         return [*headers.defects, *self._defects]
+
+
+_new_message = object.__new__
+
+
+def _new_part(  # noqa: PLR0917 - positional: one call per part on the hot path
+    tree: _Tree,
+    start: int,
+    end: int,
+    depth: int,
+    default_type: str,
+    header_end: int,
+    body_start: int,
+    section: _Section,
+    parts: tuple[()] | None,
+) -> Message:
+    """A body part whose header/body split is already known (from the memo).
+
+    The same state as ``Message.__init__`` followed by ``_split``, made
+    without the class call (a third cheaper per part, which matters when a
+    multipart has thousands of them; tests/mime/test_section_memo.py checks
+    that every slot is set and every answer is the same).
+    """
+    part: Message = _new_message(Message)
+    part._tree = tree
+    part._start = start
+    part._end = end
+    part._depth = depth
+    part._default_type = default_type
+    part._header_end = header_end
+    part._body_start = body_start
+    part._headers = None
+    part._defects = ()
+    part._ctype = None
+    part._params = None
+    part._disposition = None
+    part._parts = parts
+    part._multipart = False
+    part._frame = None
+    part._decoded_once = False
+    part._section = section
+    return part
 
 
 # Base64 bodies larger than this are decoded piece by piece (see below).
