@@ -48,8 +48,12 @@ tables (the demo runs two domains that relay to each other)::
 
 :func:`parse_config` raises :class:`ConfigError` carrying the line number:
 TOML syntax errors come from the TOML parser; semantic errors (a port out of
-range, an alias pointing nowhere) are located by finding the offending key or
-value in the text.
+range, an alias pointing nowhere) are located by path: the text is scanned
+once for table headers and ``key =`` lines (following TOML's rules for
+``[[arrays]]`` of tables), so the error names the line of *that* key in
+*that* table — the second ``[[accounts]]`` table's ``password``, the second
+``[[server]]``'s ``[server.ports]`` — or the line of the offending value in
+a list spread over several lines.
 """
 
 from __future__ import annotations
@@ -166,23 +170,156 @@ class Config:
 # -- locating errors ------------------------------------------------------------------
 
 
-def _line_of(text: str, *needles: str) -> int | None:
-    """The first line containing all of *needles* (best effort), 1-based."""
-    if not needles:
-        return None
-    for number, line in enumerate(text.splitlines(), 1):
-        if all(n in line for n in needles):
-            return number
-    return None
+_KEY_PART = r'"(?:[^"\\]|\\.)*"|\'[^\']*\'|[A-Za-z0-9_-]+'
+_KEY_PART_RE = re.compile(_KEY_PART)
+_KEY_LINE = re.compile(rf"\s*((?:{_KEY_PART})(?:\s*\.\s*(?:{_KEY_PART}))*)\s*=")
+_HEADER = re.compile(r"\s*(\[\[?)([^\[\]]+)(\]\]?)\s*\Z")
+# A string literal on one line, or a comment (what is left after strings).
+_STRING_OR_COMMENT = re.compile(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'|#.*')
+
+_KeyPath = tuple[str | int, ...]
+
+
+def _key_parts(text: str) -> list[str]:
+    parts = []
+    for part in _KEY_PART_RE.findall(text):
+        if part.startswith('"'):
+            part = tomllib.loads(f"k = {part}")["k"]  # the TOML escapes, exactly
+        elif part.startswith("'"):
+            part = part[1:-1]
+        parts.append(part)
+    return parts
+
+
+class _Locator:
+    """Where every table and key of a TOML text is, by path.
+
+    A path is what leads to a value in the parsed document: keys, and the
+    index of each ``[[array]]`` table (``("server", 1, "accounts", 0,
+    "password")``).  The text is scanned once for table headers and
+    ``key =`` lines, following TOML's rules for arrays of tables, so an error
+    about the second ``[[accounts]]`` table's ``password`` points at *that*
+    line, not at the first line that happens to hold the word.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.splitlines()
+        self._keys: dict[_KeyPath, int] = {}
+        self._tables: dict[_KeyPath, int] = {}
+        self._ends: dict[int, int] = {}  # a key's line -> the last line of its value
+        self._ids: dict[int, _KeyPath] = {}
+        self._scan()
+
+    def _scan(self) -> None:
+        arrays: dict[_KeyPath, int] = {}  # an array of tables -> its last index
+
+        def resolve(parts: list[str]) -> _KeyPath:
+            path: _KeyPath = ()
+            for part in parts:
+                path += (part,)
+                if path in arrays:  # [[x]] then [x.y]: y is in x's last table
+                    path += (arrays[path],)
+            return path
+
+        current: _KeyPath = ()
+        depth = 0  # open brackets of a multi-line array value
+        multiline: str | None = None  # the closing quotes of a multi-line string
+        starts: list[int] = []
+        for number, raw in enumerate(self.lines, 1):
+            if multiline is not None:
+                if raw.count(multiline) % 2:
+                    multiline = None
+                continue
+            bare = _STRING_OR_COMMENT.sub(lambda m: '""' if m[0][0] != "#" else "", raw)
+            if depth > 0:
+                depth = max(0, depth + bare.count("[") - bare.count("]"))
+                continue
+            if header := _HEADER.match(bare):
+                kept = _STRING_OR_COMMENT.sub(lambda m: "" if m[0][0] == "#" else m[0], raw)
+                parts = _key_parts(kept.strip().strip("[]"))
+                if header[1] == "[[":
+                    array = (*resolve(parts[:-1]), parts[-1])
+                    arrays[array] = arrays.get(array, -1) + 1
+                    current = (*array, arrays[array])
+                else:
+                    current = resolve(parts)
+                self._tables.setdefault(current, number)
+                starts.append(number)
+                continue
+            key = _KEY_LINE.match(raw)
+            if key is None:
+                continue
+            self._keys.setdefault(current + tuple(_key_parts(key[1])), number)
+            starts.append(number)
+            value = bare[bare.index("=") + 1 :] if "=" in bare else ""
+            depth = max(0, value.count("[") - value.count("]"))
+            for quotes in ('"""', "'''"):
+                if raw.count(quotes) % 2:
+                    multiline = quotes
+        for here, following in zip(starts, [*starts[1:], len(self.lines) + 1]):
+            self._ends[here] = following - 1
+
+    def index(self, document: Mapping[str, Any]) -> None:
+        """Remember the path of every table of the parsed *document*."""
+
+        def walk(table: Mapping[str, Any], path: _KeyPath) -> None:
+            self._ids[id(table)] = path
+            for key, value in table.items():
+                if isinstance(value, dict):
+                    walk(value, (*path, key))
+                elif isinstance(value, list):
+                    for i, item in enumerate(value):
+                        if isinstance(item, dict):
+                            walk(item, (*path, key, i))
+
+        walk(document, ())
+
+    def line(
+        self, table: Mapping[str, Any] | None, key: str | None = None, value: str | None = None
+    ) -> int | None:
+        """The line of *key* in *table* (or of the table), 1-based.
+
+        With *value*, the line of the key's value that holds it (a list
+        spread over several lines).  Falls back to the nearest enclosing key
+        or table; None when nothing encloses it (a missing top-level key).
+        """
+        if table is None or id(table) not in self._ids:
+            return None
+        path = self._ids[id(table)]
+        if key is not None:
+            path = (*path, key)
+        while path:
+            number = self._keys.get(path) or self._tables.get(path)
+            if number is not None:
+                break
+            path = path[:-1]
+        else:
+            return None
+        if value is not None and number in self._ends:
+            for candidate in range(number, self._ends[number] + 1):
+                line = self.lines[candidate - 1]
+                if value in line or value.lower() in line.lower():
+                    return candidate
+        return number
 
 
 class _Checker:
     def __init__(self, text: str, source: str) -> None:
         self.text = text
         self.source = source
+        self.where = _Locator(text)
 
-    def fail(self, message: str, *needles: str) -> ConfigError:
-        return ConfigError(message, line=_line_of(self.text, *needles), source=self.source)
+    def fail(
+        self,
+        message: str,
+        table: Mapping[str, Any] | None = None,
+        key: str | None = None,
+        *,
+        value: str | None = None,
+    ) -> ConfigError:
+        """An error located at *key* of *table* (or the line of its *value*)."""
+        line = self.where.line(table, key, value)
+        return ConfigError(message, line=line, source=self.source)
 
     def get(
         self,
@@ -195,7 +332,7 @@ class _Checker:
     ) -> Any:
         if key not in table:
             if required:
-                raise self.fail(f"missing required key {key!r}")
+                raise self.fail(f"missing required key {key!r}", table)
             return default
         value = table[key]
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
@@ -204,19 +341,19 @@ class _Checker:
             want = (
                 kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
             )
-            raise self.fail(f"{key!r} must be {want}, not {type(value).__name__}", key)
+            raise self.fail(f"{key!r} must be {want}, not {type(value).__name__}", table, key)
         return value
 
     def strings(self, table: Mapping[str, Any], key: str) -> list[str]:
         value = self.get(table, key, list, [])
         if not all(isinstance(v, str) for v in value):
-            raise self.fail(f"{key!r} must be a list of strings", key)
+            raise self.fail(f"{key!r} must be a list of strings", table, key)
         return list(value)
 
     def unknown(self, table: Mapping[str, Any], allowed: Sequence[str], where: str) -> None:
         for key in table:
             if key not in allowed:
-                raise self.fail(f"unknown key {key!r} in {where}", key)
+                raise self.fail(f"unknown key {key!r} in {where}", table, key)
 
 
 _SERVER_KEYS = (
@@ -235,7 +372,9 @@ _SERVER_KEYS = (
 _HOSTPORT = re.compile(r"(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.\-]+):(?P<port>\d{1,5})\Z")
 
 
-def _parse_scram(c: _Checker, value: str, address: str) -> sasl.ScramCredentials:
+def _parse_scram(
+    c: _Checker, value: str, address: str, table: Mapping[str, Any]
+) -> sasl.ScramCredentials:
     try:
         salt, iterations, stored, server = value.split(":")
         return sasl.ScramCredentials(
@@ -245,7 +384,7 @@ def _parse_scram(c: _Checker, value: str, address: str) -> sasl.ScramCredentials
             server_key=base64.b64decode(server, validate=True),
         )
     except ValueError:
-        raise c.fail(f"bad scram-sha-256 value for {address}", "scram-sha-256") from None
+        raise c.fail(f"bad scram-sha-256 value for {address}", table, "scram-sha-256") from None
 
 
 def format_scram(creds: sasl.ScramCredentials) -> str:
@@ -262,14 +401,14 @@ def _server(c: _Checker, table: Mapping[str, Any], index: int) -> ServerConfig:
     hostname = c.get(table, "hostname", str, required=True)
     domains = [d.lower() for d in c.strings(table, "domains")]
     if not domains:
-        raise c.fail("a server needs at least one domain in 'domains'", "domains")
+        raise c.fail("a server needs at least one domain in 'domains'", table, "domains")
     data_dir = c.get(table, "data_dir", str, hostname)
     plain = c.get(table, "allow_plaintext_auth", (bool, str), "loopback")
     if isinstance(plain, bool):
         plain = "always" if plain else "never"
     if plain not in ("always", "never", "loopback"):
         raise c.fail(
-            'allow_plaintext_auth must be true, false or "loopback"', "allow_plaintext_auth"
+            'allow_plaintext_auth must be true, false or "loopback"', table, "allow_plaintext_auth"
         )
     ports_t = c.get(table, "ports", dict, {})
     c.unknown(ports_t, PORT_NAMES, "[ports]")
@@ -277,13 +416,13 @@ def _server(c: _Checker, table: Mapping[str, Any], index: int) -> ServerConfig:
     for name in PORT_NAMES:
         port = c.get(ports_t, name, int, 0)
         if not 0 <= port <= 65535:
-            raise c.fail(f"port {name} = {port} is out of range 0-65535", name, str(port))
+            raise c.fail(f"port {name} = {port} is out of range 0-65535", ports_t, name)
         ports[name] = port
     tls_t = c.get(table, "tls", dict, {})
     c.unknown(tls_t, ("cert", "key"), "[tls]")
     cert, key = c.get(tls_t, "cert", str), c.get(tls_t, "key", str)
     if (cert is None) != (key is None):
-        raise c.fail("[tls] needs both cert and key", "[tls]")
+        raise c.fail("[tls] needs both cert and key", tls_t)
     relay_t = c.get(table, "relay", dict, {})
     c.unknown(
         relay_t,
@@ -303,10 +442,10 @@ def _server(c: _Checker, table: Mapping[str, Any], index: int) -> ServerConfig:
     routes: dict[str, tuple[str, int]] = {}
     for domain, target in routes_t.items():
         if not isinstance(target, str) or not (m := _HOSTPORT.match(target)):
-            raise c.fail(f'route for {domain!r} must be "host:port"', domain)
+            raise c.fail(f'route for {domain!r} must be "host:port"', routes_t, domain)
         port = int(m["port"])
         if not 0 < port <= 65535:
-            raise c.fail(f"route for {domain!r}: port out of range", domain)
+            raise c.fail(f"route for {domain!r}: port out of range", routes_t, domain)
         routes[domain.lower()] = (m["host"].strip("[]"), port)
     relay = RelaySettings(
         routes=routes,
@@ -320,21 +459,24 @@ def _server(c: _Checker, table: Mapping[str, Any], index: int) -> ServerConfig:
         max_connections=c.get(relay_t, "max_connections", int, 20),
     )
     if relay.max_connections < 1:
-        raise c.fail("[relay] max_connections must be at least 1", "max_connections")
+        raise c.fail("[relay] max_connections must be at least 1", relay_t, "max_connections")
     for name in ("retry_base", "retry_max", "lifetime", "delay_warning", "timeout"):
         if getattr(relay, name) <= 0:
-            raise c.fail(f"[relay] {name} must be positive", name)
+            raise c.fail(f"[relay] {name} must be positive", relay_t, name)
     limits_t = c.get(table, "limits", dict, {})
     c.unknown(limits_t, ("max_message_size",), "[limits]")
     max_size = c.get(limits_t, "max_message_size", int, 25 * 1024 * 1024)
     if max_size <= 0:
-        raise c.fail("max_message_size must be positive", "max_message_size")
+        raise c.fail("max_message_size must be positive", limits_t, "max_message_size")
     accounts: list[Account] = []
     aliases: dict[str, str] = {}
     lists: dict[str, list[str]] = {}
+    # Where each address of the directory was written, in the order the
+    # Directory checks them: (kind, address, table, key).
+    origins: list[tuple[str, str, Mapping[str, Any], str]] = []
     for acc in c.get(table, "accounts", list, []):
         if not isinstance(acc, dict):
-            raise c.fail("each [[accounts]] entry must be a table", "accounts")
+            raise c.fail("each [[accounts]] entry must be a table", table, "accounts")
         c.unknown(acc, ("address", "password", "scram-sha-256", "aliases", "apop"), "[[accounts]]")
         address = c.get(acc, "address", str, required=True)
         password = c.get(acc, "password", str)
@@ -345,36 +487,43 @@ def _server(c: _Checker, table: Mapping[str, Any], index: int) -> ServerConfig:
                 account = make_account(address, password, apop=apop)
             elif scram is not None and password is None:
                 if apop:
-                    raise c.fail("apop needs a plaintext password", address)
-                account = Account(address=address.lower(), scram=_parse_scram(c, scram, address))
+                    raise c.fail("apop needs a plaintext password", acc, "apop")
+                scram_keys = _parse_scram(c, scram, address, acc)
+                account = Account(address=address.lower(), scram=scram_keys)
             else:
                 raise c.fail(
-                    f"account {address}: give exactly one of password, scram-sha-256", address
+                    f"account {address}: give exactly one of password, scram-sha-256",
+                    acc,
+                    "password" if password is not None else "address",
                 )
+        except DirectoryError as exc:
+            raise c.fail(f"account {address}: {exc}", acc, "address") from None
         except (ValueError, sasl.SASLprepError) as exc:
             if isinstance(exc, ConfigError):
                 raise
-            raise c.fail(f"account {address}: {exc}", address) from None
+            # Whatever is left comes from the password (SASLprep).
+            raise c.fail(f"account {address}: {exc}", acc, "password") from None
         accounts.append(account)
+        origins.append(("account", address, acc, "address"))
         for alias in c.strings(acc, "aliases"):
+            if alias.lower() in (a.lower() for a in aliases):
+                raise c.fail(
+                    f"alias {alias} is already an address here", acc, "aliases", value=alias
+                )
             aliases[alias] = address
+            origins.append(("alias", alias, acc, "aliases"))
     for lst in c.get(table, "lists", list, []):
         if not isinstance(lst, dict):
-            raise c.fail("each [[lists]] entry must be a table", "lists")
+            raise c.fail("each [[lists]] entry must be a table", table, "lists")
         c.unknown(lst, ("address", "members"), "[[lists]]")
         address = c.get(lst, "address", str, required=True)
         lists[address] = c.strings(lst, "members")
+        origins.append(("list", address, lst, "address"))
+        origins.extend(("member", m, lst, "members") for m in lists[address])
     try:
         directory = Directory(domains=domains, accounts=accounts, aliases=aliases, lists=lists)
     except DirectoryError as exc:
-        # Point at the first address the message names.
-        names = re.findall(r"[^\s',]+@[^\s',]+", str(exc))
-        line = None
-        for name in reversed(names):  # the last address named is the offending one
-            line = _line_of(c.text, name) or _line_of(c.text.lower(), name)
-            if line is not None:
-                break
-        raise ConfigError(str(exc), line=line, source=c.source) from None
+        raise _directory_error(c, exc, origins) from None
     return ServerConfig(
         hostname=hostname,
         domains=tuple(domains),
@@ -387,6 +536,40 @@ def _server(c: _Checker, table: Mapping[str, Any], index: int) -> ServerConfig:
         max_message_size=max_size,
         directory=directory,
     )
+
+
+def _directory_error(
+    c: _Checker, exc: DirectoryError, origins: list[tuple[str, str, Mapping[str, Any], str]]
+) -> ConfigError:
+    """Locate a :class:`DirectoryError` at the entry that caused it.
+
+    The message names the offending address (and, for a list member, the
+    list): find the entry of the config that wrote it — the *last* one for
+    "defined twice" / "already an address", since the earlier one was fine.
+    """
+    text = str(exc)
+    wanted: list[tuple[str, str]] = []  # (kind, address) candidates, in preference order
+    last = False
+    if m := re.match(r"account (\S+) defined twice", text):
+        wanted, last = [("account", m[1])], True
+    elif m := re.match(r"(alias|list) (\S+) is already an address here", text):
+        wanted, last = [(m[1], m[2])], True
+    elif m := re.match(r"alias (\S+) points to", text):
+        wanted = [("alias", m[1])]
+    elif m := re.match(r"list (\S+) has member (\S+), unknown here", text):
+        wanted = [("member", m[2])]
+        lists = [o for o in origins if o[0] == "list" and o[1].lower() == m[1].lower()]
+        origins = [o for o in origins if o[0] != "member" or any(o[2] is t[2] for t in lists)]
+    elif m := re.match(r"'(.*)' (?:is not local@domain|contains)", text) or re.match(
+        r"(\S+) is not in a local domain", text
+    ):
+        wanted = [(kind, m[1]) for kind in ("account", "alias", "list", "member")]
+    for kind, address in wanted:
+        hits = [o for o in origins if o[0] == kind and o[1].lower() == address.lower()]
+        if hits:
+            _, value, table, key = hits[-1] if last else hits[0]
+            return c.fail(text, table, key, value=value)
+    return ConfigError(text, source=c.source)
 
 
 def parse_config(text: str, *, source: str = "<config>") -> Config:
@@ -403,18 +586,19 @@ def parse_config(text: str, *, source: str = "<config>") -> Config:
     if "server" in data:
         if set(data) != {"server"}:
             extra = sorted(set(data) - {"server"})[0]
-            raise c.fail(f"with [[server]] tables, {extra!r} must be inside one", extra)
+            raise c.fail(f"with [[server]] tables, {extra!r} must be inside one", data, extra)
         tables = data["server"]
         if not isinstance(tables, list):
-            raise c.fail("'server' must be an array of tables: [[server]]", "server")
+            raise c.fail("'server' must be an array of tables: [[server]]", data, "server")
     else:
         tables = [data]
+    c.where.index(data)
     servers = tuple(_server(c, t, i) for i, t in enumerate(tables))
     seen: dict[str, str] = {}
-    for s in servers:
+    for s, t in zip(servers, tables):
         for d in s.domains:
             if d in seen:
-                raise c.fail(f"domain {d} is served twice", d)
+                raise c.fail(f"domain {d} is served twice", t, "domains", value=d)
             seen[d] = s.hostname
     return Config(servers=servers)
 
