@@ -14,7 +14,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from mailserver.imap_service import _Pattern
 from tests.examples.test_e2e_support import PASSWORDS, A, ServerThread, demo_config
 
 PEPE, ANA = "pepe@iesfbmoll.example", "ana@iesfbmoll.example"
@@ -164,3 +167,22 @@ def test_rev2_select_lists_the_mailbox_and_search_is_esearch(
         assert re.fullmatch(r'\(TAG "\w+"\) UID COUNT 1', _lines(untagged, "ESEARCH")[0])
     finally:
         client.logout()
+
+
+def _regex_reference(pattern: str, name: str) -> bool:
+    parts = re.split(r"([*%])", pattern)
+    rx = "".join(".*" if p == "*" else "[^.]*" if p == "%" else re.escape(p) for p in parts)
+    return re.fullmatch(rx, name, re.DOTALL) is not None
+
+
+@given(st.text("ab.*%", max_size=8), st.text("ab.", max_size=10))
+def test_list_pattern_matches_like_the_wildcard_definition(pattern: str, name: str) -> None:
+    assert _Pattern(pattern).match(name) == _regex_reference(pattern, name)
+
+
+def test_list_pattern_is_linear_and_inbox_is_case_insensitive() -> None:
+    # A backtracking regex needs minutes here (the hostile-client test sends it).
+    assert not _Pattern("*%" * 40 + "x").match("a." * 100)
+    assert _Pattern("*%" * 40 + "x").match("a." * 100 + "x")
+    assert _Pattern("inbox").match("INBOX") and _Pattern("In%").match("INBOX")
+    assert not _Pattern("inbox").match("Inbox")  # only INBOX itself is case-insensitive

@@ -169,6 +169,33 @@ def test_imap_huge_literal_and_long_line(server: ServerThread) -> None:
     _still_serves(server)
 
 
+def test_imap_qresync_and_list_with_enormous_sets(server: ServerThread) -> None:
+    """Sets naming four billion messages cost nothing: they are ranges, never lists."""
+    sock = _connect(server, "imap")
+    try:
+        every = "1:4294967295"
+        sock.sendall(f"a LOGIN {PEPE} {PASSWORDS[PEPE]}\r\nb ENABLE QRESYNC\r\n".encode())
+        recv_until(sock, b"b OK")
+        sock.sendall(b"c SELECT INBOX\r\n")
+        uidvalidity = recv_until(sock, b"c OK").split(b"[UIDVALIDITY ")[1].split(b"]")[0]
+        started = time.monotonic()
+        qresync = f"{uidvalidity.decode()} 1 {every} ({every} {every})"
+        sock.sendall(f"d SELECT INBOX (QRESYNC ({qresync}))\r\n".encode())
+        assert b"d OK" in recv_until(sock, b"d OK")
+        sock.sendall(f"e UID FETCH {every} (FLAGS) (CHANGEDSINCE 1 VANISHED)\r\n".encode())
+        assert b"e OK" in recv_until(sock, b"e OK")
+        sock.sendall(
+            b'f LIST (SUBSCRIBED RECURSIVEMATCH) "" "*%*%*%*%*%*%*%*" RETURN (STATUS (SIZE))\r\n'
+        )
+        assert b"f OK" in recv_until(sock, b"f OK")
+        sock.sendall(f"g SEARCH RETURN (SAVE) UID {every}\r\nh FETCH $ (UID)\r\n".encode())
+        assert b"h OK" in recv_until(sock, b"h OK")
+        assert time.monotonic() - started < 10
+    finally:
+        sock.close()
+    _still_serves(server)
+
+
 @pytest.mark.parametrize(
     "name",
     ["../../etc", "/etc/passwd", "~root", "a/../../b", "..", ".hidden", "INBOX/../x", "a..b"],
