@@ -170,6 +170,37 @@ def test_envelope_keeps_encoded_words() -> None:
     assert env.from_[0].name == "=?ISO-8859-1?Q?Andr=E9?= Pirard"
 
 
+def test_envelope_keeps_encoded_words_in_groups() -> None:
+    # RFC 3501 §7.4.2: group members' names and the group name are phrases
+    # as written too; re-encoding them would change their charset (an
+    # ISO-8859-1 word came back as UTF-8 base64).  Dovecot keeps them raw.
+    msg = mime.parse(
+        b"From: =?ISO-8859-1?Q?caf=E9?=: =?ISO-8859-1?Q?Andr=E9?= <a@x.org>;\r\n"
+        b'To: team (the team): "=?ISO-8859-1?Q?Andr=E9?=" <a@x.org>, Bob <b@x.org>;,'
+        b" =?ISO-8859-1?Q?Keld_J=F8rn?= <k@x.org>\r\n\r\n"
+    )
+    env = envelope(msg)
+    assert env.from_ == (
+        Address(mailbox="=?ISO-8859-1?Q?caf=E9?="),
+        Address(name="=?ISO-8859-1?Q?Andr=E9?=", mailbox="a", host="x.org"),
+        Address(),
+    )
+    assert env.to == (
+        Address(mailbox="team"),
+        Address(name="=?ISO-8859-1?Q?Andr=E9?=", mailbox="a", host="x.org"),
+        Address(name="Bob", mailbox="b", host="x.org"),
+        Address(),
+        Address(name="=?ISO-8859-1?Q?Keld_J=F8rn?=", mailbox="k", host="x.org"),
+    )
+
+
+def test_envelope_keeps_utf8_names_as_written() -> None:
+    # An RFC 6532 header with raw UTF-8: the phrase is sent as it is (as
+    # Dovecot does), not turned into encoded words.
+    msg = mime.parse(b"From: Andr\xc3\xa9 <a@x.org>\r\n\r\n")
+    assert envelope(msg).from_[0].name == "Andr\xe9"
+
+
 def test_bodystructure_known_answer() -> None:
     """Shape of RFC 3501 §7.4.2's BODYSTRUCTURE example, from a real message."""
     raw = (

@@ -19,9 +19,12 @@ ENVELOPE (RFC 3501 §7.4.2, RFC 9051 §7.5.2)
     field is absent, ``""`` when present but empty.  Sender and Reply-To
     default to From when absent or empty.  Each address is (name, adl,
     mailbox, host); a group is a start marker (NIL, NIL, group name, NIL),
-    its members, and an end marker (NIL, NIL, NIL, NIL).  Display names are
-    given as 7-bit text: a name that needs non-ASCII characters is sent as
-    RFC 2047 encoded words, as the header carried it.
+    its members, and an end marker (NIL, NIL, NIL, NIL).  Display names and
+    group names are the phrases as the header wrote them, quotes and
+    comments removed, encoded words *not* decoded (so their charset is the
+    header's; Dovecot does the same).  Only a name that cannot be found as
+    written (a malformed list the parser repaired) is re-encoded from its
+    decoded form, as UTF-8 encoded words.
 
 BODYSTRUCTURE (RFC 9051 §7.5.2, grammar in §9)
     Type and subtype (defaults text/plain, RFC 2045 §5.2; message/rfc822 in
@@ -118,14 +121,41 @@ def _raw_value(msg: Message, name: str) -> str | None:
     return _FOLD.sub("", text).lstrip(" \t")
 
 
-def _split_items(value: str) -> list[str] | None:
-    """Top-level comma-separated items of an address list, or None for group syntax."""
-    items: list[str] = []
+class _RawGroup:
+    """A group as written: its display name and its members' raw items."""
+
+    __slots__ = ("members", "name")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.members: list[str] = []
+
+
+def _split_items(value: str) -> list[str | _RawGroup]:
+    """Top-level items of an address list, as written.
+
+    A mailbox is its text (``"name" <a@b>``); a group (``name: a, b;``) is a
+    :class:`_RawGroup` with its members' texts.  Quoted strings, comments
+    and angle brackets are skipped over, so a comma or colon inside them
+    splits nothing.  Nothing is decoded: this is what lets ENVELOPE give the
+    phrases exactly as the header carried them.
+    """
+    items: list[str | _RawGroup] = []
+    group: _RawGroup | None = None
     depth = 0  # comment nesting
     quoted = angle = False
     start = 0
     i = 0
     n = len(value)
+
+    def close(end: int) -> None:
+        text = value[start:end]
+        if text.strip():
+            if group is not None:
+                group.members.append(text)
+            else:
+                items.append(text)
+
     while i < n:
         ch = value[i]
         if quoted:
@@ -148,14 +178,31 @@ def _split_items(value: str) -> list[str] | None:
             angle = True
         elif ch == ">":
             angle = False
-        elif ch in ":;" and not angle:
-            return None
-        elif ch == "," and not angle:
-            items.append(value[start:i])
+        elif angle:
+            pass
+        elif ch == ":" and group is None:
+            group = _RawGroup(value[start:i])
+            items.append(group)
+            start = i + 1
+        elif ch == ";" and group is not None:
+            close(i)
+            group = None
+            start = i + 1
+        elif ch == ",":
+            close(i)
             start = i + 1
         i += 1
-    items.append(value[start:])
-    return [item for item in items if item.strip()]
+    close(n)
+    return items
+
+
+def _raw_text(text: str) -> str | None:
+    """A phrase as written: comments dropped, quotes removed, nothing decoded."""
+    phrase = _COMMENT.sub(lambda m: m.group() if m.group()[0] == '"' else " ", text).strip()
+    phrase = re.sub(r"[ \t]+", " ", phrase)
+    if len(phrase) >= 2 and phrase[0] == '"' and phrase[-1] == '"':
+        phrase = re.sub(r"\\(.)", r"\1", phrase[1:-1])
+    return phrase or None
 
 
 def _raw_phrase(item: str) -> str | None:
@@ -163,11 +210,7 @@ def _raw_phrase(item: str) -> str | None:
     lt = item.find("<")
     if lt < 0:
         return None
-    phrase = _COMMENT.sub(lambda m: m.group() if m.group()[0] == '"' else " ", item[:lt]).strip()
-    phrase = re.sub(r"[ \t]+", " ", phrase)
-    if len(phrase) >= 2 and phrase[0] == '"' and phrase[-1] == '"':
-        phrase = re.sub(r"\\(.)", r"\1", phrase[1:-1])
-    return phrase or None
+    return _raw_text(item[:lt])
 
 
 # A comment (no nesting beyond one level, which covers real mail) or a
@@ -197,18 +240,33 @@ def _addresses(msg: Message, name: str) -> tuple[Address, ...]:
     if not value:
         return ()
     items = parse_address_list(value).items
-    # RFC 3501 §7.4.2: addr-name is the phrase "after removing quoting", not
-    # decoded: when the list has no groups, take each phrase as written.
+    # RFC 3501 §7.4.2: addr-name is the phrase "after removing quoting", and
+    # a group's name is its phrase: neither is decoded.  Take each phrase
+    # from the text as written (encoded words stay in their own charset, as
+    # Dovecot sends them) wherever the raw split lines up with the parsed
+    # list; only where it does not (a malformed list the parser repaired) is
+    # a decoded name re-encoded.
     raw = _split_items(value)
-    phrases = raw if raw is not None and len(raw) == len(items) else None
+    aligned = len(raw) == len(items) and all(
+        isinstance(r, _RawGroup) == isinstance(item, Group) for r, item in zip(raw, items)
+    )
     out: list[Address] = []
     for index, item in enumerate(items):
+        written = raw[index] if aligned else None
         if isinstance(item, Group):
-            out.append(Address(name=None, adl=None, mailbox=item.display_name, host=None))
-            out.extend(_address(a) for a in item.members)
+            assert written is None or isinstance(written, _RawGroup)
+            group_name = _raw_text(written.name) if written is not None else None
+            if group_name is None:
+                display = item.display_name
+                group_name = display if display.isascii() else _name(display)
+            out.append(Address(name=None, adl=None, mailbox=group_name, host=None))
+            members = written.members if written is not None else []
+            same = len(members) == len(item.members)
+            for m_index, member in enumerate(item.members):
+                out.append(_address(member, _raw_phrase(members[m_index]) if same else None))
             out.append(Address())
         else:
-            phrase = _raw_phrase(phrases[index]) if phrases is not None else None
+            phrase = _raw_phrase(written) if isinstance(written, str) else None
             out.append(_address(item, phrase))
     return tuple(out)
 
