@@ -793,7 +793,12 @@ class IMAPSession:
         if cmd.uids is not None and self.view is not None:
             uids = {u for _, u in self._targets(cmd.uids, True)}
         folder.expunge(uids)
-        self._done(cmd.tag, "EXPUNGE completed")
+        code = None
+        if self.condstore:
+            # RFC 7162 §3.2.7 (as Dovecot does): the mailbox's HIGHESTMODSEQ
+            # after the expunge, so a client need not ask again.
+            code = ResponseCode(name="HIGHESTMODSEQ", value=folder.highestmodseq)
+        self._done(cmd.tag, "EXPUNGE completed", code)
 
     # -- messages --------------------------------------------------------------------------
 
