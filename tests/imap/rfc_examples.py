@@ -2670,4 +2670,125 @@ S: * LIST () "/" music/rock
 S: a3.1 OK done
 """,
     ),
+    # ---- RFC 3516 (BINARY) has no Example block; its grammar is covered by
+    # RESPONSES/COMMANDS above (BINARY[...], BINARY.SIZE, literal8).
+    # ---- RFC 5819 (LIST-STATUS) ---------------------------------------------
+    # The RFC text has `"."  "INBOX"` (two spaces) twice and
+    # `(SUBSCRIBED RECURSIVEMATCH)""` (no space) once; the grammar wants one SP
+    # each time, and the corrected lines are tested.  Names and patterns that
+    # are atoms are written unquoted ("~").
+    TextExample(
+        "5819",
+        "3",
+        r"""
+C: A01 LIST "" % RETURN (STATUS (MESSAGES UNSEEN))
+S~ * LIST () "." "INBOX"
+S~ * STATUS "INBOX" (MESSAGES 17 UNSEEN 16)
+S~ * LIST () "." "foo"
+S~ * STATUS "foo" (MESSAGES 30 UNSEEN 29)
+S~ * LIST (\NoSelect) "." "bar"
+S: A01 OK List completed.
+C: A02 LIST (SUBSCRIBED RECURSIVEMATCH) "" % RETURN (STATUS (MESSAGES))
+S~ * LIST (\Subscribed) "." "INBOX"
+S~ * STATUS "INBOX" (MESSAGES 17)
+S~ * LIST () "." "foo" (CHILDINFO ("SUBSCRIBED"))
+S: A02 OK List completed.
+""",
+    ),
+    # ---- RFC 6154 (SPECIAL-USE) ---------------------------------------------
+    # §5.4's GETMETADATA/SETMETADATA commands (RFC 5464) are outside the
+    # codec's command set and are not tested; their METADATA responses are
+    # kept as unknown responses.  Patterns that are atoms are written
+    # unquoted ("~").
+    TextExample(
+        "6154",
+        "5.1",
+        r"""
+C~ t1 LIST "" "%"
+S: * LIST (\Marked \HasNoChildren) "/" Inbox
+S: * LIST (\HasNoChildren) "/" ToDo
+S: * LIST (\HasChildren) "/" Projects
+S: * LIST (\Sent \HasNoChildren) "/" SentMail
+S: * LIST (\Marked \Drafts \HasNoChildren) "/" MyDrafts
+S: * LIST (\Trash \HasNoChildren) "/" Trash
+S: t1 OK done
+""",
+    ),
+    TextExample(
+        "6154",
+        "5.2",
+        r"""
+C: t1 CAPABILITY
+S: * CAPABILITY IMAP4rev1 SPECIAL-USE
+S: t1 OK done
+C~ t2 LIST "" "%" RETURN (SPECIAL-USE)
+S: * LIST (\Marked) "/" Inbox
+S: * LIST () "/" ToDo
+S: * LIST () "/" Projects
+S: * LIST (\Sent) "/" SentMail
+S: * LIST (\Marked \Drafts) "/" MyDrafts
+S: * LIST (\Trash) "/" Trash
+S: t2 OK done
+C~ t3 LIST (SPECIAL-USE) "" "*"
+S: * LIST (\Sent) "/" SentMail
+S: * LIST (\Marked \Drafts) "/" MyDrafts
+S: * LIST (\Trash) "/" Trash
+S: t3 OK done
+""",
+    ),
+    TextExample(
+        "6154",
+        "5.3",
+        r"""
+C: t1 CAPABILITY
+S: * CAPABILITY IMAP4rev1 CREATE-SPECIAL-USE
+S: t1 OK done
+C: t2 CREATE MySpecial (USE (\Drafts \Sent))
+S: t2 OK MySpecial created
+C: t3 CREATE Everything (USE (\All))
+S: t3 NO [USEATTR] \All not supported
+""",
+    ),
+    TextExample(
+        "6154",
+        "5.4",
+        r"""
+C~ t1 LIST "" "%" RETURN (SPECIAL-USE)
+S: * LIST (\Sent) "/" SentMail
+S: * LIST (\Drafts) "/" MyDrafts
+S: * LIST () "/" SavedDrafts
+S: * LIST (\Trash) "/" Trash
+S: t1 OK done
+S: * METADATA "MyDrafts" (/private/specialuse "\\Drafts")
+S: t2 OK done
+S: * METADATA "MyDrafts" (/private/specialuse NIL)
+S: t3 OK SETMETADATA complete
+S: t4 OK SETMETADATA complete
+C~ t5 LIST "" "%" RETURN (SPECIAL-USE)
+S: * LIST () "/" SentMail
+S: * LIST () "/" MyDrafts
+S: * LIST (\Drafts) "/" SavedDrafts
+S: * LIST (\Trash) "/" Trash
+S: t5 OK done
+""",
+    ),
+    # ---- RFC 5161 (ENABLE) --------------------------------------------------
+    TextExample(
+        "5161",
+        "3.1",
+        r"""
+C: t1 CAPABILITY
+S: * CAPABILITY IMAP4rev1 ID LITERAL+ ENABLE X-GOOD-IDEA
+S: t1 OK foo
+C: t2 ENABLE CONDSTORE X-GOOD-IDEA
+S: * ENABLED X-GOOD-IDEA
+S: t2 OK foo
+C: t3 CAPABILITY
+S: * CAPABILITY IMAP4rev1 ID LITERAL+ ENABLE X-GOOD-IDEA
+S: t3 OK foo again
+C: a1 ENABLE CONDSTORE
+S: * ENABLED CONDSTORE
+S: a1 OK Conditional Store enabled
+""",
+    ),
 ]
