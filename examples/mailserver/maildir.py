@@ -79,6 +79,7 @@ import errno
 import fcntl
 import logging
 import os
+import random
 import re
 import shutil
 import socket
@@ -110,6 +111,7 @@ __all__ = [
     "io_executor",
     "size_of",
     "sync_executor",
+    "unique_token",
     "validate_folder_name",
 ]
 
@@ -439,12 +441,24 @@ def _delivery_id(base: str) -> str | None:
     return None
 
 
+# Uniqueness, not secrecy: a generator seeded once from os.urandom (and
+# again in a forked child) spares the event loop a getrandom() system call,
+# and the GIL hand-over around it, for every message.
+_unique = random.Random(os.urandom(16))
+os.register_at_fork(after_in_child=lambda: _unique.seed(os.urandom(16)))
+
+
+def unique_token(nbytes: int) -> str:
+    """*nbytes* random bytes as hex, for unique (not secret) names."""
+    return f"{_unique.getrandbits(8 * nbytes):0{2 * nbytes}x}"
+
+
 def new_base_name(size: int, delivery_id: str | None = None) -> str:
     """A unique Maildir base name (maildir(5): time, microseconds, pid, randomness, host)."""
     now = time.time()
     sec = int(now)
     usec = int((now - sec) * 1_000_000)
-    base = f"{sec}.M{usec}P{os.getpid()}R{os.urandom(6).hex()}.{_HOST},S={size}"
+    base = f"{sec}.M{usec}P{os.getpid()}R{unique_token(6)}.{_HOST},S={size}"
     if delivery_id is not None:
         if not _DELIVERY_ID_RE.match(delivery_id):
             raise ValueError(f"bad delivery id {delivery_id!r}")

@@ -23,7 +23,6 @@ success early for anybody.
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -35,7 +34,7 @@ import attrs
 from mailproto import imf, smtp
 
 from .directory import Account, Directory
-from .maildir import Spooled, Store
+from .maildir import Spooled, Store, unique_token
 
 if TYPE_CHECKING:
     from .queue import Queue
@@ -45,7 +44,7 @@ __all__ = ["MDA", "DsnRequest", "RecipientResult", "new_queue_id", "received_hea
 
 def new_queue_id() -> str:
     """A unique, sortable id for an accepted message (also its delivery id)."""
-    return f"{int(time.time() * 1000):x}{os.urandom(5).hex()}".upper()
+    return f"{int(time.time() * 1000):x}{unique_token(5)}".upper()
 
 
 # Anything outside printable ASCII, and parentheses (which would end a
