@@ -968,7 +968,8 @@ C: C01 CAPABILITY
 S: * CAPABILITY IMAP4rev2 AUTH=PLAIN
 S: C01 OK Completed
 C: A01 AUTHENTICATE PLAIN
-S~ +
+# (The RFC notes the space after "+" on this line.)
+S: +{SP}
 A: dGVzdAB0ZXN0AHRlc3Q=
 S: A01 OK Success (tls protection)
 C: C01 CAPABILITY
@@ -2789,6 +2790,118 @@ S: t3 OK foo again
 C: a1 ENABLE CONDSTORE
 S: * ENABLED CONDSTORE
 S: a1 OK Conditional Store enabled
+""",
+    ),
+    # ---- RFC 4315 (UIDPLUS) -------------------------------------------------
+    # The APPEND example shows no "+" before the literal (the RFC leaves the
+    # continuation out); the client stream is the same either way.
+    TextExample(
+        "4315",
+        "2.1",
+        r"""
+C: A003 UID EXPUNGE 3000:3002
+S: * 3 EXPUNGE
+S: * 3 EXPUNGE
+S: * 3 EXPUNGE
+S: A003 OK UID EXPUNGE completed
+""",
+    ),
+    TextExample(
+        "4315",
+        "3",
+        r"""
+C: A003 APPEND saved-messages (\Seen) {297}
+C: Date: Mon, 7 Feb 1994 21:52:25 -0800 (PST)
+C: From: Fred Foobar <foobar@example.com>
+C: Subject: afternoon meeting
+C: To: mooch@example.com
+C: Message-Id: <B27397-0100000@example.com>
+C: MIME-Version: 1.0
+C: Content-Type: TEXT/PLAIN; CHARSET=US-ASCII
+C:
+C: Hello Joe, do you think we can meet at 3:30 tomorrow?
+C:
+S: A003 OK [APPENDUID 38505 3955] APPEND completed
+C: A004 COPY 2:4 meeting
+S: A004 OK [COPYUID 38505 304,319:320 3956:3958] Done
+C: A005 UID COPY 305:310 meeting
+S: A005 OK No matching messages, so nothing copied
+C: A006 COPY 2 funny
+S: A006 OK Done
+C: A007 SELECT funny
+S: * 1 EXISTS
+S: * 1 RECENT
+S: * OK [UNSEEN 1] Message 1 is first unseen
+S: * OK [UIDVALIDITY 3857529045] Validity session-only
+S: * OK [UIDNEXT 2] Predicted next UID
+S: * NO [UIDNOTSTICKY] Non-persistent UIDs
+S: * FLAGS (\Answered \Flagged \Deleted \Seen \Draft)
+S: * OK [PERMANENTFLAGS (\Deleted \Seen)] Limited
+S: A007 OK [READ-WRITE] SELECT completed
+""",
+    ),
+    # ---- RFC 6851 (MOVE) ----------------------------------------------------
+    # "S: (more expunges)" is prose, left out.
+    TextExample(
+        "6851",
+        "3.3",
+        r"""
+C: a UID MOVE 42:69 foo
+S: * OK [COPYUID 432432 42:69 1202:1229]
+S: * 22 EXPUNGE
+S: a OK Done
+""",
+    ),
+    # ---- RFC 4978 (COMPRESS) ------------------------------------------------
+    # Lower-case command names are written upper case by us ("~").  The
+    # first example answers "c compress deflate" with tag "d" (a slip in the
+    # RFC text; it parses).  "[...]" is left out.
+    TextExample(
+        "4978",
+        "3",
+        r"""
+S: * OK [CAPABILITY IMAP4REV1 STARTTLS COMPRESS=DEFLATE]
+C~ a starttls
+S: a OK TLS active
+C~ b login arnt tnra
+S: b OK Logged in as arnt
+C~ c compress deflate
+S: d OK DEFLATE active
+S: * OK [CAPABILITY IMAP4REV1 STARTTLS COMPRESS=DEFLATE]
+C~ c compress deflate
+S: c NO [COMPRESSIONACTIVE] DEFLATE active via TLS
+""",
+    ),
+    # ---- RFC 4959 (SASL-IR) -------------------------------------------------
+    # The RFC notes that "S: +" has a space after the "+".
+    TextExample(
+        "4959",
+        "4",
+        r"""
+C: C01 CAPABILITY
+S: * CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN
+S: C01 OK Completed
+C: A01 AUTHENTICATE PLAIN dGVzdAB0ZXN0AHRlc3Q=
+S: A01 OK Success (tls protection)
+C: C01 CAPABILITY
+S: * CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN
+S: C01 OK Completed
+C: A01 AUTHENTICATE PLAIN
+S: +{SP}
+A: dGVzdAB0ZXN0AHRlc3Q=
+S: A01 OK Success (tls protection)
+C: C01 CAPABILITY
+S: * CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN AUTH=EXTERNAL
+S: C01 OK Completed
+C: A01 AUTHENTICATE EXTERNAL =
+S: A01 OK Success (tls protection)
+C: C01 CAPABILITY
+S: * CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN AUTH=EXTERNAL
+S: C01 OK Completed
+C: A01 AUTHENTICATE EXTERNAL
+S: +{SP}
+A:
+S: A01 OK Success (tls protection)
 """,
     ),
 ]

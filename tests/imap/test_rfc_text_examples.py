@@ -13,7 +13,8 @@ on the wire), and every framed message is checked:
   writes differently; the comment above says which).
 
 ``A:`` lines are the client's SASL answers during AUTHENTICATE; they are
-checked with the AUTHENTICATE-data grammar instead.
+checked with the AUTHENTICATE-data grammar instead.  ``{SP}`` stands for a
+trailing space the RFC prose says is on the wire (``+ `` in RFC 4959).
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ def split(example: TextExample) -> list[Case]:
     streams: dict[str, list[tuple[bytes, bool]]] = {"C": [], "S": []}
     cases: list[Case] = []
     for raw_line in example.text.splitlines():
-        line = raw_line.strip(" ")
+        # "{SP}" spells a trailing space the RFC says is there ("+ ").
+        line = raw_line.strip(" ").replace("{SP}", " ")
         if not line or line.startswith("#"):
             continue
         marker, sep, rest = line[:2], line[2:3], line[3:]
