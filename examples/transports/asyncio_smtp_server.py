@@ -10,8 +10,8 @@ import asyncio
 import ssl
 
 from mailproto import ProtocolError
-from mailproto.smtp import ConnectionClosed, Reply, ServerConfig, ServerConnection, State
-from transports.pump import drain
+from mailproto.smtp import Reply, ServerConfig, ServerConnection, State
+from transports.pump import answer_all
 from transports.smtp_sink import SMTPSink
 
 
@@ -51,13 +51,12 @@ async def serve_client(
                 conn.start_tls_done()
             else:
                 conn.receive_data(await reader.read(65536))
-            for event in drain(conn):
-                if isinstance(event, ConnectionClosed):
-                    return
-                sink.handle(conn, event)
+            # Drain again after each answer: with PIPELINING (RFC 2920) the
+            # next command is already buffered, released by the answer.
+            answer_all(conn, sink.handle)  # ends after ConnectionClosed
         writer.write(conn.data_to_send())
         await writer.drain()
-    except ProtocolError:
+    except (ProtocolError, ConnectionError):
         pass  # the connection already queued the reply it could; drop the peer
     finally:
         writer.close()

@@ -10,8 +10,8 @@ import ssl
 import trio  # type: ignore[import-untyped,unused-ignore]
 
 from mailproto import ProtocolError
-from mailproto.smtp import ConnectionClosed, Reply, ServerConfig, ServerConnection, State
-from transports.pump import drain
+from mailproto.smtp import Reply, ServerConfig, ServerConnection, State
+from transports.pump import answer_all
 from transports.smtp_sink import SMTPSink
 
 
@@ -34,10 +34,9 @@ async def serve_client(
                 conn.start_tls_done()
             else:
                 conn.receive_data(bytes(await stream.receive_some(65536)))
-            for event in drain(conn):
-                if isinstance(event, ConnectionClosed):
-                    return
-                sink.handle(conn, event)
+            # Drain again after each answer: with PIPELINING (RFC 2920) the
+            # next command is already buffered, released by the answer.
+            answer_all(conn, sink.handle)  # ends after ConnectionClosed
         if out := conn.data_to_send():
             await stream.send_all(out)
     except (ProtocolError, trio.BrokenResourceError):

@@ -77,6 +77,7 @@ def _serving(*args: str, port: int) -> Iterator[subprocess.Popen[str]]:
     # MemoryBIO session are run for real below.
     [
         "transports.asyncio_pop3_client",
+        "transports.asyncio_smtp_client",
         "transports.blocking_imap_client",
         "transports.trio_pop3_client",
     ],
