@@ -72,7 +72,7 @@ def test_imaplib_session() -> None:
     store = _store()
 
     def client(port: int) -> None:
-        imap: Any = imaplib.IMAP4("127.0.0.1", port)
+        imap: Any = imaplib.IMAP4("127.0.0.1", port, timeout=20)
         assert {"IMAP4REV1", "UNSELECT", "AUTH=PLAIN"} <= set(imap.capabilities)
         assert "STARTTLS" not in imap.capabilities
         with pytest.raises(imaplib.IMAP4.error):
@@ -127,7 +127,7 @@ def test_imaplib_examine_is_read_only_and_authenticate_plain() -> None:
     store = _store()
 
     def client(port: int) -> None:
-        imap: Any = imaplib.IMAP4("127.0.0.1", port)
+        imap: Any = imaplib.IMAP4("127.0.0.1", port, timeout=20)
         typ, _ = imap.authenticate("PLAIN", lambda _challenge: b"\0alice\0wonder land")
         assert typ == "OK" and imap.state == "AUTH"
         typ, _ = imap.select("INBOX", readonly=True)
@@ -147,7 +147,7 @@ def test_imaplib_starttls(server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext
     store = _store()
 
     def client(port: int) -> list[bytes]:
-        imap: Any = imaplib.IMAP4("127.0.0.1", port)
+        imap: Any = imaplib.IMAP4("127.0.0.1", port, timeout=20)
         assert {"STARTTLS", "LOGINDISABLED"} <= set(imap.capabilities)
         assert "AUTH=PLAIN" not in imap.capabilities  # RFC 9051 §6.2.3
         with pytest.raises(imaplib.IMAP4.error):

@@ -117,7 +117,7 @@ def test_trio_imap_server_main(tmp_path: Path) -> None:
     port = _free_port()
     args = ("--port", str(port), "--user", "alice:pw", "--eml", str(eml))
     with _serving("transports.trio_imap_server", *args, port=port):
-        imap = imaplib.IMAP4("127.0.0.1", port)
+        imap = imaplib.IMAP4("127.0.0.1", port, timeout=20)
         imap.login("alice", "pw")
         imap.select("INBOX")
         _typ, data = imap.fetch("1", "(BODY.PEEK[])")

@@ -9,11 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import trio  # type: ignore[import-untyped,unused-ignore]
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from transports.asyncio_smtp_client import send_message
 from transports.asyncio_smtp_server import start_server
 from transports.smtp_sink import SMTPSink
+from transports.trio_smtp_server import serve
 
 from tests.interop.test_smtp_smtpsink import dumps, start_sink
 from tests.transports.conftest import HOST
@@ -158,3 +160,37 @@ def test_pipelining_against_smtp_sink(tmp_path: Path) -> None:
         assert MESSAGE.replace(b"\r\n", b"\n") in got
         for rcpt in ("a@example.org", "b@example.org", "c@example.org"):
             assert f"X-Rcpt-Args: <{rcpt}>".encode() in got
+
+
+def test_pipelining_to_the_trio_server(
+    server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext
+) -> None:
+    # trio serves on the main thread; the asyncio client runs in a worker.
+    sink = SMTPSink()
+
+    async def main() -> int:
+        async with trio.open_nursery() as nursery:
+            port = await nursery.start(
+                lambda task_status: serve(sink, tls=server_ctx, task_status=task_status)
+            )
+            reply = await trio.to_thread.run_sync(
+                lambda: asyncio.run(
+                    asyncio.wait_for(
+                        send_message(
+                            "127.0.0.1",
+                            port,
+                            "alice@example.net",
+                            ["bob@example.org", "carol@example.org"],
+                            MESSAGE,
+                            tls=client_ctx,
+                            server_hostname=HOST,
+                        ),
+                        60,
+                    )
+                )
+            )
+            nursery.cancel_scope.cancel()
+        return reply.code
+
+    assert trio.run(main) == 250
+    assert [m.recipients for m in sink.inbox] == [("bob@example.org", "carol@example.org")]
