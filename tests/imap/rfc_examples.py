@@ -2904,4 +2904,189 @@ A:
 S: A01 OK Success (tls protection)
 """,
     ),
+    # ---- RFC 2177 (IDLE) ----------------------------------------------------
+    # "* FLAGS (Deleted Seen)" is printed without backslashes: as written it
+    # is a list of two keywords (valid syntax, surely meant \Deleted \Seen),
+    # and is tested as printed.  "* 4 FETCH (...)" and "* 3 FETCH (...)" are
+    # elided in the RFC.
+    TextExample(
+        "2177",
+        "3",
+        r"""
+C: A001 SELECT INBOX
+S: * FLAGS (Deleted Seen)
+S: * 3 EXISTS
+S: * 0 RECENT
+S: * OK [UIDVALIDITY 1]
+S: A001 OK SELECT completed
+C: A002 IDLE
+S: + idling
+S: * 4 EXISTS
+C: DONE
+S: A002 OK IDLE terminated
+C: A003 FETCH 4 ALL
+S: A003 OK FETCH completed
+C: A004 IDLE
+S: * 2 EXPUNGE
+S: * 3 EXISTS
+S: + idling
+S: * 3 EXPUNGE
+S: * 2 EXISTS
+S: * 3 EXISTS
+C: DONE
+S: A004 OK IDLE terminated
+C: A005 FETCH 3 ALL
+S: A005 OK FETCH completed
+C: A006 IDLE
+""",
+    ),
+    # ---- RFC 3691 (UNSELECT) ------------------------------------------------
+    TextExample(
+        "3691",
+        "2",
+        r"""
+C: A341 UNSELECT
+S: A341 OK Unselect completed
+""",
+    ),
+    # ---- RFC 8474 (OBJECTID) ------------------------------------------------
+    # The APPEND commands of §5.3 elide their literals ("[...]"), so only
+    # the server lines are kept; "[...]" lines are left out.  Lower-case
+    # commands and quoted atoms are respelled by us ("~").
+    TextExample(
+        "8474",
+        "4.1",
+        r"""
+C~ 3 create foo
+S: 3 OK [MAILBOXID (F2212ea87-6097-4256-9d51-71338625)] Completed
+C~ 4 create bar
+S: 4 OK [MAILBOXID (F6352ae03-b7f5-463c-896f-d8b48ee3)] Completed
+C~ 5 create foo
+S: 5 NO Mailbox already exists
+""",
+    ),
+    TextExample(
+        "8474",
+        "4.2",
+        r"""
+C~ 27 select "foo"
+S: * OK [MAILBOXID (F2212ea87-6097-4256-9d51-71338625)] Ok
+S: 27 OK [READ-WRITE] Completed
+""",
+    ),
+    TextExample(
+        "8474",
+        "4.3",
+        r"""
+C~ 6 status foo (mailboxid)
+S: * STATUS foo (MAILBOXID (F2212ea87-6097-4256-9d51-71338625))
+S: 6 OK Completed
+C~ 7 status bar (mailboxid)
+S: * STATUS bar (MAILBOXID (F6352ae03-b7f5-463c-896f-d8b48ee3))
+S: 7 OK Completed
+C~ 8 rename foo renamed
+S: * OK rename foo renamed
+S: 8 OK Completed
+C~ 9 status renamed (mailboxid)
+S: * STATUS renamed (MAILBOXID (F2212ea87-6097-4256-9d51-71338625))
+S: 9 OK Completed
+C~ 10 status bar (mailboxid)
+S: * STATUS bar (MAILBOXID (F6352ae03-b7f5-463c-896f-d8b48ee3))
+S: 10 OK Completed
+C~ 11 list "" "*" return (status (mailboxid))
+S: * LIST (\HasNoChildren) "." INBOX
+S: * STATUS INBOX (MAILBOXID (Ff8e3ead4-9389-4aff-adb1-d8d89efd8cbf))
+S: * LIST (\HasNoChildren) "." bar
+S: * STATUS bar (MAILBOXID (F6352ae03-b7f5-463c-896f-d8b48ee3))
+S: * LIST (\HasNoChildren) "." renamed
+S: * STATUS renamed (MAILBOXID (F2212ea87-6097-4256-9d51-71338625))
+S: 11 OK Completed (0.001 secs 3 calls)
+""",
+    ),
+    # The RFC prints "C: 25 select "foo"" twice; both are kept.
+    TextExample(
+        "8474",
+        "5.3",
+        r"""
+S: 5 OK [APPENDUID 1521475658 1] Completed
+S: 11 OK [APPENDUID 1521475658 2] Completed
+S: 17 OK [APPENDUID 1521475658 3] Completed
+C~ 22 fetch 1:* (emailid threadid)
+S: * 1 FETCH (EMAILID (M6d99ac3275bb4e) THREADID (T64b478a75b7ea9))
+S: * 2 FETCH (EMAILID (M288836c4c7a762) THREADID (T64b478a75b7ea9))
+S: * 3 FETCH (EMAILID (M5fdc09b49ea703) THREADID (T11863d02dd95b5))
+S: 22 OK Completed (0.000 sec)
+C~ 23 move 2 foo
+S: * OK [COPYUID 1521475659 2 1] Completed
+S: * 2 EXPUNGE
+S: 23 OK Completed
+C~ 24 fetch 1:* (emailid threadid)
+S: * 1 FETCH (EMAILID (M6d99ac3275bb4e) THREADID (T64b478a75b7ea9))
+S: * 2 FETCH (EMAILID (M5fdc09b49ea703) THREADID (T11863d02dd95b5))
+S: 24 OK Completed (0.000 sec)
+C~ 25 select "foo"
+C~ 25 select "foo"
+S: 25 OK [READ-WRITE] Completed
+C~ 26 fetch 1:* (emailid threadid)
+S: * 1 FETCH (EMAILID (M288836c4c7a762) THREADID (T64b478a75b7ea9))
+S: 26 OK Completed (0.000 sec)
+C~ 26 fetch 1:* (emailid threadid)
+S: * 1 FETCH (EMAILID (M00000001) THREADID NIL)
+S: * 2 FETCH (EMAILID (M00000002) THREADID NIL)
+S: 26 OK Completed (0.000 sec)
+""",
+    ),
+    TextExample(
+        "8474",
+        "6",
+        r"""
+C~ 27 search emailid M6d99ac3275bb4e
+S: * SEARCH 1
+S: 27 OK Completed (1 msgs in 0.000 secs)
+C~ 28 search threadid T64b478a75b7ea9
+S: * SEARCH 1 2
+S: 28 OK Completed (2 msgs in 0.000 secs)
+""",
+    ),
+    # ---- RFC 8970 (PREVIEW) §5 ----------------------------------------------
+    # Example 2's first four FETCH lines elide their ENVELOPE ("[...]") and
+    # are left out, as are the "[...]" prose lines.
+    TextExample(
+        "8970",
+        "5",
+        r"""
+C: A1 CAPABILITY
+S: * CAPABILITY IMAP4rev1 PREVIEW
+S: A1 OK Capability command completed.
+C: A2 FETCH 1 (RFC822.SIZE PREVIEW)
+S: * 1 FETCH (RFC822.SIZE 5647 PREVIEW {200}
+S: Lorem ipsum dolor sit amet, consectetur adipiscing elit.
+S: Curabitur aliquam turpis et ante dictum, et pulvinar dui congue.
+S: Maecenas hendrerit, lorem non imperdiet pellentesque, nulla
+S: ligula nullam
+S: )
+S: A2 OK FETCH complete.
+# NOT TESTED: "C: B1 FETCH 1:4 (ENVELOPE PREVIEW (LAZY))" -- the codec does
+# not parse the PREVIEW (LAZY) modifier (RFC 8970 §6); reported.
+S: B1 OK FETCH completed.
+C: B2 FETCH 3:4 (PREVIEW)
+S: * 3 FETCH (PREVIEW {30}
+S: Message data from message 3.
+S: )
+S: * 4 FETCH (PREVIEW "Message 4 preview")
+S: B2 OK Fetch completed.
+C: C1 CAPABILITY
+S: * CAPABILITY IMAP4rev1 PREVIEW SEARCHRES
+S: C1 OK Capability command completed.
+C~ C2 SEARCH RETURN (SAVE) FROM "FOO"
+# NOT TESTED: "C: C3 FETCH $ (UID PREVIEW (LAZY))" (same codec gap).
+S: C2 OK SEARCH completed.
+S: * 5 FETCH (UID 13 PREVIEW "Preview!")
+S: * 9 FETCH (UID 23 PREVIEW NIL)
+S: C3 OK FETCH completed.
+C: C4 UID FETCH 23 (PREVIEW)
+S: * 9 FETCH (UID 23 PREVIEW "Another preview!")
+S: C4 OK FETCH completed.
+""",
+    ),
 ]
