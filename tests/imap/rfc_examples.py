@@ -3089,4 +3089,56 @@ S: * 9 FETCH (UID 23 PREVIEW "Another preview!")
 S: C4 OK FETCH completed.
 """,
     ),
+    # ---- RFC 5530 (response codes) §3 ---------------------------------------
+    # "[...]" lines are left out (the c1/c2 AUTHENTICATE commands are
+    # complete before them).  Lower-case commands and quoted atoms are
+    # respelled by us ("~").  (UNAVAILABLE's example precedes the part of
+    # the text read here; RFC 9051 §7.1 repeats it and is tested above.)
+    TextExample(
+        "5530",
+        "3",
+        r"""
+C~ b LOGIN "fred" "foo"
+S: b NO [AUTHENTICATIONFAILED] Authentication failed
+C: c1 AUTHENTICATE PLAIN
+S: c1 NO [AUTHORIZATIONFAILED] No such authorization-ID
+C: c2 AUTHENTICATE PLAIN
+S: c2 NO [AUTHORIZATIONFAILED] Authenticator is not an admin
+C~ d login "fred" "foo"
+S: d NO [EXPIRED] That password isn't valid any more
+C~ d login "fred" "foo"
+S: d NO [PRIVACYREQUIRED] Connection offers no privacy
+C~ d select inbox
+S: d NO [PRIVACYREQUIRED] Connection offers no privacy
+C~ e login "fred" "foo"
+S: e OK [CONTACTADMIN]
+C~ f select "/archive/projects/experiment-iv"
+S: f NO [NOPERM] Access denied
+C~ g delete "/archive/projects/experiment-iv"
+S: g NO [INUSE] Mailbox in use
+C~ h search from fred@example.com
+S: * SEARCH 1 2 3 5 8 13 21 42
+S: h OK [EXPUNGEISSUED] Search completed
+C~ i select "/archive/projects/experiment-iv"
+S: i NO [CORRUPTION] Cannot open mailbox
+C~ j select "/archive/projects/experiment-iv"
+S: j NO [SERVERBUG] This should not happen
+C~ k1 select "/archive/projects/experiment-iv"
+S: k1 OK [READ-ONLY] Done
+C~ k2 status "/archive/projects/experiment-iv" (messages)
+S: k2 OK [CLIENTBUG] Done
+C~ l create "///////"
+S: l NO [CANNOT] Adjacent slashes are not supported
+C~ m STORE 42 FLAGS f1 f2 f3 f4 f5 ... f250
+S: m NO [LIMIT] At most 32 flags in one mailbox supported
+C~ n1 uid copy 1:* oldmail
+S: n1 NO [OVERQUOTA] Sorry
+C~ n2 uid copy 1:* oldmail
+S: n2 OK [OVERQUOTA] You are now over your soft quota
+C: o RENAME this that
+S: o NO [ALREADYEXISTS] Mailbox "that" already exists
+C: p RENAME this that
+S: p NO [NONEXISTENT] No such mailbox
+""",
+    ),
 ]
