@@ -109,7 +109,7 @@ async def fetch_new(
         writer.close()
 
 
-def main(argv: list[str] | None = None) -> None:  # pragma: no cover - manual use
+def main(argv: list[str] | None = None) -> None:  # pragma: no cover - needs an account
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("host")
     parser.add_argument("port", type=int)

@@ -61,7 +61,7 @@ async def start_server(
     return await asyncio.start_server(lambda r, w: serve_client(r, w, drops, tls), host, port)
 
 
-def main(argv: list[str] | None = None) -> None:  # pragma: no cover - manual use
+def main(argv: list[str] | None = None) -> None:  # pragma: no cover - run as a process
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=1110)

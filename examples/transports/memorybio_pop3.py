@@ -110,7 +110,7 @@ def run_session(
     return Outcome(capabilities=(before, after), messages=messages, link=link)
 
 
-def main(argv: list[str] | None = None) -> None:  # pragma: no cover - manual use
+def main(argv: list[str] | None = None) -> None:
     import trustme
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

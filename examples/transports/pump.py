@@ -10,13 +10,18 @@ methods that matter to a transport::
 
 The transport's whole job is "feed bytes, drain events, write what is
 queued".  :func:`feed` does the first two; the caller writes
-``conn.data_to_send()`` with whatever I/O it has.  :class:`Pump` adds the
-"read until the next event arrives" loop a client wants, over any pair of
-``recv``/``send`` callables (blocking sockets, ``ssl.SSLSocket``, MemoryBIO
-TLS).  The asyncio and trio examples use :func:`feed` and
-:func:`drain` directly around their own ``await``; servers whose answers can
-release more events use :func:`answer_all`, and asyncio code upgrades its
-streams with :func:`start_tls_stream`.
+``conn.data_to_send()`` with whatever I/O it has.
+
+* Servers: read, ``receive_data``, then :func:`answer_all` hands every event
+  to the application and drains again, because an answer can release
+  commands already buffered (pipelining, a command held behind LOGIN or
+  SELECT, the SASL outcome after a password check); write, repeat.
+* Clients: :class:`Pump` is the "read until the next event arrives" loop
+  over blocking ``recv``/``send`` callables (sockets, ``ssl.SSLSocket``,
+  MemoryBIO TLS); :class:`AsyncPump` is the same loop awaited (trio streams),
+  and :class:`StreamPump` adapts it to asyncio streams.
+* :func:`start_tls_stream` upgrades an asyncio stream pair for STARTTLS/STLS
+  on Python 3.10 and 3.11 alike.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ AUTHENTICATE PLAIN wait for TLS (LOGINDISABLED, RFC 9051 §6.2.3).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ssl
 from pathlib import Path
 
@@ -49,7 +50,8 @@ async def serve_client(stream: trio.abc.Stream, store: Inboxes, tls: ssl.SSLCont
             answer_all(conn, session.handle)
     except ProtocolError:
         # A framing error: the connection queued "* BYE"; send it, then close.
-        with trio.move_on_after(5):
+        # (An exception escaping a handler would stop serve_listeners.)
+        with trio.move_on_after(5), contextlib.suppress(trio.BrokenResourceError):
             await stream.send_all(conn.data_to_send())
     except trio.BrokenResourceError:
         pass  # the client went away (or broke TLS)
@@ -75,7 +77,7 @@ async def serve(
     await trio.serve_listeners(handler, listeners)
 
 
-def main(argv: list[str] | None = None) -> None:  # pragma: no cover - manual use
+def main(argv: list[str] | None = None) -> None:  # pragma: no cover - run as a process
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=1143)

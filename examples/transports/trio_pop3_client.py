@@ -122,7 +122,7 @@ async def list_headers(
         await stream.aclose()
 
 
-def main(argv: list[str] | None = None) -> None:  # pragma: no cover - manual use
+def main(argv: list[str] | None = None) -> None:  # pragma: no cover - needs an account
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("host")
     parser.add_argument("user")

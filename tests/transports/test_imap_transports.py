@@ -236,3 +236,28 @@ def test_pipelined_commands_behind_a_barrier_are_answered() -> None:
     assert tagged == [[b"a", b"OK"], [b"b", b"OK"], [b"c", b"OK"], [b"d", b"OK"]]
     assert b"* 1 FETCH (UID 1 FLAGS ())\r\n" in lines
     assert b"* 2 FETCH (UID 2 FLAGS (\\Flagged))\r\n" in lines
+
+
+def test_hostile_client_gets_bye_and_the_server_keeps_serving() -> None:
+    # A line over IMAPLimits.line_length is a framing error: the connection
+    # queues "* BYE", the loop sends it and closes; the listener lives on.
+    def client(port: int) -> tuple[list[bytes], str]:
+        with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
+            reader = sock.makefile("rb")
+            reader.readline()
+            lines: list[bytes] = []
+            try:
+                sock.sendall(b"a NOOP " + b"x" * 100_000)
+                lines.extend(iter(reader.readline, b""))
+            except ConnectionResetError:
+                # Closing with unread input makes the kernel send RST, which
+                # may overtake the BYE: the close itself is what must happen.
+                pass
+        imap: Any = imaplib.IMAP4("127.0.0.1", port, timeout=20)
+        typ, _ = imap.login("alice", "wonder land")
+        imap.logout()
+        return lines, typ
+
+    lines, typ = _with_server(_store(), client)
+    assert all(line.startswith(b"* BYE") for line in lines) and len(lines) <= 1
+    assert typ == "OK"
