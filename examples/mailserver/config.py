@@ -29,6 +29,7 @@ tables (the demo runs two domains that relay to each other)::
     starttls = true                       # use STARTTLS when the next hop offers it
     tls_verify = false                    # check its certificate
     max_connections = 20                  # outgoing SMTP connections at once
+    connections_per_hop = 4               # sessions per next hop (reused for a backlog)
 
     [routes]                              # static next hops in place of DNS MX
     "correo.example" = "127.0.0.1:3525"
@@ -128,9 +129,13 @@ class RelaySettings:
     tls_verify: bool = False
     #: Seconds to wait for a connection or a reply.
     timeout: float = 60.0
-    #: Most outgoing SMTP connections at once (Postfix's
-    #: default_destination_concurrency_limit is 20 per destination).
+    #: Most outgoing SMTP connections at once, all next hops together.
     max_connections: int = 20
+    #: Most sessions in use at once per next hop.  More messages for the hop
+    #: wait for one of these and reuse it (RSET, then the next transaction)
+    #: instead of connecting again; Postfix's
+    #: ``default_destination_concurrency_limit`` (20) plays this role there.
+    connections_per_hop: int = 4
 
 
 @attrs.frozen(kw_only=True)
@@ -435,6 +440,7 @@ def _server(c: _Checker, table: Mapping[str, Any], index: int) -> ServerConfig:
             "tls_verify",
             "timeout",
             "max_connections",
+            "connections_per_hop",
         ),
         "[relay]",
     )
@@ -457,9 +463,11 @@ def _server(c: _Checker, table: Mapping[str, Any], index: int) -> ServerConfig:
         tls_verify=c.get(relay_t, "tls_verify", bool, False),
         timeout=c.get(relay_t, "timeout", float, 60.0),
         max_connections=c.get(relay_t, "max_connections", int, 20),
+        connections_per_hop=c.get(relay_t, "connections_per_hop", int, 4),
     )
-    if relay.max_connections < 1:
-        raise c.fail("[relay] max_connections must be at least 1", relay_t, "max_connections")
+    for name in ("max_connections", "connections_per_hop"):
+        if getattr(relay, name) < 1:
+            raise c.fail(f"[relay] {name} must be at least 1", relay_t, name)
     for name in ("retry_base", "retry_max", "lifetime", "delay_warning", "timeout"):
         if getattr(relay, name) <= 0:
             raise c.fail(f"[relay] {name} must be positive", relay_t, name)

@@ -7,8 +7,12 @@
   streams (:func:`send_message`): greeting, EHLO (HELO if refused),
   STARTTLS when offered (opportunistic; certificate checking configurable),
   MAIL with SIZE/8BITMIME/SMTPUTF8 as needed, RCPTs (pipelined when
-  PIPELINING is offered), then BDAT when CHUNKING is offered, else DATA.
-  One connection per destination per attempt; replies are per recipient.
+  PIPELINING is offered), then BDAT when CHUNKING is offered, else DATA;
+  replies are per recipient.
+* **Connection reuse**: at most ``connections_per_hop`` sessions per next
+  hop are in use at once; a backlog for the hop waits for one and reuses it
+  (RSET, then the next transaction: RFC 5321 §3.3, §4.1.1.5) instead of
+  connecting again (:class:`SessionPool`, after Postfix's connection cache).
 * **Retries**: a 4xx reply or a connection failure leaves the recipient
   pending; the next attempt waits ``retry_base * 2**(attempts-1)`` seconds,
   at most ``retry_max``.  A message still pending ``lifetime`` seconds after
@@ -43,7 +47,16 @@ from .directory import Directory, domain_of
 from .mda import MDA, DsnRequest
 from .queue import FAILED, PENDING, SENT, Queue, QueuedRecipient, QueueEntry
 
-__all__ = ["DeliveryFailure", "Relay", "SendResult", "build_dsn", "send_message"]
+__all__ = [
+    "DeliveryFailure",
+    "Relay",
+    "SendResult",
+    "Session",
+    "SessionPool",
+    "build_dsn",
+    "open_session",
+    "send_message",
+]
 
 log = logging.getLogger("mailserver.relay")
 
@@ -51,12 +64,17 @@ log = logging.getLogger("mailserver.relay")
 class DeliveryFailure(Exception):
     """The whole transaction failed (connection, greeting, MAIL, DATA)."""
 
-    def __init__(self, text: str, *, permanent: bool, status: str) -> None:
+    def __init__(
+        self, text: str, *, permanent: bool, status: str, session_ok: bool = False
+    ) -> None:
         super().__init__(text)
         #: True for 5xx-class failures.
         self.permanent = permanent
         #: RFC 3463 status code for the DSN.
         self.status = status
+        #: The SMTP session is still usable (the peer answered; only this
+        #: transaction failed), so it may carry another one after RSET.
+        self.session_ok = session_ok
 
 
 @attrs.frozen(kw_only=True)
@@ -155,6 +173,125 @@ async def send_message(
     recipient, and a recipient address that cannot be written in SMTP gets
     ``553 5.1.3`` without being sent.  *ret*, *envid*
     and *rcpt_params* (RFC 3461) are passed on when the server offers DSN.
+    One connection, one transaction, QUIT; the relay itself keeps sessions
+    open for the next message to the same hop (:class:`SessionPool`).
+    """
+    session = await open_session(
+        host,
+        port,
+        helo=helo,
+        starttls=starttls,
+        tls_verify=tls_verify,
+        ssl_context=ssl_context,
+        timeout=timeout,
+    )
+    try:
+        return await session.transaction(
+            sender=sender, recipients=recipients, data=data, dsn=(ret, envid, rcpt_params)
+        )
+    finally:
+        await session.close()
+
+
+class Session:
+    """An open, greeted SMTP session with a next hop: one transaction at a time.
+
+    Obtain it from :func:`open_session`.  After a transaction (whatever its
+    outcome, unless the connection broke) it can carry another: RFC 5321
+    §3.3 lets a client send several transactions in one session; :meth:`reset`
+    (RSET, §4.1.1.5) clears any state left by a failed one and proves the
+    peer is still there before reuse.
+    """
+
+    def __init__(self, client: _Client, host: str, port: int) -> None:
+        self._client = client
+        #: The next hop.
+        self.host = host
+        self.port = port
+        #: Transactions carried so far.
+        self.transactions = 0
+        #: When it was opened (event-loop time).
+        self.opened = asyncio.get_running_loop().time()
+        #: False once the connection failed or was closed.
+        self.usable = True
+
+    async def transaction(
+        self,
+        *,
+        sender: str,
+        recipients: Sequence[str],
+        data: bytes,
+        dsn: tuple[smtp.Ret | None, str | None, Sequence[smtp.RcptParameters] | None] = (
+            None,
+            None,
+            None,
+        ),
+    ) -> list[SendResult]:
+        """One mail transaction (MAIL, RCPTs, DATA or BDAT); one result per recipient."""
+        self.transactions += 1
+        try:
+            return await _transaction(
+                self._client,
+                self.host,
+                sender=sender,
+                recipients=recipients,
+                data=data,
+                dsn=dsn,
+            )
+        except DeliveryFailure as exc:
+            self.usable = self.usable and exc.session_ok
+            raise
+        except (OSError, asyncio.TimeoutError, ProtocolError) as exc:
+            self.usable = False
+            raise DeliveryFailure(
+                f"{self.host}:{self.port}: {type(exc).__name__}: {exc}",
+                permanent=False,
+                status="4.4.2",
+            ) from None
+        except BaseException:
+            self.usable = False  # cancelled mid-transaction: state unknown
+            raise
+
+    async def reset(self, timeout: float = 10.0) -> bool:
+        """RSET; True when the peer answered 250 (the session is ready again)."""
+        if not self.usable:
+            return False
+        try:
+            await self._client.send(smtp.Rset())
+            reply = await asyncio.wait_for(self._client.reply(), timeout)
+        except (OSError, asyncio.TimeoutError, ProtocolError, DeliveryFailure):
+            self.usable = False
+            return False
+        self.usable = reply.code == 250
+        return self.usable
+
+    async def close(self) -> None:
+        """QUIT (politely, briefly) and close the connection."""
+        client = self._client
+        if self.usable:
+            with contextlib.suppress(Exception):
+                await client.send(smtp.Quit())
+                await asyncio.wait_for(client.reply(), 5)
+        self.usable = False
+        client.writer.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(client.writer.wait_closed(), 5)
+
+
+async def open_session(
+    host: str,
+    port: int,
+    *,
+    helo: str,
+    starttls: bool = True,
+    tls_verify: bool = False,
+    ssl_context: ssl.SSLContext | None = None,
+    timeout: float = 60.0,
+) -> Session:
+    """Connect to *host*:*port*: greeting, EHLO (HELO if refused), opportunistic STARTTLS.
+
+    Raises :class:`DeliveryFailure` (temporary unless the peer refused us
+    with a 5xx).
     """
     try:
         reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
@@ -163,50 +300,49 @@ async def send_message(
             f"cannot connect to {host}:{port}: {exc}", permanent=False, status="4.4.1"
         ) from None
     client = _Client(reader, writer, timeout)
+    session = Session(client, host, port)
     try:
-        return await _transaction(
+        await _hello(
             client,
             host,
             helo=helo,
-            sender=sender,
-            recipients=recipients,
-            data=data,
             starttls=starttls,
             tls_verify=tls_verify,
             ssl_context=ssl_context,
-            dsn=(ret, envid, rcpt_params),
         )
-    except (OSError, asyncio.TimeoutError, ProtocolError) as exc:
-        raise DeliveryFailure(
-            f"{host}:{port}: {type(exc).__name__}: {exc}", permanent=False, status="4.4.2"
-        ) from None
-    finally:
-        writer.close()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(writer.wait_closed(), 5)
+    except BaseException as exc:
+        session.usable = False
+        await session.close()
+        if isinstance(exc, (OSError, asyncio.TimeoutError, ProtocolError)):
+            raise DeliveryFailure(
+                f"{host}:{port}: {type(exc).__name__}: {exc}", permanent=False, status="4.4.2"
+            ) from None
+        if isinstance(exc, DeliveryFailure):
+            exc.session_ok = False
+        raise
+    return session
 
 
 def _fail(stage: str, reply: smtp.Reply) -> DeliveryFailure:
+    # The peer answered: the session itself is fine (unless it then closes,
+    # which the next RSET finds out).
     return DeliveryFailure(
         f"{stage}: {reply.code} {reply.text}",
         permanent=reply.is_permanent,
         status=_status(reply),
+        session_ok=reply.code != 421,  # 421: the server is closing the channel
     )
 
 
-async def _transaction(
+async def _hello(
     client: _Client,
     host: str,
     *,
     helo: str,
-    sender: str,
-    recipients: Sequence[str],
-    data: bytes,
     starttls: bool,
     tls_verify: bool,
     ssl_context: ssl.SSLContext | None,
-    dsn: tuple[smtp.Ret | None, str | None, Sequence[smtp.RcptParameters] | None],
-) -> list[SendResult]:
+) -> None:
     conn = client.conn
     greeting = await client.reply()
     if greeting.code != 220:
@@ -234,7 +370,18 @@ async def _transaction(
             reply = await client.reply()
             if not reply.is_positive:
                 raise _fail("EHLO after STARTTLS", reply)
-    ext = conn.extensions
+
+
+async def _transaction(
+    client: _Client,
+    host: str,
+    *,
+    sender: str,
+    recipients: Sequence[str],
+    data: bytes,
+    dsn: tuple[smtp.Ret | None, str | None, Sequence[smtp.RcptParameters] | None],
+) -> list[SendResult]:
+    ext = client.conn.extensions
     utf8 = not (sender.isascii() and all(r.isascii() for r in recipients))
     # What the next hop cannot take is a permanent failure (a bounce), not a
     # retry: it will not change its mind (RFC 1870 §6, RFC 6531 §3.2, RFC 6152 §3).
@@ -243,16 +390,21 @@ async def _transaction(
             f"message size {len(data)} exceeds the fixed limit {ext.size} of {host}",
             permanent=True,
             status="5.3.4",
+            session_ok=True,
         )
     if utf8 and not ext.smtputf8:
         raise DeliveryFailure(
             f"{host} does not support SMTPUTF8 for internationalised addresses",
             permanent=True,
             status="5.6.7",
+            session_ok=True,
         )
     if not data.isascii() and not (ext.eightbitmime or (utf8 and ext.smtputf8)):
         raise DeliveryFailure(
-            f"{host} does not accept 8-bit data (no 8BITMIME)", permanent=True, status="5.6.3"
+            f"{host} does not accept 8-bit data (no 8BITMIME)",
+            permanent=True,
+            status="5.6.3",
+            session_ok=True,
         )
     ret, envid, rcpt_params = dsn if ext.dsn else (None, None, None)
     params = smtp.MailParameters(
@@ -266,7 +418,7 @@ async def _transaction(
         reverse = smtp.parse_mailbox(sender) if sender else None
     except ValueError:
         raise DeliveryFailure(
-            f"bad sender address {sender!r}", permanent=True, status="5.1.7"
+            f"bad sender address {sender!r}", permanent=True, status="5.1.7", session_ok=True
         ) from None
     mail = smtp.MailFrom(sender=reverse, parameters=params)
     results: dict[str, SendResult] = {}
@@ -326,10 +478,74 @@ async def _transaction(
                 text=final.text,
                 peer_dsn=ext.dsn,
             )
-    with contextlib.suppress(Exception):
-        await client.send(smtp.Quit())
-        await asyncio.wait_for(client.reply(), 5)
     return [results[r] for r in recipients]
+
+
+class SessionPool:
+    """Idle SMTP sessions per next hop, for the next message to the same hop.
+
+    Postfix's SMTP connection cache, reduced to its core: a delivery first
+    :meth:`take` s an idle session to its hop — checked and reset with RSET
+    — and opens a new one only when there is none; afterwards it
+    :meth:`give` s the session back.  A session idle longer than
+    *idle_timeout* (Postfix's ``smtp_connection_cache_time_limit``: 2 s) or
+    older than *max_age* (``smtp_connection_reuse_time_limit``: 300 s) is
+    closed with QUIT; at most *max_idle* wait per hop.
+    """
+
+    def __init__(
+        self, *, idle_timeout: float = 2.0, max_age: float = 300.0, max_idle: int = 4
+    ) -> None:
+        self.idle_timeout = idle_timeout
+        self.max_age = max_age
+        self.max_idle = max_idle
+        self._idle: dict[tuple[str, int], list[tuple[Session, float]]] = {}
+        self._closing: set[asyncio.Task[None]] = set()
+        #: Sessions handed out again (for tests and logs).
+        self.reused = 0
+
+    async def take(self, hop: tuple[str, int]) -> Session | None:
+        """An idle session to *hop*, reset and ready, or None."""
+        loop = asyncio.get_running_loop()
+        idle = self._idle.get(hop, [])
+        while idle:
+            session, since = idle.pop()  # the most recently used is the likeliest alive
+            now = loop.time()
+            fresh = now - since < self.idle_timeout and now - session.opened < self.max_age
+            if fresh and await session.reset():
+                self.reused += 1
+                return session
+            await session.close()
+        return None
+
+    def give(self, hop: tuple[str, int], session: Session) -> None:
+        """Return *session* after a transaction (closed if it cannot be reused)."""
+        loop = asyncio.get_running_loop()
+        idle = self._idle.setdefault(hop, [])
+        if not session.usable or len(idle) >= self.max_idle:
+            self._close_later(session)
+            return
+        idle.append((session, loop.time()))
+        loop.call_later(self.idle_timeout, self._expire)
+
+    def _expire(self) -> None:
+        now = asyncio.get_running_loop().time()
+        for idle in self._idle.values():
+            stale = [(s, t) for s, t in idle if now - t >= self.idle_timeout]
+            for item in stale:
+                idle.remove(item)
+                self._close_later(item[0])
+
+    def _close_later(self, session: Session) -> None:
+        task = asyncio.get_running_loop().create_task(session.close())
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    async def close_all(self) -> None:
+        """QUIT every idle session (at shutdown)."""
+        sessions = [s for idle in self._idle.values() for s, _ in idle]
+        self._idle.clear()
+        await asyncio.gather(*(s.close() for s in sessions), *self._closing)
 
 
 # -- DSN ------------------------------------------------------------------------------
@@ -512,6 +728,12 @@ class Relay:
         # Bounds the outgoing SMTP connections of all attempts together.
         self._connections = asyncio.Semaphore(settings.max_connections)
         self._busy: set[str] = set()
+        #: Open sessions kept for the next message to the same hop.
+        self.sessions = SessionPool()
+        # Sessions in use per hop (at most settings.connections_per_hop): a
+        # backlog for one hop queues for a session instead of opening more,
+        # and the waiting messages reuse the sessions as they come free.
+        self._per_hop: dict[tuple[str, int], asyncio.Semaphore] = {}
 
     def route(self, domain: str) -> tuple[str, int] | None:
         """The next hop for *domain*, or None."""
@@ -570,6 +792,7 @@ class Relay:
             for task in late:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+        await self.sessions.close_all()
 
     def stop(self, grace: float = 5.0) -> None:
         """Ask :meth:`run` to return, after at most *grace* seconds for the
@@ -581,8 +804,12 @@ class Relay:
     async def run_once(self) -> None:
         """One pass: attempt every due entry (concurrently)."""
         due = [e for e in self.queue.due(self._clock()) if e.id not in self._busy]
-        if due:
-            await asyncio.gather(*(self.attempt(e) for e in due))
+        try:
+            if due:
+                await asyncio.gather(*(self.attempt(e) for e in due))
+        finally:
+            # The caller may close its event loop next: leave nothing open.
+            await self.sessions.close_all()
 
     async def attempt(self, entry: QueueEntry) -> None:
         """Try to deliver *entry*'s pending recipients once, then record the outcome."""
@@ -636,23 +863,19 @@ class Relay:
                 for r in rcpts:
                     self._record(r, 550, "5.4.4", "no route to this domain", None, notices)
                 continue
-            host, port = hop
+            host = hop[0]
             try:
-                async with self._connections:
-                    results2 = await send_message(
-                        host,
-                        port,
-                        helo=self.hostname,
-                        sender=entry.sender,
-                        recipients=[r.address for r in rcpts],
-                        data=data,
-                        starttls=self.settings.starttls,
-                        tls_verify=self.settings.tls_verify,
-                        timeout=self.settings.timeout,
-                        ret=smtp.Ret(entry.ret) if entry.ret in ("FULL", "HDRS") else None,
-                        envid=entry.envid,
-                        rcpt_params=[_rcpt_params(r) for r in rcpts],
-                    )
+                results2 = await self._send(
+                    hop,
+                    sender=entry.sender,
+                    recipients=[r.address for r in rcpts],
+                    data=data,
+                    dsn=(
+                        smtp.Ret(entry.ret) if entry.ret in ("FULL", "HDRS") else None,
+                        entry.envid,
+                        [_rcpt_params(r) for r in rcpts],
+                    ),
+                )
             except DeliveryFailure as exc:
                 code = 550 if exc.permanent else 451
                 for r in rcpts:
@@ -683,6 +906,37 @@ class Relay:
             await self._send_dsn(entry, data, notices)
         self.queue.save(entry)
         log.info("queue %s attempt %d: %d pending", entry.id, entry.attempts, len(entry.pending))
+
+    async def _send(
+        self,
+        hop: tuple[str, int],
+        *,
+        sender: str,
+        recipients: list[str],
+        data: bytes,
+        dsn: tuple[smtp.Ret | None, str | None, Sequence[smtp.RcptParameters] | None],
+    ) -> list[SendResult]:
+        """One transaction to *hop*, on an idle session of the pool or a new one."""
+        limit = self._per_hop.get(hop)
+        if limit is None:
+            limit = self._per_hop[hop] = asyncio.Semaphore(self.settings.connections_per_hop)
+        async with limit, self._connections:
+            session = await self.sessions.take(hop)
+            if session is None:
+                session = await open_session(
+                    hop[0],
+                    hop[1],
+                    helo=self.hostname,
+                    starttls=self.settings.starttls,
+                    tls_verify=self.settings.tls_verify,
+                    timeout=self.settings.timeout,
+                )
+            try:
+                return await session.transaction(
+                    sender=sender, recipients=recipients, data=data, dsn=dsn
+                )
+            finally:
+                self.sessions.give(hop, session)
 
     def _delay_warnings(self, entry: QueueEntry, now: float, notices: list[Failure]) -> None:
         """Add a "delayed" notice for recipients queued longer than ``delay_warning``.
