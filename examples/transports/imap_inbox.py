@@ -8,7 +8,8 @@ runs the SASL exchange; :class:`~mailproto.imap.SelectedMailbox` keeps the
 sequence numbers; :mod:`mailproto.imap.structure` computes ENVELOPE,
 BODYSTRUCTURE and ``BODY[section]``.  This module holds the messages and
 decides: STARTTLS, LOGIN/AUTHENTICATE PLAIN, LIST, STATUS, SELECT/EXAMINE, FETCH,
-SEARCH, STORE, EXPUNGE, CLOSE/UNSELECT, NOOP.  Any other command gets
+SEARCH, STORE, EXPUNGE, CLOSE/UNSELECT, NOOP and IDLE (deliveries reach an
+idling session through :attr:`Inboxes.watchers`).  Any other command gets
 ``NO [CANNOT]``.
 """
 
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import datetime
 import hmac
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import attrs
@@ -24,6 +25,7 @@ import attrs
 from mailproto import mime, sasl
 from mailproto.imap import (
     Authenticated,
+    IdleDone,
     SaslAnswer,
     SaslQuestion,
     SelectedMailbox,
@@ -44,7 +46,7 @@ from mailproto.imap.types import (
 
 #: What :class:`IMAPSession` implements, and nothing more: a client must not
 #: be told about extensions it would then use.
-CAPABILITIES = ("IMAP4rev1", "LITERAL+", "SASL-IR", "UNSELECT")
+CAPABILITIES = ("IMAP4rev1", "LITERAL+", "SASL-IR", "UNSELECT", "IDLE")
 SYSTEM_FLAGS = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
 #: SEARCH keys that test one system flag (the UN- forms test its absence).
 FLAG_KEYS = {
@@ -119,15 +121,20 @@ class Inboxes:
     boxes: dict[str, list[Message]] = attrs.field(factory=dict)
     #: RFC 9051 §2.3.1.1: UIDs are valid as long as this does not change.
     uidvalidity: int = 1
+    #: Called as ``watcher(user, message)`` after each delivery: a transport
+    #: registers one per session to wake it (IDLE).
+    watchers: list[Callable[[str, Message], None]] = attrs.field(factory=list)
     _uidnext: dict[str, int] = attrs.field(factory=dict)
 
     def add(self, user: str, data: bytes, flags: Iterable[str] = ()) -> Message:
-        """Deliver *data* to *user*'s INBOX."""
+        """Deliver *data* to *user*'s INBOX and tell the watchers."""
         uid = self.uidnext(user)
         self._uidnext[user] = uid + 1
         now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
         message = Message(uid=uid, data=data, flags=set(flags), internal_date=now)
         self.boxes.setdefault(user, []).append(message)
+        for watcher in list(self.watchers):
+            watcher(user, message)
         return message
 
     def uidnext(self, user: str) -> int:
@@ -156,6 +163,25 @@ class IMAPSession:
     view: SelectedMailbox | None = None
     #: True after EXAMINE.
     read_only: bool = False
+    #: The IDLE command while the client idles (RFC 2177), else None.
+    idling: C.Idle | None = None
+
+    def delivered(self, user: str, message: Message) -> bool:
+        """A message was delivered (a store watcher calls this).
+
+        Returns True when the client should be told now: it idles on the
+        INBOX that changed, so the transport must call :meth:`push` and write.
+        """
+        if user != self.user or self.view is None:
+            return False
+        self.view.added(message.uid)  # announced by the next push or NOOP
+        return self.idling is not None
+
+    def push(self, conn: ServerConnection) -> None:
+        """Send the pending mailbox updates (``* n EXISTS``) while idling."""
+        if self.idling is not None and self.view is not None:
+            for response in self.view.updates():
+                conn.send(response)
 
     def handle(self, conn: ServerConnection, event: Any) -> None:
         """Answer *event* (events the connection answered itself are ignored)."""
@@ -170,6 +196,9 @@ class IMAPSession:
         elif isinstance(event, Authenticated):
             self.user = event.authcid
             conn.send(_ok(event.command.tag, "AUTHENTICATE completed"))
+        elif isinstance(event, IdleDone):
+            self.idling = None
+            conn.send(_ok(event.command.tag, "IDLE terminated"))
         elif isinstance(event, C.Command) and not isinstance(event, C.Logout):
             handler = getattr(self, "_" + type(event).__name__.lower(), None)
             if handler is None:
@@ -400,6 +429,16 @@ class IMAPSession:
         conn.send(_ok(cmd.tag, "UNSELECT completed"))
 
     def _noop(self, conn: ServerConnection, cmd: C.Noop | C.Check) -> None:
+        if self.view is not None:  # RFC 9051 §6.1.2: NOOP is how a client polls
+            for response in self.view.updates():
+                conn.send(response)
         conn.send(_ok(cmd.tag, f"{type(cmd).__name__.upper()} completed"))
+
+    def _idle(self, conn: ServerConnection, cmd: C.Idle) -> None:
+        # RFC 2177: "+" starts IDLE; updates are pushed until the client's
+        # DONE (an IdleDone event), which the tagged OK answers.
+        self.idling = cmd
+        conn.send(R.Continuation(text="idling"))
+        self.push(conn)
 
     _check = _noop

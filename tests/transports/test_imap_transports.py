@@ -6,6 +6,7 @@ imaplib is blocking, so each client session runs in a worker thread
 
 from __future__ import annotations
 
+import asyncio
 import imaplib
 import socket
 import ssl
@@ -14,6 +15,7 @@ from typing import Any, TypeVar
 
 import pytest
 import trio  # type: ignore[import-untyped,unused-ignore]
+from transports.asyncio_imap_idle import wait_for_mail
 from transports.blocking_imap_client import fetch_mailbox
 from transports.imap_inbox import Inboxes
 from transports.trio_imap_server import serve
@@ -261,3 +263,62 @@ def test_hostile_client_gets_bye_and_the_server_keeps_serving() -> None:
     lines, typ = _with_server(_store(), client)
     assert all(line.startswith(b"* BYE") for line in lines) and len(lines) <= 1
     assert typ == "OK"
+
+
+NEW_MAIL = b"Subject: pushed\r\n\r\nnew mail\r\n"
+
+
+def test_idle_push_and_noop_poll_with_imaplib() -> None:
+    store = _store()
+
+    def client(port: int) -> None:
+        imap: Any = imaplib.IMAP4("127.0.0.1", port, timeout=20)
+        assert "IDLE" in imap.capabilities
+        imap.login("alice", "wonder land")
+        imap.select("INBOX")
+        tag = imap._new_tag()  # imaplib has no IDLE helper before 3.14: drive it by hand
+        imap.send(tag + b" IDLE\r\n")
+        assert imap.readline() == b"+ idling\r\n"
+        # Deliver on trio's thread, as a real store would.
+        trio.from_thread.run_sync(store.add, "alice", NEW_MAIL)
+        assert imap.readline() == b"* 3 EXISTS\r\n"  # pushed while idling
+        imap.send(b"DONE\r\n")
+        assert imap.readline().startswith(tag + b" OK")
+        _typ, data = imap.fetch("3", "(BODY.PEEK[])")
+        assert data[0][1] == NEW_MAIL
+        # Not idling: the next delivery waits for the client to poll.
+        trio.from_thread.run_sync(store.add, "alice", NEW_MAIL)
+        assert imap.noop()[0] == "OK"
+        assert imap.response("EXISTS")[1][-1] == b"4"  # after SELECT's "2"
+        imap.logout()
+
+    _with_server(store, client)
+    assert store.watchers == []  # the session unregistered itself
+
+
+def test_asyncio_idle_client_against_trio_server(
+    server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext
+) -> None:
+    # The asyncio IDLE example (written against Dovecot) against this server.
+    store = _store()
+
+    def client(port: int) -> int:
+        async def deliver() -> None:
+            trio.from_thread.run_sync(store.add, "alice", NEW_MAIL)
+
+        return asyncio.run(
+            asyncio.wait_for(
+                wait_for_mail(
+                    "127.0.0.1",
+                    port,
+                    "alice",
+                    "wonder land",
+                    tls=client_ctx,
+                    server_hostname=HOST,
+                    idling=deliver,
+                ),
+                60,
+            )
+        )
+
+    assert _with_server(store, client, server_ctx) == 3
