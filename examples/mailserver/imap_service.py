@@ -32,9 +32,11 @@ from __future__ import annotations
 import bisect
 import datetime
 import re
+import unicodedata
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 from mailproto import imf, mime, sasl
+from mailproto.codecs import imap_utf7
 from mailproto.errors import ProtocolError
 from mailproto.imap import (
     DEFAULT_CAPABILITIES,
@@ -141,6 +143,17 @@ def _bad(tag: str, text: str) -> R.StatusResponse:
 
 def _date(ts: float) -> datetime.datetime:
     return datetime.datetime.fromtimestamp(ts, datetime.timezone.utc).replace(microsecond=0)
+
+
+def _folder_name(name: str) -> str:
+    """A client's mailbox name, normalised to NFC, then checked (no traversal...).
+
+    RFC 9051 §5.1: mailbox names are Net-Unicode (RFC 5198), i.e. NFC; a
+    server normalises or refuses other spellings.  This one normalises, so
+    ``Cafe\u0301`` and ``Caf\u00e9`` are one folder (and answers with OLDNAME
+    where the spelling changed).
+    """
+    return validate_folder_name(unicodedata.normalize("NFC", name))
 
 
 class _Pattern:
@@ -368,7 +381,7 @@ class IMAPSession:
 
     def _open(self, name: str) -> Folder | None:
         assert self.mailbox is not None
-        name = validate_folder_name(name)
+        name = _folder_name(name)
         try:
             return self.mailbox.folder(name)
         except KeyError:
@@ -584,17 +597,20 @@ class IMAPSession:
 
     async def cmd_create(self, cmd: C.Create) -> None:
         assert self.mailbox is not None
-        name = validate_folder_name(cmd.mailbox.rstrip("."))
+        name = _folder_name(cmd.mailbox.rstrip("."))
         try:
             self.mailbox.create_folder(name)
         except FileExistsError:
             self.conn.send(_no(cmd.tag, "Mailbox exists", "ALREADYEXISTS"))
             return
+        if name != cmd.mailbox.rstrip(".") and self.rev2:
+            # RFC 9051 §6.3.4: a normalised name is announced with OLDNAME.
+            self.conn.send(self._list_one(name, old_name=cmd.mailbox))
         self._done(cmd.tag, "CREATE completed")
 
     async def cmd_delete(self, cmd: C.Delete) -> None:
         assert self.mailbox is not None
-        name = validate_folder_name(cmd.mailbox)
+        name = _folder_name(cmd.mailbox)
         if self.folder is not None and self.folder.name == name:
             self._deselect()
         try:
@@ -606,7 +622,7 @@ class IMAPSession:
 
     async def cmd_rename(self, cmd: C.Rename) -> None:
         assert self.mailbox is not None
-        old, new = validate_folder_name(cmd.mailbox), validate_folder_name(cmd.new_name)
+        old, new = _folder_name(cmd.mailbox), _folder_name(cmd.new_name)
         try:
             self.mailbox.rename_folder(old, new)
         except KeyError:
@@ -619,13 +635,13 @@ class IMAPSession:
 
     async def cmd_subscribe(self, cmd: C.Subscribe) -> None:
         assert self.mailbox is not None
-        self.mailbox.subscribe(validate_folder_name(cmd.mailbox))
+        self.mailbox.subscribe(_folder_name(cmd.mailbox))
         self._done(cmd.tag, "SUBSCRIBE completed")
 
     async def cmd_unsubscribe(self, cmd: C.Unsubscribe) -> None:
         assert self.mailbox is not None
         try:
-            self.mailbox.unsubscribe(validate_folder_name(cmd.mailbox))
+            self.mailbox.unsubscribe(_folder_name(cmd.mailbox))
         except KeyError:
             self.conn.send(_no(cmd.tag, "Not subscribed", "NONEXISTENT"))
             return
@@ -733,7 +749,9 @@ class IMAPSession:
             attrs_.append(info.special_use)
         extended: tuple[tuple[str, ExtensionValue], ...] = ()
         if old_name != name and old_name.upper() != "INBOX":
-            extended = (("OLDNAME", (old_name,)),)
+            # Extended data items are plain strings to the codec: encode the
+            # name the way mailbox names go on the wire (RFC 3501 §5.1.3).
+            extended = (("OLDNAME", (imap_utf7.encode(old_name),)),)
         return R.ListResponse(
             attributes=tuple(attrs_), delimiter=".", mailbox=name, extended=extended
         )

@@ -186,3 +186,25 @@ def test_list_pattern_is_linear_and_inbox_is_case_insensitive() -> None:
     assert _Pattern("*%" * 40 + "x").match("a." * 100 + "x")
     assert _Pattern("inbox").match("INBOX") and _Pattern("In%").match("INBOX")
     assert not _Pattern("inbox").match("Inbox")  # only INBOX itself is case-insensitive
+
+
+def test_mailbox_names_are_normalised_to_nfc_with_oldname(demo: ServerThread) -> None:
+    """RFC 9051 §5.1: one folder for both spellings of "Café"; OLDNAME says what changed."""
+    client = imaplib.IMAP4("127.0.0.1", demo.port(A, "imap"), timeout=10)
+    try:
+        client.login(ANA, PASSWORDS[ANA])
+        decomposed, composed = '"Cafe&AwE-"', '"Caf&AOk-"'  # modified UTF-7 (RFC 3501 §5.1.3)
+        assert client.create(decomposed)[0] == "OK"
+        assert client.create(composed)[0] == "NO"  # the same folder
+        _, _, untagged = _raw(client, "LIST", '"" "Caf*"')
+        assert _lines(untagged, "LIST") == ['(\\HasNoChildren) "." Caf&AOk-']
+        _raw(client, "ENABLE", "IMAP4rev2")
+        typ, _, untagged = _raw(client, "SELECT", decomposed)
+        assert typ == "OK"
+        assert _lines(untagged, "LIST") == [
+            '(\\HasNoChildren) "." Caf&AOk- ("OLDNAME" ("Cafe&AwE-"))'
+        ]
+        typ, _, untagged = _raw(client, "CREATE", '"Te&AwE-"')
+        assert _lines(untagged, "LIST") == ['(\\HasNoChildren) "." T&AOk- ("OLDNAME" ("Te&AwE-"))']
+    finally:
+        client.logout()
