@@ -506,13 +506,18 @@ class Message:
                 # it does not, this is a leaf and the Content-Type need not
                 # be parsed at all (a walk over 3,000 text parts stays cheap).
                 # The section memo knows the answer for a repeated section.
+                # (The search for the words costs more per byte than the
+                # search for the Content-Type field, so a large section, such
+                # as a root's, has its Content-Type read instead.)
                 section = self._section
                 if section is not None:
                     hint = section.hint
-                else:
+                elif self._header_end - self._start <= _MEMO_SECTION:
                     hint = (
                         _container_hint(self._tree.data, self._start, self._header_end) is not None
                     )
+                else:
+                    hint = True
                 if not hint:
                     self._parts = ()  # a leaf (shared empty tuple: no list per part)
                     return ()
