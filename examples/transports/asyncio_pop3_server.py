@@ -1,7 +1,7 @@
 """A POP3 server on asyncio streams, with STLS through ``loop.start_tls``.
 
 ``python -m transports.asyncio_pop3_server --maildir DIR --user alice:secret``
-serves ``DIR/alice/*.eml`` on 127.0.0.1:1110 with USER/PASS and SASL PLAIN;
+serves ``DIR/alice/*.eml`` on 127.0.0.1:1110 with USER/PASS, APOP and SASL PLAIN;
 ``--cert``/``--key`` add STLS (RFC 2595).  Messages deleted with DELE are
 removed from the directory at QUIT.
 """
@@ -29,8 +29,8 @@ async def serve_client(
     """Run one POP3 session: the pump loop with awaits around it."""
     conn = ServerConnection(stls=tls is not None, sasl_mechanisms=("PLAIN",))
     session = POP3Session(drops)
-    # The timestamp makes APOP possible (RFC 1939 §7); this store has no
-    # APOP secrets, but a unique greeting costs nothing.
+    # The timestamp offers APOP (RFC 1939 §7): it must be unique per session,
+    # since the client's digest covers it.
     conn.send(Greeting(text="POP3 ready", timestamp=f"<{os.getpid()}.{id(conn)}@localhost>"))
     try:
         while conn.state is not State.CLOSED:

@@ -21,6 +21,7 @@ import attrs
 
 from mailproto import sasl
 from mailproto.pop3 import (
+    Apop,
     AuthAnswer,
     Authenticated,
     AuthQuestion,
@@ -122,6 +123,15 @@ class POP3Session:
                 self._login(conn, conn.user or "")
             else:
                 conn.send(ErrResponse(code="AUTH", text="invalid user name or password"))
+        elif isinstance(event, Apop):
+            # RFC 1939 §7: MD5 of the greeting's timestamp and the secret;
+            # possible here because this store keeps plain passwords.
+            stored = self.drops.users.get(event.name)
+            stamp = conn.apop_timestamp or ""
+            if stored is not None and event.matches(stamp, stored):
+                self._login(conn, event.name)
+            else:
+                conn.send(ErrResponse(code="AUTH", text="invalid user name or digest"))
         elif isinstance(event, AuthQuestion):
             # SASL PLAIN (and LOGIN) ask CheckPassword; this store keeps
             # plain passwords, so it cannot answer SCRAM or CRAM questions.

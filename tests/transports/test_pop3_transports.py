@@ -127,6 +127,20 @@ def test_wrong_password_and_lock(served: tuple[int, Maildrops]) -> None:
     _wait_unlocked(drops)
 
 
+def test_apop(served: tuple[int, Maildrops]) -> None:
+    # The greeting carries a timestamp, so APOP must be answered (an
+    # unanswered command would leave the client waiting forever).
+    port, drops = served
+    pop = poplib.POP3("127.0.0.1", port, timeout=20)
+    with pytest.raises(poplib.error_proto) as info:
+        pop.apop("alice", "wrong")
+    assert info.value.args[0].startswith(b"-ERR [AUTH] ")
+    pop.apop("alice", "wonder land")
+    assert pop.stat()[0] == 3
+    pop.quit()
+    _wait_unlocked(drops)
+
+
 def test_dropped_connection_deletes_nothing(served: tuple[int, Maildrops]) -> None:
     port, drops = served
     pop = poplib.POP3("127.0.0.1", port, timeout=20)
