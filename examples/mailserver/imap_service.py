@@ -18,9 +18,17 @@ is exactly one way an expunge reaches a client.
 
 Extensions: UIDPLUS (APPENDUID/COPYUID, UID EXPUNGE), MOVE (RFC 6851),
 CONDSTORE (RFC 7162: MODSEQ, CHANGEDSINCE, UNCHANGEDSINCE, HIGHESTMODSEQ),
-SPECIAL-USE (RFC 6154: Sent, Drafts, Trash, Junk), NAMESPACE, ID, ENABLE,
-IDLE, UNSELECT, ESEARCH, LITERAL+, COMPRESS=DEFLATE, BODYSTRUCTURE/ENVELOPE
-from :mod:`mailproto.imap.structure` over :func:`mailproto.mime.parse`.
+QRESYNC (RFC 7162 §3.2: SELECT/EXAMINE resynchronisation, VANISHED, UID
+FETCH ... VANISHED, CLOSED), SPECIAL-USE (RFC 6154: Sent, Drafts, Trash,
+Junk), LIST-EXTENDED (RFC 5258) with LIST-STATUS (RFC 5819), NAMESPACE, ID,
+ENABLE, IDLE, UNSELECT, ESEARCH, SEARCHRES (``$``), LITERAL+,
+COMPRESS=DEFLATE, BODYSTRUCTURE/ENVELOPE from :mod:`mailproto.imap.structure`
+over :func:`mailproto.mime.parse`.  For IMAP4rev2 clients (``ENABLE
+IMAP4rev2``): no ``\\Recent``/RECENT, a LIST response in SELECT, ESEARCH for
+every SEARCH.
+
+Header sections and file paths come from :mod:`mailserver.imap_cache`, so
+listing a large folder does not read every message file whole.
 
 Mailbox names from clients are untrusted: every name goes through
 :func:`~mailserver.maildir.validate_folder_name` (no ``..``, ``/``, ``~``,
