@@ -743,6 +743,19 @@ class _Cursor:
         except ValueError as exc:
             raise ParseError(str(exc), tag=self.tag) from None
 
+    def uid_set_in_order(self) -> tuple[SequenceSet, tuple[tuple[int, int], ...]]:
+        """A uid-set, normalised and as written (ranges in order, RFC 4315 §3)."""
+        start = self.pos
+        normalised = self.seqset()
+        text = self.s[start : self.pos]
+        if "*" in text or "$" in text:
+            return normalised, normalised.ranges
+        ranges = []
+        for item in text.split(","):
+            lo, _, hi = item.partition(":")
+            ranges.append((int(lo), int(hi or lo)))
+        return normalised, tuple(ranges)
+
     def flag(self) -> str:
         return self.match(_FLAG_RE, "a flag")
 
@@ -830,6 +843,11 @@ def _response_code(cur: _Cursor) -> ResponseCode:
         value = tuple(caps)
     elif name == "PERMANENTFLAGS":
         value = cur.flag_list()
+    elif name == "BADCHARSET" and not cur.peek("("):
+        # Not the grammar (RFC 9051 §7.1 wants a parenthesised list), but
+        # RFC 9051's own §6.4.4 example sends "[BADCHARSET UTF-8]": kept
+        # as raw text like an unknown code rather than failing the response.
+        value = cur.match(_CODE_RAW, "code text")
     elif name == "BADCHARSET":
         cur.expect("(")
         charsets = [cur.astring()]
@@ -842,11 +860,20 @@ def _response_code(cur: _Cursor) -> ResponseCode:
         cur.sp()
         value = AppendUid(uidvalidity=validity, uids=cur.seqset())
     elif name == "COPYUID":
+        # RFC 4315 §3: the two uid-sets pair up in the order written, so
+        # the order is kept beside the normalised sets.
         validity = cur.nz_number()
         cur.sp()
-        source = cur.seqset()
+        source, source_order = cur.uid_set_in_order()
         cur.sp()
-        value = CopyUid(uidvalidity=validity, source=source, dest=cur.seqset())
+        dest, dest_order = cur.uid_set_in_order()
+        value = CopyUid(
+            uidvalidity=validity,
+            source=source,
+            dest=dest,
+            source_order=source_order,
+            dest_order=dest_order,
+        )
     elif name == "MODIFIED":
         value = cur.seqset()
     elif name == "MAILBOXID":

@@ -201,6 +201,13 @@ def write_body(w: Writer, body: BodyStructure, extensible: bool) -> None:
     w.raw(b")")
 
 
+def _uid_set(normalised: SequenceSet, order: tuple[tuple[int, int], ...]) -> bytes:
+    """A COPYUID uid-set: in the order given when it differs from the sorted one."""
+    if order == normalised.ranges:
+        return str(normalised).encode()
+    return b",".join(b"%d" % lo if lo == hi else b"%d:%d" % (lo, hi) for lo, hi in order)
+
+
 def _code(w: Writer, code: ResponseCode) -> None:
     name = check_atom(code.name, "response code")
     value: Any = code.value
@@ -211,7 +218,12 @@ def _code(w: Writer, code: ResponseCode) -> None:
         w.raw(b" %d %s" % (value.uidvalidity, str(value.uids).encode()))
     elif isinstance(value, CopyUid):
         w.raw(
-            b" %d %s %s" % (value.uidvalidity, str(value.source).encode(), str(value.dest).encode())
+            b" %d %s %s"
+            % (
+                value.uidvalidity,
+                _uid_set(value.source, value.source_order),
+                _uid_set(value.dest, value.dest_order),
+            )
         )
     elif isinstance(value, SequenceSet):
         w.raw(b" " + str(value).encode())

@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime
 import enum
 import re
+from collections.abc import Iterator
 from typing import Literal, Union
 
 import attrs
@@ -574,23 +575,72 @@ class AppendUid:
     uids: SequenceSet
 
 
+def _ordered_ranges(value: object) -> tuple[tuple[int, int], ...]:
+    """Ranges in the order written, each ``low <= high`` (RFC 4315 §4: ``4:2`` is ``2:4``)."""
+    out: list[tuple[int, int]] = []
+    for lo, hi in value:  # type: ignore[attr-defined]
+        if not (isinstance(lo, int) and isinstance(hi, int)) or min(lo, hi) < 1:
+            raise LocalProtocolError(f"bad UID range {(lo, hi)!r}")
+        lo, hi = (lo, hi) if lo <= hi else (hi, lo)
+        if out and out[-1][1] + 1 == lo:  # "3,4" pairs exactly like "3:4"
+            out[-1] = (out[-1][0], hi)
+        else:
+            out.append((lo, hi))
+    return tuple(out)
+
+
 @attrs.frozen(kw_only=True)
 class CopyUid:
-    """``COPYUID uidvalidity source-uids dest-uids`` (RFC 4315 §3).
+    """``COPYUID uidvalidity source-uids dest-uids`` (RFC 4315 §3, RFC 9051 §7.1).
 
-    The sets are :class:`SequenceSet` values, hence normalised (sorted):
-    pair source and destination UIDs by ascending order.  RFC 4315 pairs them
-    in the order the server *wrote* them; servers in practice (Dovecot,
-    Cyrus) write both ascending, and a server that lists source UIDs out of
-    order would lose its pairing here — a known limitation.
+    The two uid-sets pair up *in the order the server wrote them*: in
+    ``COPYUID 9 5,3 10:11`` message 5 became 10 and message 3 became 11.
+    :attr:`source` and :attr:`dest` are the normalised (sorted)
+    :class:`SequenceSet` forms, handy for membership tests; the pairing lives
+    in :attr:`source_order`/:attr:`dest_order` (ranges as written) and is
+    read with :meth:`pairs`.  Build one from the mapping with
+    :meth:`from_pairs`; built from two sets only, both orders are ascending.
     """
 
     #: UIDVALIDITY of the destination mailbox.
     uidvalidity: int
-    #: The source UIDs.
+    #: The source UIDs (normalised).
     source: SequenceSet
-    #: The UIDs of the copies, in the same order.
+    #: The UIDs of the copies (normalised).
     dest: SequenceSet
+    #: The source ranges as written, each ``(low, high)``; defaults to
+    #: ``source.ranges``.
+    source_order: tuple[tuple[int, int], ...] = attrs.field(
+        default=attrs.Factory(lambda self: self.source.ranges, takes_self=True),
+        converter=_ordered_ranges,
+    )
+    #: The destination ranges as written; defaults to ``dest.ranges``.
+    dest_order: tuple[tuple[int, int], ...] = attrs.field(
+        default=attrs.Factory(lambda self: self.dest.ranges, takes_self=True),
+        converter=_ordered_ranges,
+    )
+
+    @classmethod
+    def from_pairs(cls, uidvalidity: int, pairs: list[tuple[int, int]]) -> CopyUid:
+        """From ``[(source_uid, dest_uid), ...]`` in the order the copies were made."""
+        src = [s for s, _ in pairs]
+        dst = [d for _, d in pairs]
+        return cls(
+            uidvalidity=uidvalidity,
+            source=SequenceSet.of(*src),
+            dest=SequenceSet.of(*dst),
+            source_order=tuple((u, u) for u in src),
+            dest_order=tuple((u, u) for u in dst),
+        )
+
+    def pairs(self) -> Iterator[tuple[int, int]]:
+        """Yield ``(source_uid, dest_uid)`` in the server's order (lazily)."""
+
+        def expand(ranges: tuple[tuple[int, int], ...]) -> Iterator[int]:
+            for lo, hi in ranges:
+                yield from range(lo, hi + 1)
+
+        return zip(expand(self.source_order), expand(self.dest_order))
 
 
 #: The argument of a response code, by code (see :class:`ResponseCode`).
