@@ -781,7 +781,7 @@ class IMAPSession:
         floor = 0
         if qresync.seq_match is not None:
             floor = _seq_match_floor(view, *qresync.seq_match, largest)
-        vanished = _vanished_ranges(folder, view, qresync.modseq, known, floor)
+        vanished = _vanished_ranges(folder, qresync.modseq, known, floor)
         if vanished:
             self.conn.send(R.Vanished(earlier=True, uids=SequenceSet(ranges=vanished)))
         for info in folder.changed_since(qresync.modseq):
@@ -878,7 +878,7 @@ class IMAPSession:
                 if cmd.sequence_set.last_result
                 else cmd.sequence_set.resolve(largest)
             )
-            vanished = _vanished_ranges(folder, self.view, cmd.changed_since, asked, 0)
+            vanished = _vanished_ranges(folder, cmd.changed_since, asked, 0)
             if vanished:
                 self.conn.send(R.Vanished(earlier=True, uids=SequenceSet(ranges=vanished)))
         # Only the header section is needed? Then it comes from the cache,
@@ -1210,7 +1210,6 @@ def _seq_match_floor(
 
 def _vanished_ranges(
     folder: Folder,
-    view: SelectedMailbox,
     modseq: int,
     known: Sequence[tuple[int, int]],
     floor: int,
@@ -1222,10 +1221,12 @@ def _vanished_ranges(
         return list(SequenceSet.of(*uids).ranges) if uids else []
     # No history that far back: every UID below UIDNEXT that is not in the
     # mailbox (and above the floor the sequence match data proves) is
-    # reported.  Computed as the gaps between present UIDs, never UID by UID.
+    # reported.  Computed as the gaps between the store's present UIDs (not
+    # the session's view, which may not show a new delivery yet), never UID
+    # by UID.
     gaps: list[tuple[int, int]] = []
     previous = floor
-    for uid in (*(u for u in view.uids if u > floor), folder.uidnext):
+    for uid in (*(u for u in folder.uids() if u > floor), folder.uidnext):
         if uid > previous + 1:
             gaps.append((previous + 1, uid - 1))
         previous = uid

@@ -183,6 +183,16 @@ def test_without_history_missing_uids_are_vanished_above_the_seq_match(
         args = f"INBOX (QRESYNC ({uidvalidity} {highest} 1:5 (3 4)))"
         _, untagged = _raw(imap, "SELECT", args)
         assert untagged["VANISHED"] == [b"(EARLIER) 3:4"]
+        # A message delivered meanwhile (not announced to this session yet)
+        # exists: it is not "missing".
+        other = _imap(demo, MANOLO)
+        other.append("INBOX", None, None, b"Subject: late\r\n\r\nx\r\n")
+        other.logout()
+        imap.state = "SELECTED"  # imaplib tracks only its own select()
+        command = f"FETCH 1:* (FLAGS) (CHANGEDSINCE {highest} VANISHED)"
+        _, untagged = _raw(imap, "UID", command)
+        assert untagged["VANISHED"] == [b"(EARLIER) 3:4"]  # not 6
+        assert untagged["EXISTS"] == [b"4"]  # announced at the end of the UID FETCH
     finally:
         folder.vanished_since = original  # type: ignore[method-assign]
         imap.logout()
@@ -196,14 +206,17 @@ class _NoHistory:
     def vanished_since(self, modseq: int) -> list[int] | None:
         return None
 
+    def uids(self) -> list[int]:
+        return [2, 5, 9]
+
 
 def test_vanished_ranges_without_history_are_the_gaps() -> None:
     view = SelectedMailbox(uidvalidity=1, uids=[2, 5, 9])
     folder = cast(Folder, _NoHistory())
     everything = ((1, 11),)
-    assert _vanished_ranges(folder, view, 1, everything, 0) == [(1, 1), (3, 4), (6, 8), (10, 11)]
-    assert _vanished_ranges(folder, view, 1, everything, 5) == [(6, 8), (10, 11)]
-    assert _vanished_ranges(folder, view, 1, ((3, 3), (7, 20)), 0) == [(3, 3), (7, 8), (10, 11)]
+    assert _vanished_ranges(folder, 1, everything, 0) == [(1, 1), (3, 4), (6, 8), (10, 11)]
+    assert _vanished_ranges(folder, 1, everything, 5) == [(6, 8), (10, 11)]
+    assert _vanished_ranges(folder, 1, ((3, 3), (7, 20)), 0) == [(3, 3), (7, 8), (10, 11)]
     huge = SequenceSet.parse("1:4294967295")
     assert _seq_match_floor(view, huge, huge, 11) == 0  # stops at EXISTS, no match
     assert _seq_match_floor(view, SequenceSet.parse("1:3"), SequenceSet.of(2, 5, 9), 11) == 9
@@ -261,13 +274,13 @@ def test_mailproto_client_resynchronises_and_follows_vanished(
         vanished = [r for r in untagged if isinstance(r, R.Vanished)]
         assert vanished == [R.Vanished(earlier=True, uids=SequenceSet.of((3, 4)))]
         changed = {r.uid: r for r in untagged if isinstance(r, R.FetchResponse)}
-        assert set(changed) == {2, 5}
+        assert set(changed) == {2, 5, 6}  # 6: delivered by the test before
         assert changed[2].flags == ("\\Seen",) and (changed[2].modseq or 0) > highest
         exists = next(r.count for r in untagged if isinstance(r, R.Exists))
         view = SelectedMailbox(uidvalidity=uidvalidity)
         for r in untagged:
             view.apply(r)
-        assert view.exists == exists == 3
+        assert view.exists == exists == 4
 
         # Another session expunges message UID 2; NOOP brings the VANISHED.
         other.select("INBOX")
