@@ -519,8 +519,13 @@ class GroupCommit:
                 self.records += len(batch)
                 self._leading = False
                 self._cond.notify_all()
-        if ticket.error is not None:
-            raise ticket.error
+        error = ticket.error
+        if error is not None:
+            if isinstance(error, OSError):
+                # One exception object per thread: raising the shared one in
+                # several threads would splice their tracebacks together.
+                raise OSError(error.errno, error.strerror or str(error)) from error
+            raise error
 
     def _write(self, batch: list[_Ticket]) -> None:
         data = b"".join(t.line for t in batch)
@@ -552,7 +557,11 @@ class _Ticket:
 _IO_POOL = concurrent.futures.ThreadPoolExecutor(
     max_workers=IO_THREADS, thread_name_prefix="maildir-io"
 )
-_SYNC_POOL = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="maildir-sync")
+# One index fdatasync per folder committing at once: sized for many
+# mailboxes receiving together (a leader waits for its index sync).
+_SYNC_POOL = concurrent.futures.ThreadPoolExecutor(
+    max_workers=16, thread_name_prefix="maildir-sync"
+)
 
 
 def io_executor() -> concurrent.futures.Executor:
