@@ -179,11 +179,30 @@ class DotBlockReader:
 
     Example: the wire bytes ``b"Hi\\r\\n..dot\\r\\n.\\r\\n"`` yield the content
     ``b"Hi\\r\\n.dot\\r\\n"``.
+
+    Three ways to treat a bare CR or bare LF in the content:
+
+    * ``detect_bare=False``: it is data, nothing is looked at (cheapest: a
+      POP3 client has no policy to apply);
+    * ``detect_bare=True`` (the default): it is data, and :attr:`bare_lf` /
+      :attr:`bare_cr` record that one was seen, so a server can refuse the
+      message (RFC 5321 §2.3.8);
+    * ``normalize=True``: every bare CR and bare LF *ends a line* and comes
+      out as CRLF, and a dot that begins such a line is unstuffed like any
+      other (RFC 5321 §4.5.2) — the content is what a lenient reader of the
+      line structure sees.  The block still ends only at CR LF "." CR LF in
+      the bytes as received: a "." line next to a bare line end (``\\n.\\n``,
+      ``\\r\\n.\\n``, ``\\n.\\r\\n``, ``\\r.\\r``) is not the end; it is a line
+      whose dot is unstuffed, so it comes out as an *empty* line.  Normalising
+      the content therefore never creates a CRLF "." CRLF that was not sent
+      stuffed ("..").  The flags are recorded as with ``detect_bare``.
     """
 
     __slots__ = (
         "_at_line_start",
         "_detect_bare",
+        "_normalize",
+        "_start_crlf",
         "bare_cr",
         "bare_lf",
         "done",
@@ -191,24 +210,32 @@ class DotBlockReader:
         "size",
     )
 
-    def __init__(self, *, max_chunk: int = 65536, detect_bare: bool = True) -> None:
-        #: Largest piece :meth:`read` returns at once.
+    def __init__(
+        self, *, max_chunk: int = 65536, detect_bare: bool = True, normalize: bool = False
+    ) -> None:
+        #: Largest piece :meth:`read` returns at once (of the bytes received:
+        #: normalising a bare line end to CRLF can make a piece longer).
         self.max_chunk = max_chunk
-        # With detect_bare=False the bare CR/LF scan is skipped (bare_lf and
+        # With detect_bare=False the bare CR/LF check is skipped (bare_lf and
         # bare_cr stay False): a *client* reading POP3 RETR has no policy to
-        # apply to them and the scan is a third of its parsing time.
-        self._detect_bare = detect_bare
+        # apply to them and the check costs more than the dot search.
+        self._detect_bare = detect_bare or normalize
+        self._normalize = normalize
         #: True once the terminating line has been consumed.
         self.done = False
-        #: Octets of content handed out so far (after unstuffing).
+        #: Octets of content handed out so far (after unstuffing and, with
+        #: ``normalize``, after normalising).
         self.size = 0
-        #: A LF not preceded by CR was seen in the content (kept as data).
+        #: A LF not preceded by CR was seen in the content.
         self.bare_lf = False
-        #: A CR not followed by LF was seen in the content (kept as data).
+        #: A CR not followed by LF was seen in the content.
         self.bare_cr = False
-        # True when the previous content byte handed out ended a CRLF (or at
-        # the start of the block): the next byte begins a line.
+        # True when the next byte to read begins a line (the block start, or
+        # after a CRLF, or with normalize after a bare CR or LF too).
         self._at_line_start = True
+        # True when that line start follows a CRLF or is the block start: only
+        # there can "." CRLF be the terminator.
+        self._start_crlf = True
 
     def read(self, buf: ReceiveBuffer) -> bytes | None:
         """Return the next piece of content, or ``None`` if more bytes are needed.
@@ -226,52 +253,90 @@ class DotBlockReader:
         pos = 0
         if self._at_line_start:
             # A line starting with "." is either the terminator ".\r\n" or a
-            # stuffed line whose first dot must go (RFC 5321 §4.5.2).
+            # stuffed line whose first dot must go (RFC 5321 §4.5.2).  After a
+            # bare line end (normalize) it cannot be the terminator.
             if data[0] == 0x2E:
-                if size < 3 and bytes(data) in (b".", b".\r"):
-                    return None
-                if data[:3] == b".\r\n":
-                    buf._discard(3)
-                    self.done = True
-                    return b""
+                if self._start_crlf:
+                    if size < 3 and bytes(data) in (b".", b".\r"):
+                        return None
+                    if data[:3] == b".\r\n":
+                        buf._discard(3)
+                        self.done = True
+                        return b""
                 pos = 1
             self._at_line_start = False
         limit = min(size, pos + self.max_chunk)
         spans: list[tuple[int, int]] = []
-        while True:
-            i = data.find(b"\r\n.", pos, limit)
-            if i < 0:
-                break
-            # Content through the CRLF belongs to the message; the dot begins
-            # a new line and must be decided on.
-            spans.append((pos, i + 2))
-            after = data[i + 3 : i + 5]
-            if after == b"\r\n":
-                return self._finish(buf, spans, i + 5, done=True)
-            if i + 5 > size and bytes(after) in (b"", b"\r"):
-                # Cannot tell ".\r\n" from ".x" yet: stop before the dot.
-                self._at_line_start = True
-                return self._finish(buf, spans, i + 2, done=False)
-            pos = i + 3  # a stuffed dot: drop it
-        end = limit
-        if end > pos:
-            last = data[end - 1]
-            if last == 0x0D:  # CR: it may begin a CRLF, so look one further
-                if end < size:
-                    if data[end] == 0x0A:
-                        end += 1
-                        self._at_line_start = True
-                else:
-                    end -= 1  # hold it back until the next byte arrives
-            elif last == 0x0A and end - pos >= 2 and data[end - 2] == 0x0D:
-                self._at_line_start = True
+        # Where the content stops, or -1 to look at the end of the piece.
+        stop = -1
+        done = False
+        # Lines starting with a dot are rare in mail: one search backwards
+        # tells whether there is any.  (CPython's reverse search keys on the
+        # pattern's first byte, CR, and the forward one on its last, ".",
+        # which is the commoner byte in text, so on mail the reverse search
+        # is the cheaper of the two.)
+        if data.rfind(b"\r\n.", pos, limit) >= 0:
+            start = pos
+            while True:
+                i = data.find(b"\r\n.", start, limit)
+                if i < 0:
+                    break
+                after = data[i + 3 : i + 5]
+                if after == b"\r\n":
+                    # CRLF "." CRLF: the content ends with the first CRLF.
+                    stop, done = i + 2, True
+                    break
+                if i + 5 > size and bytes(after) in (b"", b"\r"):
+                    # Cannot tell ".\r\n" from ".x" yet: stop before the dot.
+                    stop = i + 2
+                    self._at_line_start = True
+                    self._start_crlf = True
+                    break
+                if not self._normalize:
+                    # A stuffed dot: drop it.  (With normalize the dots are
+                    # removed below, for every kind of line end at once.)
+                    spans.append((pos, i + 2))
+                    pos = i + 3
+                start = i + 3
+        if stop >= 0:
+            end = stop
+            consumed = stop + 3 if done else stop
+        else:
+            end = limit
             if end > pos:
-                spans.append((pos, end))
+                last = data[end - 1]
+                if last == 0x0D:  # CR: it may begin a CRLF, so look one further
+                    if end < size:
+                        if data[end] == 0x0A:
+                            end += 1
+                            self._at_line_start = True
+                            self._start_crlf = True
+                        elif self._normalize:
+                            self._at_line_start = True  # a bare CR ends a line
+                            self._start_crlf = False
+                    else:
+                        end -= 1  # hold it back until the next byte arrives
+                elif last == 0x0A:
+                    if end - pos >= 2 and data[end - 2] == 0x0D:
+                        self._at_line_start = True
+                        self._start_crlf = True
+                    elif self._normalize:
+                        # A bare LF (a CRLF is never split between pieces,
+                        # so a LF first in a piece is bare too).
+                        self._at_line_start = True
+                        self._start_crlf = False
+            consumed = end
+        if end > pos:
+            spans.append((pos, end))
         if not spans:
-            if pos:  # only a stuffed dot was consumed
-                buf._discard(pos)
+            if consumed:  # only a stuffed dot (or the terminator) was consumed
+                buf._discard(consumed)
+                buf._searched = 0
+            if done:
+                self.done = True
+                return b""
             return None
-        return self._finish(buf, spans, end, done=False)
+        return self._finish(buf, spans, consumed, done=done)
 
     def _finish(
         self, buf: ReceiveBuffer, spans: list[tuple[int, int]], consumed: int, *, done: bool
@@ -289,18 +354,46 @@ class DotBlockReader:
                 out = b"".join([view[a:b] for a, b in spans])
         del data[:consumed]
         buf._searched = 0  # always a safe value; dot blocks never search lines
-        # Bare CR/LF detection with C-speed counts rather than a byte loop.
-        # A CRLF is never split across pieces, so per-piece counts are exact.
-        if self._detect_bare and not (self.bare_lf and self.bare_cr):
+        if self._detect_bare and not (self.bare_lf and self.bare_cr) and self._bare(out):
+            # Which kind: only for a piece that has one, so counting is fine.
             crlf = out.count(b"\r\n")
-            # Fast path: CRs and LFs together number exactly twice the CRLFs
-            # when none is bare; one deleting pass costs less than two counts.
-            if len(out) - len(out.translate(None, b"\r\n")) != 2 * crlf:
-                if out.count(b"\n") != crlf:
-                    self.bare_lf = True
-                if out.count(b"\r") != crlf:
-                    self.bare_cr = True
+            if out.count(b"\n") != crlf:
+                self.bare_lf = True
+            if out.count(b"\r") != crlf:
+                self.bare_cr = True
+            if self._normalize:
+                out = _normalize(out)
+        elif self._normalize and b"\r\n." in out:
+            out = out.replace(b"\r\n.", b"\r\n")  # stuffed dots after CRLF
         self.size += len(out)
         if done:
             self.done = True
         return out
+
+    @staticmethod
+    def _bare(out: bytes) -> bool:
+        """True when *out* holds a bare CR or a bare LF.
+
+        One C pass: ``splitlines`` ends a line at CRLF, bare CR and bare LF
+        alike, so the line ends number exactly twice the octets they span
+        when, and only when, every one of them is a CRLF.  (A piece never
+        splits a CRLF, and a trailing CR is only handed out once the next
+        octet is known not to be LF, so a piece is judged on its own.)
+        """
+        if not out:
+            return False
+        lines = out.splitlines()
+        ends = len(lines) if out[-1] in (0x0A, 0x0D) else len(lines) - 1
+        return len(out) - len(b"".join(lines)) != 2 * ends
+
+
+def _normalize(raw: bytes) -> bytes:
+    """Bare CR and bare LF to CRLF, and one dot off the start of every line.
+
+    *raw* is received content with no dot removed yet that holds no
+    terminator; its first octet is never a line-start dot (the reader drops
+    that one itself).  ``bytes.replace`` runs left to right without overlap,
+    so ``\\r\\r\\n`` is a bare CR then a CRLF, and ``\\n..`` loses one dot.
+    """
+    text = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    return text.replace(b"\n.", b"\n").replace(b"\n", b"\r\n")

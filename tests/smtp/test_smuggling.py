@@ -66,8 +66,25 @@ def test_lenient_policies_keep_one_message(policy: BareLineEndings, fake_end: by
     data = app.messages[0].data
     assert b"MAIL FROM:<admin@bank.example>" in data  # content, not a command
     if policy is BareLineEndings.NORMALIZE:
-        # No bare CR or LF survives normalisation.
+        # No bare CR or LF survives normalisation, and normalising did not
+        # turn the fake terminator into a "." line: it is an empty line.
         assert data.count(b"\n") == data.count(b"\r\n") == data.count(b"\r")
+        assert b"\r\n.\r\n" not in data
+        if b"\x00" not in fake_end:
+            assert b"body\r\n\r\nMAIL FROM:<admin@bank.example>" in data
+
+
+def test_normalize_unstuffs_dots_after_bare_line_ends() -> None:
+    # A client that ends lines with bare LF still stuffs its dots (smtplib
+    # does): with NORMALIZE the dot comes off whatever ended the line before.
+    app = ServerApp(ServerConnection(ServerConfig(bare_line_endings=BareLineEndings.NORMALIZE)))
+    app.greet()
+    app.feed(b"EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\n")
+    app.feed(b"Subject: x\n\n..\nbody\r..two\r\n..three\n\r\n.\r\nQUIT\r\n")
+    assert [m.data for m in app.messages] == [
+        b"Subject: x\r\n\r\n.\r\nbody\r\n.two\r\n.three\r\n\r\n"
+    ]
+    assert app.conn.state is State.CLOSED
 
 
 def test_nul_refused_by_default() -> None:

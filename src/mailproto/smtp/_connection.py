@@ -647,11 +647,14 @@ class ServerConnection:
         elif verb is Verb.DATA:
             self._write(replies.START_MAIL_INPUT, verb)
             self._set_state(verb, ok=True, more=True)
-            # The bare CR/LF scan costs two passes over the data; a server
-            # that accepts bare line ends as they are does not need it.
+            # The bare CR/LF check costs about one pass over the data; a
+            # server that accepts bare line ends as they are does not need it.
+            # NORMALIZE has the reader treat them as line ends throughout.
+            policy = self.config.bare_line_endings
             self._dot = DotBlockReader(
                 max_chunk=self.limits.data_chunk_size,
-                detect_bare=self.config.bare_line_endings is not BareLineEndings.ACCEPT,
+                detect_bare=policy is not BareLineEndings.ACCEPT,
+                normalize=policy is BareLineEndings.NORMALIZE,
             )
             self._msg_size = 0
             self._line_len = 0
@@ -690,16 +693,14 @@ class ServerConnection:
             if (dot.bare_lf or dot.bare_cr) and cfg.bare_line_endings is BareLineEndings.REJECT:
                 self._abort = replies.BARE_LINE_ENDING
                 continue
+            # (With NORMALIZE the reader has already turned bare CR and LF
+            # into CRLF and unstuffed the lines they begin.)
             if not cfg.allow_nul and b"\x00" in piece:
                 self._abort = replies.NUL_IN_DATA
                 continue
             if self.limits.data_line_length is not None and self._line_too_long(piece):
                 self._abort = replies.LINE_TOO_LONG
                 continue
-            if cfg.bare_line_endings is BareLineEndings.NORMALIZE and (dot.bare_lf or dot.bare_cr):
-                # A piece never splits a CRLF and never ends in a CR that
-                # could start one, so per-piece normalisation is exact.
-                piece = piece.replace(b"\r\n", b"\n").replace(b"\r", b"\n").replace(b"\n", b"\r\n")
             self._msg_size = dot.size
             if dot.done:
                 # The terminator came right after this piece.
