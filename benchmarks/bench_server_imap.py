@@ -20,9 +20,12 @@ and the octets of a body pass from each (they must be the same size).
 
 Dovecot is started with the throwaway config of ``tests/interop/dovecot.py``.
 
+With ``--envelope`` a third pass fetches ``(UID FLAGS ENVELOPE)``, what many
+clients ask to list a folder.
+
 Usage::
 
-    python benchmarks/bench_server_imap.py [--messages 10000] [--repeat 3]
+    python benchmarks/bench_server_imap.py [--messages 10000] [--repeat 3] [--envelope]
 """
 
 from __future__ import annotations
@@ -112,14 +115,16 @@ PASSES = (
     ("headers", "UID FETCH 1:* (UID FLAGS RFC822.SIZE BODY.PEEK[HEADER])"),
     ("bodies", "UID FETCH 1:* (BODY.PEEK[])"),
 )
+#: With ``--envelope``: what many clients fetch to list a folder.
+ENVELOPE_PASS = ("envelope", "UID FETCH 1:* (UID FLAGS ENVELOPE)")
 
 
-def open_client(port: int) -> Client:
+def open_client(port: int, passes: tuple[tuple[str, str], ...]) -> Client:
     """Log in, select INBOX and run each pass once untimed (warm-up)."""
     c = Client(port)
     c.command(f'LOGIN "{USER}" "{PASSWORD}"')
     c.command("SELECT INBOX")
-    for _, command in PASSES:
+    for _, command in passes:
         c.command(command)
     return c
 
@@ -158,7 +163,7 @@ def dovecot_imap_pid(master: int) -> int:
 
 
 def timed_passes(
-    clients: dict[str, tuple[Client, int]], repeat: int
+    clients: dict[str, tuple[Client, int]], repeat: int, passes: tuple[tuple[str, str], ...]
 ) -> dict[tuple[str, str], tuple[float, float]]:
     """Best (wall, server CPU) seconds of each (server, pass).
 
@@ -170,7 +175,7 @@ def timed_passes(
     """
     best: dict[tuple[str, str], tuple[float, float]] = {}
     for _ in range(repeat):
-        for name, command in PASSES:
+        for name, command in passes:
             for server, (c, pid) in clients.items():
                 cpu = cpu_seconds(pid)
                 t = time.perf_counter()
@@ -222,7 +227,9 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--messages", type=int, default=10_000)
     p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--envelope", action="store_true", help="add a pass fetching ENVELOPE")
     args = p.parse_args()
+    passes = (*PASSES, ENVELOPE_PASS) if args.envelope else PASSES
     messages = make_messages(args.messages)
     total = sum(len(m) for m in messages)
     print(f"{args.messages} messages, {total / 1e6:.1f} MB; best of {args.repeat}, seconds")
@@ -235,13 +242,14 @@ def main() -> None:
         try:
             for raw in messages:
                 dovecot.deliver(USER, raw)
-            ms_client, dv_client = open_client(port), open_client(dovecot.imap_port)
+            ms_client = open_client(port, passes)
+            dv_client = open_client(dovecot.imap_port, passes)
             clients = {
                 "mailserver": (ms_client, proc.pid),
                 "dovecot": (dv_client, dovecot_imap_pid(dovecot._process.pid)),
             }
             octets = {name: c.command(PASSES[1][1]) for name, (c, _) in clients.items()}
-            best = timed_passes(clients, args.repeat)
+            best = timed_passes(clients, args.repeat, passes)
             for c, _ in clients.values():
                 c.sock.close()
         finally:
@@ -249,7 +257,7 @@ def main() -> None:
             proc.terminate()
             proc.wait(30)
     print(f"{'pass':<10} {'mailserver':>11} {'dovecot':>9} {'ratio':>7}   (wall / server CPU)")
-    for name, _ in PASSES:
+    for name, _ in passes:
         (ms, ms_cpu), (dv, dv_cpu) = best[("mailserver", name)], best[("dovecot", name)]
         print(f"{name:<10} {ms:>11.3f} {dv:>9.3f} {ms / dv:>6.2f}x   wall")
         ratio = f"{ms_cpu / dv_cpu:>6.2f}x" if dv_cpu else "   inf"

@@ -15,7 +15,10 @@ This module is the reference server's equivalent, in memory:
   header section is longer;
 * :meth:`MessageCache.read` reads a whole message, remembering the file's
   path, which otherwise costs a :class:`pathlib.Path` construction per
-  message.
+  message;
+* :meth:`MessageCache.derived` keeps values computed from a message —
+  ENVELOPE, BODYSTRUCTURE — which cost a MIME parse and address parsing
+  each time otherwise.
 
 Why it can never be stale: Maildir message files are immutable (the
 Maildir protocol only ever renames them: new→cur, flag letters), and the
@@ -27,18 +30,23 @@ rename that keeps the MODSEQ (``new/`` to ``cur/``) makes the remembered path
 fail with ``FileNotFoundError``, and the path is looked up again.
 
 Memory is bounded: oldest entries go first once :attr:`MessageCache.max_bytes`
-of header sections or :attr:`MessageCache.max_paths` paths are held.
+of header sections, :attr:`MessageCache.max_paths` paths or
+:attr:`MessageCache.max_derived` derived values are held.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import TypeVar, cast
 
 from mailproto.imf.headers import split_header_section
 
 from .maildir import Folder, MessageInfo
 
-__all__ = ["HEAD_READ", "MessageCache", "read_header"]
+__all__ = ["CACHE", "HEAD_READ", "MessageCache", "read_header"]
+
+T = TypeVar("T")
 
 #: Octets read to find the end of a header section; most header sections
 #: of real mail are well under this (the benchmark's are ~250 octets).
@@ -75,14 +83,19 @@ def read_header(path: str) -> bytes:
 class MessageCache:
     """Header sections and file paths of messages, shared by every IMAP session."""
 
-    def __init__(self, *, max_bytes: int = 32 << 20, max_paths: int = 200_000) -> None:
+    def __init__(
+        self, *, max_bytes: int = 32 << 20, max_paths: int = 200_000, max_derived: int = 20_000
+    ) -> None:
         #: Octets of header sections kept at most.
         self.max_bytes = max_bytes
         #: Paths kept at most.
         self.max_paths = max_paths
+        #: Derived values (an ENVELOPE is about 1 KB in memory) kept at most.
+        self.max_derived = max_derived
         self._headers: dict[tuple[str, str], bytes] = {}
         self._size = 0
         self._paths: dict[tuple[str, int], tuple[int, str]] = {}
+        self._derived: dict[tuple[str, str, str], object] = {}
 
     def __len__(self) -> int:
         return len(self._headers)
@@ -122,6 +135,21 @@ class MessageCache:
             oldest = next(iter(self._headers))
             self._size -= len(self._headers.pop(oldest))
         return data
+
+    def derived(self, kind: str, where: str, info: MessageInfo, compute: Callable[[], T]) -> T:
+        """The value *kind* (``"ENVELOPE"``...) of *info*'s message, computed once.
+
+        *compute* makes it when it is not cached; it must depend only on the
+        message's bytes (which never change for one base name).
+        """
+        key = (kind, where, info.key)
+        if key in self._derived:
+            return cast(T, self._derived[key])
+        value = compute()
+        if len(self._derived) >= self.max_derived:
+            del self._derived[next(iter(self._derived))]
+        self._derived[key] = value
+        return value
 
     def read(self, folder: Folder, info: MessageInfo, where: str | None = None) -> bytes:
         """The whole message of *info*, as stored (KeyError when it was expunged)."""

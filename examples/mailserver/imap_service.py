@@ -941,22 +941,23 @@ class IMAPSession:
         else:
             raw = CACHE.read(folder, info, where) if needs_msg else b""
         # Parse the MIME tree only when something needs its structure: the
-        # common "whole message" and "header" fetches are slices of the file.
-        msg = mime.parse(raw) if needs_msg and self._needs_tree(names, items) else None
+        # common "whole message" and "header" fetches are slices of the file,
+        # and ENVELOPE/BODYSTRUCTURE are computed once per message (cache).
+        parsed: list[mime.Message] = []
+
+        def tree() -> mime.Message:
+            if not parsed:
+                parsed.append(mime.parse(raw))
+            return parsed[0]
+
         sections: list[SectionData] = []
         binary_sizes: list[tuple[tuple[int, ...], int]] = []
         for item in items:
             if isinstance(item, SectionRequest):
                 simple = _simple_section(raw, item, header_only=source is _HEADER_ONLY)
-                if simple is None:
-                    if msg is None:
-                        msg = mime.parse(raw)
-                    simple = section_data(msg, item)
-                sections.append(simple)
+                sections.append(simple if simple is not None else section_data(tree(), item))
             elif isinstance(item, BinarySizeRequest):
-                if msg is None:
-                    msg = mime.parse(raw)
-                size = binary_size(msg, item.part)
+                size = binary_size(tree(), item.part)
                 binary_sizes.append((item.part, size or 0))
             elif item == "RFC822":
                 sections.append(SectionData(data=raw, legacy="RFC822"))
@@ -965,29 +966,30 @@ class IMAPSession:
                 _, body_start, _ = split_header_section(raw)
                 data = raw[:body_start] if item == "RFC822.HEADER" else raw[body_start:]
                 sections.append(SectionData(data=data, legacy=str(item)))
+        env = structure = body = None
+        if "ENVELOPE" in names:
+            # Built from the header section alone (mime.parse of the whole
+            # message gives the same envelope; tests check it).
+            env = CACHE.derived("ENVELOPE", where, info, lambda: envelope(mime.parse(raw)))
+        if "BODYSTRUCTURE" in names:
+            structure = CACHE.derived("BODYSTRUCTURE", where, info, lambda: body_structure(tree()))
+        if "BODY" in names:
+            body = CACHE.derived(
+                "BODY", where, info, lambda: body_structure(tree(), extensible=False)
+            )
         return R.FetchResponse(
             seq=seq,
             uid=info.uid if "UID" in names else None,
             flags=self._flags(info) if "FLAGS" in names else None,
             internal_date=_date(info.internaldate) if "INTERNALDATE" in names else None,
             rfc822_size=info.size if "RFC822.SIZE" in names else None,
-            envelope=envelope(msg) if msg is not None and "ENVELOPE" in names else None,
-            body_structure=body_structure(msg)
-            if msg is not None and "BODYSTRUCTURE" in names
-            else None,
-            body=body_structure(msg, extensible=False)
-            if msg is not None and "BODY" in names
-            else None,
+            envelope=env,
+            body_structure=structure,
+            body=body,
             modseq=info.modseq if "MODSEQ" in names else None,
             sections=tuple(sections),
             binary_sizes=tuple(binary_sizes),
         )
-
-    @staticmethod
-    def _needs_tree(names: set[str], items: list[object]) -> bool:
-        if names & {"ENVELOPE", "BODY", "BODYSTRUCTURE"}:
-            return True
-        return any(isinstance(i, BinarySizeRequest) for i in items)
 
     async def cmd_store(self, cmd: C.Store) -> None:
         folder = self.folder

@@ -8,6 +8,7 @@ those built from the whole message.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
@@ -149,3 +150,30 @@ def test_cache_survives_renames_and_stays_bounded(tmp_path: Path) -> None:
         assert info is not None
         assert cache.header(folder, info) == f"Subject: {uid - 1}\r\n\r\n".encode()
     assert len(cache) == 2  # 16 octets each, 40 at most
+
+
+def test_derived_values_are_computed_once_and_bounded(tmp_path: Path) -> None:
+    from mailserver.maildir import Store
+
+    folder = Store(tmp_path).mailbox("u@example.org").folder("INBOX")
+    uids = [folder.append(f"Subject: {n}\r\n\r\nx\r\n".encode()) for n in range(3)]
+    cache = imap_cache.MessageCache(max_derived=2)
+    calls: list[int] = []
+
+    def compute(uid: int) -> str:
+        calls.append(uid)
+        return f"value {uid}"
+
+    infos = [folder.get(uid) for uid in uids]
+    assert all(info is not None for info in infos)
+    for info in infos:
+        assert info is not None
+        make = functools.partial(compute, info.uid)
+        assert cache.derived("X", "f", info, make) == f"value {info.uid}"
+    first = infos[0]
+    assert first is not None
+    cache.derived("X", "f", first, lambda: compute(-1))  # evicted: computed again
+    last = infos[2]
+    assert last is not None
+    cache.derived("X", "f", last, lambda: compute(-2))  # still cached
+    assert calls == [*uids, -1]
