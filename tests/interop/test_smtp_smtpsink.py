@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,49 +9,10 @@ import pytest
 
 from mailproto import LocalProtocolError
 from mailproto.smtp import Mailbox, MailParameters, RcptTo, RecipientReply
-from tests.conftest import require_program
+from tests.interop.smtpsink import dumps, start_sink
 from tests.smtp._socket_client import SocketClient
 
 pytestmark = pytest.mark.interop
-
-SINK = "/usr/sbin/smtp-sink"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def start_sink(tmp_path: Path, *options: str) -> Iterator[tuple[int, Path]]:
-    program = require_program(SINK, "apt-get install postfix")
-    # smtp-sink drops privileges to nobody when run as root: pytest's tmp_path
-    # (mode 0700) is out of its reach, so use a world-writable directory.
-    dump = Path(tempfile.mkdtemp(prefix="mailproto-smtpsink-"))
-    dump.chmod(0o777)
-    port = free_port()
-    user = ["-u", "nobody"] if os.geteuid() == 0 else []
-    proc = subprocess.Popen(
-        [program, *user, *options, "-d", f"{dump}/%M.", f"127.0.0.1:{port}", "10"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("smtp-sink did not start") from None
-                time.sleep(0.05)
-        yield port, dump
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        shutil.rmtree(dump, ignore_errors=True)
 
 
 @pytest.fixture
@@ -68,15 +23,6 @@ def sink(tmp_path: Path) -> Iterator[tuple[int, Path]]:
 @pytest.fixture
 def lmtp_sink(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     yield from start_sink(tmp_path, "-L")
-
-
-def dumps(dump: Path, count: int) -> list[bytes]:
-    deadline = time.monotonic() + 10
-    while True:
-        files = sorted(dump.iterdir())
-        if len(files) >= count or time.monotonic() > deadline:
-            return [f.read_bytes() for f in files]
-        time.sleep(0.05)
 
 
 def check_dump(raw: bytes, sender: str, recipients: list[str], body: bytes) -> None:

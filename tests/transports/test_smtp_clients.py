@@ -17,7 +17,7 @@ from transports.asyncio_smtp_server import start_server
 from transports.smtp_sink import SMTPSink
 from transports.trio_smtp_server import serve
 
-from tests.interop.test_smtp_smtpsink import dumps, start_sink
+from tests.interop.smtpsink import dumps, start_sink
 from tests.transports.conftest import HOST
 
 MESSAGE = b"From: alice@example.net\r\nSubject: async\r\n\r\n.leading dot\r\nbody\r\n"
