@@ -84,7 +84,7 @@ class MessageCache:
     """Header sections and file paths of messages, shared by every IMAP session."""
 
     def __init__(
-        self, *, max_bytes: int = 32 << 20, max_paths: int = 200_000, max_derived: int = 20_000
+        self, *, max_bytes: int = 32 << 20, max_paths: int = 100_000, max_derived: int = 20_000
     ) -> None:
         #: Octets of header sections kept at most.
         self.max_bytes = max_bytes
