@@ -14,6 +14,7 @@ from mailproto.smtp import (
     ConnectionClosed,
     DataChunk,
     Ehlo,
+    EndOfChunk,
     EndOfData,
     Event,
     Expn,
@@ -98,6 +99,11 @@ class ServerApp:
                         conn.send(override or replies.MESSAGE_ACCEPTED)
                 else:
                     conn.send(override or replies.MESSAGE_ACCEPTED)
+            elif isinstance(event, EndOfChunk):
+                refusal = self.decide(event)
+                if refusal is not None and not refusal.is_positive:
+                    self._chunks.clear()  # the transaction failed (RFC 3030 §2)
+                conn.send(refusal or replies.CHUNK_OK)
             elif isinstance(event, AuthQuestion):
                 q = event.question
                 if isinstance(q, sasl.CheckPassword):

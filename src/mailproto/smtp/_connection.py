@@ -66,6 +66,7 @@ from mailproto.smtp._events import (
     DataChunk,
     Ehlo,
     EhloReply,
+    EndOfChunk,
     EndOfData,
     Event,
     Expn,
@@ -222,6 +223,7 @@ class ServerConnection:
         self._abort: Reply | None = None
         self._line_len = 0  # length of the current partial DATA line
         self._bdat_remaining = 0
+        self._bdat_size = 0  # octets announced by the BDAT being read
         self._bdat_last = False
         self._bdat_discard = False  # consuming a refused chunk
         self._bdat_cr = False  # the previous BDAT piece ended with CR
@@ -423,6 +425,15 @@ class ServerConnection:
         elif awaiting in (Verb.END_OF_DATA, Verb.BDAT_LAST):
             self._write(reply, awaiting)
             self._finish_message(ok=ok)
+        elif awaiting is Verb.BDAT:
+            # The answer to a non-final chunk (EndOfChunk).  A failure ends
+            # the transaction (RFC 3030 §2 and the table's BDAT → READY);
+            # chunks already pipelined then meet READY and get 503 while
+            # their octets are read and dropped, so the stream stays in sync.
+            self._write(reply, awaiting)
+            if not ok:
+                self._reset_transaction()
+                self._set_state(awaiting, ok=False)
         else:  # VRFY, EXPN: no state change
             self._write(reply, awaiting)
 
@@ -660,7 +671,7 @@ class ServerConnection:
             self._line_len = 0
         elif verb in (Verb.BDAT, Verb.BDAT_LAST):
             assert isinstance(event, Bdat)
-            self._bdat_remaining = event.size
+            self._bdat_remaining = self._bdat_size = event.size
             self._bdat_last = event.last
             self._bdat_discard = False
             self._bdat_open = True
@@ -779,6 +790,12 @@ class ServerConnection:
             self._events.append(MessageAborted(reply=self._abort))
             self._reset_transaction()
             self._state = State.READY
+            return None
+        if self.config.confirm_chunks:
+            # RFC 3030 §2: "the receiver-SMTP ... may reply" to each chunk;
+            # the application decides (send() below handles the answer).
+            self._awaiting = Verb.BDAT
+            self._events.append(EndOfChunk(size=self._bdat_size, received=self._msg_size))
             return None
         self._write(replies.CHUNK_OK, Verb.BDAT)
         return None

@@ -14,7 +14,8 @@ The message itself travels as a sequence, so that it is never held whole:
 * after ``DATA``: :class:`Data`, then any number of :class:`DataChunk`, then
   :class:`EndOfData`;
 * with CHUNKING: for each ``BDAT`` command a :class:`Bdat`, then
-  :class:`DataChunk` events totalling its size; after the chunk flagged
+  :class:`DataChunk` events totalling its size (then :class:`EndOfChunk`
+  if the application asked to answer chunks); after the chunk flagged
   ``last``, :class:`EndOfData`.
 
 Replies are :class:`~mailproto.smtp.Reply` values (module
@@ -54,6 +55,7 @@ __all__ = [
     "DataChunk",
     "Ehlo",
     "EhloReply",
+    "EndOfChunk",
     "EndOfData",
     "Event",
     "Expn",
@@ -206,6 +208,25 @@ class EndOfData(Event):
     the last :class:`DataChunk` of a DATA transfer (it writes the terminator);
     after a non-final BDAT chunk it sends ``BDAT 0 LAST``.
     """
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class EndOfChunk(Event):
+    """A non-final ``BDAT`` chunk has been read whole (RFC 3030 §2).
+
+    Server only, and only with :attr:`ServerConfig.confirm_chunks`: reply
+    owed.  A 2xx reply (``replies.CHUNK_OK``) lets the client go on; a 4xx or
+    5xx reply (for instance ``replies.MESSAGE_TOO_BIG`` or
+    ``replies.INSUFFICIENT_STORAGE``) fails the whole transaction: the
+    :class:`DataChunk` events received for it must be dropped, and chunks
+    the client had already pipelined are read, discarded and answered
+    ``503`` by the connection.
+    """
+
+    #: Octets in this chunk.
+    size: int
+    #: Octets of the message received so far, this chunk included.
+    received: int
 
 
 @attrs.frozen(kw_only=True, slots=True)

@@ -712,6 +712,13 @@ class ServerConfig:
     chunking: bool = True
     #: Advertise BINARYMIME (RFC 3030); only together with CHUNKING.
     binarymime: bool = True
+    #: Let the application answer each non-final BDAT chunk: the connection
+    #: then reports the end of every such chunk as an
+    #: :class:`~mailproto.smtp.EndOfChunk` event and waits for the reply (a
+    #: 4xx/5xx fails the transaction, RFC 3030 §2).  Off, the connection
+    #: answers ``250`` to every chunk it could read and the application
+    #: decides on the message only at :class:`~mailproto.smtp.EndOfData`.
+    confirm_chunks: bool = False
     #: Advertise DSN (RFC 3461).
     dsn: bool = True
     #: Advertise ENHANCEDSTATUSCODES (RFC 2034) and send enhanced codes.
