@@ -1136,12 +1136,15 @@ class Folder:
             # connection must not leave a durable message unregistered).
             self._reserved.discard(modseq)
             self._inflight.discard(base)
-            exc = work.exception() if not work.cancelled() else asyncio.CancelledError()
-            if exc is not None:
+            exc = None if work.cancelled() else work.exception()
+            if work.cancelled() or exc is not None:
                 if delivery_id is not None:
                     self._delivery_ids.discard(delivery_id)
                 if not done.done():
-                    done.set_exception(exc)
+                    if exc is None:
+                        done.cancel()  # the loop is shutting down
+                    else:
+                        done.set_exception(exc)
                 return
             rec = _Record(uid, modseq, when, base, subdir, letters or "", size)
             self._records[uid] = rec
