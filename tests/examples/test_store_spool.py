@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 from pathlib import Path
 
@@ -159,3 +160,21 @@ def test_smtp_message_larger_than_memory_spool_arrives_intact(
     assert data.endswith(b"\r\n\r\n" + message.split(b"\r\n\r\n", 1)[1])
     header_end = data.index(b"From: <x@stranger.example>")
     assert data[header_end:] == message
+
+
+def test_copy_falls_back_to_sendfile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # copy_file_range refused (an old kernel, a file system that cannot):
+    # the spool file is copied with sendfile instead, byte for byte.
+    def refused(*args: object, **kwargs: object) -> int:
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "copy_file_range", refused, raising=False)
+    body = _body(200_000)
+    spool_file = tmp_path / "spool"
+    spool_file.write_bytes(body)
+    inbox = Store(tmp_path / "mail").mailbox("u").folder("INBOX")
+    uid = asyncio.run(inbox.deliver(Spooled((HEAD, spool_file, b"tail\r\n"))))
+    assert inbox.read(uid) == HEAD + body + b"tail\r\n"
+    info = inbox.get(uid)
+    assert info is not None
+    assert info.size == len(HEAD) + len(body) + len(b"tail\r\n")
