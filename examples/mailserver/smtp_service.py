@@ -39,6 +39,7 @@ from mailproto.errors import ProtocolError, ReplyHint
 from mailproto.limits import SMTPLimits
 from mailproto.smtp import replies
 
+from .config import ServerConfig
 from .directory import Account, normalize_address
 from .maildir import Spooled
 from .mda import new_queue_id, received_header
@@ -130,6 +131,44 @@ class Spool:
             self.path = None
 
 
+_Settings = tuple[smtp.ServerConfig, SMTPLimits, Callable[[str], sasl.ServerMechanism]]
+# Per server config and listener kind: the settings are immutable, and
+# building them for every connection was a measurable share of the CPU an
+# SMTP intake costs (one connection per message with smtp-source).
+_SETTINGS: dict[tuple[int, bool, bool, bool], tuple[ServerConfig, _Settings]] = {}
+
+
+def _connection_settings(
+    cfg: ServerConfig, *, submission: bool, implicit_tls: bool, plaintext: bool
+) -> _Settings:
+    key = (id(cfg), submission, implicit_tls, plaintext)
+    cached = _SETTINGS.get(key)
+    if cached is not None and cached[0] is cfg:
+        return cached[1]
+    hostname = cfg.hostname
+    settings = (
+        smtp.ServerConfig(
+            hostname=hostname,
+            starttls=not implicit_tls,
+            tls_active=implicit_tls,
+            auth_mechanisms=AUTH_MECHANISMS if submission else (),
+            auth_requires_tls=not plaintext,
+            require_auth=submission,
+            # Bare CR/LF: refused from strangers on the MX port (RFC 5321
+            # §2.3.8; the "SMTP smuggling" defence), turned into CRLF for
+            # authenticated users (curl --upload-file of an LF file...).
+            # The message still ends only at CRLF "." CRLF either way.
+            bare_line_endings=smtp.BareLineEndings.NORMALIZE
+            if submission
+            else smtp.BareLineEndings.REJECT,
+        ),
+        SMTPLimits(message_size=cfg.max_message_size),
+        lambda name: sasl.server_mechanism(name, hostname=hostname),
+    )
+    _SETTINGS[key] = (cfg, settings)
+    return settings
+
+
 class SMTPSession:
     """One SMTP session: the policy half of the :class:`~.pump.Pump`."""
 
@@ -137,27 +176,11 @@ class SMTPSession:
         self.site = site
         self.link = link
         self.submission = submission
-        cfg = site.config
         plaintext = site.plaintext_ok(link, implicit_tls)
-        self.conn = smtp.ServerConnection(
-            smtp.ServerConfig(
-                hostname=cfg.hostname,
-                starttls=not implicit_tls,
-                tls_active=implicit_tls,
-                auth_mechanisms=AUTH_MECHANISMS if submission else (),
-                auth_requires_tls=not plaintext,
-                require_auth=submission,
-                # Bare CR/LF: refused from strangers on the MX port (RFC 5321
-                # §2.3.8; the "SMTP smuggling" defence), turned into CRLF for
-                # authenticated users (curl --upload-file of an LF file...).
-                # The message still ends only at CRLF "." CRLF either way.
-                bare_line_endings=smtp.BareLineEndings.NORMALIZE
-                if submission
-                else smtp.BareLineEndings.REJECT,
-            ),
-            limits=SMTPLimits(message_size=cfg.max_message_size),
-            sasl_mechanism=lambda name: sasl.server_mechanism(name, hostname=cfg.hostname),
+        config, limits, mechanism = _connection_settings(
+            site.config, submission=submission, implicit_tls=implicit_tls, plaintext=plaintext
         )
+        self.conn = smtp.ServerConnection(config, limits=limits, sasl_mechanism=mechanism)
         self.account: Account | None = None
         self._spool: Spool | None = None
         self._closed = False
