@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -81,14 +82,20 @@ def repetitive_multipart(draw: st.DrawFn) -> bytes:
     eol = draw(st.sampled_from(["\n", "\r\n"]))
     sub = draw(st.sampled_from(["mixed", "digest"]))
     out = [f"Content-Type: multipart/{sub}; boundary=b", ""]
-    for _ in range(draw(st.integers(0, 8))):
-        out.append("--b")
-        out.extend(draw(part_headers))
-        # Usually the empty line, sometimes none (the part ends in its
-        # header section) or a line ending of the other kind.
-        out.append(draw(st.sampled_from(["", "", "", "\r" if eol == "\n" else "\n"])))
-        if draw(st.booleans()):
-            out.append(draw(part_bodies))
+    # Runs of parts with the same header section (the memo's fast loop),
+    # broken by other sections, padded or differently ended delimiter
+    # lines, parts shorter than their section and close delimiters.
+    for _ in range(draw(st.integers(0, 4))):
+        headers = draw(part_headers)
+        separator = draw(st.sampled_from(["", "", "", "\r" if eol == "\n" else "\n"]))
+        for _ in range(draw(st.integers(1, 4))):
+            out.append(draw(st.sampled_from(["--b", "--b", "--b", "--b ", "--b\r", "--b--"])))
+            out.extend(headers)
+            # Usually the empty line, sometimes none (the part ends in its
+            # header section) or a line ending of the other kind.
+            out.append(separator)
+            if draw(st.booleans()):
+                out.append(draw(part_bodies))
     if draw(st.booleans()):
         out.append("--b--")
     return eol.join(out).encode()
@@ -171,3 +178,24 @@ def test_parts_made_from_the_memo_have_the_state_of_parts_split_alone() -> None:
             if name not in {"_tree", "_section"}:
                 assert getattr(part, name) == getattr(reference, name), name
         assert part._section is made[0]._section is not None
+
+
+@pytest.mark.parametrize("eol", ["\n", "\r\n"])
+@pytest.mark.parametrize("body", ["", "x", "aGk="])
+@pytest.mark.parametrize("close", ["--b--", "--b", ""])
+def test_runs_of_identical_parts(eol: str, body: str, close: str) -> None:
+    # The memo's tight loop over a run: each part's end (the line ending
+    # before the next delimiter belongs to the delimiter), body and answers
+    # must be those of parts split one by one.
+    section = ["--b", "Content-Type: text/html", "Content-Transfer-Encoding: base64", ""]
+    lines = ["Content-Type: multipart/mixed; boundary=b", ""]
+    for _ in range(5):
+        lines += [*section, body]
+    lines += ["--b", "Content-Type: text/plain", "", "other", close]
+    raw = eol.join(lines).encode()
+    for order in range(3):
+        assert observe_all(mime.parse(raw), order) == observe_all(
+            mime.parse(raw, limits=NO_MEMO), order
+        )
+    parts = mime.parse(raw).parts
+    assert [p.raw_body for p in parts[:5]] == [body.encode()] * 5

@@ -606,9 +606,50 @@ class Message:
         head = b""  # its header section and the empty line after it
         width_section = width_head = 0
         leaf = False
+        # A run of identical parts: the last delimiter line (with its line
+        # ending) followed by ``head``; None when there is none to look for.
+        run: bytes | None = None
+        eol: bytes | None = None
+        append = parts.append
         while True:
             if candidate < 0:
                 found = find(nl_delimiter, pos, end)
+                if run is not None and found >= 0 and startswith(head, part_start):
+                    # The hostile case (3,000 identical parts) and the common
+                    # one (a mailbox's repeated part headers) in a tight loop:
+                    # while each next delimiter line is the previous one and
+                    # is followed by the same header section, the part before
+                    # it is made from the memo entry.  Anything else (another
+                    # section, a close delimiter, padding, a part too short
+                    # for its own header section, the parts limit) leaves the
+                    # loop and is handled below, from the same ``found``.
+                    width_run = len(run) - width_head
+                    leaf_parts = () if leaf else None
+                    entry = known
+                    assert entry is not None  # (``run`` is only set with one)
+                    while budget > 0 and startswith(run, found):
+                        text_end = found - 1 if data[found - 1] == 0x0D else found
+                        if text_end < part_start + width_head:
+                            break
+                        budget -= 1
+                        append(
+                            _new_part(
+                                tree,
+                                part_start,
+                                text_end,
+                                depth,
+                                child_default,
+                                part_start + width_section,
+                                part_start + width_head,
+                                entry,
+                                leaf_parts,
+                            )
+                        )
+                        part_start = found + width_run
+                        pos = part_start - 1
+                        found = find(nl_delimiter, pos, end)
+                        if found < 0:
+                            break
                 if found < 0:
                     break
                 candidate = found + 1
@@ -622,14 +663,14 @@ class Message:
             # ignored), then transport padding before the line end.
             octet = data[after] if after < end else -1
             if octet == 0x0A:
-                is_close, line_stop = False, after + 1
+                is_close, line_stop, eol = False, after + 1, b"\n"
             elif octet == 0x0D and startswith(b"\n", after + 1, end):
-                is_close, line_stop = False, after + 2
+                is_close, line_stop, eol = False, after + 2, b"\r\n"
             elif startswith(b"--", after, end):
-                is_close = True
+                is_close, eol = True, None
                 line_stop = any_eol(data, after, end).end()  # type: ignore[union-attr]
             else:
-                is_close = False
+                is_close, eol = False, None
                 line_end = padding_eol(data, after, end)
                 if line_end is None:
                     # "--boundary" is only a prefix of this line: not a delimiter.
@@ -688,6 +729,7 @@ class Message:
             # delimiter on the very next line (an empty part) is found.
             pos = part_start - 1 if part_start > after else part_start
             candidate = -1
+            run = None if known is None or eol is None else nl_delimiter + eol + head
             if is_close:
                 closed = True
                 if part_start < end:
