@@ -419,3 +419,27 @@ def test_deliverby_and_mt_priority() -> None:
             utf8=False,
         )
     assert info.value.reply.code == 555
+
+
+def test_parameterless_mail_and_rcpt_equal_the_general_parse() -> None:
+    # MAIL/RCPT without parameters take a shortcut (a shared empty value);
+    # it must be indistinguishable from parsing an empty parameter list.
+    from mailproto.smtp import ServerConfig
+    from mailproto.smtp._connection import _advertised
+    from mailproto.smtp._readers import parse_command
+    from mailproto.smtp.extensions import (
+        parse_mail_parameters,
+        parse_rcpt_parameters,
+        split_parameters,
+    )
+
+    ext, _ = _advertised(ServerConfig(), False, 1000)
+    for line in (b"MAIL FROM:<a@b.example>\r\n", b"MAIL FROM:<>  \r\n"):
+        _, mail = parse_command(line, extensions=ext, utf8=True)
+        assert isinstance(mail, MailFrom)
+        assert mail.parameters == parse_mail_parameters(split_parameters(""), ext, frozenset())
+    _, rcpt = parse_command(b"RCPT TO:<c@d.example> \r\n", extensions=ext, utf8=True)
+    assert isinstance(rcpt, RcptTo)
+    assert rcpt.parameters == parse_rcpt_parameters(split_parameters(""), ext, frozenset())
+    _, mail = parse_command(b"MAIL FROM:<a@b.example> SIZE=10\r\n", extensions=ext, utf8=True)
+    assert isinstance(mail, MailFrom) and mail.parameters.size == 10

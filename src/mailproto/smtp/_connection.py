@@ -447,7 +447,7 @@ class ServerConnection:
         # greeting or the HELO/EHLO reply.
         enhanced = self._enhanced and verb not in _ENHANCED_EXEMPT
         utf8 = self.mail_from is not None and self.mail_from.parameters.smtputf8
-        self._out.append(reply.to_bytes(enhanced=enhanced, utf8=utf8))
+        self._out.append(reply.to_bytes(enhanced=enhanced, utf8=utf8))  # (memoised)
 
     def _set_state(self, verb: Verb, *, ok: bool, more: bool = False) -> None:
         tr = transition(self._state, verb)

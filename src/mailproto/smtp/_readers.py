@@ -65,7 +65,9 @@ from mailproto.smtp._events import (
 from mailproto.smtp._state import Verb
 from mailproto.smtp.extensions import (
     Extensions,
+    MailParameters,
     ParameterError,
+    RcptParameters,
     parse_mail_parameters,
     parse_rcpt_parameters,
     split_parameters,
@@ -173,12 +175,19 @@ def _hello(cls: type[Helo] | type[Ehlo] | type[Lhlo]) -> _Parser:
     return parse
 
 
+_NO_MAIL_PARAMETERS = MailParameters()
+_NO_RCPT_PARAMETERS = RcptParameters()
+
+
 def _mail(rest: str, sp: bool, ext: Extensions, xm: frozenset[str], xr: frozenset[str]) -> Event:
     if rest[:5].upper() != "FROM:":
         raise ValueError("FROM: expected")
     sender, tail = parse_path(rest[5:].lstrip(" "), null_ok=True)
     if tail and tail[0] != " ":
         raise ValueError("space expected after path")
+    if not tail.strip(" "):
+        # The common shape, no parameters: one shared (frozen) empty value.
+        return MailFrom(sender=sender, parameters=_NO_MAIL_PARAMETERS)
     params = parse_mail_parameters(split_parameters(tail), ext, xm)
     return MailFrom(sender=sender, parameters=params)
 
@@ -190,6 +199,8 @@ def _rcpt(rest: str, sp: bool, ext: Extensions, xm: frozenset[str], xr: frozense
     if tail and tail[0] != " ":
         raise ValueError("space expected after path")
     assert recipient is not None
+    if not tail.strip(" "):
+        return RcptTo(recipient=recipient, parameters=_NO_RCPT_PARAMETERS)
     params = parse_rcpt_parameters(split_parameters(tail), ext, xr)
     return RcptTo(recipient=recipient, parameters=params)
 
