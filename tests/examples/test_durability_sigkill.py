@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from mailserver.maildir import Store
 from tests.examples.test_e2e_support import (
     B,
     ServerThread,
@@ -99,14 +100,17 @@ def test_sigkill_mid_delivery_loses_nothing_and_duplicates_nothing(tmp_path: Pat
     local: list[int] = []
     remote: list[int] = []
     stop = threading.Event()
+    # Six concurrent senders into one mailbox, so that deliveries share
+    # group commits (one directory fsync and index fdatasync per batch) when
+    # the kill lands.
     threads = [
-        threading.Thread(target=_sender, args=(smtp_port, ANA, 0, local, stop)),
-        threading.Thread(target=_sender, args=(smtp_port, ANA, 50_000, local, stop)),
+        threading.Thread(target=_sender, args=(smtp_port, ANA, k * 10_000, local, stop))
+        for k in range(6)
     ]
     for t in threads:
         t.start()
     try:
-        assert wait_for(lambda: len(local) >= 30, 60)
+        assert wait_for(lambda: len(local) >= 60, 90)
         # Queue some mail for correo.example, whose MTA is not running.
         with smtplib.SMTP("127.0.0.1", mapping[2587], timeout=10) as s:
             s.login("pepe@iesfbmoll.example", "pepe-demo-1")
@@ -149,6 +153,14 @@ def test_sigkill_mid_delivery_loses_nothing_and_duplicates_nothing(tmp_path: Pat
             proc.kill()
         assert proc.returncode in (0, -signal.SIGKILL)
     assert os.path.isdir(data / "iesfbmoll.example" / "queue")
+    # With the server stopped, the index agrees with the files: every stored
+    # message has exactly one UID, and every UID one message.
+    inbox = Store(root / "mail").mailbox(ANA).folder("INBOX")
+    files = maildir_files(root, ANA)
+    assert len(inbox.uids()) == len(files) == len(set(inbox.uids()))
+    assert sorted(info.key for info in inbox.messages()) == sorted(
+        f.name.partition(":")[0] for f in files
+    )
 
 
 def test_sigterm_is_a_clean_shutdown(tmp_path: Path) -> None:
