@@ -78,6 +78,7 @@ def sample_commands(tag: str) -> list[C.Command]:
         C.GetQuota(tag=tag, root=""),
         C.GetQuotaRoot(tag=tag, mailbox="INBOX"),
         C.SetQuota(tag=tag, root="", limits=(("STORAGE", 10),)),
+        C.Experimental(tag=tag, name="XPIG-LATIN"),
     ]
 
 

@@ -1282,7 +1282,9 @@ def _parse_response(message: RawMessage, limits: IMAPLimits | None, utf8: bool) 
 
 # tag = 1*<any ASTRING-CHAR except "+"> (RFC 9051 §9): 7-bit only.
 _TAG_CHARS = r"[!#$&',-\[\]^-z|}~]"
-_COMMAND = re.compile(rf"({_TAG_CHARS}+) ([A-Za-z]+)")
+# The command name: letters for every command of the RFCs, but an X
+# command (RFC 3501 §6.5.1) is "X" followed by any atom.
+_COMMAND = re.compile(rf"({_TAG_CHARS}+) ([Xx][!#$&'+,\-./0-9:;<=>?@A-Z^_`a-z|~]+|[A-Za-z]+)")
 _OBJECTID = re.compile(r"[A-Za-z0-9_\-]{1,255}")
 _BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
 _FETCH_ATT = re.compile(
@@ -1749,12 +1751,24 @@ def parse_command(
     cur.tag = tag
     cur.pos = m.end()
     try:
+        if m.group(2)[0] in "Xx":
+            return _experimental(cur, tag, m.group(2))
         return _command_body(cur, tag, m.group(2).upper())
     except ParseError as exc:
         exc.tag = tag
         raise
     except LocalProtocolError as exc:  # a value constructor refused a parsed field
         raise ParseError(f"invalid command: {exc}", tag=tag) from None
+
+
+def _experimental(cur: _Cursor, tag: str, name: str) -> C.Experimental:
+    """``X<atom> [SP arguments]`` (RFC 3501 §6.5.1): arguments by the generic grammar."""
+    if cur.pos == len(cur.s):
+        return C.Experimental(tag=tag, name=name)
+    cur.sp()
+    return C.Experimental(
+        tag=tag, name=name, arguments=tuple(ext_value(node) for node in cur.tree_rest())
+    )
 
 
 def parse_authenticate_data(line: bytes) -> C.AuthenticateData:

@@ -816,6 +816,11 @@ def write_command(w: Writer, cmd: C.Command | C.Done) -> None:
         w.raw(
             b" (" + b" ".join(b"%s %d" % (check_atom(r).encode(), n) for r, n in cmd.limits) + b")"
         )
+    elif isinstance(cmd, C.Experimental):
+        w.raw(cmd.name.encode("ascii"))
+        for argument in cmd.arguments:
+            w.sp()
+            write_ext_value(w, argument)
     else:
         raise LocalProtocolError(f"not a command: {cmd!r}")
     w.crlf()

@@ -159,6 +159,10 @@ ALLOWED_STATES: dict[str, frozenset[State]] = {
     "LOGOUT": _ANY,
     # RFC 2971 §3.1: "the ID command is valid in any state".
     "ID": _ANY,
+    # RFC 3501 §6.5.1: X<atom> commands are the server's to define, so the
+    # machine lets them through in every state and the application answers
+    # (BAD when it does not know the command).
+    "EXPERIMENTAL": _ANY,
     # RFC 9051 §6.2: not authenticated only.
     "STARTTLS": frozenset({_N}),
     "AUTHENTICATE": frozenset({_N}),
@@ -251,6 +255,8 @@ BARRIERS: frozenset[str] = frozenset(
         "CLOSE",
         "UNSELECT",
         "ENABLE",
+        # What an X command does to the session is unknown: alone on the wire.
+        "EXPERIMENTAL",
     }
 )
 
@@ -293,6 +299,7 @@ def command_name(command: object) -> str:
 
 _NAMES: dict[type, str] = {
     C.Capability: "CAPABILITY",
+    C.Experimental: "EXPERIMENTAL",
     C.Noop: "NOOP",
     C.Logout: "LOGOUT",
     C.StartTLS: "STARTTLS",

@@ -13,12 +13,14 @@ so that they never reach a log or a test failure report.
 from __future__ import annotations
 
 import datetime
+import re
 from typing import Any, Literal, Type  # noqa: UP035 (see COMMANDS)
 
 import attrs
 
+from mailproto.errors import LocalProtocolError
 from mailproto.imap.types._seqset import SequenceSet
-from mailproto.imap.types._values import FetchAttribute, SearchKey
+from mailproto.imap.types._values import ExtensionValue, FetchAttribute, SearchKey
 
 __all__ = [
     "COMMANDS",
@@ -37,6 +39,7 @@ __all__ = [
     "Done",
     "Enable",
     "Examine",
+    "Experimental",
     "Expunge",
     "Fetch",
     "GetQuota",
@@ -513,6 +516,37 @@ class SetQuota:
     limits: tuple[tuple[str, int], ...]
 
 
+_X_COMMAND_NAME = re.compile(r"[Xx][!#$&'+,\-./0-9:;<=>?@A-Z^_`a-z|~]+")
+
+
+def _x_name_ok(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if not _X_COMMAND_NAME.fullmatch(value):
+        raise LocalProtocolError(
+            f"an experimental command name is X followed by an atom: {value!r}"
+        )
+
+
+@attrs.frozen(kw_only=True)
+class Experimental:
+    """``X<atom> [arguments]``: an experimental or private command.
+
+    RFC 3501 §6.5.1 (and RFC 9051 §6.5.1) reserve command names starting
+    with ``X`` for experimental commands "not a part of this specification";
+    a server that does not know one answers BAD, a server that does gets the
+    arguments as generic values to interpret itself.  Arguments are parsed
+    with the generic grammar: a number is an :class:`int`, ``NIL`` is
+    ``None``, an atom, quoted string or literal is a :class:`str`, and a
+    parenthesised list is a :class:`tuple`.
+    """
+
+    #: The command tag.
+    tag: str = _tag()
+    #: The command name as sent, starting with ``X`` (e.g. ``"XPIG-LATIN"``).
+    name: str = attrs.field(validator=_x_name_ok)
+    #: The arguments, as generic values (see above).
+    arguments: tuple[ExtensionValue, ...] = ()
+
+
 #: Any command.
 Command = (
     Capability
@@ -549,6 +583,7 @@ Command = (
     | GetQuota
     | GetQuotaRoot
     | SetQuota
+    | Experimental
 )
 
 #: Every tagged command class.
