@@ -42,11 +42,14 @@ from mailproto.imap.types._values import (
     SectionData,
     SinglePartBody,
 )
+from mailproto.imap.types.responses import FetchResponse as _FetchResponse
 
-__all__ = ["fast_fetch", "make_fetch_response"]
+__all__ = ["fast_fetch"]
 
 _Q = r'"[^"\\\r\n\x00]*(?:\\["\\][^"\\\r\n\x00]*)*"'
 _NIL = r"[Nn][Ii][Ll]"
+# A quoted string whose group is its content (quotes outside the group).
+_QC = r'"([^"\\\r\n\x00]*(?:\\["\\][^"\\\r\n\x00]*)*)"'
 _NS = f"(?:{_NIL}|{_Q})"
 _ADDR = rf"\({_NS} {_NS} {_NS} {_NS}\)"
 _ALIST = rf"(?:{_NIL}|\({_ADDR}(?: ?{_ADDR})*\))"
@@ -57,6 +60,12 @@ _DSP = rf"(?:{_NIL}|\({_Q} {_PARAMS}\))"
 _LANG = rf"(?:{_NIL}|{_Q}|\({_Q}(?: {_Q})*\))"
 
 _ADDR_RE = re.compile(rf"\(({_NS}) ({_NS}) ({_NS}) ({_NS})\)")
+# An address of an already-matched list holding no backslash and no "": each
+# field is NIL or '"' [^"]+ '"', and the group captures the content.
+_NIL_OR_CONTENT = rf'(?:"([^"]*)"|{_NIL})'
+_ADDR_PLAIN_RE = re.compile(
+    rf"\({_NIL_OR_CONTENT} {_NIL_OR_CONTENT} {_NIL_OR_CONTENT} {_NIL_OR_CONTENT}\)"
+)
 _ENV_RE = re.compile(
     rf"\(({_NS}) ({_NS}) ({_ALIST}) ({_ALIST}) ({_ALIST}) ({_ALIST}) ({_ALIST}) ({_ALIST})"
     rf" ({_NS}) ({_NS})\)"
@@ -66,9 +75,13 @@ _LEAF_HEAD = re.compile(rf"\(({_Q}) ({_Q}) ({_PARAMS}) ({_NS}) ({_NS}) ({_Q}) ({
 # After the head: [SP lines] [SP md5 [SP dsp [SP lang [SP loc]]]] ")"
 _LEAF_TAIL = re.compile(rf"(?: ({_NUM}))?(?: ({_NS})(?: ({_DSP})(?: ({_LANG})(?: ({_NS}))?)?)?)?\)")
 # A whole non-message leaf in one match: head, then the tail.
-_LEAF = re.compile(_LEAF_HEAD.pattern + _LEAF_TAIL.pattern)
+# A whole non-message leaf in one match: head, then the tail; type, subtype
+# and encoding captured without their quotes.
+_LEAF = re.compile(
+    rf"\({_QC} {_QC} ({_PARAMS}) ({_NS}) ({_NS}) {_QC} ({_NUM})" + _LEAF_TAIL.pattern
+)
 _MSG_TAIL = re.compile(rf" ({_NUM})(?: ({_NS})(?: ({_DSP})(?: ({_LANG})(?: ({_NS}))?)?)?)?\)")
-_MP_TAIL = re.compile(rf" ({_Q})(?: ({_PARAMS})(?: ({_DSP})(?: ({_LANG})(?: ({_NS}))?)?)?)?\)")
+_MP_TAIL = re.compile(rf" {_QC}(?: ({_PARAMS})(?: ({_DSP})(?: ({_LANG})(?: ({_NS}))?)?)?)?\)")
 _ITEM = re.compile(
     r"([A-Za-z0-9.]+)"
     r"(\[(?:[^\]\"\x00]|\"[^\"\\\x00]*(?:\\.[^\"\\\x00]*)*\")*\](?:<([0-9]{1,10})>)?)? "
@@ -93,7 +106,36 @@ _COMMON_HEAD = re.compile(
     r' INTERNALDATE "([ 0-9A-Za-z:+\-]{26})" RFC822\.SIZE ([0-9]{1,18}) '
 )
 _VALUE_RE = re.compile(rf"{_NIL}|{_Q}|\x00[0-9]+\x00")
-_LIT_RE = re.compile(r"\x00([0-9]+)\x00")
+# A literal marker (see _parser.flatten) that stands where a *string* is
+# expected: not the value of BODY[...]/BINARY[...] (after "] " or "> ") or
+# of RFC822, RFC822.HEADER, RFC822.TEXT (message data, kept as bytes).
+_STRING_MARKER = re.compile(r"(?<![\]>] )(?<!RFC822 )(?<!HEADER )(?<!TEXT )\x00([0-9]+)\x00")
+
+
+def _inline_strings(s: str, literals: tuple[bytes, ...]) -> str:
+    """*s* with every string literal that can be quoted written as a quoted string.
+
+    Servers send 8-bit header text (a subject, a display name, a file name)
+    as a literal inside ENVELOPE or BODYSTRUCTURE (RFC 3501 quoted strings
+    are 7-bit); without this, one such string sends the whole response to
+    the generic path.  A literal and a quoted string are the same ``string``
+    (RFC 9051 §4.3), so the value is unchanged: the literal's octets decoded
+    as the generic path decodes them, with backslash and ``"`` escaped.  A literal
+    holding CR, LF or NUL stays a marker, and the regexes give up on it.
+    """
+
+    def quoted(m: re.Match[str]) -> str:
+        data = literals[int(m.group(1))]
+        if b"\r" in data or b"\n" in data or b"\x00" in data:
+            return m.group()
+        text = data.decode("utf-8", "surrogateescape")
+        if "\\" in text or '"' in text:
+            text = text.replace("\\", "\\\\").replace('"', '\\"')
+        return f'"{text}"'
+
+    return _STRING_MARKER.sub(quoted, s)
+
+
 _UNESCAPE = re.compile(r"\\([\"\\])")
 _NILS = frozenset({"NIL", "NIl", "NiL", "Nil", "nIL", "nIl", "niL", "nil"})
 _MAX32 = 4294967295
@@ -107,6 +149,10 @@ def _ns(token: str) -> str | None:
     if "\\" in inner:
         return _UNESCAPE.sub(r"\1", inner)
     return inner
+
+
+def _unescape(inner: str) -> str:
+    return _UNESCAPE.sub(r"\1", inner) if "\\" in inner else inner
 
 
 def _s(token: str) -> str:
@@ -215,20 +261,57 @@ def _make_envelope(  # noqa: PLR0917 (mirrors the field order)
     return obj
 
 
-def _fetch_maker() -> Any:
-    from mailproto.imap.types.responses import FetchResponse
+(
+    _F_SEQ,
+    _F_UID,
+    _F_FLAGS,
+    _F_DATE,
+    _F_SIZE,
+    _F_ENVELOPE,
+    _F_BODYSTRUCTURE,
+    _F_BODY,
+    _F_MODSEQ,
+    _F_EMAIL_ID,
+    _F_THREAD_ID,
+    _F_PREVIEW,
+    _F_SAVE_DATE,
+    _F_BINARY_SIZES,
+    _F_SECTIONS,
+    _F_EXTRA,
+) = _setters(
+    _FetchResponse,
+    "seq uid flags internal_date rfc822_size envelope body_structure body modseq email_id"
+    " thread_id preview save_date binary_sizes sections extra",
+)
+_SD_SET = _setters(SectionData, "section origin data binary legacy")
 
-    fields = FetchResponse.__attrs_attrs__
-    plan = tuple((FetchResponse.__dict__[f.name].__set__, f.name, f.default) for f in fields)
 
-    def make(kw: dict[str, Any]) -> Any:
-        obj = _new(FetchResponse)
-        get = kw.get
-        for setter, name, default in plan:
-            setter(obj, get(name, default))
-        return obj
+_NO_SECTION = Section()
 
-    return make
+
+def _section_data(
+    section: Section, origin: int | None, data: bytes | None, binary: bool, legacy: str | None
+) -> Any:
+    obj = _new(SectionData)
+    _SD_SET[0](obj, section)
+    _SD_SET[1](obj, origin)
+    _SD_SET[2](obj, data)
+    _SD_SET[3](obj, binary)
+    _SD_SET[4](obj, legacy)
+    return obj
+
+
+def _data_value(s: str, pos: int, literals: tuple[bytes, ...]) -> tuple[bytes | None, int] | None:
+    """The nstring (or literal) message data at *pos*, and where it ends."""
+    v = _VALUE_RE.match(s, pos)
+    if v is None:
+        return None
+    token = v.group()
+    if token[0] == "\x00":
+        return literals[int(token[1:-1])], v.end()
+    if token[0] == '"':
+        return _s(token).encode("utf-8", "surrogateescape"), v.end()
+    return None, v.end()
 
 
 # Small caches of immutable sub-values that repeat across a mailbox (the same
@@ -244,28 +327,33 @@ _EXT_CACHE_M: dict[tuple[str | None, ...], BodyExtension] = {}
 
 
 def _alist(text: str) -> tuple[Address, ...]:
+    # *text* is an address list the envelope regex has already matched, so
+    # its shape is known; only its values are extracted here.
     if text[0] != "(":
         return ()
     got = _ALIST_CACHE.get(text)
     if got is not None:
         return got
-    if "\\" in text:
+    if "\\" in text or '""' in text:
         got = tuple(
             [_address(_ns(a), _ns(b), _ns(c), _ns(d)) for a, b, c, d in _ADDR_RE.findall(text)]
         )
     else:
-        # No escapes anywhere: unquoting is a slice, done inline.
-        got = tuple(
-            [
-                _address(
-                    a[1:-1] if a[0] == '"' else None,
-                    b[1:-1] if b[0] == '"' else None,
-                    c[1:-1] if c[0] == '"' else None,
-                    d[1:-1] if d[0] == '"' else None,
-                )
-                for a, b, c, d in _ADDR_RE.findall(text)
-            ]
-        )
+        # The common case: no escapes and no empty string, so every quoted
+        # string is '"' [^"]+ '"' and its content is captured by the regex
+        # itself, and an empty capture can only be NIL.  About a third
+        # cheaper than slicing the quotes off, and the loop builds each
+        # Address in place (no call per address).
+        out: list[Address] = []
+        append = out.append
+        for a, b, c, d in _ADDR_PLAIN_RE.findall(text):
+            obj = _new(Address)
+            _A_NAME(obj, a or None)
+            _A_ADL(obj, b or None)
+            _A_MBOX(obj, c or None)
+            _A_HOST(obj, d or None)
+            append(obj)
+        got = tuple(out)
     if len(text) <= _CACHE_KEY_MAX:
         if len(_ALIST_CACHE) >= _CACHE_SIZE:
             _ALIST_CACHE.clear()
@@ -383,46 +471,47 @@ def _body(
         m = _MP_TAIL.match(s, pos)
         if m is None:
             return None
-        ext = _ext(m.groups()[1:], True)
-        if ext is not None and not ext_ok:
+        subtype, first, dsp, lang, loc = m.groups()
+        if first is None:
+            ext = None
+        elif ext_ok:
+            ext = _ext((first, dsp, lang, loc), True)
+        else:
             return None
         multi = _new(MultipartBody)
         _M_PARTS(multi, tuple(parts))
-        _M_SUBTYPE(multi, _s(m.group(1)))
+        _M_SUBTYPE(multi, _unescape(subtype))
         _M_EXT(multi, ext)
         return multi, m.end()
     leaf = _LEAF.match(s, pos)
     if leaf is not None:
-        g = leaf.groups()
-        mtype = g[0]
-        lines_s = g[7]
-        if (lines_s is not None) != (mtype.upper() == '"TEXT"'):
+        mtype, sub, params, cid, desc, enc, size, lines_s, first, dsp, lang, loc = leaf.groups()
+        # (An escape cannot spell TEXT, so the raw content is compared.)
+        if (lines_s is not None) != (mtype.upper() == "TEXT"):
             return None  # lines where they do not belong, or missing: slow path judges
-        ext = _ext(g[8:], False) if g[8] is not None else None
-        if ext is not None and not ext_ok:
+        if first is None:
+            ext = None
+        elif ext_ok:
+            ext = _ext((first, dsp, lang, loc), False)
+        else:
             return None
-        cid = g[3]
-        desc = g[4]
-        sub = g[1]
-        enc = g[5]
         if "\\" in mtype or "\\" in sub or "\\" in enc:
-            mtype, sub, enc = '"' + _s(mtype) + '"', '"' + _s(sub) + '"', '"' + _s(enc) + '"'
-        return (
-            _single(
-                mtype[1:-1],
-                sub[1:-1],
-                _params(g[2]),
-                None if cid[0] != '"' else _s(cid),
-                None if desc[0] != '"' else _s(desc),
-                enc[1:-1],
-                int(g[6]),
-                None if lines_s is None else int(lines_s),
-                None,
-                None,
-                ext,
-            ),
-            leaf.end(),
-        )
+            mtype, sub, enc = _unescape(mtype), _unescape(sub), _unescape(enc)
+        # SinglePartBody, slot by slot (see _single), inline: this is the
+        # commonest value of a BODYSTRUCTURE.
+        obj = _new(SinglePartBody)
+        _SP0(obj, mtype)
+        _SP1(obj, sub)
+        _SP2(obj, _params(params))
+        _SP3(obj, None if cid[0] != '"' else _s(cid))
+        _SP4(obj, None if desc[0] != '"' else _s(desc))
+        _SP5(obj, enc)
+        _SP6(obj, int(size))
+        _SP7(obj, None if lines_s is None else int(lines_s))
+        _SP8(obj, None)
+        _SP9(obj, None)
+        _SP10(obj, ext)
+        return obj, leaf.end()
     head = _LEAF_HEAD.match(s, pos)
     if head is None:
         return None
@@ -515,32 +604,35 @@ def _date(text: str, parse_datetime: Any) -> Any:
 
 
 def fast_fetch(  # noqa: PLR0917 (internal hot path: positional on purpose)
+    seq: int,
     s: str,
     pos: int,
     literals: tuple[bytes, ...],
     max_depth: int,
     parse_datetime: Any,
     section_from: Any,
-) -> dict[str, Any] | None:
-    """Parse ``(...)`` FETCH data at *pos*; the keyword arguments of FetchResponse, or None."""
+) -> Any:
+    """Parse ``(...)`` FETCH data at *pos*: the :class:`FetchResponse`, or None."""
     if max_depth < 5 or not s.startswith("(", pos) or not s.endswith(")"):
         return None
+    if literals:
+        # (Markers only follow "FETCH (": pos stays valid.)
+        s = _inline_strings(s, literals)
     pos += 1
     end = len(s) - 1
-    kw: dict[str, Any] = {}
-    sections: list[SectionData] = []
+    # One local per field the fast path can fill (the rest keep their
+    # defaults); "unset" is None for all of them, as in FetchResponse.
+    uid = flags = date = size = envelope = bodystructure = body = modseq = None
+    sections: list[SectionData] | None = None
     head = _COMMON_HEAD.match(s, pos)
     if head is not None:
         uid_s, content, date_s, size_s = head.groups()
-        number = int(uid_s)
+        uid = int(uid_s)
         flags = _flags(content)
         date = _date(date_s, parse_datetime)
-        if number > _MAX32 or flags is None or date is None:
+        if uid > _MAX32 or flags is None or date is None:
             return None
-        kw["uid"] = number
-        kw["flags"] = flags
-        kw["internal_date"] = date
-        kw["rfc822_size"] = int(size_s)
+        size = int(size_s)
         pos = head.end()
     while True:
         m = _ITEM.match(s, pos)
@@ -560,75 +652,80 @@ def fast_fetch(  # noqa: PLR0917 (internal hot path: positional on purpose)
                     _SECTION_CACHE[spec] = section
             if key == "BINARY" and section.text is not None:
                 return None
-            v = _VALUE_RE.match(s, pos)
-            if v is None:
+            value = _data_value(s, pos, literals)
+            if value is None:
                 return None
-            token = v.group()
-            if token[0] == "\x00":
-                data: bytes | None = literals[int(token[1:-1])]
-            elif token[0] == '"':
-                data = _s(token).encode("utf-8", "surrogateescape")
-            else:
-                data = None
+            if sections is None:
+                sections = []
             sections.append(
-                SectionData(
-                    section=section,
-                    origin=None if origin is None else int(origin),
-                    data=data,
-                    binary=key == "BINARY",
+                _section_data(
+                    section,
+                    None if origin is None else int(origin),
+                    value[0],
+                    key == "BINARY",
+                    None,
                 )
             )
+            pos = value[1]
+        elif key == "ENVELOPE":
+            v = _ENV_RE.match(s, pos)
+            if v is None:
+                return None
+            envelope = _envelope(v.groups())
             pos = v.end()
+        elif key == "BODYSTRUCTURE":
+            got = _body(s, pos, 1, max_depth, True)
+            if got is None:
+                return None
+            bodystructure, pos = got
         elif key == "UID":
             v = _NUM_RE.match(s, pos)
-            if v is None or "uid" in kw:
+            if v is None or uid is not None:
                 return None
-            number = int(v.group())
-            if number > _MAX32:
+            uid = int(v.group())
+            if uid > _MAX32:
                 return None
-            kw["uid"] = number
             pos = v.end()
         elif key == "FLAGS":
             v = _FLAGS_RE.match(s, pos)
             if v is None:
                 return None
-            got_flags = _flags(v.group(1))
-            if got_flags is None:
+            flags = _flags(v.group(1))
+            if flags is None:
                 return None
-            kw["flags"] = got_flags
             pos = v.end()
         elif key == "INTERNALDATE":
             v = _DATE_TIME_RE.match(s, pos)
             if v is None:
                 return None
-            got_date = _date(v.group(1), parse_datetime)
-            if got_date is None:
+            date = _date(v.group(1), parse_datetime)
+            if date is None:
                 return None
-            kw["internal_date"] = got_date
             pos = v.end()
         elif key == "RFC822.SIZE":
             v = _NUM_RE.match(s, pos)
             if v is None:
                 return None
-            kw["rfc822_size"] = int(v.group())
+            size = int(v.group())
             pos = v.end()
-        elif key == "ENVELOPE":
-            v = _ENV_RE.match(s, pos)
-            if v is None:
-                return None
-            kw["envelope"] = _envelope(v.groups())
-            pos = v.end()
-        elif key in ("BODYSTRUCTURE", "BODY"):
-            got = _body(s, pos, 1, max_depth, key == "BODYSTRUCTURE")
+        elif key == "BODY":
+            got = _body(s, pos, 1, max_depth, False)
             if got is None:
                 return None
-            kw["body_structure" if key == "BODYSTRUCTURE" else "body"] = got[0]
-            pos = got[1]
+            body, pos = got
+        elif key in ("RFC822", "RFC822.HEADER", "RFC822.TEXT"):
+            value = _data_value(s, pos, literals)
+            if value is None:
+                return None
+            if sections is None:
+                sections = []
+            sections.append(_section_data(_NO_SECTION, None, value[0], False, key))
+            pos = value[1]
         elif key == "MODSEQ":
             v = _MODSEQ_RE.match(s, pos)
             if v is None:
                 return None
-            kw["modseq"] = int(v.group(1))
+            modseq = int(v.group(1))
             pos = v.end()
         else:
             return None
@@ -637,11 +734,23 @@ def fast_fetch(  # noqa: PLR0917 (internal hot path: positional on purpose)
         if pos > end or s[pos] != " ":
             return None
         pos += 1
-    if sections:
-        kw["sections"] = tuple(sections)
-    return kw
-
-
-#: Build a FetchResponse from the keyword arguments fast_fetch returns (plus
-#: ``seq``), every slot set, without attrs' per-field frozen setattr.
-make_fetch_response = _fetch_maker()
+    # FetchResponse, slot by slot (it has no validators or converters): the
+    # fields the fast path never fills get their defaults.
+    obj = _new(_FetchResponse)
+    _F_SEQ(obj, seq)
+    _F_UID(obj, uid)
+    _F_FLAGS(obj, flags)
+    _F_DATE(obj, date)
+    _F_SIZE(obj, size)
+    _F_ENVELOPE(obj, envelope)
+    _F_BODYSTRUCTURE(obj, bodystructure)
+    _F_BODY(obj, body)
+    _F_MODSEQ(obj, modseq)
+    _F_EMAIL_ID(obj, None)
+    _F_THREAD_ID(obj, None)
+    _F_PREVIEW(obj, None)
+    _F_SAVE_DATE(obj, None)
+    _F_BINARY_SIZES(obj, ())
+    _F_SECTIONS(obj, () if sections is None else tuple(sections))
+    _F_EXTRA(obj, ())
+    return obj

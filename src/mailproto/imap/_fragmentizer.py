@@ -160,6 +160,134 @@ def _one_line(line: bytes) -> RawMessage:
     return message
 
 
+class _ChunkedBuffer(ReceiveBuffer):
+    """The receive buffer, reading lines and literals in place from the last chunk.
+
+    :class:`ReceiveBuffer` copies every received octet into its bytearray,
+    and a line or a literal is then copied out again.  A client fetching
+    bodies receives mostly literal octets, and a 64 KiB ``recv`` chunk often
+    holds the end of one literal, a line, and the start of the next: copied
+    in and out, those octets cost two extra copies on top of the one every
+    literal needs (its own ``bytes``).  So the *last* chunk received is kept
+    as it is (``bytes`` are immutable: keeping a reference is safe), lines
+    are found in it with :meth:`bytes.find` and sliced out, and literal
+    octets are handed out as zero-copy :class:`memoryview` slices of it.
+    Only what is left of a chunk when the next one arrives (a partial line,
+    usually a few dozen octets) moves into the bytearray, so every octet is
+    copied into it at most once and the line search stays linear however the
+    stream is split.  The octets are always the bytearray's, then the
+    chunk's (from ``_cpos``), in that order.
+    """
+
+    __slots__ = ("_chunk", "_cpos")
+
+    def __init__(self) -> None:
+        super().__init__()
+        # The last chunk received and how far it has been read.
+        self._chunk = b""
+        self._cpos = 0
+
+    def __len__(self) -> int:
+        return len(self._data) + len(self._chunk) - self._cpos
+
+    def __bool__(self) -> bool:
+        return bool(self._data) or self._cpos < len(self._chunk)
+
+    def __bytes__(self) -> bytes:
+        self._flush()
+        return bytes(self._data)
+
+    def _flush(self) -> None:
+        """Move the unread rest of the chunk into the bytearray."""
+        chunk = self._chunk
+        if self._cpos < len(chunk):
+            with memoryview(chunk) as view:
+                self._data += view[self._cpos :]
+        self._chunk = b""
+        self._cpos = 0
+
+    def append(self, data: bytes | bytearray | memoryview) -> None:
+        self._flush()
+        # The caller may reuse a mutable buffer: keep only immutable bytes.
+        self._chunk = data if data.__class__ is bytes else bytes(data)
+
+    def set_chunk(self, chunk: bytes, pos: int) -> None:
+        """Make *chunk* from *pos* the unread tail (the bytearray must be empty)."""
+        self._flush()
+        self._chunk = chunk
+        self._cpos = pos
+
+    def _consume(self, n: int) -> bytes:
+        self._flush()
+        return super()._consume(n)
+
+    def skip_line(self) -> bool:
+        self._flush()
+        return super().skip_line()
+
+    def take_exactly(self, n: int) -> bytes | None:
+        self._flush()
+        return super().take_exactly(n)
+
+    def take_at_most(self, n: int) -> bytes:
+        self._flush()
+        return super().take_at_most(n)
+
+    def take_all(self) -> bytes:
+        self._flush()
+        return super().take_all()
+
+    def take_literal(self, n: int) -> bytes | memoryview:
+        """Up to *n* octets for a literal (may be empty), without copying the chunk's."""
+        data = self._data
+        if data:
+            # Octets that arrived before the chunk (a flushed rest): copied out.
+            with memoryview(data) as view:
+                piece = bytes(view[:n])
+            self._discard(len(piece))
+            return piece
+        chunk = self._chunk
+        pos = self._cpos
+        end = min(pos + n, len(chunk))
+        self._cpos = end
+        if pos == 0 and end == len(chunk):
+            return chunk
+        return memoryview(chunk)[pos:end]
+
+    def next_line(
+        self,
+        max_length: int,
+        *,
+        limit: str = "line_length",
+        hint: ReplyHint | None = None,
+    ) -> bytes | None:
+        chunk = self._chunk
+        pos = self._cpos
+        if not self._data:
+            # The common case: the line is in the chunk, sliced out once.
+            end = chunk.find(b"\n", pos, pos + max_length)
+            if end >= 0:
+                self._cpos = end + 1
+                return chunk[pos : end + 1]
+        elif pos < len(chunk):
+            # A line begun in the bytearray (the rest of the previous chunk)
+            # and ended in this one: join the two pieces once, searching no
+            # further than the line bound allows.
+            data = self._data
+            end = chunk.find(b"\n", pos, pos + max(0, max_length - len(data)))
+            if end >= 0 and data.find(b"\n", self._searched) < 0:
+                with memoryview(chunk) as view:
+                    line = bytes(data) + view[pos : end + 1]
+                del data[:]
+                self._searched = 0
+                self._cpos = end + 1
+                return line
+        # Everything else (no line end yet, over-long lines, lines already in
+        # the bytearray): the bytearray's rules, with the chunk moved into it.
+        self._flush()
+        return super().next_line(max_length, limit=limit, hint=hint)
+
+
 class Fragmentizer:
     """Splits a byte stream into complete IMAP messages (lines + literals)."""
 
@@ -181,7 +309,7 @@ class Fragmentizer:
     ) -> None:
         #: The bounds applied to lines and literals.
         self.limits = limits if limits is not None else IMAPLimits()
-        self._buffer = ReceiveBuffer()
+        self._buffer = _ChunkedBuffer()
         self._report_sync = report_sync_literals
         self._segments: list[bytes] = []
         self._literals: list[bytes] = []
@@ -211,23 +339,24 @@ class Fragmentizer:
             # be handed out, so keeping it would only let a caller that keeps
             # feeding a dead connection grow this buffer without bound.
             return
+        if data.__class__ is not bytes:
+            data = bytes(data)  # the caller may reuse a mutable buffer
         need = self._pending - self._have
-        if need > 0 and not self._buffer:
-            # Mid-literal: keep the chunk itself rather than copying it into
-            # the line buffer (see "Memory and speed of literals" above).
-            if isinstance(data, bytes):
-                view = memoryview(data)
-            else:
-                view = memoryview(bytes(data))  # the caller may reuse its buffer
-            if len(view) <= need:
-                self._parts.append(view)
-                self._have += len(view)
+        buf = self._buffer
+        if need > 0 and not buf:
+            # Mid-literal with nothing buffered before this chunk: the chunk
+            # (or its head) is literal octets, kept as they are (see "Memory
+            # and speed of literals" above).
+            n = len(data)
+            if n <= need:
+                self._parts.append(data)
+                self._have += n
                 return
-            self._parts.append(view[:need])
+            self._parts.append(memoryview(data)[:need])
             self._have += need
-            self._buffer.append(view[need:])
+            buf.set_chunk(data, need)
             return
-        self._buffer.append(data)
+        buf.append(data)
 
     def discard(self) -> None:
         """Drop the message being read (after the server refused a literal).
@@ -266,19 +395,17 @@ class Fragmentizer:
             if self._pending >= 0:
                 # Waiting for a literal: gather its pieces, join once complete.
                 n = self._pending
-                need = n - self._have
-                if need > 0 and len(buf):
-                    take = min(need, len(buf))
-                    with memoryview(buf._data) as view:
-                        self._parts.append(bytes(view[:take]))
-                    buf._discard(take)
-                    self._have += take
+                while self._have < n and buf:
+                    piece = buf.take_literal(n - self._have)
+                    self._parts.append(piece)
+                    self._have += len(piece)
                 if self._have < n:
                     return NEED_DATA
                 parts = self._parts
                 if len(parts) == 1:
                     piece = parts[0]
-                    literal = piece if isinstance(piece, bytes) else bytes(piece)
+                    # One received chunk that is exactly the literal: no copy.
+                    literal = piece if piece.__class__ is bytes else bytes(piece)
                 else:
                     literal = b"".join(parts)
                 self._parts = []

@@ -41,7 +41,7 @@ from typing import Any, NoReturn
 
 from mailproto.codecs import imap_utf7
 from mailproto.errors import LimitExceeded, LocalProtocolError, RemoteProtocolError, ReplyHint
-from mailproto.imap._fastpath import fast_fetch, make_fetch_response
+from mailproto.imap._fastpath import fast_fetch
 from mailproto.imap._fragmentizer import RawMessage
 from mailproto.imap.types import commands as C
 from mailproto.imap.types import responses as R
@@ -120,12 +120,17 @@ def flatten(message: RawMessage) -> tuple[str, tuple[bytes, ...]]:
         return last.decode("utf-8", "surrogateescape"), ()
     parts: list[str] = []
     for index, segment in enumerate(segments[:-1]):
-        match = _ANNOUNCE_TAIL.search(segment)
-        assert match is not None  # the fragmentizer only splits there
-        head = segment[: match.start()]
+        # The fragmentizer only splits after an announcement, so the last "{"
+        # starts it (a search from the start would scan the whole line).
+        start = segment.rfind(b"{")
+        binary = ""
+        if start > 0 and segment[start - 1] == 0x7E:  # "~"
+            start -= 1
+            binary = "~"
+        assert _ANNOUNCE_TAIL.match(segment, start) is not None
+        head = segment[:start]
         if b"\x00" in head:
             raise ParseError("NUL octet in a line")
-        binary = "~" if segment[match.start()] == 0x7E else ""
         parts.append(head.decode("utf-8", "surrogateescape"))
         parts.append(f"\x00{binary}{index}\x00")
     if b"\x00" in last:
@@ -141,7 +146,8 @@ def flatten(message: RawMessage) -> tuple[str, tuple[bytes, ...]]:
 # One token per match, with at most one leading SP.  Groups:
 #   1 "("   2 ")"   3 quoted string, quotes included
 #   4 literal marker index ("~" prefix for literal8)
-#   5 atom, number, or section token (BODY[...]<n>, BINARY.SIZE[...])
+#   5 atom, number, or section token (BODY[...]<n>, BINARY.SIZE[...]; a
+#     header-fld-name in it is an astring, so it may be a literal)
 #   6 anything else: an error
 # Atoms are 7-bit: ATOM-CHAR is "any CHAR except atom-specials" and CHAR is
 # %x01-7F (RFC 3501 §9, RFC 9051 §9).  Neither IMAP4rev2 nor UTF8=ACCEPT
@@ -156,7 +162,7 @@ _TOKEN = re.compile(
     r'|("[^"\\\r\n\x00]*(?:\\["\\][^"\\\r\n\x00]*)*")'
     r"|\x00(~?[0-9]+)\x00"
     r"|((?:[Bb][Oo][Dd][Yy]|[Bb][Ii][Nn][Aa][Rr][Yy])(?:\.[A-Za-z]+)?"
-    r'\[(?:[^\]"\x00]|"(?:[^"\\\x00]|\\.)*")*\](?:<[0-9]+(?:\.[0-9]+)?>)?'
+    r'\[(?:[^\]"\x00]|"(?:[^"\\\x00]|\\.)*"|\x00[0-9]+\x00)*\](?:<[0-9]+(?:\.[0-9]+)?>)?'
     r"|[!#-'*-z|-~]+)"
     r"|([\s\S])"
     r")"
@@ -901,11 +907,10 @@ def _resp_text(cur: _Cursor) -> tuple[ResponseCode | None, str]:
 
 def _fetch_response(seq: int, cur: _Cursor) -> R.FetchResponse:
     fast = fast_fetch(
-        cur.s, cur.pos, cur.literals, cur.limits.nesting_depth, parse_datetime, _section_from
+        seq, cur.s, cur.pos, cur.literals, cur.limits.nesting_depth, parse_datetime, _section_from
     )
     if fast is not None:
-        fast["seq"] = seq
-        return make_fetch_response(fast)  # type: ignore[no-any-return]
+        return fast  # type: ignore[no-any-return]
     tree = cur.tree_rest()
     if len(tree) != 1 or tree[0].__class__ is not list:
         raise ParseError("FETCH data must be one parenthesised list")
@@ -1254,10 +1259,9 @@ def _parse_response(message: RawMessage, limits: IMAPLimits | None, utf8: bool) 
         seq = int(head.group(1))
         if seq <= _MAX32:
             depth = (limits if limits is not None else _DEFAULT_LIMITS).nesting_depth
-            fast = fast_fetch(s, head.end(), literals, depth, parse_datetime, _section_from)
+            fast = fast_fetch(seq, s, head.end(), literals, depth, parse_datetime, _section_from)
             if fast is not None:
-                fast["seq"] = seq
-                return make_fetch_response(fast)  # type: ignore[no-any-return]
+                return fast  # type: ignore[no-any-return]
     cur = _Cursor(s, literals, limits if limits is not None else IMAPLimits(), utf8)
     if s.startswith("* "):
         return _untagged(cur)
