@@ -1048,11 +1048,8 @@ class IMAPSession:
         if pairs:
             code = ResponseCode(
                 name="COPYUID",
-                value=CopyUid(
-                    uidvalidity=dest.uidvalidity,
-                    source=SequenceSet.of(*(s for s, _ in pairs)),
-                    dest=SequenceSet.of(*(d for _, d in pairs)),
-                ),
+                # RFC 4315 §3: the sets pair up in order; from_pairs keeps it.
+                value=CopyUid.from_pairs(dest.uidvalidity, list(pairs)),
             )
         if move:
             # RFC 6851 §4.3: COPYUID goes in an untagged OK before the expunges.

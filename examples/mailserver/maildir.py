@@ -1583,8 +1583,10 @@ class Mailbox:
         shutil.rmtree(doomed, ignore_errors=True)
         if folder is not None:
             self._notify(Change(folder=name, expunged=tuple(folder.uids())))
-        with contextlib.suppress(KeyError):
-            self.unsubscribe(name)
+        # The subscription stays: RFC 9051 §6.3.7 "A server MUST NOT
+        # unilaterally remove an existing mailbox name from the subscription
+        # list even if a mailbox by that name no longer exists" (LIST
+        # (SUBSCRIBED) then shows it \NonExistent, RFC 5258 §3).
 
     def rename_folder(self, old: str, new: str) -> None:
         """Rename a folder and its children (RFC 3501 §6.3.5).

@@ -250,6 +250,16 @@ def test_uidvalidity_differs_when_a_folder_is_recreated(tmp_path: Path) -> None:
     assert box.create_folder("X").uidvalidity != first
 
 
+def test_delete_keeps_the_subscription(tmp_path: Path) -> None:
+    # RFC 9051 §6.3.7: never removed from the subscription list unilaterally.
+    box = Store(tmp_path).mailbox("u")
+    box.create_folder("Gone")
+    box.subscribe("Gone")
+    box.delete_folder("Gone")
+    assert not box.exists("Gone")
+    assert "Gone" in Store(tmp_path).mailbox("u").subscriptions()
+
+
 def test_subscriptions(tmp_path: Path) -> None:
     box = Store(tmp_path).mailbox("u")
     assert "INBOX" in box.subscriptions()
