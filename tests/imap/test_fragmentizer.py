@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mailproto import NEED_DATA, LimitExceeded, RemoteProtocolError
 from mailproto.imap._fragmentizer import Fragmentizer, LiteralAnnounced, RawMessage
@@ -240,3 +242,58 @@ def test_poisoned_fragmentizer_stays_small_however_long_it_is_fed() -> None:
         assert info.value is first.value  # the same error, every time
         assert _tb_depth(info.value) <= depth
     assert f.buffered == buffered
+
+
+# -- reading in place from the last chunk -----------------------------------------
+
+_piece = st.one_of(
+    st.binary(max_size=30).map(lambda b: b.replace(b"\n", b"").replace(b"{", b"") + b"\r\n"),
+    st.binary(max_size=40).map(lambda b: b"* 1 FETCH (BODY[] {%d}\r\n" % len(b) + b + b")\r\n"),
+    st.tuples(st.binary(max_size=9), st.binary(max_size=9)).map(
+        lambda t: b"A1 LOGIN {%d+}\r\n%s {%d}\r\n%s\r\n" % (len(t[0]), t[0], len(t[1]), t[1])
+    ),
+)
+
+
+@given(
+    st.lists(_piece, min_size=1, max_size=6).map(b"".join),
+    st.lists(
+        st.tuples(st.integers(1, 50), st.booleans(), st.sampled_from([bytes, bytearray])),
+        max_size=12,
+    ),
+)
+def test_any_split_and_pull_pattern_frames_the_same(
+    wire: bytes, plan: list[tuple[int, bool, type]]
+) -> None:
+    # The fragmentizer keeps the last chunk and reads lines and literals in
+    # place; octets left over when the next chunk arrives move to the line
+    # buffer.  Whatever the chunk sizes and types, and whether messages are
+    # pulled after every chunk or only now and then, the messages are the
+    # same, and what is left unread comes out of take_all() in order.
+    whole = Fragmentizer()
+    whole.receive_data(wire)
+    expected = messages(whole)
+    f = Fragmentizer()
+    got: list[object] = []
+    pos = 0
+    for size, pull, kind in plan:
+        f.receive_data(kind(wire[pos : pos + size]))
+        pos += size
+        if pull:
+            got += messages(f)
+    f.receive_data(wire[pos:])
+    got += messages(f)
+    assert got == expected
+    assert f.buffered == whole.buffered
+    assert f._buffer.take_all() == whole._buffer.take_all()
+
+
+def test_unread_octets_come_back_in_order_from_take_all() -> None:
+    f = Fragmentizer()
+    f.receive_data(b"* OK a\r\n* OK")
+    assert len(messages(f)) == 1
+    f.receive_data(b" b\r\n* O")  # the rest of the first chunk moves to the line buffer
+    f.receive_data(b"K c")
+    assert f.buffered == len(b"* OK b\r\n* OK c")
+    assert f._buffer.take_all() == b"* OK b\r\n* OK c"
+    assert f.buffered == 0
