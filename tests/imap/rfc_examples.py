@@ -27,8 +27,7 @@ block of RFC 7888, 7162, 5258, 5819, 6154, 2342, 5161, 9208, 4315, 6851,
 (lines the RFC elides -- "...", "[...]", "(...)" -- left out).  RFC 3516
 has no Example block.  RFC 2971 (ID) was not available as text here; its
 example is among the recalled COMMANDS/RESPONSES.  Lines the codec cannot
-handle are marked ``NOT TESTED`` with the reason (SORT, METADATA,
-PREVIEW (LAZY)).
+handle are marked ``NOT TESTED`` with the reason (SORT, METADATA).
 """
 
 from __future__ import annotations
@@ -3074,8 +3073,7 @@ S: Maecenas hendrerit, lorem non imperdiet pellentesque, nulla
 S: ligula nullam
 S: )
 S: A2 OK FETCH complete.
-# NOT TESTED: "C: B1 FETCH 1:4 (ENVELOPE PREVIEW (LAZY))" -- the codec does
-# not parse the PREVIEW (LAZY) modifier (RFC 8970 §6); reported.
+C: B1 FETCH 1:4 (ENVELOPE PREVIEW (LAZY))
 S: B1 OK FETCH completed.
 C: B2 FETCH 3:4 (PREVIEW)
 S: * 3 FETCH (PREVIEW {30}
@@ -3087,7 +3085,7 @@ C: C1 CAPABILITY
 S: * CAPABILITY IMAP4rev1 PREVIEW SEARCHRES
 S: C1 OK Capability command completed.
 C~ C2 SEARCH RETURN (SAVE) FROM "FOO"
-# NOT TESTED: "C: C3 FETCH $ (UID PREVIEW (LAZY))" (same codec gap).
+C: C3 FETCH $ (UID PREVIEW (LAZY))
 S: C2 OK SEARCH completed.
 S: * 5 FETCH (UID 13 PREVIEW "Preview!")
 S: * 9 FETCH (UID 23 PREVIEW NIL)

@@ -68,6 +68,7 @@ from mailproto.imap.types._values import (
     FetchAttribute,
     ModSeqSearch,
     MultipartBody,
+    PreviewRequest,
     ResponseCode,
     SearchKey,
     Section,
@@ -1290,6 +1291,7 @@ _TAG_CHARS = r"[!#$&',-\[\]^-z|}~]"
 # command (RFC 3501 §6.5.1) is "X" followed by any atom.
 _COMMAND = re.compile(rf"({_TAG_CHARS}+) ([Xx][!#$&'+,\-./0-9:;<=>?@A-Z^_`a-z|~]+|[A-Za-z]+)")
 _OBJECTID = re.compile(r"[A-Za-z0-9_\-]{1,255}")
+_PREVIEW_MODIFIERS = re.compile(r" \(((?i:LAZY)(?: (?i:LAZY))*)\)")
 _BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
 _FETCH_ATT = re.compile(
     r"(BODY\.PEEK|BODY|BINARY\.PEEK|BINARY\.SIZE|BINARY)\[|[A-Za-z0-9.]+", re.IGNORECASE
@@ -1333,6 +1335,14 @@ def _fetch_att(cur: _Cursor) -> FetchAttribute:
         name = m.group().upper()
         if name not in SIMPLE_FETCH_ATTRIBUTES:
             cur.error("a FETCH attribute")
+        if name == "PREVIEW":
+            # RFC 8970 §6: "PREVIEW" [SP "(" preview-mod *(SP preview-mod) ")"];
+            # only LAZY exists, so "(CHANGEDSINCE ...)" after a lone PREVIEW
+            # stays the FETCH modifier list.
+            pm = _PREVIEW_MODIFIERS.match(cur.s, cur.pos)
+            if pm is not None:
+                cur.pos = pm.end()
+                return PreviewRequest(modifiers=tuple(pm.group(1).upper().split()))
         return name
     kind = kind.upper()
     section = _section_in_command(cur)

@@ -9,6 +9,7 @@ and ``serialize(parse(b)) == b`` for canonical input.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from mailproto.errors import LocalProtocolError
@@ -31,6 +32,7 @@ from mailproto.imap.types._values import (
     FetchAttribute,
     ModSeqSearch,
     MultipartBody,
+    PreviewRequest,
     ResponseCode,
     SearchKey,
     SectionRequest,
@@ -64,6 +66,57 @@ def _pairs(w: Writer, params: tuple[tuple[str, str | None], ...] | None) -> None
     w.raw(b")")
 
 
+# Printable ASCII but '"' and "\\": such a string is a quoted string as it is,
+# in every mode (RFC 9051 §4.3, §9 QUOTED-CHAR), and a server writes almost
+# nothing else in ENVELOPE and BODYSTRUCTURE.  The writers below first try
+# to write a whole structure from such strings as one ``str`` (one encode,
+# no per-string method calls) and fall back to the general path (which picks
+# quoted, escaped or literal per string) when one does not fit; both give
+# the same octets.
+_PLAIN = re.compile(r"[ !#-\[\]-~]*").fullmatch
+
+
+def _plain(value: str | None) -> str | None:
+    """``NIL`` or the quoted string, when *value* needs neither escape nor literal."""
+    if value is None:
+        return "NIL"
+    if _PLAIN(value):
+        return '"' + value + '"'
+    return None
+
+
+def _plain_address_list(addresses: tuple[Address, ...]) -> str | None:
+    if not addresses:
+        return "NIL"
+    out = ["("]
+    append = out.append
+    for a in addresses:
+        name, adl, mailbox, host = _plain(a.name), _plain(a.adl), _plain(a.mailbox), _plain(a.host)
+        if name is None or adl is None or mailbox is None or host is None:
+            return None
+        append(f"({name} {adl} {mailbox} {host})")
+    append(")")
+    return "".join(out)
+
+
+def _plain_envelope(env: Envelope) -> str | None:
+    fields = [
+        _plain(env.date),
+        _plain(env.subject),
+        _plain_address_list(env.from_),
+        _plain_address_list(env.sender),
+        _plain_address_list(env.reply_to),
+        _plain_address_list(env.to),
+        _plain_address_list(env.cc),
+        _plain_address_list(env.bcc),
+        _plain(env.in_reply_to),
+        _plain(env.message_id),
+    ]
+    if None in fields:
+        return None
+    return "(" + " ".join(fields) + ")"  # type: ignore[arg-type]
+
+
 def _address_list(w: Writer, addresses: tuple[Address, ...]) -> None:
     if not addresses:
         w.raw(b"NIL")
@@ -83,6 +136,10 @@ def _address_list(w: Writer, addresses: tuple[Address, ...]) -> None:
 
 
 def write_envelope(w: Writer, env: Envelope) -> None:
+    plain = _plain_envelope(env)
+    if plain is not None:
+        w.raw(plain.encode("ascii"))
+        return
     w.raw(b"(")
     w.nstring(env.date)
     w.sp()
@@ -552,6 +609,8 @@ def _fetch_att(w: Writer, att: FetchAttribute) -> None:
         w.raw(att.encode())
     elif isinstance(att, BinarySizeRequest):
         w.raw(b"BINARY.SIZE[" + ".".join(map(str, att.part)).encode() + b"]")
+    elif isinstance(att, PreviewRequest):
+        w.raw(b"PREVIEW (" + " ".join(att.modifiers).encode("ascii") + b")")
     elif isinstance(att, SectionRequest):
         name = b"BINARY" if att.binary else b"BODY"
         w.raw(name + (b".PEEK[" if att.peek else b"["))

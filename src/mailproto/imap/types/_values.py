@@ -43,6 +43,7 @@ __all__ = [
     "Flag",
     "MultipartBody",
     "Nil",
+    "PreviewRequest",
     "ResponseCode",
     "SearchKey",
     "Section",
@@ -353,6 +354,27 @@ class BinarySizeRequest:
     part: tuple[int, ...] = ()
 
 
+def _preview_modifiers(
+    instance: object, attribute: attrs.Attribute[tuple[str, ...]], value: tuple[str, ...]
+) -> None:
+    if not value or any(m != "LAZY" for m in value):
+        raise LocalProtocolError(f"PREVIEW modifiers are LAZY (RFC 8970 §6), not {value!r}")
+
+
+@attrs.frozen(kw_only=True)
+class PreviewRequest:
+    """``PREVIEW (LAZY)``: a preview only if the server has it at hand (RFC 8970 §4).
+
+    Plain ``PREVIEW`` is the string ``"PREVIEW"`` like the other simple
+    attributes; this class is the form with a modifier list.  RFC 8970 §6
+    defines one modifier, ``LAZY``: the server answers ``PREVIEW NIL`` rather
+    than compute a preview it does not have.
+    """
+
+    #: The modifiers, upper case (``("LAZY",)``).
+    modifiers: tuple[str, ...] = attrs.field(default=("LAZY",), validator=_preview_modifiers)
+
+
 #: The simple FETCH attributes (atoms), RFC 9051 §6.4.5 plus extensions:
 #: MODSEQ (RFC 7162), EMAILID/THREADID (RFC 8474), PREVIEW (RFC 8970),
 #: SAVEDATE (RFC 8514), and the RFC 3501 forms RFC822/RFC822.HEADER/RFC822.TEXT.
@@ -377,8 +399,9 @@ SIMPLE_FETCH_ATTRIBUTES = frozenset(
 )
 
 #: A requested FETCH attribute: a simple name (upper case, from
-#: :data:`SIMPLE_FETCH_ATTRIBUTES`), a section, or BINARY.SIZE.
-FetchAttribute = str | SectionRequest | BinarySizeRequest
+#: :data:`SIMPLE_FETCH_ATTRIBUTES`), a section, BINARY.SIZE, or PREVIEW with
+#: modifiers.
+FetchAttribute = str | SectionRequest | BinarySizeRequest | PreviewRequest
 
 
 @attrs.frozen(kw_only=True)
