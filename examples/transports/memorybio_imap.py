@@ -24,7 +24,7 @@ from mailproto.imap import responses as R
 from mailproto.imap.types import SectionRequest, SequenceSet
 from transports.blocking_imap_client import IMAPPump
 from transports.imap_inbox import CAPABILITIES, IMAPSession, Inboxes
-from transports.memorybio_smtp import Loopback
+from transports.memorybio_smtp import Loopback, throwaway_tls
 
 
 @attrs.frozen
@@ -79,16 +79,10 @@ def run_session(
 
 
 def main(argv: list[str] | None = None) -> None:
-    import trustme
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("eml", nargs="*", type=Path, help="messages for the INBOX")
     args = parser.parse_args(argv)
-    ca = trustme.CA()
-    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("mx.example.org").configure_cert(server_ctx)
-    client_ctx = ssl.create_default_context()
-    ca.configure_trust(client_ctx)
+    server_ctx, client_ctx = throwaway_tls()
     store = Inboxes(users={"alice": "secret"})
     for path in args.eml:
         store.add("alice", path.read_bytes())

@@ -39,7 +39,7 @@ from mailproto.pop3 import (
     StatResponse,
     Stls,
 )
-from transports.memorybio_smtp import Loopback
+from transports.memorybio_smtp import Loopback, throwaway_tls
 from transports.pop3_maildrop import Maildrops, POP3Session
 from transports.pump import Pump
 
@@ -111,16 +111,10 @@ def run_session(
 
 
 def main(argv: list[str] | None = None) -> None:
-    import trustme
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("eml", nargs="*", type=Path, help="messages for the maildrop")
     args = parser.parse_args(argv)
-    ca = trustme.CA()
-    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("mx.example.org").configure_cert(server_ctx)
-    client_ctx = ssl.create_default_context()
-    ca.configure_trust(client_ctx)
+    server_ctx, client_ctx = throwaway_tls()
     drops = Maildrops(users={"alice": "secret"})
     for path in args.eml:
         drops.add("alice", path.read_bytes(), path=None)

@@ -167,13 +167,19 @@ def run_session(
     return sink, link
 
 
-if __name__ == "__main__":  # pragma: no cover - manual use
+def throwaway_tls(hostname: str = "mx.example.org") -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """(server, client) contexts from a throwaway CA (trustme), for in-memory demos."""
     import trustme
 
     ca = trustme.CA()
-    s_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("mx.example.org").configure_cert(s_ctx)
-    c_ctx = ssl.create_default_context()
-    ca.configure_trust(c_ctx)
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert(hostname).configure_cert(server_ctx)
+    client_ctx = ssl.create_default_context()
+    ca.configure_trust(client_ctx)
+    return server_ctx, client_ctx
+
+
+if __name__ == "__main__":  # pragma: no cover - manual use
+    s_ctx, c_ctx = throwaway_tls()
     sink, link = run_session(b"Subject: hi\r\n\r\nin memory\r\n", c_ctx, s_ctx)
     print(sink.inbox, len(link.ciphertext), "bytes of ciphertext")
