@@ -330,3 +330,22 @@ def test_whatever_command_parses_round_trips(wire: bytes) -> None:
         return
     again = codec.serialize_command(command, literal_mode="plus")
     assert codec.parse_command(again) == command
+
+
+@given(S.fetch_responses())
+def test_plain_structure_writer_gives_the_general_writers_octets(
+    response: R.FetchResponse,
+) -> None:
+    # ENVELOPE and BODYSTRUCTURE made only of plain strings are written as
+    # one string; the general writer (per-string choice of quoted, escaped
+    # or literal) must produce the very same octets.
+    from mailproto.imap import _serializer
+
+    fast = codec.serialize_response(response)
+    original = _serializer._PLAIN
+    try:
+        _serializer._PLAIN = lambda value: None  # type: ignore[assignment]
+        general = codec.serialize_response(response)
+    finally:
+        _serializer._PLAIN = original
+    assert fast == general

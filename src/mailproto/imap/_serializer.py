@@ -117,6 +117,100 @@ def _plain_envelope(env: Envelope) -> str | None:
     return "(" + " ".join(fields) + ")"  # type: ignore[arg-type]
 
 
+def _plain_params(params: tuple[tuple[str, str], ...]) -> str | None:
+    if not params:
+        return "NIL"
+    out = []
+    for key, value in params:
+        k, v = _plain(key), _plain(value)
+        if k is None or v is None:
+            return None
+        out.append(f"{k} {v}")
+    return "(" + " ".join(out) + ")"
+
+
+def _plain_extension(ext: BodyExtension, multipart: bool) -> str | None:
+    if ext.extra:
+        return None
+    out = [_plain_params(ext.params) if multipart else _plain(ext.md5)]
+    if ext.count > 1:
+        dsp = ext.disposition
+        if dsp is None:
+            out.append("NIL")
+        else:
+            dtype, dparams = _plain(dsp.type), _plain_params(dsp.params)
+            if dtype is None or dparams is None:
+                return None
+            out.append(f"({dtype} {dparams})")
+    if ext.count > 2:
+        lang = ext.language
+        if lang is None:
+            out.append("NIL")
+        elif len(lang) == 1:
+            out.append(_plain(lang[0]))
+        else:
+            tags = [_plain(t) for t in lang]
+            if None in tags:
+                return None
+            out.append("(" + " ".join(tags) + ")")  # type: ignore[arg-type]
+    if ext.count > 3:
+        out.append(_plain(ext.location))
+    if None in out:
+        return None
+    return " " + " ".join(out)  # type: ignore[arg-type]
+
+
+def _plain_body(body: BodyStructure, extensible: bool) -> str | None:
+    """The whole body structure as one string of plain strings, or None."""
+    ext = body.extension if extensible else None
+    if isinstance(body, MultipartBody):
+        if not body.parts:
+            return None
+        out = ["("]
+        for part in body.parts:
+            text = _plain_body(part, extensible)
+            if text is None:
+                return None
+            out.append(text)
+        subtype = _plain(body.subtype)
+        if subtype is None:
+            return None
+        out.append(" " + subtype)
+    else:
+        if body.size < 0:
+            return None
+        fields = [
+            _plain(body.type),
+            _plain(body.subtype),
+            _plain_params(body.params),
+            _plain(body.id),
+            _plain(body.description),
+            _plain(body.encoding),
+        ]
+        if None in fields:
+            return None
+        out = ["(", " ".join(fields), f" {body.size}"]  # type: ignore[arg-type]
+        if body.envelope is not None:
+            if body.body is None or body.lines is None or body.lines < 0:
+                return None
+            envelope = _plain_envelope(body.envelope)
+            inner = _plain_body(body.body, extensible)
+            if envelope is None or inner is None:
+                return None
+            out.append(f" {envelope} {inner} {body.lines}")
+        elif body.lines is not None:
+            if body.lines < 0:
+                return None
+            out.append(f" {body.lines}")
+    if ext is not None:
+        text = _plain_extension(ext, isinstance(body, MultipartBody))
+        if text is None:
+            return None
+        out.append(text)
+    out.append(")")
+    return "".join(out)
+
+
 def _address_list(w: Writer, addresses: tuple[Address, ...]) -> None:
     if not addresses:
         w.raw(b"NIL")
@@ -216,13 +310,21 @@ def _extension(w: Writer, ext: BodyExtension, multipart: bool) -> None:
         write_ext_value(w, value)
 
 
-def write_body(w: Writer, body: BodyStructure, extensible: bool) -> None:
+def write_body(w: Writer, body: BodyStructure, extensible: bool, *, plain: bool = True) -> None:
+    if plain:
+        text = _plain_body(body, extensible)
+        if text is not None:
+            w.raw(text.encode("ascii"))
+            return
+    # (The parts below are written without trying the plain form again: it
+    # already failed for this subtree, and retrying at every level would be
+    # quadratic in the nesting depth.)
     w.raw(b"(")
     if isinstance(body, MultipartBody):
         if not body.parts:
             raise LocalProtocolError("a multipart needs at least one part")
         for part in body.parts:
-            write_body(w, part, extensible)
+            write_body(w, part, extensible, plain=False)
         w.sp()
         w.string(body.subtype)
         if extensible and body.extension is not None:
@@ -247,7 +349,7 @@ def write_body(w: Writer, body: BodyStructure, extensible: bool) -> None:
             w.sp()
             write_envelope(w, body.envelope)
             w.sp()
-            write_body(w, body.body, extensible)
+            write_body(w, body.body, extensible, plain=False)
             w.sp()
             w.number(body.lines)
         elif body.lines is not None:
