@@ -58,7 +58,7 @@ from __future__ import annotations
 
 from mailproto.errors import LimitExceeded, ReplyHint
 
-__all__ = ["DotBlockReader", "ReceiveBuffer"]
+__all__ = ["DotBlockReader", "ReceiveBuffer", "has_bare_line_end"]
 
 
 class ReceiveBuffer:
@@ -364,37 +364,44 @@ class DotBlockReader:
                 out = b"".join([view[a:b] for a, b in spans])
         del data[:consumed]
         buf._searched = 0  # always a safe value; dot blocks never search lines
-        if self._detect_bare and not (self.bare_lf and self.bare_cr) and self._bare(out):
-            # Which kind: only for a piece that has one, so counting is fine.
-            crlf = out.count(b"\r\n")
-            if out.count(b"\n") != crlf:
-                self.bare_lf = True
-            if out.count(b"\r") != crlf:
-                self.bare_cr = True
-            if self._normalize:
+        if self._normalize:
+            # Every piece is looked at: the flags only say what was seen.
+            if has_bare_line_end(out):
+                self._record_bare(out)
                 out = _normalize(out)
-        elif self._normalize and b"\r\n." in out:
-            out = out.replace(b"\r\n.", b"\r\n")  # stuffed dots after CRLF
+            elif b"\r\n." in out:
+                out = out.replace(b"\r\n.", b"\r\n")  # stuffed dots after CRLF
+        elif self._detect_bare and not (self.bare_lf and self.bare_cr):
+            if has_bare_line_end(out):
+                self._record_bare(out)
         self.size += len(out)
         if done:
             self.done = True
         return out
 
-    @staticmethod
-    def _bare(out: bytes) -> bool:
-        """True when *out* holds a bare CR or a bare LF.
+    def _record_bare(self, out: bytes) -> None:
+        # Which kind: only for a piece that has one, so counting is fine.
+        crlf = out.count(b"\r\n")
+        if out.count(b"\n") != crlf:
+            self.bare_lf = True
+        if out.count(b"\r") != crlf:
+            self.bare_cr = True
 
-        One C pass: ``splitlines`` ends a line at CRLF, bare CR and bare LF
-        alike, so the line ends number exactly twice the octets they span
-        when, and only when, every one of them is a CRLF.  (A piece never
-        splits a CRLF, and a trailing CR is only handed out once the next
-        octet is known not to be LF, so a piece is judged on its own.)
-        """
-        if not out:
-            return False
-        lines = out.splitlines()
-        ends = len(lines) if out[-1] in (0x0A, 0x0D) else len(lines) - 1
-        return len(out) - len(b"".join(lines)) != 2 * ends
+
+def has_bare_line_end(data: bytes) -> bool:
+    """True when *data* holds a CR not followed by LF or a LF not after CR.
+
+    One C pass: ``splitlines`` ends a line at CRLF, bare CR and bare LF
+    alike, so the line ends number exactly half the octets they span when,
+    and only when, every one of them is a CRLF.  A CR as the very last octet
+    counts as bare: callers that stream hold such a CR back until the next
+    octet arrives.
+    """
+    if not data:
+        return False
+    lines = data.splitlines()
+    ends = len(lines) if data[-1] in (0x0A, 0x0D) else len(lines) - 1
+    return len(data) - len(b"".join(lines)) != 2 * ends
 
 
 def _normalize(raw: bytes) -> bytes:

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mailproto._buffer import DotBlockReader, ReceiveBuffer
+from mailproto._buffer import DotBlockReader, ReceiveBuffer, has_bare_line_end
 
 _ANY_EOL = re.compile(rb"\r\n|\r|\n")
 
@@ -170,3 +170,10 @@ def test_normalized_piece_may_exceed_max_chunk_only_by_the_added_crs() -> None:
         sizes.append(len(got))
     assert all(s <= 2 * 4 + 1 for s in sizes)
     assert sum(sizes) == reader.size == 2 * 10 + 2
+
+
+@given(st.binary(max_size=60) | pieces_of_mail)
+def test_has_bare_line_end_matches_counting(data: bytes) -> None:
+    crlf = data.count(b"\r\n")
+    expected = data.count(b"\r") != crlf or data.count(b"\n") != crlf
+    assert has_bare_line_end(data) is expected

@@ -7,7 +7,11 @@ message (or refuse it) and never execute the smuggled commands.
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mailproto import RemoteProtocolError
 from mailproto.smtp import (
@@ -160,3 +164,43 @@ def test_client_unsolicited_reply_is_injection() -> None:
     client.next_event()
     with pytest.raises(RemoteProtocolError):
         client.next_event()
+
+
+@given(
+    content=st.lists(
+        st.sampled_from([b"\r\n", b"\r", b"\n", b".", b"a", b"\r\n.\r\n"]), max_size=30
+    ).map(b"".join),
+    sizes=st.lists(st.integers(0, 7), max_size=6),
+    cuts=st.lists(st.integers(min_value=0), max_size=6),
+)
+def test_bdat_normalize_is_per_line_end_whatever_the_chunks(
+    content: bytes, sizes: list[int], cuts: list[int]
+) -> None:
+    # BDAT carries no dot-stuffing: NORMALIZE only turns bare CR and LF into
+    # CRLF, the same however the client cut the message into chunks and
+    # however the bytes arrived (a CRLF may straddle chunks and pieces).
+    chunks, pos = [], 0
+    for size in sizes:
+        chunks.append(content[pos : pos + size])
+        pos += size
+    chunks.append(content[pos:])
+    wire = b"".join(
+        b"BDAT %d%s\r\n%s" % (len(c), b" LAST" if i == len(chunks) - 1 else b"", c)
+        for i, c in enumerate(chunks)
+    )
+    app = ServerApp(ServerConnection(ServerConfig(bare_line_endings=BareLineEndings.NORMALIZE)))
+    app.greet()
+    app.feed(b"EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\n")
+    points = sorted({c % (len(wire) + 1) for c in cuts} | {0, len(wire)})
+    for a, b in itertools.pairwise(points):
+        app.feed(wire[a:b])
+    expected = content.replace(b"\r\n", b"\n").replace(b"\r", b"\n").replace(b"\n", b"\r\n")
+    assert [m.data for m in app.messages] == [expected]
+
+
+def test_bdat_binarymime_is_never_normalized() -> None:
+    app = ServerApp(ServerConnection(ServerConfig(bare_line_endings=BareLineEndings.NORMALIZE)))
+    app.greet()
+    app.feed(b"EHLO c\r\nMAIL FROM:<a@b.example> BODY=BINARYMIME\r\nRCPT TO:<c@d.example>\r\n")
+    app.feed(b"BDAT 4 LAST\r\na\nb\r")
+    assert [m.data for m in app.messages] == [b"a\nb\r"]

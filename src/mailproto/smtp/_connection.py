@@ -46,7 +46,7 @@ from collections.abc import Callable
 import attrs
 
 from mailproto import sasl
-from mailproto._buffer import DotBlockReader, ReceiveBuffer
+from mailproto._buffer import DotBlockReader, ReceiveBuffer, has_bare_line_end
 from mailproto._sentinels import NEED_DATA, PAUSED, Sentinel
 from mailproto.codecs.dotstuff import DotStuffer
 from mailproto.errors import LimitExceeded, LocalProtocolError, RemoteProtocolError
@@ -227,6 +227,7 @@ class ServerConnection:
         self._bdat_last = False
         self._bdat_discard = False  # consuming a refused chunk
         self._bdat_cr = False  # the previous BDAT piece ended with CR
+        self._bdat_hold = False  # NORMALIZE: a CR held back from the last piece
         self._bdat_open = False  # a BDAT chunk is being read
         self._lmtp_owed = 0
         # SASL
@@ -464,6 +465,7 @@ class ServerConnection:
         self._abort = None
         self._dot = None
         self._bdat_cr = False
+        self._bdat_hold = False
         self._line_len = 0
 
     def _reject(self, line: bytes, reply: Reply, verb: Verb | None = None) -> Event:
@@ -767,9 +769,15 @@ class ServerConnection:
                 self._check_bdat_piece(piece)
                 if self._abort is None:
                     self._msg_size += len(piece)
-                    if remaining:
+                    if (
+                        self.config.bare_line_endings is BareLineEndings.NORMALIZE
+                        and not self._binary()
+                    ):
+                        piece = self._normalize_bdat(piece, final=not remaining and self._bdat_last)
+                    if piece and remaining:
                         return DataChunk(data=piece)
-                    self._events.append(DataChunk(data=piece))
+                    if piece:
+                        self._events.append(DataChunk(data=piece))
             if remaining:
                 return None
         # The chunk is complete.
@@ -780,6 +788,11 @@ class ServerConnection:
             return None
         if self._bdat_last:
             self._bdat_last = False
+            if self._bdat_hold:
+                # NORMALIZE: the message ended on a CR, so it was a bare one.
+                self._bdat_hold = False
+                if self._abort is None:
+                    self._events.append(DataChunk(data=b"\r\n"))
             if self._bdat_cr and self.config.bare_line_endings is BareLineEndings.REJECT:
                 if not self._binary() and self._abort is None:
                     self._abort = replies.BARE_LINE_ENDING
@@ -799,6 +812,24 @@ class ServerConnection:
             return None
         self._write(replies.CHUNK_OK, Verb.BDAT)
         return None
+
+    def _normalize_bdat(self, piece: bytes, *, final: bool) -> bytes:
+        """BareLineEndings.NORMALIZE for BDAT: bare CR and LF become CRLF.
+
+        BDAT content is not dot-stuffed, so this is the whole of it.  A CRLF
+        may straddle two pieces (or two chunks: their sizes are the client's
+        choice), so a CR at the end of a piece is held back until the next
+        octet shows whether it is bare.
+        """
+        if self._bdat_hold:
+            piece = b"\r" + piece
+            self._bdat_hold = False
+        if not final and piece.endswith(b"\r"):
+            piece = piece[:-1]
+            self._bdat_hold = True
+        if has_bare_line_end(piece):
+            piece = piece.replace(b"\r\n", b"\n").replace(b"\r", b"\n").replace(b"\n", b"\r\n")
+        return piece
 
     def _binary(self) -> bool:
         return self.mail_from is not None and self.mail_from.parameters.body is Body.BINARY_MIME
