@@ -678,7 +678,11 @@ class BareLineEndings(enum.Enum):
     REJECT = "reject"
     #: Deliver the bytes as they are.
     ACCEPT = "accept"
-    #: Turn bare CR and bare LF into CRLF before delivering.
+    #: Read every bare CR and bare LF as a line end: it is delivered as CRLF,
+    #: and after DATA a dot beginning the next line is unstuffed like any
+    #: other (a fake terminator such as ``\n.\n`` becomes an empty line).
+    #: BDAT content (not dot-stuffed) has its line ends normalised the same
+    #: way, except with ``BODY=BINARYMIME``.
     NORMALIZE = "normalize"
 
 
