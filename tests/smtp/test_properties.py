@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 
+import attrs
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -90,9 +92,17 @@ def test_dot_stuffing_and_chunking_round_trip(
         assert msg.data == body + b"\r\n"  # DATA ends with a line end (RFC 5321 §4.1.1.4)
 
 
-def record_session(bodies_: list[bytes], use_bdat: bool) -> tuple[bytes, bytes, ServerApp]:
+# The other policies: bare line ends normalised (DATA and BDAT), and each
+# non-final BDAT chunk answered by the application.
+LENIENT = attrs.evolve(CONFIG, bare_line_endings=BareLineEndings.NORMALIZE, confirm_chunks=True)
+STRICT = attrs.evolve(CONFIG, bare_line_endings=BareLineEndings.REJECT, allow_nul=False)
+
+
+def record_session(
+    bodies_: list[bytes], use_bdat: bool, config: ServerConfig = CONFIG
+) -> tuple[bytes, bytes, ServerApp]:
     """Run a session in memory; return the client→server and server→client streams."""
-    pair = Pair.start(ServerConnection(CONFIG))
+    pair = Pair.start(ServerConnection(config))
     pair.exchange(Ehlo(domain="c"))
     for body in bodies_:
         transaction(pair, body, use_bdat, [len(body) // 2])
@@ -100,16 +110,17 @@ def record_session(bodies_: list[bytes], use_bdat: bool) -> tuple[bytes, bytes, 
     return bytes(pair.c2s), bytes(pair.s2c), pair.app
 
 
+@pytest.mark.parametrize("config", [CONFIG, LENIENT], ids=["accept", "normalize-confirm"])
 @given(
     bodies_=st.lists(bodies, min_size=1, max_size=3),
     use_bdat=st.booleans(),
     cuts=st.lists(st.integers(0, 5000), max_size=30),
 )
 def test_server_result_independent_of_byte_split(
-    bodies_: list[bytes], use_bdat: bool, cuts: list[int]
+    config: ServerConfig, bodies_: list[bytes], use_bdat: bool, cuts: list[int]
 ) -> None:
-    c2s, s2c, reference = record_session(bodies_, use_bdat)
-    app = ServerApp(ServerConnection(CONFIG))
+    c2s, s2c, reference = record_session(bodies_, use_bdat, config)
+    app = ServerApp(ServerConnection(config))
     out = app.greet()
     for piece in split_at(c2s, cuts):
         out += app.feed(piece)
@@ -225,9 +236,16 @@ hostile = st.lists(
 ).map(b"".join)
 
 
-@given(prefix=st.sampled_from(PREFIXES), data=hostile, cuts=st.lists(st.integers(0, 2000)))
-def test_server_survives_any_bytes(prefix: bytes, data: bytes, cuts: list[int]) -> None:
-    conn = ServerConnection(CONFIG)
+@given(
+    prefix=st.sampled_from(PREFIXES),
+    data=hostile,
+    cuts=st.lists(st.integers(0, 2000)),
+    config=st.sampled_from([CONFIG, LENIENT, STRICT]),
+)
+def test_server_survives_any_bytes(
+    prefix: bytes, data: bytes, cuts: list[int], config: ServerConfig
+) -> None:
+    conn = ServerConnection(config)
     conn.send(Reply(code=220, lines="hi"))
     try:
         for piece in [*split_at(prefix + data, cuts), b""]:
