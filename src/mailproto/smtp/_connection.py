@@ -25,6 +25,10 @@ Server
     The message is streamed: :class:`DataChunk` events carry at most
     :attr:`SMTPLimits.data_chunk_size` octets each, so the connection holds
     no more than one chunk plus one partial line, whatever the message size.
+    With :attr:`ServerConfig.confirm_chunks` the end of every non-final BDAT
+    chunk is a decision too (:class:`EndOfChunk`); a refusal fails the
+    transaction (RFC 3030 §2) and the chunks the client had pipelined behind
+    it are still read to their announced length, so the stream stays framed.
 
 Client
     The client checks every command against the same table before writing it
