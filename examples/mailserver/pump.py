@@ -32,7 +32,6 @@ new mail.  :meth:`Link.notify` interrupts a pending read; the pump then calls
 from __future__ import annotations
 
 import asyncio
-import collections
 import ssl
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -54,23 +53,45 @@ __all__ = ["Gate", "Handler", "Link", "Pump", "Site", "serve_link"]
 #: Stop reading from a peer once this much unprocessed input is buffered.
 MAX_BUFFERED = 256 * 1024
 
+#: A connection's idle timer may fire this much before its deadline and still
+#: count as expired (the loop runs timers up to its clock resolution early).
+_TIMER_SLACK = 0.001
+
 
 class Link(asyncio.Protocol):
-    """One accepted TCP (or TLS) connection with a bounded input buffer."""
+    """One accepted TCP (or TLS) connection with a bounded input buffer.
+
+    The session task waits in :meth:`wait` for input, the end of input, a
+    :meth:`notify`, or the idle deadline.  The deadline is kept by **one**
+    timer per connection: every wait moves :attr:`deadline` forward, and the
+    timer, when it fires early, simply re-arms itself at the current deadline
+    (instead of a new timer — or, with ``asyncio.wait_for``, a new task — for
+    every read).
+    """
 
     def __init__(self, max_buffered: int = MAX_BUFFERED) -> None:
         self.transport: asyncio.Transport | None = None
-        self._chunks: collections.deque[bytes] = collections.deque()
+        self._chunks: list[bytes] = []
         self._size = 0
         self._max = max_buffered
         self._eof = False
+        self._lost = False
         self._notified = False
-        self._signal = asyncio.Event()
-        self._can_write = asyncio.Event()
-        self._can_write.set()
+        self._timed_out = False
         self._reading_paused = False
-        #: Set once the connection is gone (either side closed it).
-        self.lost = asyncio.Event()
+        self._writing_paused = False
+        # The session task parked in wait() / drain() (a future to wake it).
+        self._waiter: asyncio.Future[None] | None = None
+        self._waiting_input = False  # ... and it is parked in wait()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        #: Seconds the peer may stay silent while the session waits for it.
+        self.idle_timeout = 300.0
+        #: Loop time at which the current wait for input expires.
+        self.deadline = 0.0
+        #: Called with the data that arrives while the task waits for input; it
+        #: returns False to leave the data to the task (see Pump._consume).
+        self.on_input: Callable[[bytes], bool] | None = None
         #: The server is shutting down: end the session at the next read.
         self.stopping = False
 
@@ -81,29 +102,45 @@ class Link(asyncio.Protocol):
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
+        # Fast path: the task is parked waiting for input and nothing is
+        # queued ahead of this data, so the pump may consume it right here
+        # (no task wake-up per command).
+        if (
+            self._waiting_input
+            and not self._chunks
+            and self.on_input is not None
+            and not self._writing_paused
+            and not self.stopping
+            and self.on_input(data)
+        ):
+            return
         self._chunks.append(data)
         self._size += len(data)
         if self._size >= self._max and self.transport is not None and not self._reading_paused:
             self._reading_paused = True
             self.transport.pause_reading()
-        self._signal.set()
+        self.wake()
 
     def eof_received(self) -> bool:
         self._eof = True
-        self._signal.set()
+        self.wake()
         return False  # close the transport
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._eof = True
-        self._signal.set()
-        self._can_write.set()
-        self.lost.set()
+        self._lost = True
+        self._writing_paused = False
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self.wake()
 
     def pause_writing(self) -> None:
-        self._can_write.clear()
+        self._writing_paused = True
 
     def resume_writing(self) -> None:
-        self._can_write.set()
+        self._writing_paused = False
+        self.wake()
 
     # -- what the pump uses -------------------------------------------------------------
 
@@ -119,47 +156,123 @@ class Link(asyncio.Protocol):
         obj = self.transport.get_extra_info("ssl_object") if self.transport else None
         return obj.version() if isinstance(obj, ssl.SSLObject) else None
 
+    @property
+    def at_eof(self) -> bool:
+        """True once the peer closed its side (or the connection is gone)."""
+        return self._eof
+
+    @property
+    def timed_out(self) -> bool:
+        """True once a :meth:`wait` ran past :attr:`deadline`."""
+        return self._timed_out
+
+    def wake(self) -> None:
+        """Resume the task parked in :meth:`wait` or :meth:`write`, if any."""
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            self._waiting_input = False
+            if not waiter.done():
+                waiter.set_result(None)
+
     def notify(self) -> None:
-        """Interrupt a pending :meth:`read` (new mail for an IDLE session...)."""
+        """Interrupt a pending :meth:`wait` (new mail for an IDLE session...)."""
         self._notified = True
-        self._signal.set()
+        self.wake()
+
+    def take_notification(self) -> bool:
+        """True (once) if :meth:`notify` was called since the last time."""
+        notified, self._notified = self._notified, False
+        return notified
 
     def stop(self) -> None:
         """Ask the session to end at its next read (server shutdown)."""
         self.stopping = True
         self.notify()
 
-    async def read(self) -> bytes | None:
-        """Everything buffered, ``b""`` at end of input, ``None`` when notified."""
-        while True:
-            if self._chunks:
-                data = b"".join(self._chunks)
-                self._chunks.clear()
-                self._size = 0
-                if self._reading_paused and self.transport is not None:
-                    self._reading_paused = False
-                    self.transport.resume_reading()
-                return data
-            if self._notified:
-                self._notified = False
-                return None
-            if self._eof:
-                return b""
-            self._signal.clear()
-            await self._signal.wait()
+    def take(self) -> bytes | None:
+        """Everything buffered, or None when nothing is."""
+        chunks = self._chunks
+        if not chunks:
+            return None
+        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        chunks.clear()
+        self._size = 0
+        if self._reading_paused and self.transport is not None:
+            self._reading_paused = False
+            self.transport.resume_reading()
+        return data
+
+    async def wait(self) -> None:
+        """Wait for input, the end of input, a notification or the idle deadline.
+
+        Returns at once if one of them is already there.  After it returns,
+        :attr:`timed_out` says whether the deadline passed.
+        """
+        if self._chunks or self._eof or self._notified:
+            return
+        loop = self._loop
+        if loop is None:
+            loop = self._loop = asyncio.get_running_loop()
+        self.deadline = loop.time() + self.idle_timeout
+        if self._timer is None:
+            self._timer = loop.call_at(self.deadline, self._on_timer)
+        waiter = self._waiter = loop.create_future()
+        self._waiting_input = True
+        try:
+            await waiter
+        finally:
+            self._waiter = None
+            self._waiting_input = False
+
+    def touch(self) -> None:
+        """The peer was active: push the idle deadline forward."""
+        if self._loop is not None:
+            self.deadline = self._loop.time() + self.idle_timeout
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        if self._waiter is None or self._loop is None or self._lost:
+            return  # not waiting for the peer now; the next wait re-arms
+        if self.deadline - self._loop.time() > _TIMER_SLACK:
+            # The peer was heard from since this timer was set: one new
+            # timer for the remaining time.
+            self._timer = self._loop.call_at(self.deadline, self._on_timer)
+            return
+        self._timed_out = True
+        self.wake()
+
+    def send(self, data: bytes) -> bool:
+        """Write *data* now; True if the caller must :meth:`drain` before writing more."""
+        transport = self.transport
+        if not data or transport is None or transport.is_closing():
+            return False
+        transport.write(data)
+        return self._writing_paused
+
+    async def drain(self) -> None:
+        """Wait while the transport's write buffer is above its high-water mark."""
+        while self._writing_paused and not self._lost:
+            loop = asyncio.get_running_loop()
+            waiter = self._waiter = loop.create_future()
+            try:
+                await waiter
+            finally:
+                self._waiter = None
 
     async def write(self, data: bytes) -> None:
         """Write *data*, waiting while the transport's buffer is full."""
-        if not data or self.transport is None or self.transport.is_closing():
-            return
-        self.transport.write(data)
-        await self._can_write.wait()
+        if self.send(data):
+            await self.drain()
 
     async def start_tls(self, context: ssl.SSLContext, timeout: float) -> None:
         """Upgrade to TLS as the server, dropping any plaintext read ahead."""
         assert self.transport is not None
         self._chunks.clear()  # plaintext after STARTTLS: never a command
         self._size = 0
+        if self._reading_paused:
+            self._reading_paused = False
+            self.transport.resume_reading()
         loop = asyncio.get_running_loop()
         new = await loop.start_tls(
             self.transport,
@@ -173,6 +286,9 @@ class Link(asyncio.Protocol):
 
     def close(self) -> None:
         """Close the connection (after flushing what was written)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         if self.transport is not None and not self.transport.is_closing():
             self.transport.close()
 
@@ -219,8 +335,23 @@ class Handler(Protocol):
         """The last words when the server shuts down (421, -ERR, BYE)."""
 
 
+#: Optional: ``handle_now(event) -> bool`` answers *event* without awaiting
+#: anything, or returns False (nothing done) to have it passed to ``handle``.
+HandleNow = Callable[[object], bool]
+
+
 class Pump:
-    """Moves bytes between a :class:`Link` and a connection, events to a handler."""
+    """Moves bytes between a :class:`Link` and a connection, events to a handler.
+
+    The session task runs :meth:`run`.  When the handler also has a
+    synchronous ``handle_now`` (the SMTP session does), the input that
+    arrives while the task is parked is consumed in the link's
+    ``data_received`` callback: parsed, answered and written at once, one
+    write for all the replies it produced.  Only an event that needs to
+    await (the delivery after the final dot, a SASL check), the end of the
+    session, a STARTTLS or an error wake the task.  Per mail transaction
+    this saves most of the task switches through the event loop.
+    """
 
     def __init__(
         self,
@@ -236,30 +367,89 @@ class Pump:
         self.handler = handler
         self.ssl_context = ssl_context
         self.idle_timeout = idle_timeout
+        link.idle_timeout = idle_timeout
+        self._handle_now: HandleNow | None = getattr(handler, "handle_now", None)
+        # Left by _consume for the task: an event it did not answer, or the
+        # protocol error it met.
+        self._held: object = None
+        self._error: ProtocolError | None = None
+        self._crash: Exception | None = None
 
     async def flush(self) -> None:
         """Write whatever the connection has queued."""
         await self.link.write(self.conn.data_to_send())
 
+    def _consume(self, data: bytes) -> bool:
+        """Serve *data* inside ``data_received`` while the task is parked.
+
+        Returns True when the data was taken (always, unless the session is
+        not in a state to take it); wakes the task when it must act.
+        """
+        conn, handler, link = self.conn, self.handler, self.link
+        handle_now = self._handle_now
+        if handle_now is None or handler.closed() or handler.tls_requested():
+            return False
+        try:
+            conn.receive_data(data)
+            while True:
+                event = conn.next_event()
+                if event is NEED_DATA:
+                    break
+                if event is PAUSED or not handle_now(event):
+                    if event is not PAUSED:
+                        self._held = event
+                    link.wake()
+                    break
+                if handler.closed():
+                    link.wake()
+                    break
+        except ProtocolError as exc:
+            self._error = exc
+            link.wake()
+            return True
+        except Exception as exc:  # a bug or an OSError in the handler: the task raises it
+            self._crash = exc
+            link.wake()
+            return True
+        # Every reply to this input in one write (commands a PIPELINING
+        # client sent together are answered together).
+        link.send(conn.data_to_send())
+        link.touch()
+        return True
+
     async def run(self) -> None:
         """Serve until the session ends; always closes the link."""
         conn, handler, link = self.conn, self.handler, self.link
+        if self._handle_now is not None:
+            link.on_input = self._consume
         eof = False
         try:
             while True:
-                try:
-                    event = conn.next_event()
-                except ProtocolError as exc:
+                if self._crash is not None:
+                    raise self._crash
+                if self._error is not None:
                     await self.flush()
-                    await link.write(handler.on_error(exc))
+                    await link.write(handler.on_error(self._error))
                     return
+                event = self._held
+                if event is not None:
+                    self._held = None
+                else:
+                    try:
+                        event = conn.next_event()
+                    except ProtocolError as exc:
+                        await self.flush()
+                        await link.write(handler.on_error(exc))
+                        return
                 if event is not NEED_DATA and event is not PAUSED:
                     await handler.handle(event)
                     if handler.closed():
                         await self.flush()
                         return
                     continue
-                await self.flush()
+                # One write for every reply queued since the last one.
+                if link.send(conn.data_to_send()):
+                    await link.drain()
                 if handler.closed() or eof:
                     return
                 if handler.tls_requested():
@@ -271,20 +461,20 @@ class Pump:
                         return
                     conn.start_tls_done()
                     continue
-                if link.stopping:
-                    # Shutdown: a session between commands is refused politely;
-                    # one in the middle of a command finished it first.
-                    await link.write(handler.on_shutdown())
-                    return
-                try:
-                    data = await asyncio.wait_for(link.read(), self.idle_timeout)
-                except asyncio.TimeoutError:
-                    await self.flush()
-                    await link.write(handler.on_timeout())
-                    return
+                data = await self._read()
                 if data is None:
-                    if not link.stopping:
-                        await handler.on_notify()
+                    if link.stopping:
+                        # Shutdown: a session between commands is refused
+                        # politely; one in the middle of a command finished it.
+                        await link.write(handler.on_shutdown())
+                        return
+                    if link.timed_out:
+                        await self.flush()
+                        await link.write(handler.on_timeout())
+                        return
+                    continue  # _consume served it, or an event/error is held
+                if data is _NOTIFIED:
+                    await handler.on_notify()
                     continue
                 eof = not data
                 try:
@@ -296,7 +486,45 @@ class Pump:
         except (ConnectionError, OSError):
             pass
         finally:
+            link.on_input = None
             link.close()
+
+    async def _read(self) -> bytes | None:
+        """Input for the connection (``b""`` at its end), :data:`_NOTIFIED`, or None.
+
+        None: stop (shutdown), the idle deadline passed, or the input was
+        served by :meth:`_consume` while parked (the caller looks at which).
+        """
+        link = self.link
+        while True:
+            if link.stopping:
+                return None
+            data = link.take()
+            if data is not None:
+                return data
+            if link.take_notification():
+                return _NOTIFIED
+            if link.at_eof:
+                return b""
+            if self._interrupted() or link.timed_out:
+                return None
+            await link.wait()
+            if link.timed_out or self._interrupted():
+                return None
+
+    def _interrupted(self) -> bool:
+        """Has :meth:`_consume` left something for the task?"""
+        return (
+            self._held is not None
+            or self._error is not None
+            or self._crash is not None
+            or self.handler.closed()
+            or self.handler.tls_requested()
+        )
+
+
+#: What Pump._read returns after a Link.notify().
+_NOTIFIED = b"\0notified"
 
 
 class Gate:

@@ -212,23 +212,37 @@ class SMTPSession:
         return b"421 4.7.0 Protocol error, closing connection\r\n"
 
     async def handle(self, event: object) -> None:
+        if self.handle_now(event):
+            return
+        if isinstance(event, smtp.EndOfData):
+            self.conn.send(await self._deliver())
+        elif isinstance(event, smtp.AuthQuestion):
+            self.conn.send(smtp.AuthAnswer(answer=await answer_sasl(self.site, event.question)))
+
+    def handle_now(self, event: object) -> bool:
+        """Answer *event* if that needs no waiting; False for the delivery and SASL.
+
+        The pump calls this straight from the socket callback for the
+        commands of a transaction, so most of a session runs without waking
+        the session task (see :class:`~.pump.Pump`).
+        """
         conn = self.conn
-        if isinstance(event, (smtp.Ehlo, smtp.Helo)):
-            conn.send(smtp.Reply(code=250, lines="Hello " + event.domain))
-        elif isinstance(event, smtp.MailFrom):
-            conn.send(self._check_sender(event))
+        # The common events first (one isinstance each on the way).
+        if isinstance(event, smtp.DataChunk):
+            spool = self._spool
+            if spool is None:
+                spool = self._spool = Spool(self.site.spool)
+            spool.write(event.data)
         elif isinstance(event, smtp.RcptTo):
             conn.send(self._check_recipient(event))
-        elif isinstance(event, smtp.DataChunk):
-            if self._spool is None:
-                self._spool = Spool(self.site.spool)
-            self._spool.write(event.data)
-        elif isinstance(event, smtp.EndOfData):
-            conn.send(await self._deliver())
+        elif isinstance(event, smtp.MailFrom):
+            conn.send(self._check_sender(event))
+        elif isinstance(event, (smtp.Ehlo, smtp.Helo)):
+            conn.send(smtp.Reply(code=250, lines="Hello " + event.domain))
+        elif isinstance(event, (smtp.EndOfData, smtp.AuthQuestion)):
+            return False
         elif isinstance(event, smtp.MessageAborted):
             self._discard()
-        elif isinstance(event, smtp.AuthQuestion):
-            conn.send(smtp.AuthAnswer(answer=await answer_sasl(self.site, event.question)))
         elif isinstance(event, smtp.Authenticated):
             self.account = self.site.directory.account(event.authcid)
         elif isinstance(event, smtp.Vrfy):
@@ -240,6 +254,7 @@ class SMTPSession:
             self._closed = True
         # Everything else (Rset, Noop, Quit, StartTLS, CommandRejected,
         # AuthFailed...) was answered by the connection itself.
+        return True
 
     # -- policy ----------------------------------------------------------------------
 
