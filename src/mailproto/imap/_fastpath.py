@@ -109,7 +109,12 @@ _VALUE_RE = re.compile(rf"{_NIL}|{_Q}|\x00[0-9]+\x00")
 # A literal marker (see _parser.flatten) that stands where a *string* is
 # expected: not the value of BODY[...]/BINARY[...] (after "] " or "> ") or
 # of RFC822, RFC822.HEADER, RFC822.TEXT (message data, kept as bytes).
-_STRING_MARKER = re.compile(r"(?<![\]>] )(?<!RFC822 )(?<!HEADER )(?<!TEXT )\x00([0-9]+)\x00")
+# The pattern starts with the NUL itself (the look-behinds include it), so
+# the regex engine scans for that one character instead of trying the four
+# look-behinds at every position of the line.
+_STRING_MARKER = re.compile(
+    r"\x00(?<![\]>] \x00)(?<!RFC822 \x00)(?<!HEADER \x00)(?<!TEXT \x00)([0-9]+)\x00"
+)
 
 
 def _inline_strings(s: str, literals: tuple[bytes, ...]) -> str:
