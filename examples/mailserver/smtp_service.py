@@ -44,6 +44,7 @@ from .directory import Account, normalize_address
 from .maildir import Spooled
 from .mda import new_queue_id, received_header
 from .pump import Link, Pump, Site
+from .tls import plaintext_auth_allowed
 
 __all__ = ["SMTPSession", "smtp_session"]
 
@@ -58,6 +59,11 @@ SENDER_NOT_OWNED = smtp.Reply(
     code=553, enhanced_status="5.7.1", lines="Sender address not owned by the authenticated user"
 )
 BUSY = b"421 4.3.2 Too many connections, try again later\r\n"
+GREETING = smtp.Reply(code=220, lines="ESMTP mailproto")
+# EHLO replies by client name: MTAs greet with the same name on every
+# connection, and smtp-source opens one connection per message.
+_HELLO: dict[str, smtp.Reply] = {}
+_HELLO_MAX = 1024
 
 
 async def answer_sasl(site: Site, question: object) -> object:
@@ -169,6 +175,15 @@ def _connection_settings(
     return settings
 
 
+def _hello(domain: str) -> smtp.Reply:
+    reply = _HELLO.get(domain)
+    if reply is None:
+        if len(_HELLO) >= _HELLO_MAX:
+            _HELLO.clear()
+        reply = _HELLO[domain] = smtp.Reply(code=250, lines="Hello " + domain)
+    return reply
+
+
 class SMTPSession:
     """One SMTP session: the policy half of the :class:`~.pump.Pump`."""
 
@@ -176,7 +191,10 @@ class SMTPSession:
         self.site = site
         self.link = link
         self.submission = submission
-        plaintext = site.plaintext_ok(link, implicit_tls)
+        self.peer_ip = link.peer_ip
+        plaintext = plaintext_auth_allowed(
+            site.config.allow_plaintext_auth, peer_ip=self.peer_ip, tls_active=implicit_tls
+        )
         config, limits, mechanism = _connection_settings(
             site.config, submission=submission, implicit_tls=implicit_tls, plaintext=plaintext
         )
@@ -238,7 +256,7 @@ class SMTPSession:
         elif isinstance(event, smtp.MailFrom):
             conn.send(self._check_sender(event))
         elif isinstance(event, (smtp.Ehlo, smtp.Helo)):
-            conn.send(smtp.Reply(code=250, lines="Hello " + event.domain))
+            conn.send(_hello(event.domain))
         elif isinstance(event, (smtp.EndOfData, smtp.AuthQuestion)):
             return False
         elif isinstance(event, smtp.MessageAborted):
@@ -303,7 +321,7 @@ class SMTPSession:
             protocol=protocol,
             queue_id=qid,
             helo=conn.client_domain or "unknown",
-            peer_ip=self.link.peer_ip or None,
+            peer_ip=self.peer_ip or None,
             recipient=rcpts[0] if len(rcpts) == 1 else None,
             tls=tls,
         )
@@ -337,7 +355,7 @@ def smtp_session(
 
     async def run(link: Link) -> None:
         session = SMTPSession(site, link, submission=submission, implicit_tls=implicit_tls)
-        session.conn.send(smtp.Reply(code=220, lines="ESMTP mailproto"))
+        session.conn.send(GREETING)
         pump = Pump(
             link,
             session.conn,
