@@ -148,6 +148,14 @@ _new = object.__new__
 _ANNOUNCING_ENDS = (b"}\r\n", b"}\n")
 
 
+def _message(segments: tuple[bytes, ...], literals: tuple[bytes, ...]) -> RawMessage:
+    """``RawMessage(segments=segments, literals=literals)``, slot by slot (see below)."""
+    message = _new(RawMessage)
+    _RM_SEGMENTS(message, segments)
+    _RM_LITERALS(message, literals)
+    return message
+
+
 def _one_line(line: bytes) -> RawMessage:
     """``RawMessage(segments=(line,), literals=())``, slot by slot.
 
@@ -427,7 +435,7 @@ class Fragmentizer:
                     return _one_line(line)
                 # No literal: the message is complete.
                 self._segments.append(line)
-                message = RawMessage(segments=tuple(self._segments), literals=tuple(self._literals))
+                message = _message(tuple(self._segments), tuple(self._literals))
                 self._segments.clear()
                 self._literals.clear()
                 return message
@@ -439,7 +447,7 @@ class Fragmentizer:
             if match is None:
                 # "}" ends the line but it is no announcement (e.g. a quoted
                 # "{x}"): the message is complete, the grammar will judge it.
-                message = RawMessage(segments=tuple(self._segments), literals=tuple(self._literals))
+                message = _message(tuple(self._segments), tuple(self._literals))
                 self._segments.clear()
                 self._literals.clear()
                 return message
