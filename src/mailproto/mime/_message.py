@@ -142,15 +142,16 @@ class _Section:
     A hostile message (flanker's enclosed-endless.eml: 3,043 parts) or a
     mailbox repeats the same part headers again and again; the container
     hint is found when the section enters the memo, and the Content-Type,
-    Content-Disposition and Content-Transfer-Encoding are looked up and
-    parsed at most once per distinct section, by the first part that asks.
+    Content-Disposition, Content-Transfer-Encoding and filename are looked
+    up and parsed at most once per distinct section, by the first part that
+    asks.
     The answers do not depend on where the section is: lookups of a section
     this small never need the limits (``_split`` only uses the memo when the
     limits cannot cut such a section short), and the parse defects carry no
     offsets.  Each part still adds the parse defects to its own list.
     """
 
-    __slots__ = ("cte", "ctype", "disposition", "hint")
+    __slots__ = ("cte", "ctype", "disposition", "filename", "hint")
 
     def __init__(self, hint: bool) -> None:
         #: Whether the section contains "multipart" or "message" (see ``_structure``).
@@ -161,6 +162,8 @@ class _Section:
         self.disposition: _ParsedValue | None = None
         #: The Content-Transfer-Encoding, lower case, once asked for.
         self.cte: str | None = None
+        #: The ``filename`` property's answer (in a 1-tuple), once asked for.
+        self.filename: tuple[str | None] | None = None
 
 
 def _cached(
@@ -468,10 +471,21 @@ class Message:
     @property
     def filename(self) -> str | None:
         """The Content-Disposition ``filename``, else the Content-Type ``name``, stripped."""
+        section = self._section
+        if section is not None:
+            # Known for this section already?  (The part's own parse defects
+            # are added when ``defects`` is read, as for every part.)
+            known = section.filename
+            if known is not None:
+                return known[0]
         name = self._parse_disposition()[1].get("filename")
         if name is None:
             name = self.params.get("name")
-        return name.strip() if name is not None else None
+        if name is not None:
+            name = name.strip()
+        if section is not None:
+            section.filename = (name,)
+        return name
 
     @property
     def content_transfer_encoding(self) -> str:
@@ -827,18 +841,22 @@ class Message:
         return self._decode(None)
 
     def _decode(self, defects: list[Defect] | None) -> bytes:
-        cte = self.content_transfer_encoding  # (splits the part)
+        section = self._section
+        cte = section.cte if section is not None else None
+        if cte is None:
+            cte = self.content_transfer_encoding  # (splits the part)
         if self._parts is None:
             self._structure()
+        data, start, end = self._tree.data, self._body_start, self._end
         if cte in _IDENTITY_ENCODINGS or self._multipart:
-            return self._tree.data[self._body_start : self._end]
+            return data[start:end]
         if cte == "base64":
-            if defects is None and self._end - self._body_start > _LARGE_BODY:
-                chunked = _decode_base64_in_pieces(self._tree.data, self._body_start, self._end)
+            if defects is None and end - start > _LARGE_BODY:
+                chunked = _decode_base64_in_pieces(data, start, end)
                 if chunked is not None:
                     return chunked
-            return b64.decode(self._tree.data[self._body_start : self._end], defects)
-        body = self._tree.data[self._body_start : self._end]
+            return b64.decode(data[start:end], defects)
+        body = data[start:end]
         if cte == "quoted-printable":
             return quoted_printable.decode(body, defects)
         if cte in _UUENCODINGS:
