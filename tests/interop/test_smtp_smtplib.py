@@ -58,9 +58,10 @@ def test_bare_lf_refused_by_default_and_normalised_on_request() -> None:
     with threaded_server(cfg) as srv, smtplib.SMTP("127.0.0.1", srv.port) as s:
         s.sendmail("a@example.org", ["c@example.net"], raw)
     # smtplib stuffed the dot after a bare LF and added CRLF after the final
-    # bare LF; lines (and so unstuffing) only end at CRLF, so both survive
-    # normalisation as data - nothing can end the message early.
-    assert [m.data for m in srv.store.messages] == [b"Subject: x\r\n\r\n..\r\nbody\r\n\r\n"]
+    # bare LF.  NORMALIZE treats a bare LF as a line end, so that dot is
+    # unstuffed like any other (the message the user meant); the end of data
+    # is still only CRLF.CRLF as received, so nothing ends the message early.
+    assert [m.data for m in srv.store.messages] == [b"Subject: x\r\n\r\n.\r\nbody\r\n\r\n"]
 
 
 @pytest.mark.parametrize("mechanism", ["PLAIN", "LOGIN"])
