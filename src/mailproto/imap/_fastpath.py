@@ -240,32 +240,6 @@ _ENV_SET = _setters(Envelope, "date subject from_ sender reply_to to cc bcc in_r
 _E0, _E1, _E2, _E3, _E4, _E5, _E6, _E7, _E8, _E9 = _ENV_SET
 
 
-def _make_envelope(  # noqa: PLR0917 (mirrors the field order)
-    date: str | None,
-    subject: str | None,
-    frm: tuple[Address, ...],
-    sender: tuple[Address, ...],
-    reply_to: tuple[Address, ...],
-    to: tuple[Address, ...],
-    cc: tuple[Address, ...],
-    bcc: tuple[Address, ...],
-    in_reply_to: str | None,
-    message_id: str | None,
-) -> Envelope:
-    obj = _new(Envelope)
-    _E0(obj, date)
-    _E1(obj, subject)
-    _E2(obj, frm)
-    _E3(obj, sender)
-    _E4(obj, reply_to)
-    _E5(obj, to)
-    _E6(obj, cc)
-    _E7(obj, bcc)
-    _E8(obj, in_reply_to)
-    _E9(obj, message_id)
-    return obj
-
-
 (
     _F_SEQ,
     _F_UID,
@@ -367,21 +341,22 @@ def _alist(text: str) -> tuple[Address, ...]:
 
 
 def _envelope(g: tuple[str, ...]) -> Envelope:
-    frm = _alist(g[2])
-    sender = frm if g[3] == g[2] else _alist(g[3])
-    reply_to = frm if g[4] == g[2] else _alist(g[4])
-    return _make_envelope(
-        _ns(g[0]),
-        _ns(g[1]),
-        frm,
-        sender,
-        reply_to,
-        _alist(g[5]),
-        _alist(g[6]),
-        _alist(g[7]),
-        _ns(g[8]),
-        _ns(g[9]),
-    )
+    date, subject, frm_s, sender_s, reply_to_s, to_s, cc_s, bcc_s, in_reply_to, message_id = g
+    # Sender and Reply-To are nearly always the From list again (RFC 9051
+    # §7.5.2 tells servers to repeat it when the header is absent): shared.
+    frm = _alist(frm_s) if frm_s[0] == "(" else ()
+    obj = _new(Envelope)
+    _E0(obj, _ns(date))
+    _E1(obj, _ns(subject))
+    _E2(obj, frm)
+    _E3(obj, frm if sender_s == frm_s else _alist(sender_s))
+    _E4(obj, frm if reply_to_s == frm_s else _alist(reply_to_s))
+    _E5(obj, _alist(to_s) if to_s[0] == "(" else ())
+    _E6(obj, _alist(cc_s) if cc_s[0] == "(" else ())
+    _E7(obj, _alist(bcc_s) if bcc_s[0] == "(" else ())
+    _E8(obj, _ns(in_reply_to))
+    _E9(obj, _ns(message_id))
+    return obj
 
 
 def _params(text: str | None) -> tuple[tuple[str, str], ...]:
