@@ -232,8 +232,10 @@ class Link(asyncio.Protocol):
 
     def _on_timer(self) -> None:
         self._timer = None
-        if self._waiter is None or self._loop is None or self._lost:
-            return  # not waiting for the peer now; the next wait re-arms
+        if not self._waiting_input or self._loop is None or self._lost:
+            # Not waiting for input now (the server is working, or writing to
+            # a client that reads slowly): the next wait re-arms.
+            return
         if self.deadline - self._loop.time() > _TIMER_SLACK:
             # The peer was heard from since this timer was set: one new
             # timer for the remaining time.

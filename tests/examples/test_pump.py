@@ -328,3 +328,27 @@ def test_buffered_input_is_bounded() -> None:
         assert transport.closed
 
     asyncio.run(main())
+
+
+def test_waiting_to_write_is_not_idleness() -> None:
+    async def main() -> None:
+        link = Link()
+        transport = FakeTransport(link)
+        link.connection_made(transport)
+        link.idle_timeout = 0.1
+        loop = asyncio.get_running_loop()
+        loop.call_later(0.02, link.data_received, b"NOOP\r\n")
+        await link.wait()  # arms the idle timer
+        assert link.take() == b"NOOP\r\n"
+        link.pause_writing()  # the client reads slowly
+        writer = loop.create_task(link.write(b"x" * 100))
+        await asyncio.sleep(0.3)  # the timer fires meanwhile
+        assert not writer.done()
+        link.resume_writing()
+        await asyncio.wait_for(writer, 1)
+        assert not link.timed_out
+        # ... but a wait for input afterwards does time out.
+        await asyncio.wait_for(link.wait(), 1)
+        assert link.timed_out
+
+    asyncio.run(main())
