@@ -387,22 +387,29 @@ class Pump:
         Returns True when the data was taken (always, unless the session is
         not in a state to take it); wakes the task when it must act.
         """
-        conn, handler, link = self.conn, self.handler, self.link
+        conn, link = self.conn, self.link
         handle_now = self._handle_now
-        if handle_now is None or handler.closed() or handler.tls_requested():
+        if handle_now is None:
             return False
+        # The task parks only while the session is open, not in a TLS
+        # handshake, with nothing held: see _read.  Anything that changes
+        # that below wakes it, and the link stops calling here until the
+        # task parks again.
         try:
             conn.receive_data(data)
             while True:
                 event = conn.next_event()
                 if event is NEED_DATA:
+                    if self.handler.closed():
+                        link.wake()
                     break
-                if event is PAUSED or not handle_now(event):
-                    if event is not PAUSED:
-                        self._held = event
+                if event is PAUSED:
+                    # A reply owed by the task, a STARTTLS handshake, or
+                    # the session closed (QUIT answered): the task decides.
                     link.wake()
                     break
-                if handler.closed():
+                if not handle_now(event):
+                    self._held = event
                     link.wake()
                     break
         except ProtocolError as exc:

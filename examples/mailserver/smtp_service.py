@@ -64,6 +64,8 @@ GREETING = smtp.Reply(code=220, lines="ESMTP mailproto")
 # connection, and smtp-source opens one connection per message.
 _HELLO: dict[str, smtp.Reply] = {}
 _HELLO_MAX = 1024
+_CLOSED = smtp.State.CLOSED
+_TLS_HANDSHAKE = smtp.State.TLS_HANDSHAKE
 
 
 async def answer_sasl(site: Site, question: object) -> object:
@@ -206,10 +208,10 @@ class SMTPSession:
     # -- Handler ---------------------------------------------------------------------
 
     def closed(self) -> bool:
-        return self._closed or self.conn.state is smtp.State.CLOSED
+        return self._closed or self.conn.state is _CLOSED
 
     def tls_requested(self) -> bool:
-        return self.conn.state is smtp.State.TLS_HANDSHAKE
+        return self.conn.state is _TLS_HANDSHAKE
 
     async def on_notify(self) -> None:
         return None
