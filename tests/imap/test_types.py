@@ -205,3 +205,28 @@ def test_other_validation() -> None:
         BodyExtension(count=5)
     with pytest.raises(LocalProtocolError):
         BodyExtension(count=2, extra=(1,))
+
+
+def test_cached_wire_forms_keep_the_zone_and_stay_bounded() -> None:
+    from mailproto.imap import _writer
+
+    utc = datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
+    plus2 = utc.astimezone(datetime.timezone(datetime.timedelta(hours=2)))
+    assert utc == plus2  # the same instant: equal, and equal hashes
+    for _ in range(2):  # the second time from the cache
+        w = _writer.Writer()
+        w.datetime(utc)
+        w.sp()
+        w.datetime(plus2)
+        assert w.finish_bytes() == b'" 2-Jan-2026 03:04:05 +0000" " 2-Jan-2026 05:04:05 +0200"'
+    for i in range(_writer._WIRE_CACHE_SIZE * 2 + 5):
+        w = _writer.Writer()
+        w.flags((f"k{i}",))
+        w.datetime(utc + datetime.timedelta(seconds=i))
+        assert w.finish_bytes().startswith(b"(k%d)" % i)
+    assert len(_writer._FLAGS_WIRE) <= _writer._WIRE_CACHE_SIZE
+    assert len(_writer._DATETIME_WIRE) <= _writer._WIRE_CACHE_SIZE
+    with pytest.raises(LocalProtocolError):
+        _writer.Writer().flags(("bad flag",))
+    with pytest.raises(LocalProtocolError):
+        _writer.Writer().datetime(datetime.datetime(2026, 1, 2))  # naive

@@ -51,6 +51,11 @@ _TAG = re.compile(r"[!#$&',-\[\^-z|}~\]]+")
 
 _ANNOUNCEMENT_END = re.compile(rb"\{[0-9]+[+-]?\}\Z")
 
+# Bounded caches of wire forms (see Writer.flags and Writer.datetime).
+_WIRE_CACHE_SIZE = 1024
+_FLAGS_WIRE: dict[tuple[str, ...], bytes] = {}
+_DATETIME_WIRE: dict[tuple[datetime.datetime, object], bytes] = {}
+
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -240,7 +245,16 @@ class Writer:
         self.parts.append(check_flag(value).encode("ascii"))
 
     def flags(self, values: tuple[str, ...]) -> None:
-        self.parts.append(b"(" + " ".join(check_flag(f) for f in values).encode("ascii") + b")")
+        # A mailbox has a handful of distinct flag lists, and a server writes
+        # one per FETCH: the checked wire form is cached (bounded, keyed by
+        # the tuple of str, which is immutable).
+        wire = _FLAGS_WIRE.get(values)
+        if wire is None:
+            wire = b"(" + " ".join(check_flag(f) for f in values).encode("ascii") + b")"
+            if len(_FLAGS_WIRE) >= _WIRE_CACHE_SIZE:
+                _FLAGS_WIRE.clear()
+            _FLAGS_WIRE[values] = wire
+        self.parts.append(wire)
 
     def paren(self, items: list[object]) -> None:
         """``(a b c)`` where each item is a zero-argument callable that writes it."""
@@ -257,7 +271,17 @@ class Writer:
         self.parts.append(str(value).encode("ascii"))
 
     def datetime(self, value: datetime.datetime) -> None:
-        self.parts.append(b'"' + format_datetime(value).encode("ascii") + b'"')
+        # INTERNALDATEs repeat (messages delivered in the same second): cached
+        # like the flag lists.  Aware datetimes that compare equal can differ
+        # in their zone, which the wire form shows, so the key includes it.
+        key = (value, value.utcoffset())
+        wire = _DATETIME_WIRE.get(key)
+        if wire is None:
+            wire = b'"' + format_datetime(value).encode("ascii") + b'"'
+            if len(_DATETIME_WIRE) >= _WIRE_CACHE_SIZE:
+                _DATETIME_WIRE.clear()
+            _DATETIME_WIRE[key] = wire
+        self.parts.append(wire)
 
     def crlf(self) -> None:
         # A line ending in "{n}" (or "{n+}", "~{n}") is read by every peer as
