@@ -349,3 +349,14 @@ def test_plain_structure_writer_gives_the_general_writers_octets(
     finally:
         _serializer._PLAIN = original
     assert fast == general
+
+
+def test_unknown_response_whose_text_would_end_as_an_announcement_is_refused() -> None:
+    # fuzz/regressions/imap_codec_response_roundtrip/unknown-text-ends-as-announcement:
+    # a literal ending in "{2" and a last line "}" give a text ending in "{2}",
+    # which, written back, would announce a literal.
+    with pytest.raises(ParseError):
+        codec.parse_response(b"* 8 FALER {5}\r\nAR {5}{2}\r\n{2}\r\n")
+    kept = codec.parse_response(b"* 8 XFOO {5}\r\nAR {5}{2}\r\nab}\r\n")
+    assert isinstance(kept, R.UnknownResponse)
+    assert codec.parse_response(codec.serialize_response(kept)) == kept

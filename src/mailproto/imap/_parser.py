@@ -1195,7 +1195,17 @@ def _raw_from(cur: _Cursor, start: int) -> str:
         data = cur.literals[int(m.group(2))]
         return f"{m.group(1)}{{{len(data)}}}\r\n" + data.decode("utf-8", "surrogateescape")
 
-    return _LITERAL_RE.sub(put_back, text)
+    text = _LITERAL_RE.sub(put_back, text)
+    if text.endswith("}") and _ENDS_AS_ANNOUNCEMENT.search(text):
+        # The last literal's octets and the final line read together as
+        # "{n}" (e.g. a literal ending in "{2" and a last line "}"): written
+        # back, that line would announce a literal (RFC 9051 §4.3), so this
+        # text cannot stand for what was received.
+        raise ParseError("response text would end in a literal announcement")
+    return text
+
+
+_ENDS_AS_ANNOUNCEMENT = re.compile(r"\{[0-9]+[+-]?\}\Z")
 
 
 def _esearch(cur: _Cursor) -> R.Esearch:
