@@ -87,3 +87,11 @@ _values = st.recursive(
 def test_any_experimental_command_round_trips(name: str, arguments: tuple[object, ...]) -> None:
     command = C.Experimental(tag="t1", name=name, arguments=arguments)  # type: ignore[arg-type]
     assert parse_command(serialize_command(command)) == command
+
+
+def test_a_literal_inside_a_bracketed_argument_is_refused() -> None:
+    # Found by fuzzing (fuzz/regressions/imap_codec_command_roundtrip/
+    # x-command-literal-in-brackets): the generic tree keeps such a literal
+    # as a placeholder that no generic value can carry.
+    with pytest.raises(ParseError):
+        parse_command(b"a1 XFOO (BODY[1.MIME X {3}\r\nabc]) done\r\n")

@@ -1790,9 +1790,22 @@ def _experimental(cur: _Cursor, tag: str, name: str) -> C.Experimental:
     if cur.pos == len(cur.s):
         return C.Experimental(tag=tag, name=name)
     cur.sp()
-    return C.Experimental(
-        tag=tag, name=name, arguments=tuple(ext_value(node) for node in cur.tree_rest())
-    )
+    arguments = tuple(ext_value(node) for node in cur.tree_rest())
+    if _holds_nul(arguments):
+        # A literal inside a bracketed token ("BODY[... {3}\r\nabc]") stays
+        # a placeholder in the generic tree; no generic value can carry it
+        # (string literals never hold NUL: RFC 9051 §4.3), so it is refused.
+        cur.error("X command arguments without a literal inside brackets")
+    return C.Experimental(tag=tag, name=name, arguments=arguments)
+
+
+def _holds_nul(values: tuple[ExtensionValue, ...]) -> bool:
+    for value in values:
+        if isinstance(value, str) and "\x00" in value:
+            return True
+        if isinstance(value, tuple) and _holds_nul(value):
+            return True
+    return False
 
 
 def parse_authenticate_data(line: bytes) -> C.AuthenticateData:
