@@ -74,7 +74,9 @@ def test_through_a_client_server_pair() -> None:
 
 
 _values = st.recursive(
-    st.none() | st.integers(0, 2**63 - 1) | st.text(st.characters(exclude_characters="\x00")),
+    st.none()
+    | st.integers(0, 2**63 - 1)
+    | st.text(st.characters(exclude_characters="\x00", exclude_categories=("Cs",))),
     lambda inner: st.lists(inner, min_size=1, max_size=3).map(tuple),
     max_leaves=8,
 )
@@ -95,3 +97,9 @@ def test_a_literal_inside_a_bracketed_argument_is_refused() -> None:
     # as a placeholder that no generic value can carry.
     with pytest.raises(ParseError):
         parse_command(b"a1 XFOO (BODY[1.MIME X {3}\r\nabc]) done\r\n")
+
+
+def test_a_lone_surrogate_is_a_local_protocol_error() -> None:
+    # Found by the property above: the writer raised UnicodeEncodeError.
+    with pytest.raises(LocalProtocolError):
+        serialize_command(C.Experimental(tag="t", name="XFOO", arguments=("\ud800",)))

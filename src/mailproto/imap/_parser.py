@@ -1683,7 +1683,11 @@ def _command_body(cur: _Cursor, tag: str, name: str) -> C.Command:
     elif name == "STATUS":
         mailbox = cur.mailbox()
         cur.sp()
-        cmd = C.Status(tag=tag, mailbox=mailbox, items=cur.paren_atoms())
+        items = cur.paren_atoms()
+        if not items:
+            # RFC 9051 §9: "(" status-att *(SP status-att) ")" - at least one.
+            cur.error("at least one status item")
+        cmd = C.Status(tag=tag, mailbox=mailbox, items=items)
     elif name == "APPEND":
         mailbox = cur.mailbox()
         messages = []

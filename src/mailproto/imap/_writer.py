@@ -206,7 +206,12 @@ class Writer:
                 text = _ESCAPE.sub(r"\\\1", text)
             self.parts.append(b'"' + text.encode("utf-8", "surrogateescape") + b'"')
             return
-        data = value if isinstance(value, bytes) else value.encode("utf-8", "surrogateescape")
+        try:
+            data = value if isinstance(value, bytes) else value.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            # A lone surrogate outside surrogateescape's range (U+DC80-DCFF,
+            # which stand for raw octets) has no octets to send.
+            raise LocalProtocolError("a string holding a lone surrogate cannot be sent") from None
         if b"\x00" in data:
             raise LocalProtocolError("NUL cannot be sent in a string (RFC 9051 §4.3)")
         self.literal(data)
