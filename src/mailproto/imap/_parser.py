@@ -1683,11 +1683,11 @@ def _command_body(cur: _Cursor, tag: str, name: str) -> C.Command:
     elif name == "STATUS":
         mailbox = cur.mailbox()
         cur.sp()
-        items = cur.paren_atoms()
-        if not items:
+        status_atts = cur.paren_atoms()
+        if not status_atts:
             # RFC 9051 §9: "(" status-att *(SP status-att) ")" - at least one.
             cur.error("at least one status item")
-        cmd = C.Status(tag=tag, mailbox=mailbox, items=items)
+        cmd = C.Status(tag=tag, mailbox=mailbox, items=status_atts)
     elif name == "APPEND":
         mailbox = cur.mailbox()
         messages = []
