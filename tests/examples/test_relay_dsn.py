@@ -3,12 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
-import time
 from pathlib import Path
 
 import pytest
@@ -16,7 +10,6 @@ from aiosmtpd.controller import Controller
 
 from mailproto import mime, smtp
 from mailserver.mda import DsnRequest
-from tests.conftest import require_program
 from tests.examples.test_relay_smtp import (
     MSG,
     Clock,
@@ -26,6 +19,7 @@ from tests.examples.test_relay_smtp import (
     _relay,
     free_port,
 )
+from tests.interop.smtpsink import dumps, running_sink
 
 pytestmark = pytest.mark.interop
 
@@ -131,22 +125,7 @@ def test_local_notify_success_gets_delivered_dsn(tmp_path: Path) -> None:
 
 
 def test_dsn_parameters_pass_to_a_dsn_capable_peer(tmp_path: Path) -> None:
-    program = require_program("/usr/sbin/smtp-sink", "apt-get install postfix")
-    port = free_port()
-    dump = Path(tempfile.mkdtemp(prefix="smtp-sink-"))
-    os.chmod(dump, 0o777)
-    args = [program, "-d", f"{dump}/%H%M%S."]
-    if os.geteuid() == 0:
-        args += ["-u", "nobody"]
-    proc = subprocess.Popen([*args, f"127.0.0.1:{port}", "10"], stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+    with running_sink(tmp_path) as (port, dump):
         clock = Clock()
         relay, queue, store = _relay(tmp_path, port, clock)
         dsn = DsnRequest(
@@ -157,16 +136,7 @@ def test_dsn_parameters_pass_to_a_dsn_capable_peer(tmp_path: Path) -> None:
         )
         queue.enqueue("ann@a.example", ["far@remote.example"], MSG, now=clock.now, dsn=dsn)
         asyncio.run(relay.run_once())
-        files: list[Path] = []
-        while not files and time.monotonic() < deadline:
-            files = list(dump.iterdir())
-            time.sleep(0.05)
-    finally:
-        proc.terminate()
-        proc.wait()
-    (dumped,) = files
-    text = dumped.read_bytes()
-    shutil.rmtree(dump, ignore_errors=True)
+        (text,) = dumps(dump, 1)
     assert b"X-Mail-Args: <ann@a.example> RET=HDRS ENVID=ENV7" in text
     assert (
         b"X-Rcpt-Args: <far@remote.example> NOTIFY=SUCCESS,DELAY ORCPT=rfc822;far@remote.example"

@@ -7,12 +7,8 @@ bounces for 5xx replies and for expiry, and that bounces are never bounced.
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
 import socket
 import ssl
-import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,7 +27,7 @@ from mailserver.mda import MDA
 from mailserver.queue import Queue
 from mailserver.relay import Failure as DsnFailure
 from mailserver.relay import Relay, build_dsn, send_message
-from tests.conftest import require_program
+from tests.interop.smtpsink import dumps, running_sink
 
 pytestmark = pytest.mark.interop
 
@@ -361,40 +357,14 @@ def test_build_dsn_standalone() -> None:
 
 
 def test_relay_to_postfix_smtp_sink(tmp_path: Path) -> None:
-    program = require_program("/usr/sbin/smtp-sink", "apt-get install postfix")
-    port = free_port()
-    # smtp-sink drops privileges to "nobody" when run as root: its dump
-    # directory must be reachable by that user (pytest's tmp dirs are not).
-    dump = Path(tempfile.mkdtemp(prefix="smtp-sink-"))
-    os.chmod(dump, 0o777)
-    args = [program, "-d", f"{dump}/%H%M%S.", "-h", "sink.example"]
-    if os.geteuid() == 0:
-        args += ["-u", "nobody"]
-    proc = subprocess.Popen([*args, f"127.0.0.1:{port}", "10"], stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+    with running_sink(tmp_path, "-h", "sink.example") as (port, dump):
         clock = Clock()
         relay, queue, store = _relay(tmp_path, port, clock)
         queue.enqueue("ann@a.example", ["far@remote.example"], MSG, now=clock.now)
         asyncio.run(relay.run_once())
         assert [e.recipients for e in queue.entries()] == []
         assert _inbox(store) == []
-        files: list[Path] = []
-        while not files and time.monotonic() < deadline:
-            files = list(dump.iterdir())
-            time.sleep(0.05)
-    finally:
-        proc.terminate()
-        proc.wait()
-    (dumped,) = files
-    text = dumped.read_bytes()
-    shutil.rmtree(dump, ignore_errors=True)
+        (text,) = dumps(dump, 1)
     assert b"X-Mail-Args: <ann@a.example>" in text
     assert b"X-Rcpt-Args: <far@remote.example>" in text
     assert b"X-Helo-Args: mx.a.example" in text

@@ -6,6 +6,7 @@ each message it received to a file: a real peer for our SMTP and LMTP client.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -66,3 +67,7 @@ def dumps(dump: Path, count: int) -> list[bytes]:
         if len(files) >= count or time.monotonic() > deadline:
             return [f.read_bytes() for f in files]
         time.sleep(0.05)
+
+
+#: ``with running_sink(tmp_path, *options) as (port, dump): ...``
+running_sink = contextlib.contextmanager(start_sink)
