@@ -87,7 +87,7 @@ from .maildir import (
     MessageInfo,
     validate_folder_name,
 )
-from .pump import Link, Pump, Site
+from .pump import Link, Site, pump_session
 from .smtp_service import answer_sasl
 
 __all__ = ["BUSY", "IMAPSession", "imap_session"]
@@ -1412,16 +1412,13 @@ def imap_session(site: Site, *, implicit_tls: bool) -> Callable[[Link], Awaitabl
     async def run(link: Link) -> None:
         session = IMAPSession(site, link, implicit_tls=implicit_tls)
         session.greet()
-        pump = Pump(
+        await pump_session(
             link,
             session.conn,
             session,
             ssl_context=site.ssl_context,
             idle_timeout=site.imap_timeout,
+            cleanup=session.close,
         )
-        try:
-            await pump.run()
-        finally:
-            session.close()
 
     return run

@@ -35,7 +35,7 @@ from mailproto.errors import ProtocolError
 
 from .directory import Account
 from .maildir import MailboxLocked, Pop3Lock
-from .pump import Link, Pump, Site
+from .pump import Link, Site, pump_session
 from .smtp_service import answer_sasl
 
 __all__ = ["BUSY", "POP3Session", "pop3_session"]
@@ -198,16 +198,13 @@ def pop3_session(site: Site, *, implicit_tls: bool) -> Callable[[Link], Awaitabl
     async def run(link: Link) -> None:
         session = POP3Session(site, link, implicit_tls=implicit_tls)
         session.greet()
-        pump = Pump(
+        await pump_session(
             link,
             session.conn,
             session,
             ssl_context=site.ssl_context,
             idle_timeout=site.pop3_timeout,
+            cleanup=session._release,
         )
-        try:
-            await pump.run()
-        finally:
-            session._release()
 
     return run

@@ -48,7 +48,7 @@ from .maildir import Store
 from .mda import MDA
 from .tls import plaintext_auth_allowed
 
-__all__ = ["Gate", "Handler", "Link", "Pump", "Site", "serve_link"]
+__all__ = ["Gate", "Handler", "Link", "Pump", "Site", "pump_session", "serve_link"]
 
 #: Stop reading from a peer once this much unprocessed input is buffered.
 MAX_BUFFERED = 256 * 1024
@@ -564,6 +564,29 @@ class Gate:
 
     def leave(self) -> None:
         self.open -= 1
+
+
+async def pump_session(
+    link: Link,
+    conn: _Conn,
+    handler: Handler,
+    *,
+    ssl_context: ssl.SSLContext | None,
+    idle_timeout: float,
+    cleanup: Callable[[], None] | None = None,
+) -> None:
+    """Pump one greeted session to its end, then run *cleanup* whatever happened.
+
+    The one body of the SMTP, POP3 and IMAP listeners' session coroutines;
+    *cleanup* releases what the session holds (a POP3 maildrop lock, IMAP
+    change subscriptions) even when the pump ends with an exception.
+    """
+    pump = Pump(link, conn, handler, ssl_context=ssl_context, idle_timeout=idle_timeout)
+    try:
+        await pump.run()
+    finally:
+        if cleanup is not None:
+            cleanup()
 
 
 def serve_link(

@@ -43,7 +43,7 @@ from .config import ServerConfig
 from .directory import Account, normalize_address
 from .maildir import Spooled
 from .mda import new_queue_id, received_header
-from .pump import Link, Pump, Site
+from .pump import Link, Site, pump_session
 from .tls import plaintext_auth_allowed
 
 __all__ = ["SMTPSession", "smtp_session"]
@@ -358,13 +358,12 @@ def smtp_session(
     async def run(link: Link) -> None:
         session = SMTPSession(site, link, submission=submission, implicit_tls=implicit_tls)
         session.conn.send(GREETING)
-        pump = Pump(
+        await pump_session(
             link,
             session.conn,
             session,
             ssl_context=site.ssl_context,
             idle_timeout=site.smtp_timeout,
         )
-        await pump.run()
 
     return run
