@@ -202,7 +202,7 @@ def test_sigterm_is_a_clean_shutdown(tmp_path: Path) -> None:
     config = tmp_path / "demo.toml"
     config.write_text(text)
     proc = _start(config, tmp_path / "data")
-    with smtplib.SMTP("127.0.0.1", mapping[2525], timeout=10) as s:
+    with smtplib.SMTP("127.0.0.1", mapping[2525], timeout=60) as s:
         s.sendmail("x@stranger.example", [ANA], _message(1, ANA))
     # Idle sessions are told, not just dropped.
     imap = socket.create_connection(("127.0.0.1", mapping[2143]), timeout=10)
