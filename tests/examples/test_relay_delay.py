@@ -17,7 +17,7 @@ from mailserver.config import ConfigError, parse_config
 from mailserver.mda import DsnRequest
 from mailserver.queue import Queue
 from mailserver.relay import Failure, build_dsn
-from tests.examples.test_relay_smtp import MSG, Clock, _dsn_fields, _inbox, _relay, free_port
+from tests.examples.relay_support import MSG, Clock, dsn_fields, free_port, make_relay, read_inbox
 
 N = smtp.NotifyCondition
 WARN = 100.0  # delay_warning in these tests, seconds
@@ -25,25 +25,25 @@ WARN = 100.0  # delay_warning in these tests, seconds
 
 def test_one_delayed_dsn_after_the_delay_and_only_one(tmp_path: Path) -> None:
     clock = Clock()
-    relay, queue, store = _relay(tmp_path, free_port(), clock, delay_warning=WARN)
+    relay, queue, store = make_relay(tmp_path, free_port(), clock, delay_warning=WARN)
     created = clock.now
     queue.enqueue("ann@a.example", ["far@remote.example"], MSG, now=created)
     asyncio.run(relay.run_once())
-    assert _inbox(store) == []  # a first temporary failure: too early to warn
+    assert read_inbox(store) == []  # a first temporary failure: too early to warn
     (entry,) = queue.entries()
     # The retry is brought forward to the warning time (retry_base is 60 s
     # here, so 60 s comes first; after that the backoff would pass WARN).
     assert entry.next_attempt == pytest.approx(created + 60)
     clock.now += 61
     asyncio.run(relay.run_once())
-    assert _inbox(store) == []
+    assert read_inbox(store) == []
     (entry,) = queue.entries()
     assert entry.next_attempt == pytest.approx(created + WARN)  # not +61+120
     clock.now = created + WARN
     asyncio.run(relay.run_once())
-    (notice,) = _inbox(store)
+    (notice,) = read_inbox(store)
     assert notice.startswith(b"Return-Path: <>\r\n")
-    msg, status, headers = _dsn_fields(notice)
+    msg, status, headers = dsn_fields(notice)
     assert msg.headers.get("To") == "ann@a.example"
     assert msg.headers.get("Subject") == "Delayed Mail (still being retried)"
     assert "Final-Recipient: rfc822; far@remote.example" in status
@@ -58,15 +58,15 @@ def test_one_delayed_dsn_after_the_delay_and_only_one(tmp_path: Path) -> None:
     assert entry.pending[0].delay_notified
     clock.now += 1000
     asyncio.run(relay.run_once())
-    assert len(_inbox(store)) == 1
+    assert len(read_inbox(store)) == 1
     reloaded = Queue(tmp_path / "queue")
     assert reloaded.entries()[0].recipients[0].delay_notified
     # Then it expires: the final failure is still reported (a different DSN).
     clock.now = created + 3600
     asyncio.run(relay.run_once())
-    notices = _inbox(store)
+    notices = read_inbox(store)
     assert len(notices) == 2
-    assert "Action: failed" in _dsn_fields(notices[1])[1]
+    assert "Action: failed" in dsn_fields(notices[1])[1]
 
 
 @pytest.mark.parametrize(
@@ -82,20 +82,20 @@ def test_one_delayed_dsn_after_the_delay_and_only_one(tmp_path: Path) -> None:
 )
 def test_notify_decides(tmp_path: Path, notify: frozenset[N] | None, expected: bool) -> None:
     clock = Clock()
-    relay, queue, store = _relay(tmp_path, free_port(), clock, delay_warning=WARN)
+    relay, queue, store = make_relay(tmp_path, free_port(), clock, delay_warning=WARN)
     dsn = None if notify is None else DsnRequest(notify={"far@remote.example": notify})
     queue.enqueue("ann@a.example", ["far@remote.example"], MSG, now=clock.now, dsn=dsn)
     clock.now += WARN + 1
     asyncio.run(relay.run_once())
-    notices = _inbox(store)
+    notices = read_inbox(store)
     assert len(notices) == (1 if expected else 0)
     if expected:
-        assert "Action: delayed" in _dsn_fields(notices[0])[1]
+        assert "Action: delayed" in dsn_fields(notices[0])[1]
 
 
 def test_only_the_recipients_that_asked_are_listed(tmp_path: Path) -> None:
     clock = Clock()
-    relay, queue, store = _relay(tmp_path, free_port(), clock, delay_warning=WARN)
+    relay, queue, store = make_relay(tmp_path, free_port(), clock, delay_warning=WARN)
     dsn = DsnRequest(
         notify={"quiet@remote.example": frozenset(), "told@remote.example": frozenset({N.DELAY})}
     )
@@ -108,29 +108,29 @@ def test_only_the_recipients_that_asked_are_listed(tmp_path: Path) -> None:
     )
     clock.now += WARN
     asyncio.run(relay.run_once())
-    (notice,) = _inbox(store)
-    status = _dsn_fields(notice)[1]
+    (notice,) = read_inbox(store)
+    status = dsn_fields(notice)[1]
     assert "told@remote.example" in status
     assert "quiet@remote.example" not in status
 
 
 def test_never_for_the_null_sender(tmp_path: Path) -> None:
     clock = Clock()
-    relay, queue, store = _relay(tmp_path, free_port(), clock, delay_warning=WARN)
+    relay, queue, store = make_relay(tmp_path, free_port(), clock, delay_warning=WARN)
     queue.enqueue("", ["far@remote.example"], MSG, now=clock.now)
     clock.now += WARN + 1
     asyncio.run(relay.run_once())
-    assert _inbox(store) == []
+    assert read_inbox(store) == []
     assert len(queue) == 1  # still being retried
 
 
 def test_not_before_the_delay(tmp_path: Path) -> None:
     clock = Clock()
-    relay, queue, store = _relay(tmp_path, free_port(), clock, delay_warning=WARN)
+    relay, queue, store = make_relay(tmp_path, free_port(), clock, delay_warning=WARN)
     queue.enqueue("ann@a.example", ["far@remote.example"], MSG, now=clock.now)
     clock.now += WARN - 1
     asyncio.run(relay.run_once())
-    assert _inbox(store) == []
+    assert read_inbox(store) == []
     assert not queue.entries()[0].recipients[0].delay_notified
 
 
@@ -149,7 +149,7 @@ def test_build_dsn_delayed_fields() -> None:
             )
         ],
     )
-    status = _dsn_fields(b"Return-Path: <>\r\n" + raw)[1]
+    status = dsn_fields(b"Return-Path: <>\r\n" + raw)[1]
     assert "Action: delayed" in status
     assert "Status: 4.0.0" in status
     assert "Will-Retry-Until: Thu, 01 Jan 1970 00:00:00 +0000" in status

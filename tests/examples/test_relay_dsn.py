@@ -10,14 +10,14 @@ from aiosmtpd.controller import Controller
 
 from mailproto import mime, smtp
 from mailserver.mda import DsnRequest
-from tests.examples.test_relay_smtp import (
+from tests.examples.relay_support import (
     MSG,
     Clock,
     Sink,
-    _dsn_fields,
-    _inbox,
-    _relay,
+    dsn_fields,
     free_port,
+    make_relay,
+    read_inbox,
 )
 from tests.interop.smtpsink import dumps, running_sink
 
@@ -56,14 +56,14 @@ def test_notify_never_suppresses_the_bounce(tmp_path: Path) -> None:
     controller.start()
     try:
         clock = Clock()
-        relay, queue, store = _relay(tmp_path, port, clock)
+        relay, queue, store = make_relay(tmp_path, port, clock)
         dsn = DsnRequest(notify={"bad@remote.example": frozenset()})
         queue.enqueue("ann@a.example", ["bad@remote.example"], MSG, now=clock.now, dsn=dsn)
         asyncio.run(relay.run_once())
     finally:
         controller.stop()
     assert len(queue) == 0
-    assert _inbox(store) == []
+    assert read_inbox(store) == []
 
 
 def test_relayed_notice_to_a_peer_without_dsn(tmp_path: Path) -> None:
@@ -73,7 +73,7 @@ def test_relayed_notice_to_a_peer_without_dsn(tmp_path: Path) -> None:
     controller.start()
     try:
         clock = Clock()
-        relay, queue, store = _relay(tmp_path, port, clock)
+        relay, queue, store = make_relay(tmp_path, port, clock)
         dsn = DsnRequest(
             ret=smtp.Ret.FULL,
             envid="ENV-42",
@@ -87,7 +87,7 @@ def test_relayed_notice_to_a_peer_without_dsn(tmp_path: Path) -> None:
     finally:
         controller.stop()
     assert [m[2] for m in handler.messages] == [MSG]
-    (notice,) = _inbox(store)
+    (notice,) = read_inbox(store)
     msg, status, _ = _dsn_fields_full(notice)
     assert msg.headers.get("Subject") == "Mail Relay Report"
     assert "Original-Envelope-Id: ENV-42" in status
@@ -109,15 +109,15 @@ def _dsn_fields_full(raw: bytes) -> tuple[mime.Message, str, bytes]:
 
 def test_local_notify_success_gets_delivered_dsn(tmp_path: Path) -> None:
     clock = Clock()
-    relay, _, store = _relay(tmp_path, free_port(), clock)
+    relay, _, store = make_relay(tmp_path, free_port(), clock)
     dsn = DsnRequest(notify={"ann@a.example": frozenset({N.SUCCESS})}, envid="E9")
     results = asyncio.run(
         relay.mda.deliver("ann@a.example", ["ann@a.example"], MSG, dsn=dsn, delivery_id="QX")
     )
     assert [r.ok for r in results] == [True]
-    original, notice = _inbox(store)
+    original, notice = read_inbox(store)
     assert original == b"Return-Path: <ann@a.example>\r\n" + MSG
-    msg, status, headers = _dsn_fields(notice)
+    msg, status, headers = dsn_fields(notice)
     assert msg.headers.get("Subject") == "Successful Mail Delivery Report"
     assert "Action: delivered" in status
     assert "Original-Envelope-Id: E9" in status
@@ -127,7 +127,7 @@ def test_local_notify_success_gets_delivered_dsn(tmp_path: Path) -> None:
 def test_dsn_parameters_pass_to_a_dsn_capable_peer(tmp_path: Path) -> None:
     with running_sink(tmp_path) as (port, dump):
         clock = Clock()
-        relay, queue, store = _relay(tmp_path, port, clock)
+        relay, queue, store = make_relay(tmp_path, port, clock)
         dsn = DsnRequest(
             ret=smtp.Ret.HDRS,
             envid="ENV7",
@@ -143,4 +143,4 @@ def test_dsn_parameters_pass_to_a_dsn_capable_peer(tmp_path: Path) -> None:
         in text
     )
     # The DSN-capable peer took the request over: no notice from us.
-    assert _inbox(store) == []
+    assert read_inbox(store) == []

@@ -15,7 +15,15 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from mailserver.relay import SessionPool, open_session
-from tests.examples.test_relay_smtp import MSG, Clock, Sink, _dsn_fields, _inbox, _relay, free_port
+from tests.examples.relay_support import (
+    MSG,
+    Clock,
+    Sink,
+    dsn_fields,
+    free_port,
+    make_relay,
+    read_inbox,
+)
 
 pytestmark = pytest.mark.interop
 
@@ -66,12 +74,12 @@ def test_backlog_goes_over_one_session_with_rset_between(
 ) -> None:
     handler, port = counting
     clock = Clock()
-    relay, queue, store = _relay(tmp_path, port, clock, connections_per_hop=1)
+    relay, queue, store = make_relay(tmp_path, port, clock, connections_per_hop=1)
     for i in range(6):
         queue.enqueue("ann@a.example", [f"r{i}@remote.example"], _message(i), now=clock.now)
     asyncio.run(relay.run_once())
     assert len(queue) == 0
-    assert _inbox(store) == []  # no bounce
+    assert read_inbox(store) == []  # no bounce
     # Every message arrived intact, with its own envelope ...
     assert sorted((m[1][0], m[2]) for m in handler.messages) == sorted(
         (f"r{i}@remote.example", _message(i)) for i in range(6)
@@ -87,7 +95,7 @@ def test_backlog_goes_over_one_session_with_rset_between(
 def test_sessions_per_hop_are_bounded(tmp_path: Path, counting: tuple[CountingSink, int]) -> None:
     handler, port = counting
     clock = Clock()
-    relay, queue, _ = _relay(tmp_path, port, clock, connections_per_hop=2)
+    relay, queue, _ = make_relay(tmp_path, port, clock, connections_per_hop=2)
     for i in range(8):
         queue.enqueue("ann@a.example", [f"r{i}@remote.example"], _message(i), now=clock.now)
     asyncio.run(relay.run_once())
@@ -105,14 +113,14 @@ def test_a_failed_transaction_does_not_spoil_the_session(
     handler, port = counting
     handler.reject.add("bad@remote.example")
     clock = Clock()
-    relay, queue, store = _relay(tmp_path, port, clock, connections_per_hop=1)
+    relay, queue, store = make_relay(tmp_path, port, clock, connections_per_hop=1)
     queue.enqueue("ann@a.example", ["bad@remote.example"], _message(1), now=clock.now)
     queue.enqueue("ann@a.example", ["good@remote.example"], _message(2), now=clock.now)
     asyncio.run(relay.run_once())
     assert [(m[1], m[2]) for m in handler.messages] == [(["good@remote.example"], _message(2))]
     assert handler.rsets == 1
-    (bounce,) = _inbox(store)
-    assert "Final-Recipient: rfc822; bad@remote.example" in _dsn_fields(bounce)[1]
+    (bounce,) = read_inbox(store)
+    assert "Final-Recipient: rfc822; bad@remote.example" in dsn_fields(bounce)[1]
     assert len(queue) == 0
 
 

@@ -12,7 +12,6 @@ import ssl
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import attrs
 import pytest
@@ -20,54 +19,21 @@ import trustme
 from aiosmtpd.controller import Controller
 
 from mailproto import mime
-from mailserver.config import RelaySettings
-from mailserver.directory import Directory, make_account
-from mailserver.maildir import Store
-from mailserver.mda import MDA
 from mailserver.queue import Queue
 from mailserver.relay import Failure as DsnFailure
-from mailserver.relay import Relay, build_dsn, send_message
+from mailserver.relay import build_dsn, send_message
+from tests.examples.relay_support import (
+    MSG,
+    Clock,
+    Sink,
+    dsn_fields,
+    free_port,
+    make_relay,
+    read_inbox,
+)
 from tests.interop.smtpsink import dumps, running_sink
 
 pytestmark = pytest.mark.interop
-
-MSG = (
-    b"From: Ann <ann@a.example>\r\nTo: far@remote.example\r\nSubject: relay test\r\n"
-    b"Message-ID: <t1@a.example>\r\n\r\n"
-    b"Line one\r\n.leading dot\r\n\r\nend\r\n"
-)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-class Sink:
-    """An aiosmtpd handler recording what arrives; some recipients refused."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, list[str], bytes]] = []
-        self.reject: set[str] = set()
-        self.defer: set[str] = set()
-
-    async def handle_RCPT(
-        self, server: Any, session: Any, envelope: Any, address: str, options: Any
-    ) -> str:
-        if address in self.reject:
-            return "550 5.1.1 <" + address + ">: no such user"
-        if address in self.defer:
-            return "451 4.2.0 try again later"
-        envelope.rcpt_tos.append(address)
-        return "250 2.1.5 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(
-            (envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.original_content))
-        )
-        return "250 2.0.0 queued"
 
 
 @pytest.fixture
@@ -82,60 +48,10 @@ def sink() -> Iterator[tuple[Sink, int]]:
         controller.stop()
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def _relay(tmp_path: Path, port: int, clock: Clock, **settings: Any) -> tuple[Relay, Queue, Store]:
-    directory = Directory(
-        domains=["a.example"],
-        accounts=[make_account("ann@a.example", "pw")],
-    )
-    store = Store(tmp_path / "mail")
-    queue = Queue(tmp_path / "queue")
-    mda = MDA(store, directory, queue=queue)
-    relay = Relay(
-        queue,
-        directory,
-        mda,
-        hostname="mx.a.example",
-        settings=RelaySettings(
-            routes={"remote.example": ("127.0.0.1", port)},
-            retry_base=60,
-            retry_max=600,
-            lifetime=3600,
-            timeout=10,
-            **settings,
-        ),
-        clock=clock,
-    )
-    return relay, queue, store
-
-
-def _inbox(store: Store, account: str = "ann@a.example") -> list[bytes]:
-    folder = store.mailbox(account).folder("INBOX")
-    return [folder.read(uid) for uid in folder.uids()]
-
-
-def _dsn_fields(raw: bytes) -> tuple[mime.Message, str, str]:
-    msg = mime.parse(raw.split(b"\r\n", 1)[1])  # past Return-Path
-    assert msg.content_type == "multipart/report"
-    assert msg.params["report-type"] == "delivery-status"
-    human, status, headers = msg.parts
-    assert human.content_type == "text/plain"
-    assert status.content_type == "message/delivery-status"
-    assert headers.content_type == "text/rfc822-headers"
-    return msg, status.decoded().decode(), headers.decoded().decode()
-
-
 def test_relay_delivers_exact_bytes_to_aiosmtpd(tmp_path: Path, sink: tuple[Sink, int]) -> None:
     handler, port = sink
     clock = Clock()
-    relay, queue, _ = _relay(tmp_path, port, clock)
+    relay, queue, _ = make_relay(tmp_path, port, clock)
     queue.enqueue(
         "ann@a.example", ["far@remote.example", "near@remote.example"], MSG, now=clock.now
     )
@@ -194,7 +110,7 @@ def test_send_message_starttls(tmp_path: Path) -> None:
 def test_retry_after_peer_was_down(tmp_path: Path) -> None:
     port = free_port()
     clock = Clock()
-    relay, queue, store = _relay(tmp_path, port, clock)
+    relay, queue, store = make_relay(tmp_path, port, clock)
     entry = queue.enqueue("ann@a.example", ["far@remote.example"], MSG, now=clock.now)
     asyncio.run(relay.run_once())
     # Down: the recipient stays pending, the next attempt is backed off.
@@ -221,7 +137,7 @@ def test_retry_after_peer_was_down(tmp_path: Path) -> None:
         controller.stop()
     assert [m[2] for m in handler.messages] == [MSG]
     assert len(queue) == 0
-    assert _inbox(store) == []  # no bounce
+    assert read_inbox(store) == []  # no bounce
     assert entry.id not in {e.id for e in Queue(tmp_path / "queue").entries()}
 
 
@@ -230,7 +146,7 @@ def test_5xx_bounces_to_local_sender(tmp_path: Path, sink: tuple[Sink, int]) -> 
     handler.reject.add("bad@remote.example")
     handler.defer.add("later@remote.example")
     clock = Clock()
-    relay, queue, store = _relay(tmp_path, port, clock)
+    relay, queue, store = make_relay(tmp_path, port, clock)
     queue.enqueue(
         "ann@a.example",
         ["good@remote.example", "bad@remote.example", "later@remote.example"],
@@ -239,9 +155,9 @@ def test_5xx_bounces_to_local_sender(tmp_path: Path, sink: tuple[Sink, int]) -> 
     )
     asyncio.run(relay.run_once())
     assert [m[1] for m in handler.messages] == [["good@remote.example"]]
-    (bounce,) = _inbox(store)
+    (bounce,) = read_inbox(store)
     assert bounce.startswith(b"Return-Path: <>\r\n")
-    msg, status, headers = _dsn_fields(bounce)
+    msg, status, headers = dsn_fields(bounce)
     assert msg.headers.get("To") == "ann@a.example"
     assert msg.headers.get("Auto-Submitted") == "auto-replied"
     assert "Reporting-MTA: dns; mx.a.example" in status
@@ -262,14 +178,14 @@ def test_5xx_bounces_to_local_sender(tmp_path: Path, sink: tuple[Sink, int]) -> 
 def test_expiry_bounces(tmp_path: Path) -> None:
     port = free_port()
     clock = Clock()
-    relay, queue, store = _relay(tmp_path, port, clock)
+    relay, queue, store = make_relay(tmp_path, port, clock)
     queue.enqueue("ann@a.example", ["far@remote.example"], MSG, now=clock.now)
     asyncio.run(relay.run_once())
-    assert _inbox(store) == []
+    assert read_inbox(store) == []
     clock.now += 3600
     asyncio.run(relay.run_once())
-    (bounce,) = _inbox(store)
-    _, status, _ = _dsn_fields(bounce)
+    (bounce,) = read_inbox(store)
+    _, status, _ = dsn_fields(bounce)
     assert "Status: 5.4.7" in status
     assert "Action: failed" in status
     assert "delivery time expired" in status
@@ -278,22 +194,22 @@ def test_expiry_bounces(tmp_path: Path) -> None:
 
 def test_no_route_bounces(tmp_path: Path) -> None:
     clock = Clock()
-    relay, queue, store = _relay(tmp_path, free_port(), clock)
+    relay, queue, store = make_relay(tmp_path, free_port(), clock)
     queue.enqueue("ann@a.example", ["x@unrouted.example"], MSG, now=clock.now)
     asyncio.run(relay.run_once())
-    (bounce,) = _inbox(store)
-    assert "Status: 5.4.4" in _dsn_fields(bounce)[1]
+    (bounce,) = read_inbox(store)
+    assert "Status: 5.4.4" in dsn_fields(bounce)[1]
 
 
 def test_bounce_is_never_bounced(tmp_path: Path, sink: tuple[Sink, int]) -> None:
     handler, port = sink
     handler.reject.add("bad@remote.example")
     clock = Clock()
-    relay, queue, store = _relay(tmp_path, port, clock)
+    relay, queue, store = make_relay(tmp_path, port, clock)
     queue.enqueue("", ["bad@remote.example"], MSG, now=clock.now)
     asyncio.run(relay.run_once())
     assert len(queue) == 0
-    assert _inbox(store) == []
+    assert read_inbox(store) == []
     assert handler.messages == []
 
 
@@ -303,7 +219,7 @@ def test_remote_sender_gets_bounce_through_the_queue(
     handler, port = sink
     handler.reject.add("bad@remote.example")
     clock = Clock()
-    relay, queue, _ = _relay(tmp_path, port, clock)
+    relay, queue, _ = make_relay(tmp_path, port, clock)
     queue.enqueue("someone@remote.example", ["bad@remote.example"], MSG, now=clock.now)
     asyncio.run(relay.run_once())
     # The DSN was queued with the null sender, and goes out on the next pass.
@@ -319,7 +235,7 @@ def test_remote_sender_gets_bounce_through_the_queue(
 
 def test_run_loop_wakes_on_enqueue(tmp_path: Path, sink: tuple[Sink, int]) -> None:
     handler, port = sink
-    relay, _, _ = _relay(tmp_path, port, Clock())
+    relay, _, _ = make_relay(tmp_path, port, Clock())
     relay._clock = time.time
 
     async def main() -> None:
@@ -359,11 +275,11 @@ def test_build_dsn_standalone() -> None:
 def test_relay_to_postfix_smtp_sink(tmp_path: Path) -> None:
     with running_sink(tmp_path, "-h", "sink.example") as (port, dump):
         clock = Clock()
-        relay, queue, store = _relay(tmp_path, port, clock)
+        relay, queue, store = make_relay(tmp_path, port, clock)
         queue.enqueue("ann@a.example", ["far@remote.example"], MSG, now=clock.now)
         asyncio.run(relay.run_once())
         assert [e.recipients for e in queue.entries()] == []
-        assert _inbox(store) == []
+        assert read_inbox(store) == []
         (text,) = dumps(dump, 1)
     assert b"X-Mail-Args: <ann@a.example>" in text
     assert b"X-Rcpt-Args: <far@remote.example>" in text
@@ -392,15 +308,15 @@ def test_what_the_peer_cannot_take_bounces_at_once(
     controller.start()
     try:
         clock = Clock()
-        relay, queue, store = _relay(tmp_path, port, clock)
+        relay, queue, store = make_relay(tmp_path, port, clock)
         queue.enqueue("ann@a.example", [recipient], MSG, now=clock.now)
         asyncio.run(relay.run_once())
     finally:
         controller.stop()
     assert handler.messages == []
     assert len(queue) == 0
-    (bounce,) = _inbox(store)
-    assert f"Status: {status}" in _dsn_fields(bounce)[1]
+    (bounce,) = read_inbox(store)
+    assert f"Status: {status}" in dsn_fields(bounce)[1]
 
 
 def test_a_silent_peer_does_not_hold_up_others(tmp_path: Path, sink: tuple[Sink, int]) -> None:
@@ -408,7 +324,7 @@ def test_a_silent_peer_does_not_hold_up_others(tmp_path: Path, sink: tuple[Sink,
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
     silent.listen(5)  # accepts connections, never says a word
-    relay, queue, _ = _relay(tmp_path, port, Clock())
+    relay, queue, _ = make_relay(tmp_path, port, Clock())
     relay._clock = time.time
     relay.settings = attrs.evolve(
         relay.settings,
@@ -445,12 +361,12 @@ def test_a_silent_peer_does_not_hold_up_others(tmp_path: Path, sink: tuple[Sink,
 def test_unwritable_recipient_bounces_others_go(tmp_path: Path, sink: tuple[Sink, int]) -> None:
     handler, port = sink
     clock = Clock()
-    relay, queue, store = _relay(tmp_path, port, clock)
+    relay, queue, store = make_relay(tmp_path, port, clock)
     queue.enqueue("ann@a.example", ["a b@remote.example", "ok@remote.example"], MSG, now=clock.now)
     asyncio.run(relay.run_once())
     assert [m[1] for m in handler.messages] == [["ok@remote.example"]]
-    (bounce,) = _inbox(store)
-    status = _dsn_fields(bounce)[1]
+    (bounce,) = read_inbox(store)
+    status = dsn_fields(bounce)[1]
     assert "Final-Recipient: rfc822; a b@remote.example" in status
     assert "Status: 5.1.3" in status
     assert len(queue) == 0
