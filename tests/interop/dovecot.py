@@ -332,7 +332,13 @@ def _wait_for_ports(proc: subprocess.Popen[bytes], host: str, ports: list[int]) 
             time.sleep(0.05)
             continue
         pending.pop(0)
-    return not pending
+    if pending:
+        return False
+    # A port that accepted may belong to another listener that took it after
+    # _free_port released it; Dovecot then exits at once (it binds every
+    # listener before serving), so a master still running now owns them all.
+    time.sleep(0.3)
+    return proc.poll() is None
 
 
 def start_dovecot(
