@@ -47,8 +47,18 @@ class _Fragmentizer(Fragmentizer):
 
     __slots__ = ("refused_line",)
 
-    def __init__(self, *, limits: IMAPLimits, report_sync_literals: bool) -> None:
-        super().__init__(limits=limits, report_sync_literals=report_sync_literals)
+    def __init__(
+        self,
+        *,
+        limits: IMAPLimits,
+        report_sync_literals: bool,
+        zero_copy_threshold: int | None = None,
+    ) -> None:
+        super().__init__(
+            limits=limits,
+            report_sync_literals=report_sync_literals,
+            zero_copy_threshold=zero_copy_threshold,
+        )
         #: The lines of the last message dropped by :meth:`discard`.
         self.refused_line = b""
 
@@ -70,9 +80,14 @@ class Input:
 
     __slots__ = ("fragmentizer", "inflater")
 
-    def __init__(self, limits: IMAPLimits, *, server: bool) -> None:
-        #: The framing layer.
-        self.fragmentizer = _Fragmentizer(limits=limits, report_sync_literals=server)
+    def __init__(
+        self, limits: IMAPLimits, *, server: bool, zero_copy_threshold: int | None = None
+    ) -> None:
+        #: The framing layer (zero_copy_threshold: see the codec's
+        #: ResponseDecoder; only a client passes it).
+        self.fragmentizer = _Fragmentizer(
+            limits=limits, report_sync_literals=server, zero_copy_threshold=zero_copy_threshold
+        )
         #: The inflater once COMPRESS is active, else None.
         self.inflater: Inflater | None = None
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from mailproto.imap.types._literal import LiteralChunks, literal_bytes
 from mailproto.imap.types._values import (
     Address,
     BodyExtension,
@@ -117,7 +118,7 @@ _STRING_MARKER = re.compile(
 )
 
 
-def _inline_strings(s: str, literals: tuple[bytes, ...]) -> str:
+def _inline_strings(s: str, literals: tuple[bytes | LiteralChunks, ...]) -> str:
     """*s* with every string literal that can be quoted written as a quoted string.
 
     Servers send 8-bit header text (a subject, a display name, a file name)
@@ -130,7 +131,7 @@ def _inline_strings(s: str, literals: tuple[bytes, ...]) -> str:
     """
 
     def quoted(m: re.Match[str]) -> str:
-        data = literals[int(m.group(1))]
+        data = literal_bytes(literals[int(m.group(1))])
         if b"\r" in data or b"\n" in data or b"\x00" in data:
             return m.group()
         text = data.decode("utf-8", "surrogateescape")
@@ -269,7 +270,11 @@ _NO_SECTION = Section()
 
 
 def _section_data(
-    section: Section, origin: int | None, data: bytes | None, binary: bool, legacy: str | None
+    section: Section,
+    origin: int | None,
+    data: bytes | LiteralChunks | None,
+    binary: bool,
+    legacy: str | None,
 ) -> Any:
     obj = _new(SectionData)
     _SD_SET[0](obj, section)
@@ -280,7 +285,9 @@ def _section_data(
     return obj
 
 
-def _data_value(s: str, pos: int, literals: tuple[bytes, ...]) -> tuple[bytes | None, int] | None:
+def _data_value(
+    s: str, pos: int, literals: tuple[bytes | LiteralChunks, ...]
+) -> tuple[bytes | LiteralChunks | None, int] | None:
     """The nstring (or literal) message data at *pos*, and where it ends."""
     v = _VALUE_RE.match(s, pos)
     if v is None:
@@ -587,7 +594,7 @@ def fast_fetch(  # noqa: PLR0917 (internal hot path: positional on purpose)
     seq: int,
     s: str,
     pos: int,
-    literals: tuple[bytes, ...],
+    literals: tuple[bytes | LiteralChunks, ...],
     max_depth: int,
     parse_datetime: Any,
     section_from: Any,

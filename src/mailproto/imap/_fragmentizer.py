@@ -62,6 +62,19 @@ Memory and speed of literals
     chunk holds all of it, one slice.  A literal therefore costs one copy of
     itself beyond what the caller received.  Only the octets after the literal
     go on to the line buffer.
+
+Zero-copy literals (opt-in, client side)
+    With ``zero_copy_threshold=N`` a literal of more than *N* octets is not
+    joined at all: it becomes a
+    :class:`~mailproto.imap.types.LiteralChunks` holding the pieces gathered
+    above (whole received chunks and memoryview slices of them), so the
+    literal costs no copy until a consumer asks for one.  The pieces are
+    exactly the chunks the caller fed when it drains the fragmentizer after
+    each chunk (as a socket loop does, and as the pieces of a literal that
+    is pending always are); octets that wait in the buffer while further
+    chunks arrive were moved into the line buffer's bytearray and come out of
+    it as one small copy (see :class:`_ChunkedBuffer`).  A literal that is
+    exactly one received chunk is that ``bytes`` object in either mode.
 """
 
 from __future__ import annotations
@@ -73,6 +86,7 @@ import attrs
 from mailproto._buffer import ReceiveBuffer
 from mailproto._sentinels import NEED_DATA, Sentinel
 from mailproto.errors import LimitExceeded, RemoteProtocolError, ReplyHint
+from mailproto.imap.types._literal import LiteralChunks
 from mailproto.limits import IMAPLimits
 
 __all__ = ["Fragmentizer", "LiteralAnnounced", "RawMessage"]
@@ -104,14 +118,19 @@ class RawMessage:
     #: The lines of the message, each with its terminator (and, for all but
     #: the last, the literal announcement that ends it).
     segments: tuple[bytes, ...]
-    #: The literal payloads, in order.
-    literals: tuple[bytes, ...]
+    #: The literal payloads, in order: :class:`bytes`, or
+    #: :class:`~mailproto.imap.types.LiteralChunks` for large literals when
+    #: the decoder runs in zero-copy mode.
+    literals: tuple[bytes | LiteralChunks, ...]
 
     def __bytes__(self) -> bytes:
-        parts: list[bytes] = []
+        parts: list[bytes | memoryview] = []
         for i, literal in enumerate(self.literals):
             parts.append(self.segments[i])
-            parts.append(literal)
+            if literal.__class__ is bytes:
+                parts.append(literal)
+            else:
+                parts.extend(literal.chunks)  # type: ignore[union-attr]
         parts.append(self.segments[-1])
         return b"".join(parts)
 
@@ -148,7 +167,9 @@ _new = object.__new__
 _ANNOUNCING_ENDS = (b"}\r\n", b"}\n")
 
 
-def _message(segments: tuple[bytes, ...], literals: tuple[bytes, ...]) -> RawMessage:
+def _message(
+    segments: tuple[bytes, ...], literals: tuple[bytes | LiteralChunks, ...]
+) -> RawMessage:
     """``RawMessage(segments=segments, literals=literals)``, slot by slot (see below)."""
     message = _new(RawMessage)
     _RM_SEGMENTS(message, segments)
@@ -277,13 +298,20 @@ class _ChunkedBuffer(ReceiveBuffer):
             if end >= 0:
                 self._cpos = end + 1
                 return chunk[pos : end + 1]
+        elif self._data.find(b"\n", self._searched) >= 0:
+            # A line already whole in the bytearray: the caller fed another
+            # chunk before reading it.  It is served from there and the chunk
+            # stays as it is, so literal octets in the chunk are still handed
+            # out as views, not moved into the bytearray and copied out.
+            # (An over-long one raises there, as it would after a flush.)
+            return super().next_line(max_length, limit=limit, hint=hint)
         elif pos < len(chunk):
             # A line begun in the bytearray (the rest of the previous chunk)
             # and ended in this one: join the two pieces once, searching no
             # further than the line bound allows.
             data = self._data
             end = chunk.find(b"\n", pos, pos + max(0, max_length - len(data)))
-            if end >= 0 and data.find(b"\n", self._searched) < 0:
+            if end >= 0:
                 with memoryview(chunk) as view:
                     line = bytes(data) + view[pos : end + 1]
                 del data[:]
@@ -309,18 +337,28 @@ class Fragmentizer:
         "_pending_binary",
         "_report_sync",
         "_segments",
+        "_zero_copy",
         "limits",
     )
 
     def __init__(
-        self, *, limits: IMAPLimits | None = None, report_sync_literals: bool = False
+        self,
+        *,
+        limits: IMAPLimits | None = None,
+        report_sync_literals: bool = False,
+        zero_copy_threshold: int | None = None,
     ) -> None:
         #: The bounds applied to lines and literals.
         self.limits = limits if limits is not None else IMAPLimits()
         self._buffer = _ChunkedBuffer()
         self._report_sync = report_sync_literals
+        if zero_copy_threshold is not None and zero_copy_threshold < 0:
+            raise ValueError("zero_copy_threshold must be >= 0")
+        # Literals of more than this many octets stay in their received
+        # pieces (LiteralChunks); None: every literal is joined into bytes.
+        self._zero_copy = zero_copy_threshold
         self._segments: list[bytes] = []
-        self._literals: list[bytes] = []
+        self._literals: list[bytes | LiteralChunks] = []
         # Size of the literal being waited for, or -1 when reading a line.
         self._pending = -1
         # The pieces of the pending literal received so far, and their size.
@@ -357,7 +395,8 @@ class Fragmentizer:
             # and speed of literals" above).
             n = len(data)
             if n <= need:
-                self._parts.append(data)
+                if n:  # an empty piece would only cost a write call later
+                    self._parts.append(data)
                 self._have += n
                 return
             self._parts.append(memoryview(data)[:need])
@@ -410,10 +449,15 @@ class Fragmentizer:
                 if self._have < n:
                     return NEED_DATA
                 parts = self._parts
-                if len(parts) == 1:
-                    piece = parts[0]
+                literal: bytes | LiteralChunks
+                if len(parts) == 1 and parts[0].__class__ is bytes:
                     # One received chunk that is exactly the literal: no copy.
-                    literal = piece if piece.__class__ is bytes else bytes(piece)
+                    literal = parts[0]
+                elif self._zero_copy is not None and n > self._zero_copy:
+                    # Zero-copy mode: the pieces as received, never joined.
+                    literal = LiteralChunks._trusted(tuple(parts), n)
+                elif len(parts) == 1:
+                    literal = bytes(parts[0])
                 else:
                     literal = b"".join(parts)
                 self._parts = []

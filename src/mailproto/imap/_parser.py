@@ -45,6 +45,7 @@ from mailproto.imap._fastpath import fast_fetch
 from mailproto.imap._fragmentizer import RawMessage
 from mailproto.imap.types import commands as C
 from mailproto.imap.types import responses as R
+from mailproto.imap.types._literal import LiteralChunks, literal_bytes
 from mailproto.imap.types._seqset import SequenceSet
 from mailproto.imap.types._values import (
     CODES_NUMBER,
@@ -107,8 +108,14 @@ class ParseError(RemoteProtocolError):
 _ANNOUNCE_TAIL = re.compile(rb"~?\{[0-9]+[+-]?\}\r?\n\Z")
 
 
-def flatten(message: RawMessage) -> tuple[str, tuple[bytes, ...]]:
-    """The message as one string with literal markers, and the literals."""
+def flatten(message: RawMessage) -> tuple[str, tuple[bytes | LiteralChunks, ...]]:
+    """The message as one string with literal markers, and the literals.
+
+    A literal is :class:`bytes`, or :class:`LiteralChunks` when the decoder
+    runs in zero-copy mode and it is large: such a value stays as it is where
+    it is message data (``BODY[...]``, ``BINARY[...]``, ``RFC822*``) and is
+    joined (:func:`literal_bytes`) where the grammar makes it a string.
+    """
     segments = message.segments
     last = segments[-1]
     if last.endswith(b"\r\n"):
@@ -183,7 +190,9 @@ _FLAG_FULL = re.compile(rf"\\?[{_ATOM_CLASS}]+|\\\*").fullmatch
 Tree = list[Any]
 
 
-def build_tree(s: str, pos: int, literals: tuple[bytes, ...], max_depth: int) -> Tree:
+def build_tree(
+    s: str, pos: int, literals: tuple[bytes | LiteralChunks, ...], max_depth: int
+) -> Tree:
     """Tokenize ``s[pos:]`` into nested lists (see the module docstring)."""
     root: Tree = []
     cur = root
@@ -232,14 +241,17 @@ def _fail(what: str, node: object) -> NoReturn:
     raise ParseError(f"expected {what}, got {shown}")
 
 
-def _literal_text(data: bytes) -> str:
+def _literal_text(data: bytes | LiteralChunks) -> str:
     """A literal used as a string → str.
 
     ``literal = "{" number64 ["+"] "}" CRLF *CHAR8`` and CHAR8 is %x01-FF
     (RFC 9051 §9): a string never holds NUL, which no serialisation could
     give back (only message data — literal8, or BODY[] octets kept as
-    :class:`bytes` — may carry it).
+    :class:`bytes` — may carry it).  A :class:`LiteralChunks` (zero-copy
+    mode) used as a string is joined first: it becomes a ``str`` anyway.
     """
+    if data.__class__ is not bytes:
+        data = literal_bytes(data)
     if b"\x00" in data:
         raise ParseError("NUL octet in a string literal")
     return data.decode("utf-8", "surrogateescape")
@@ -260,7 +272,7 @@ def _nstr(node: object) -> str | None:
         if node[0] == '"':
             return _unquote(node)
         _fail("a string or NIL", node)
-    if node.__class__ is bytes:
+    if node.__class__ is bytes or node.__class__ is LiteralChunks:
         return _literal_text(node)
     _fail("a string or NIL", node)
 
@@ -270,7 +282,7 @@ def _str(node: object) -> str:
     if node.__class__ is str:
         if node[0] == '"':
             return _unquote(node)
-    elif node.__class__ is bytes:
+    elif node.__class__ is bytes or node.__class__ is LiteralChunks:
         return _literal_text(node)
     _fail("a string", node)
 
@@ -283,16 +295,16 @@ def _astr(node: object) -> str:
         if _ASTRING_ATOM_FULL(node):
             return node
         _fail("an astring", node)
-    if node.__class__ is bytes:
+    if node.__class__ is bytes or node.__class__ is LiteralChunks:
         return _literal_text(node)
     _fail("an astring", node)
 
 
-def _nbytes(node: object) -> bytes | None:
-    """nstring → bytes or None (message data)."""
+def _nbytes(node: object) -> bytes | LiteralChunks | None:
+    """nstring → bytes or None (message data; a zero-copy literal stays as it is)."""
     if node is None:
         return None
-    if node.__class__ is bytes:
+    if node.__class__ is bytes or node.__class__ is LiteralChunks:
         return node
     if node.__class__ is str and node[0] == '"':
         return _unquote(node).encode("utf-8", "surrogateescape")
@@ -399,7 +411,7 @@ def ext_value(node: object) -> ExtensionValue:
         # An atom where a string belongs (extensions this codec does not
         # know may use atoms): kept as its text.
         return node
-    if isinstance(node, bytes):
+    if isinstance(node, (bytes, LiteralChunks)):
         return _literal_text(node)
     items = _list(node)
     if not items:
@@ -547,7 +559,9 @@ _FETCH_ITEM_NAME = re.compile(
 )
 
 
-def _section_from(text: str, literals: tuple[bytes, ...], limits: IMAPLimits) -> Section:
+def _section_from(
+    text: str, literals: tuple[bytes | LiteralChunks, ...], limits: IMAPLimits
+) -> Section:
     """Parse the text between ``[`` and ``]``."""
     m = _SECTION.match(text)
     assert m is not None  # every group is optional
@@ -605,7 +619,9 @@ _UNDECODABLE = re.compile("[\ud800-\udfff]")
 class _Cursor:
     __slots__ = ("limits", "literals", "pos", "s", "tag", "utf8")
 
-    def __init__(self, s: str, literals: tuple[bytes, ...], limits: IMAPLimits, utf8: bool) -> None:
+    def __init__(
+        self, s: str, literals: tuple[bytes | LiteralChunks, ...], limits: IMAPLimits, utf8: bool
+    ) -> None:
         self.s = s
         self.pos = 0
         self.literals = literals
@@ -679,7 +695,7 @@ class _Cursor:
             self.error("a non-zero number")
         return value
 
-    def _literal(self) -> tuple[bytes, bool] | None:
+    def _literal(self) -> tuple[bytes | LiteralChunks, bool] | None:
         m = _LITERAL_RE.match(self.s, self.pos)
         if m is None:
             return None
@@ -1192,7 +1208,7 @@ def _raw_from(cur: _Cursor, start: int) -> str:
         return text
 
     def put_back(m: re.Match[str]) -> str:
-        data = cur.literals[int(m.group(2))]
+        data = literal_bytes(cur.literals[int(m.group(2))])
         return f"{m.group(1)}{{{len(data)}}}\r\n" + data.decode("utf-8", "surrogateescape")
 
     text = _LITERAL_RE.sub(put_back, text)
@@ -1703,7 +1719,11 @@ def _command_body(cur: _Cursor, tag: str, name: str) -> C.Command:
             lit = cur._literal()
             if lit is None:
                 cur.error("a literal")
-            messages.append(C.AppendMessage(data=lit[0], flags=flags_opt, date=date, binary=lit[1]))
+            messages.append(
+                C.AppendMessage(
+                    data=literal_bytes(lit[0]), flags=flags_opt, date=date, binary=lit[1]
+                )
+            )
         if not messages:
             cur.error("a message")
         cmd = C.Append(tag=tag, mailbox=mailbox, messages=tuple(messages))

@@ -16,6 +16,7 @@ from mailproto.errors import LocalProtocolError
 from mailproto.imap._writer import Writer, check_atom, check_flag, format_date, section_text
 from mailproto.imap.types import commands as C
 from mailproto.imap.types import responses as R
+from mailproto.imap.types._literal import LiteralChunks
 from mailproto.imap.types._seqset import SequenceSet
 from mailproto.imap.types._values import (
     NIL,
@@ -435,6 +436,18 @@ def _mailbox_status_value(w: Writer, key: str, value: int | str | None) -> None:
 # ---------------------------------------------------------------------------
 
 
+# NUL in message data makes BINARY[] data a literal8 (RFC 3516 §4.2).  The
+# regex searches any buffer, so the pieces of a LiteralChunks are searched
+# where they are, without joining them.
+_NUL_SEARCH = re.compile(b"\x00").search
+
+
+def _has_nul(data: bytes | LiteralChunks) -> bool:
+    if data.__class__ is bytes:
+        return b"\x00" in data
+    return any(_NUL_SEARCH(piece) is not None for piece in data.chunks)  # type: ignore[union-attr]
+
+
 def _fetch(w: Writer, r: R.FetchResponse) -> None:
     w.raw(b"* %d FETCH (" % r.seq)
     items: list[bytes] = []
@@ -516,7 +529,7 @@ def _fetch(w: Writer, r: R.FetchResponse) -> None:
         if sec.data is None:
             w.raw(b"NIL")
         else:
-            w.literal(sec.data, binary=sec.binary and b"\x00" in sec.data)
+            w.literal(sec.data, binary=sec.binary and _has_nul(sec.data))
     for key, value in r.extra:
         sep()
         w.atom(key)

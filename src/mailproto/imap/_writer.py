@@ -21,6 +21,13 @@ says ``+`` (RFC 9051 §7.5), so a command serialises to a list of
 LITERAL- for literals up to 4096 octets, RFC 7888 §5) the writer announces
 ``{n+}`` and nothing waits.  Servers never wait for anything, so responses
 serialise straight to bytes.
+
+Literal data may be a :class:`~mailproto.imap.types.LiteralChunks` (a body
+received in zero-copy mode, in a FETCH response being forwarded): it is
+announced by its length and carried as its pieces.
+:meth:`Writer.finish_bytes` must join everything (one copy: the caller asked
+for bytes); :meth:`Writer.finish_chunks` hands the pieces on unjoined, for
+``writelines``/``os.writev``, so a proxy forwards a body without copying it.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ import attrs
 
 from mailproto.codecs import imap_utf7
 from mailproto.errors import LocalProtocolError
+from mailproto.imap.types._literal import LiteralChunks
 
 __all__ = ["LineFragment", "LiteralFragment", "Writer", "check_tag", "section_text"]
 
@@ -139,6 +147,22 @@ class LiteralFragment:
     sync: bool
 
 
+@attrs.frozen
+class _PiecesFragment:
+    """A literal whose octets are a :class:`LiteralChunks` (kept unjoined).
+
+    Internal to the writer: :meth:`Writer.finish_chunks` hands out its
+    pieces, :meth:`Writer.finish_bytes` joins them, and
+    :meth:`Writer.finish_fragments` (typed ``bytes``) joins them into a
+    :class:`LiteralFragment`.
+    """
+
+    #: The literal octets, as received.
+    data: LiteralChunks = attrs.field(repr=False)
+    #: As :attr:`LiteralFragment.sync`.
+    sync: bool
+
+
 LiteralMode = Literal["sync", "plus", "minus", "server"]
 
 
@@ -162,7 +186,7 @@ class Writer:
         #: Mailbox names as UTF-8 rather than modified UTF-7.
         self.utf8_mailboxes = utf8 if utf8_mailboxes is None else utf8_mailboxes
         self.parts: list[bytes] = []
-        self.fragments: list[LineFragment | LiteralFragment] = []
+        self.fragments: list[LineFragment | LiteralFragment | _PiecesFragment] = []
 
     # -- primitives -----------------------------------------------------------
 
@@ -183,7 +207,7 @@ class Writer:
     def atom(self, value: str) -> None:
         self.parts.append(check_atom(value).encode("ascii"))
 
-    def literal(self, data: bytes, *, binary: bool = False) -> None:
+    def literal(self, data: bytes | LiteralChunks, *, binary: bool = False) -> None:
         n = len(data)
         mode = self.literal_mode
         sync = mode == "sync" or (mode == "minus" and n > 4096)
@@ -191,7 +215,10 @@ class Writer:
         self.parts.append(b"~{" if binary else b"{")
         self.parts.append(b"%d%s}\r\n" % (n, plus))
         self.fragments.append(LineFragment(b"".join(self.parts)))
-        self.fragments.append(LiteralFragment(data, sync))
+        if data.__class__ is bytes:
+            self.fragments.append(LiteralFragment(data, sync))
+        else:
+            self.fragments.append(_PiecesFragment(data, sync))  # type: ignore[arg-type]
         self.parts = []
 
     def string(self, value: str | bytes) -> None:
@@ -303,11 +330,36 @@ class Writer:
         if self.parts:
             self.fragments.append(LineFragment(b"".join(self.parts)))
             self.parts = []
-        return self.fragments
+        fragments = self.fragments
+        self.fragments = []
+        # A command holds bytes literals (AppendMessage.data is bytes); a
+        # LiteralChunks given there anyway is joined here, once.
+        return [
+            LiteralFragment(f.data.tobytes(), f.sync) if isinstance(f, _PiecesFragment) else f
+            for f in fragments
+        ]
 
     def finish_bytes(self) -> bytes:
-        out: list[bytes] = [f.data for f in self.fragments]
-        out.extend(self.parts)
+        out = self.finish_chunks()
+        if len(out) == 1 and out[0].__class__ is bytes:
+            return out[0]
+        return b"".join(out)
+
+    def finish_chunks(self) -> list[bytes | memoryview]:
+        """The whole message as pieces in order, literal pieces unjoined.
+
+        Lines are joined (short); a :class:`LiteralChunks` literal is its
+        pieces, so writing the list with ``writelines`` sends a body that was
+        received in zero-copy mode without ever copying it.
+        """
+        out: list[bytes | memoryview] = []
+        for fragment in self.fragments:
+            if fragment.__class__ is _PiecesFragment:
+                out.extend(fragment.data.chunks)
+            else:
+                out.append(fragment.data)  # type: ignore[arg-type]
+        if self.parts:
+            out.append(b"".join(self.parts))
         self.fragments = []
         self.parts = []
-        return b"".join(out)
+        return out

@@ -91,6 +91,7 @@ from mailproto.imap._writer import LineFragment, LiteralFragment, LiteralMode, W
 from mailproto.imap.types import ResponseCode
 from mailproto.imap.types import commands as C
 from mailproto.imap.types import responses as R
+from mailproto.imap.types._literal import ZERO_COPY_THRESHOLD
 from mailproto.limits import IMAPLimits
 from mailproto.sasl import ClientMechanism, SASLError, decode_challenge, encode_response
 
@@ -109,13 +110,21 @@ class ClientConnection:
         limits: IMAPLimits | None = None,
         tag_prefix: str = "A",
         check_capabilities: bool = True,
+        zero_copy_literals: bool = False,
+        zero_copy_threshold: int = ZERO_COPY_THRESHOLD,
     ) -> None:
         #: The bounds in force.
         self.limits = limits if limits is not None else IMAPLimits()
         #: Refuse commands the server did not advertise (when known).
         self.check_capabilities = check_capabilities
         self._session = SessionState()
-        self._input = Input(self.limits, server=False)
+        # Zero-copy literals (opt-in): literals of more than the threshold
+        # arrive as LiteralChunks, as with the codec's ResponseDecoder.
+        self._input = Input(
+            self.limits,
+            server=False,
+            zero_copy_threshold=zero_copy_threshold if zero_copy_literals else None,
+        )
         self._output = Output()
         self._tag_prefix = tag_prefix
         self._tag_counter = 0
@@ -280,7 +289,10 @@ class ClientConnection:
                 self._waiting_literal = tag
                 return
             pending.popleft()
-            self._output.write(fragment.data)
+            # bytes(data) is data itself for bytes; a LiteralChunks (a body
+            # received in zero-copy mode, forwarded) is joined here, once:
+            # data_to_send() hands out one bytes object.
+            self._output.write(bytes(fragment.data))
 
     def data_to_send(self) -> bytes:
         """Bytes to write to the server (possibly ``b""``)."""
@@ -405,7 +417,7 @@ class ClientConnection:
             # RFC 9051 §7.5: "+" releases the held-back literal.
             self._waiting_literal = None
             _tag, fragment = self._pending.popleft()
-            self._output.write(fragment.data)
+            self._output.write(bytes(fragment.data))
             self._flush_pending()
             return None
         if self._session.mode is Mode.AUTHENTICATING and self._sasl is not None:

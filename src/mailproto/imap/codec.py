@@ -21,6 +21,18 @@ because the client now waits for ``+ `` (RFC 9051 §7.5): the server answers
 ``+``, or refuses with a tagged ``NO``/``BAD`` and calls
 :meth:`CommandDecoder.discard`.
 
+Zero-copy literals (opt-in)
+    ``ResponseDecoder(zero_copy_literals=True)`` hands out every literal of
+    more than ``zero_copy_threshold`` octets (default
+    :data:`~mailproto.imap.types.ZERO_COPY_THRESHOLD`, 64 KiB) as a
+    :class:`~mailproto.imap.types.LiteralChunks`: the received chunks
+    themselves, never joined.  A ``BODY[]`` of 100 MB then costs no copy at
+    all until the application asks for one (``bytes(data)``), and can be
+    written to a file with ``writelines(data.chunks)``.  Pieces keep the
+    received chunks alive; feed a chunk and drain the decoder before feeding
+    the next (the usual socket loop) and every piece is a slice of a chunk
+    you fed.  The default (off) gives plain :class:`bytes`, one copy.
+
 Encoding a command gives *fragments* (:func:`encode_command`): send the first,
 and before each :class:`LiteralFragment` with ``sync=True`` wait for the
 server's continuation request.  Responses never wait, so
@@ -46,6 +58,7 @@ from mailproto.imap._parser import parse_command as _parse_command
 from mailproto.imap._parser import parse_response as _parse_response
 from mailproto.imap._serializer import write_command, write_response
 from mailproto.imap._writer import LineFragment, LiteralFragment, LiteralMode, Writer
+from mailproto.imap.types._literal import ZERO_COPY_THRESHOLD
 from mailproto.imap.types.commands import AuthenticateData, Command, Done
 from mailproto.imap.types.responses import Response
 from mailproto.limits import IMAPLimits
@@ -64,6 +77,7 @@ __all__ = [
     "parse_response",
     "serialize_command",
     "serialize_response",
+    "serialize_response_chunks",
 ]
 
 #: A piece of an encoded command.
@@ -71,17 +85,36 @@ Fragment = LineFragment | LiteralFragment
 
 
 class ResponseDecoder:
-    """Client side: bytes from the server → typed responses."""
+    """Client side: bytes from the server → typed responses.
 
-    __slots__ = ("_fragmentizer", "limits", "utf8")
+    *zero_copy_literals*: literals of more than *zero_copy_threshold* octets
+    are :class:`~mailproto.imap.types.LiteralChunks` (the received pieces,
+    no copy) instead of :class:`bytes` — in ``SectionData.data`` of FETCH
+    responses and in :attr:`RawMessage.literals`; a literal the grammar
+    makes a string is decoded to :class:`str` as always.  Off by default.
+    """
 
-    def __init__(self, *, limits: IMAPLimits | None = None, utf8: bool = False) -> None:
+    __slots__ = ("_fragmentizer", "limits", "utf8", "zero_copy_threshold")
+
+    def __init__(
+        self,
+        *,
+        limits: IMAPLimits | None = None,
+        utf8: bool = False,
+        zero_copy_literals: bool = False,
+        zero_copy_threshold: int = ZERO_COPY_THRESHOLD,
+    ) -> None:
         #: The bounds in force.
         self.limits = limits if limits is not None else IMAPLimits()
         #: UTF8=ACCEPT is enabled (RFC 6855): mailbox names are UTF-8, not
         #: modified UTF-7.  Set it after the server's ``ENABLED UTF8=ACCEPT``.
         self.utf8 = utf8
-        self._fragmentizer = Fragmentizer(limits=self.limits)
+        #: Literals larger than this are LiteralChunks; None when the
+        #: zero-copy mode is off.
+        self.zero_copy_threshold = zero_copy_threshold if zero_copy_literals else None
+        self._fragmentizer = Fragmentizer(
+            limits=self.limits, zero_copy_threshold=self.zero_copy_threshold
+        )
 
     def receive_data(self, data: bytes | bytearray | memoryview) -> None:
         """Add bytes received from the server."""
@@ -176,6 +209,21 @@ def serialize_response(response: Response, *, utf8: bool = False) -> bytes:
     return w.finish_bytes()
 
 
+def serialize_response_chunks(
+    response: Response, *, utf8: bool = False
+) -> list[bytes | memoryview]:
+    """The wire form of *response* as pieces to write in order (``writelines``).
+
+    Unlike :func:`serialize_response`, literal data that is a
+    :class:`~mailproto.imap.types.LiteralChunks` is not joined: its pieces
+    are in the list as they are, so a body received in zero-copy mode is
+    forwarded without a copy.
+    """
+    w = Writer(literal_mode="server", utf8=utf8)
+    write_response(w, response)
+    return w.finish_chunks()
+
+
 def encode_command(
     command: Command | Done, *, literal_mode: LiteralMode = "sync", utf8: bool = False
 ) -> list[Fragment]:
@@ -194,4 +242,6 @@ def serialize_command(
     command: Command | Done, *, literal_mode: LiteralMode = "sync", utf8: bool = False
 ) -> bytes:
     """All fragments of *command* joined (for logs, tests, or LITERAL+ peers)."""
-    return b"".join(f.data for f in encode_command(command, literal_mode=literal_mode, utf8=utf8))
+    w = Writer(literal_mode=literal_mode, utf8=utf8)
+    write_command(w, command)
+    return w.finish_bytes()

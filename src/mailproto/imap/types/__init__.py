@@ -6,6 +6,7 @@ responses themselves are in :mod:`mailproto.imap.types.commands` and
 :mod:`mailproto.imap.commands` and :mod:`mailproto.imap.responses`).
 """
 
+from mailproto.imap.types._literal import ZERO_COPY_THRESHOLD, LiteralChunks
 from mailproto.imap.types._seqset import MAX_NZ, SequenceSet
 from mailproto.imap.types._values import (
     NIL,
@@ -38,6 +39,7 @@ __all__ = [
     "MAX_NZ",
     "NIL",
     "SIMPLE_FETCH_ATTRIBUTES",
+    "ZERO_COPY_THRESHOLD",
     "Address",
     "AppendUid",
     "BinarySizeRequest",
@@ -49,6 +51,7 @@ __all__ = [
     "ExtensionValue",
     "FetchAttribute",
     "Flag",
+    "LiteralChunks",
     "ModSeqSearch",
     "MultipartBody",
     "Nil",

@@ -8,7 +8,10 @@ Representation choices (one place, so the codec and the user agree)
   ``surrogateescape`` error handler, so every value round-trips byte for byte.
   ``NIL`` is ``None``.
 * Message data (``BODY[...]``, ``BINARY[...]``, ``RFC822``, APPEND literals)
-  is :class:`bytes`: it is never decoded.
+  is :class:`bytes`: it is never decoded.  A client decoder in zero-copy mode
+  gives large literals as :class:`LiteralChunks` instead (the received
+  pieces, equal to and hashing like the :class:`bytes`; see
+  :mod:`mailproto.imap.types._literal`).
 * Flags, capabilities, atoms of the grammar are plain :class:`str` as sent
   (flags and capabilities compare case-insensitively per RFC 9051 §2.3.2 and
   §7.2.2; :func:`flag_key` folds them).
@@ -29,6 +32,7 @@ from typing import Literal, Union
 import attrs
 
 from mailproto.errors import LocalProtocolError
+from mailproto.imap.types._literal import LiteralChunks
 from mailproto.imap.types._seqset import SequenceSet
 
 __all__ = [
@@ -416,8 +420,11 @@ class SectionData:
     section: Section = Section()
     #: ``<origin>`` of a partial fetch, or None.
     origin: int | None = None
-    #: The octets, or None when the server sent NIL.
-    data: bytes | None = None
+    #: The octets, or None when the server sent NIL.  A
+    #: :class:`~mailproto.imap.types.LiteralChunks` (the received pieces,
+    #: not joined) when a decoder in zero-copy mode received a large literal;
+    #: the serializer writes either.
+    data: bytes | LiteralChunks | None = None
     #: True for ``BINARY[...]``.
     binary: bool = False
     #: ``"RFC822"``, ``"RFC822.HEADER"`` or ``"RFC822.TEXT"`` for those forms.
