@@ -118,7 +118,7 @@ def fetch_mailbox(
             )
             for response in client.run(fetch):
                 if isinstance(response, R.FetchResponse) and response.sections:
-                    data = response.sections[0].data or b""
+                    data = bytes(response.sections[0].data or b"")
                     flags = response.flags or ()
                     messages.append(Fetched(uid=response.uid or 0, flags=flags, data=data))
         client.run(C.Logout(tag="_"))

@@ -73,7 +73,7 @@ def run_session(
         )
         for response in pump.run(fetch):
             if isinstance(response, R.FetchResponse) and response.sections:
-                messages.append(response.sections[0].data or b"")
+                messages.append(bytes(response.sections[0].data or b""))
     pump.run(C.Logout(tag="_"))
     return Outcome(capabilities=(before, after), messages=messages, link=link)
 

@@ -328,7 +328,7 @@ def test_compress_deflate(dovecot: DovecotServer) -> None:
     bodies = [
         u.response.sections[0].data for u in untagged if isinstance(u.response, R.FetchResponse)
     ]
-    assert sum(1 for b in bodies if b and b.count(b"compressible text") == 200) == 5
+    assert sum(1 for b in bodies if b and bytes(b).count(b"compressible text") == 200) == 5
     client.run(C.Logout(tag=_tag(client)))
     client.close()
 

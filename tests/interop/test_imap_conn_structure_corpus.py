@@ -256,7 +256,7 @@ def test_envelope_and_bodystructure_agree_with_dovecot(dovecot: DovecotServer) -
     for fetch in fetches:
         raw = fetch.sections[0].data
         assert raw is not None and fetch.envelope is not None
-        msg = mime.parse(raw)
+        msg = mime.parse(bytes(raw))
         ours_env, theirs_env = _norm_envelope(envelope(msg), fetch.envelope)
         env_ok = ours_env == theirs_env
         ours_bs, theirs_bs = _norm_body(body_structure(msg), fetch.body_structure)
