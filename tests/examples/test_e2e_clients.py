@@ -72,8 +72,10 @@ def _pop3_messages(server: ServerThread, host: str, user: str) -> list[bytes]:
 
 
 def _stored(server: ServerThread, host: str, user: str, folder: str = "") -> list[bytes]:
-    root = server.data_dir / host.removeprefix("mx.")
-    return [p.read_bytes() for p in maildir_files(root, user, folder)]
+    # What the server's sessions see, not the files in new/: a delivered file
+    # is there a moment before its UID is (group commit), and a fetch by UID
+    # right after seeing the file could miss it.
+    return server.messages(host, user, folder or "INBOX")
 
 
 def _first(data: list[Any]) -> bytes:

@@ -94,6 +94,22 @@ class ServerThread:
         assert self.server is not None
         return int(self.server.ports[(host, name)])
 
+    def messages(self, host: str, account: str, folder: str = "INBOX") -> list[bytes]:
+        """The messages IMAP and POP3 sessions of *host* see in *account*'s *folder*.
+
+        Read on the server's own loop, so a message is listed only once its
+        delivery is registered (its file appears in ``new/`` a moment before
+        that, while the delivery's batch is still being made durable).
+        """
+        assert self.server is not None and self._loop is not None
+        store = self.server.sites[host].store
+
+        async def read() -> list[bytes]:
+            box = store.mailbox(account).folder(folder)
+            return [box.read(uid) for uid in box.uids()]
+
+        return asyncio.run_coroutine_threadsafe(read(), self._loop).result(30)
+
     def __enter__(self) -> ServerThread:
         return self.start()
 
