@@ -79,6 +79,7 @@ import errno
 import fcntl
 import logging
 import os
+import queue
 import random
 import re
 import shutil
@@ -469,16 +470,23 @@ def new_base_name(size: int, delivery_id: str | None = None) -> str:
 class GroupCommit:
     """Group commit for one folder's deliveries: many messages, one set of fsyncs.
 
-    A delivering thread that has renamed its message into ``new/`` calls
-    :meth:`commit` with its index record.  The first thread to arrive while
-    no commit is running becomes the *leader*: it takes every record waiting
-    at that moment, appends them to the index in one ``write``, and makes
-    the batch durable — the directory fsync(s) in the leader, the index
-    ``fdatasync`` in parallel on :func:`sync_executor` (independent syncs;
-    the file system can serve them with one journal commit).  Threads that
-    arrive meanwhile wait; when the leader is done, one of them leads the
-    next batch.  Every caller returns only after the batch holding its
-    record is on disk; a failed batch raises in every one of its callers.
+    A delivering thread that has renamed its message into ``new/`` hands its
+    index record to :meth:`submit` (or waits for it in :meth:`commit`).  The
+    first thread to arrive while no commit is running becomes the *leader*:
+    it takes every record waiting at that moment, appends them to the index
+    in one ``write`` and makes the batch durable — the index ``fdatasync``
+    and the directory fsync(s); for a batch of several records the index
+    sync runs beside the directory fsync on :func:`sync_executor`
+    (independent syncs; the file system can serve them with one journal
+    commit).  Records that arrive meanwhile form the next batch, which the
+    same leader commits as soon as the current one is done, until none is
+    left.
+
+    Followers do not wait: their thread goes back to the pool at once (to
+    write the next message), and each record's *on_done* is called — in the
+    leader's thread — only after the batch holding it is on disk, with the
+    exception if the batch failed.  So the number of thread hand-overs per
+    message does not grow with the number of deliveries in flight.
 
     An index record durable before its file is harmless: loading turns a
     record without a file into the expunge of a UID nobody was shown.
@@ -487,45 +495,75 @@ class GroupCommit:
     def __init__(self, path: Path, index: Path) -> None:
         self._path = path
         self._index = index
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
         self._waiting: list[_Ticket] = []
         self._leading = False
         #: Batches committed and records they held (for tests and tuning).
         self.batches = 0
         self.records = 0
 
-    def commit(self, line: bytes, subdir: str) -> None:
-        """Append *line* to the index and make it and ``<subdir>/`` durable."""
-        ticket = _Ticket(line, subdir)
-        with self._cond:
+    def submit(self, line: bytes, subdir: str, on_done: Callable[[OSError | None], None]) -> None:
+        """Append *line* to the index; call *on_done* once it and ``<subdir>/`` are durable.
+
+        *on_done* gets None, or the error that failed the batch (its own
+        ``OSError`` object), and runs in whichever thread committed the
+        batch: it must not block for long.  This thread may become the
+        leader, in which case ``submit`` returns after committing.
+        """
+        ticket = _Ticket(line, subdir, on_done)
+        with self._lock:
             self._waiting.append(ticket)
-            while not ticket.done:
-                if self._leading:
-                    self._cond.wait()
-                    continue
-                self._leading = True
+            if self._leading:
+                return  # the running leader takes it with its next batch
+            self._leading = True
+        self._lead()
+
+    def commit(self, line: bytes, subdir: str) -> None:
+        """Append *line* to the index and make it and ``<subdir>/`` durable; block until then."""
+        finished = threading.Event()
+        errors: list[OSError] = []
+
+        def done(error: OSError | None) -> None:
+            if error is not None:
+                errors.append(error)
+            finished.set()
+
+        self.submit(line, subdir, done)
+        finished.wait()
+        if errors:
+            raise errors[0]
+
+    def _lead(self) -> None:
+        while True:
+            with self._lock:
                 batch, self._waiting = self._waiting, []
-                error: BaseException | None = None
-                self._cond.release()
-                try:
-                    self._write(batch)
-                except BaseException as exc:
-                    error = exc
-                finally:
-                    self._cond.acquire()
+                if not batch:
+                    self._leading = False
+                    return
+            error: OSError | None = None
+            try:
+                self._write(batch)
+            except OSError as exc:
+                error = exc
+            except BaseException:
+                # Not an I/O error (a bug): fail this batch, stop leading, and
+                # let the next submitter lead.
+                with self._lock:
+                    self._leading = False
                 for t in batch:
-                    t.done, t.error = True, error
+                    t.on_done(OSError(errno.EIO, "index commit failed"))
+                raise
+            with self._lock:
                 self.batches += 1
                 self.records += len(batch)
-                self._leading = False
-                self._cond.notify_all()
-        error = ticket.error
-        if error is not None:
-            if isinstance(error, OSError):
-                # One exception object per thread: raising the shared one in
-                # several threads would splice their tracebacks together.
-                raise OSError(error.errno, error.strerror or str(error)) from error
-            raise error
+            for t in batch:
+                # One exception object per delivery: raising a shared one in
+                # several coroutines would splice their tracebacks together.
+                mine = None if error is None else OSError(error.errno, error.strerror or str(error))
+                try:
+                    t.on_done(mine)
+                except Exception:
+                    log.exception("group commit callback failed")
 
     def _write(self, batch: list[_Ticket]) -> None:
         data = b"".join(t.line for t in batch)
@@ -534,9 +572,17 @@ class GroupCommit:
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view) :]
+            subdirs = sorted({t.subdir for t in batch})
+            if len(batch) == 1:
+                # One record (one session delivering): the two syncs in a
+                # row cost less than handing one to another thread and back.
+                os.fdatasync(fd)
+                for sub in subdirs:
+                    fsync_dir(self._path / sub)
+                return
             index_synced = sync_executor().submit(os.fdatasync, fd)
             try:
-                for sub in sorted({t.subdir for t in batch}):
+                for sub in subdirs:
                     fsync_dir(self._path / sub)
             finally:
                 # Always wait: the fd must stay open until the sync is done.
@@ -549,14 +595,79 @@ class GroupCommit:
 class _Ticket:
     line: bytes
     subdir: str
-    done: bool = False
-    error: BaseException | None = None
+    on_done: Callable[[OSError | None], None]
 
 
-# Thread pools start their threads on first use, so creating them costs nothing.
-_IO_POOL = concurrent.futures.ThreadPoolExecutor(
-    max_workers=IO_THREADS, thread_name_prefix="maildir-io"
-)
+class _Workers(concurrent.futures.Executor):
+    """A small thread pool for the store's file work, with a lean hand-over.
+
+    :meth:`run` queues a callable that reports its own outcome (a delivery
+    calls back into its event loop); no :class:`concurrent.futures.Future`,
+    work item or condition variable is made per call, which is most of what
+    ``loop.run_in_executor`` costs beyond the thread switch itself.
+    Threads start on demand, up to *max_threads*, and then stay (parked in
+    a ``SimpleQueue.get``, which costs nothing).  :meth:`submit` (the
+    :class:`concurrent.futures.Executor` interface) is there for callers that
+    want a future.
+    """
+
+    def __init__(self, max_threads: int, name: str) -> None:
+        self._max = max_threads
+        self._name = name
+        self._queue: queue.SimpleQueue[Callable[[], object]] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._threads = 0
+        self._idle = 0
+
+    def run(self, fn: Callable[[], object]) -> None:
+        """Call *fn()* in a pool thread; its exceptions are logged, not returned."""
+        with self._lock:
+            if self._idle:
+                self._idle -= 1  # a parked thread will take it
+            elif self._threads < self._max:
+                self._threads += 1
+                thread = threading.Thread(
+                    target=self._work, name=f"{self._name}_{self._threads}", daemon=True
+                )
+                thread.start()
+        self._queue.put(fn)
+
+    def submit(  # type: ignore[override]
+        self, fn: Callable[..., object], /, *args: object, **kwargs: object
+    ) -> concurrent.futures.Future[object]:
+        future: concurrent.futures.Future[object] = concurrent.futures.Future()
+
+        def call() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                result = fn(*args, **kwargs)
+            except BaseException as exc:
+                future.set_exception(exc)
+            else:
+                future.set_result(result)
+
+        self.run(call)
+        return future
+
+    def _work(self) -> None:
+        get = self._queue.get
+        while True:
+            fn = get()
+            try:
+                fn()
+            except BaseException:
+                log.exception("store worker task failed")
+            with self._lock:
+                self._idle += 1
+
+
+# Threads start on first use, so creating the pools costs nothing.  The
+# store's workers are daemon threads: at interpreter exit a delivery still
+# in flight was never acknowledged (the server waits for its sessions
+# before the loop ends), and whatever it left is what a crash leaves —
+# at most a file in tmp/, or a message that the next load registers.
+_IO_POOL = _Workers(IO_THREADS, "maildir-io")
 # One index fdatasync per folder committing at once: sized for many
 # mailboxes receiving together (a leader waits for its index sync).
 _SYNC_POOL = concurrent.futures.ThreadPoolExecutor(
@@ -567,9 +678,9 @@ _SYNC_POOL = concurrent.futures.ThreadPoolExecutor(
 def io_executor() -> concurrent.futures.Executor:
     """The thread pool deliveries write in.
 
-    Its threads spend their time blocked in ``fsync`` or waiting for a batch
-    commit, not on the CPU, so it is wider than the loop's default executor:
-    with more deliveries in flight, more of them share each batch.
+    Its threads spend their time blocked in ``fsync``, not on the CPU, so it
+    is wider than the loop's default executor: with more deliveries in
+    flight, more of them share each batch commit.
     """
     return _IO_POOL
 
@@ -1093,14 +1204,17 @@ class Folder:
         2. in the thread, per message: write ``tmp/<name>``, fsync it, rename
            it into ``new/`` (or ``cur/``) — threads do this in parallel;
         3. still in the thread: join the folder's commit batch.  One
-           directory fsync and one index append + fdatasync (the two issued
-           in parallel) cover every message in the batch; while a batch
-           commits, newcomers gather in the next one.
+           directory fsync and one index append + fdatasync (issued in
+           parallel for a batch of several) cover every message in the
+           batch; while a batch commits, newcomers gather in the next one.
 
         It returns — and the message becomes visible and watchers are told —
         only after its batch is on disk, so "returned" still means "durable";
         what changes is the number of fsyncs per message when deliveries
-        overlap.
+        overlap.  The thread does not wait for the batch: the commit calls
+        back into the event loop (one thread hand-over each way per message).
+        A caller that is cancelled meanwhile (its client went away) does not
+        stop the delivery: the message is registered all the same.
         """
         letters = self._checked_letters(flags)
         size = size_of(data)
@@ -1118,33 +1232,18 @@ class Folder:
             # Claimed now, so a concurrent retry with the same id is a no-op.
             self._delivery_ids.add(delivery_id)
         loop = asyncio.get_running_loop()
-        work = loop.run_in_executor(
-            executor or io_executor(),
-            self._write_and_commit,
-            base,
-            subdir,
-            name,
-            data,
-            size,
-            line,
-            internaldate,
-        )
         done: asyncio.Future[int] = loop.create_future()
 
-        def finish(work: asyncio.Future[None]) -> None:
+        def finish(error: BaseException | None) -> None:
             # On the loop, whether or not the caller still waits (a dropped
             # connection must not leave a durable message unregistered).
             self._reserved.discard(modseq)
             self._inflight.discard(base)
-            exc = None if work.cancelled() else work.exception()
-            if work.cancelled() or exc is not None:
+            if error is not None:
                 if delivery_id is not None:
                     self._delivery_ids.discard(delivery_id)
                 if not done.done():
-                    if exc is None:
-                        done.cancel()  # the loop is shutting down
-                    else:
-                        done.set_exception(exc)
+                    done.set_exception(error)
                 return
             rec = _Record(uid, modseq, when, base, subdir, letters or "", size)
             self._records[uid] = rec
@@ -1154,23 +1253,52 @@ class Folder:
             if not done.done():
                 done.set_result(uid)
 
-        work.add_done_callback(finish)
-        return await asyncio.shield(done)
+        def report(error: BaseException | None) -> None:
+            # In a store thread: hand the outcome to the loop.  If the loop
+            # is closed (the process is exiting), what is on disk is
+            # registered by the next load, as after a crash.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(finish, error)
 
-    def _write_and_commit(
+        def work() -> None:
+            target = self._write_message(base, subdir, name, data, size, internaldate, report)
+            if target is None:
+                return
+
+            def committed(error: OSError | None) -> None:
+                if error is not None:
+                    # Not acknowledged: take the file away rather than let a
+                    # later rescan deliver it behind the sender's back.
+                    with contextlib.suppress(OSError):
+                        target.unlink()
+                report(error)
+
+            self._group.submit(line, subdir, committed)
+
+        try:
+            if executor is None:
+                _IO_POOL.run(work)
+            else:
+                executor.submit(work)
+        except BaseException as exc:  # e.g. a shut-down executor: nothing was written
+            finish(exc)
+        return await done
+
+    def _write_message(
         self,
         base: str,
         subdir: str,
         name: str,
         data: bytes | Spooled,
         size: int,
-        line: bytes,
         internaldate: float | None,
-    ) -> None:
+        report: Callable[[BaseException | None], None],
+    ) -> Path | None:
         # Runs in a thread.  The message file is this thread's own: write it
         # in tmp/, fsync it, rename it into place (maildir(5): a reader never
         # sees a partial file).  The rename and the index record become
-        # durable with the folder's next batch commit.
+        # durable with the folder's next batch commit.  Returns the final
+        # path, or None after reporting the error.
         tmp = self.path / "tmp" / base
         target = self.path / subdir / name
         try:
@@ -1178,18 +1306,12 @@ class Folder:
             if internaldate is not None:
                 os.utime(tmp, (internaldate, internaldate))
             os.rename(tmp, target)
-        except BaseException:
+        except BaseException as exc:
             with contextlib.suppress(OSError):
                 tmp.unlink()
-            raise
-        try:
-            self._group.commit(line, subdir)
-        except BaseException:
-            # Not acknowledged: take the file away rather than let a later
-            # rescan deliver it behind the sender's back.
-            with contextlib.suppress(OSError):
-                target.unlink()
-            raise
+            report(exc)
+            return None
+        return target
 
     def _checked_letters(self, flags: Iterable[str]) -> str | None:
         """Validate APPEND flags, create their keywords; None when there are none."""

@@ -175,3 +175,88 @@ def test_group_commit_unit_threads(tmp_path: Path) -> None:
     assert sorted(index.read_bytes().splitlines(keepends=True)) == sorted(lines)
     assert group.records == 40
     assert 1 <= group.batches <= 40
+
+
+def test_follower_does_not_wait_for_the_running_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A thread that hands in its record while another batch commits goes
+    # back to work at once; its callback comes when its own batch is durable.
+    for sub in ("new", "cur"):
+        (tmp_path / sub).mkdir()
+    index = tmp_path / "index"
+    real = maildir.fsync_dir
+    entered = threading.Event()
+    release = threading.Event()
+
+    def blocking_fsync_dir(path: Path) -> None:
+        entered.set()
+        release.wait(10)
+        real(path)
+
+    monkeypatch.setattr(maildir, "fsync_dir", blocking_fsync_dir)
+    group = maildir.GroupCommit(tmp_path, index)
+    outcomes: list[tuple[str, object]] = []
+    leader = threading.Thread(
+        target=group.submit, args=(b"A 1 1 0 one\n", "new", lambda e: outcomes.append(("1", e)))
+    )
+    leader.start()
+    assert entered.wait(10)
+    follower = threading.Thread(
+        target=group.submit, args=(b"A 2 2 0 two\n", "new", lambda e: outcomes.append(("2", e)))
+    )
+    follower.start()
+    follower.join(5)
+    assert not follower.is_alive()  # returned while the first batch is still running
+    assert outcomes == []  # ... and nothing is reported durable yet
+    release.set()
+    leader.join(10)
+    assert outcomes == [("1", None), ("2", None)]
+    assert group.batches == 2  # the leader committed the follower's batch too
+    assert index.read_bytes() == b"A 1 1 0 one\nA 2 2 0 two\n"
+
+
+def test_commit_blocks_and_raises_the_batch_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "new").mkdir()
+    group = maildir.GroupCommit(tmp_path, tmp_path / "index")
+
+    def broken(path: Path) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(maildir, "fsync_dir", broken)
+    with pytest.raises(OSError) as info:
+        group.commit(b"A 1 1 0 x\n", "new")
+    assert info.value.errno == errno.ENOSPC
+    monkeypatch.setattr(maildir, "fsync_dir", lambda path: None)
+    group.commit(b"A 2 2 0 y\n", "new")  # the next batch is led again
+    assert group.batches == 2
+
+
+def test_deliver_with_a_shut_down_executor_fails_cleanly(tmp_path: Path) -> None:
+    import concurrent.futures
+
+    inbox = _inbox(tmp_path)
+    pool = concurrent.futures.ThreadPoolExecutor(1)
+    pool.shutdown()
+    before = inbox.highestmodseq
+    with pytest.raises(RuntimeError):
+        asyncio.run(inbox.deliver(MSG, delivery_id="S1", executor=pool))
+    # Nothing reserved or claimed is left behind (a reserved modseq would
+    # hold HIGHESTMODSEQ below the one the failed delivery used up).
+    assert inbox.highestmodseq == before + 1
+    assert not inbox.has_delivery("S1")
+    assert _visible(inbox) == []
+    uid = asyncio.run(inbox.deliver(MSG, delivery_id="S1"))  # the id is free again
+    assert inbox.uids() == [uid]
+
+
+def test_io_executor_is_an_executor() -> None:
+    def boom() -> None:
+        raise ValueError("x")
+
+    pool = maildir.io_executor()
+    assert pool.submit(pow, 2, 10).result(10) == 1024
+    with pytest.raises(ValueError):
+        pool.submit(boom).result(10)
