@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gc
 import itertools
+import socket
 import tracemalloc
 from typing import Any
 
@@ -27,7 +28,7 @@ from mailproto.errors import LocalProtocolError
 from mailproto.imap import codec
 from mailproto.imap import commands as C
 from mailproto.imap import responses as R
-from mailproto.imap._events import Untagged
+from mailproto.imap._events import Completed, Untagged
 from mailproto.imap._fragmentizer import RawMessage
 from mailproto.imap._writer import LiteralFragment, Writer
 from mailproto.imap.client import ClientConnection
@@ -36,10 +37,13 @@ from mailproto.imap.types import (
     LiteralChunks,
     Section,
     SectionData,
+    SectionRequest,
+    SequenceSet,
 )
 from mailproto.imap.types._literal import literal_bytes
 from mailproto.limits import IMAPLimits
 from tests.imap import strategies as S
+from tests.interop.dovecot import DovecotServer, dovecot_fixture
 
 # -- the value type ----------------------------------------------------------------
 
@@ -378,3 +382,88 @@ def test_writer_joins_chunks_only_for_command_fragments() -> None:
         messages=(C.AppendMessage(data=value),),  # type: ignore[arg-type]
     )
     assert codec.serialize_command(append) == b"A1 APPEND INBOX {18}\r\n" + bytes(value) + b"\r\n"
+
+
+# -- a real server --------------------------------------------------------------------
+
+dovecot = dovecot_fixture(scope="module")
+
+
+def _message(size: int, seed: int) -> bytes:
+    """A plain message of about *size* octets, with CRLF lines of varied text."""
+    head = b"From: a@example.com\r\nTo: b@example.com\r\nSubject: body %d\r\n\r\n" % seed
+    line = bytes((33 + (seed * 7 + i) % 90) for i in range(76)) + b"\r\n"
+    return head + line * (size // len(line))
+
+
+@pytest.mark.interop
+def test_zero_copy_fetch_from_dovecot(dovecot: DovecotServer) -> None:
+    """Bodies fetched from Dovecot with the client in zero-copy mode.
+
+    Over a socket with the usual loop (``recv(65536)``, then read events until
+    NEED_DATA): each body equals what was delivered, the large ones are
+    LiteralChunks made of the very chunks ``recv`` returned, and forwarding
+    a response (``serialize_response_chunks``) gives the wire form back.
+    """
+    user = "alice"
+    sizes = [300, 70_000, 1_500_000, 40_000, 5_000_000]
+    messages = [_message(size, i) for i, size in enumerate(sizes)]
+    for raw in messages:
+        dovecot.deliver(user, raw, folder="ZeroCopy")
+    client = ClientConnection(zero_copy_literals=True)
+    received: list[bytes] = []
+    with socket.create_connection((dovecot.host, dovecot.imap_port), timeout=30) as sock:
+
+        def next_event() -> Any:
+            while True:
+                out = client.data_to_send()
+                if out:
+                    sock.sendall(out)
+                event = client.next_event()
+                if event is not NEED_DATA:
+                    return event
+                data = sock.recv(65536)
+                assert data, "server closed the connection"
+                received.append(data)
+                client.receive_data(data)
+
+        def run(command: Any) -> list[Any]:
+            handle = client.send(command)
+            mine = []
+            while True:
+                event = next_event()
+                if isinstance(event, Untagged) and event.handle == handle:
+                    mine.append(event.response)
+                elif isinstance(event, Completed) and event.handle == handle:
+                    assert event.ok, event
+                    return mine
+
+        next_event()  # the greeting
+        run(C.Login(tag=client.new_tag(), username=user, password=dovecot.users[user]))
+        run(C.Select(tag=client.new_tag(), mailbox="ZeroCopy"))
+        fetched = run(
+            C.Fetch(
+                tag=client.new_tag(),
+                sequence_set=SequenceSet.of((1, "*")),
+                attributes=("RFC822.SIZE", SectionRequest(peek=True)),
+            )
+        )
+        run(C.Logout(tag=client.new_tag()))
+    fetches = [r for r in fetched if isinstance(r, R.FetchResponse)]
+    assert len(fetches) == len(messages)
+    kinds = []
+    for response, raw in zip(fetches, messages, strict=True):
+        data = response.sections[0].data
+        assert data is not None and len(data) == response.rfc822_size == len(raw)
+        assert data == raw
+        if len(raw) > ZERO_COPY_THRESHOLD:
+            # Above the threshold: the received chunks themselves (or the
+            # one chunk that held exactly the body).
+            pieces = data.chunks if isinstance(data, LiteralChunks) else (data,)
+            assert all(_fed(piece, received) for piece in pieces)
+        else:
+            assert data.__class__ is bytes
+        kinds.append(type(data).__name__)
+        forwarded = b"".join(codec.serialize_response_chunks(response))
+        assert codec.parse_response(forwarded, limits=IMAPLimits(literal_size=1 << 24)) == response
+    assert kinds.count("LiteralChunks") >= 3, kinds
