@@ -13,8 +13,10 @@
 
 from __future__ import annotations
 
+import copy
 import gc
 import itertools
+import pickle
 import socket
 import tracemalloc
 from typing import Any
@@ -23,7 +25,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mailproto import NEED_DATA, LimitExceeded
+from mailproto import NEED_DATA, LimitExceeded, ProtocolError
 from mailproto.errors import LocalProtocolError
 from mailproto.imap import codec
 from mailproto.imap import commands as C
@@ -101,6 +103,13 @@ def test_value_is_immutable_and_refuses_mutable_pieces() -> None:
 
     [piece] = LiteralChunks(chunks=[Sub(b"xy")]).chunks
     assert piece.__class__ is bytes and piece == b"xy"
+
+
+def test_value_copies_and_pickles() -> None:
+    value = LiteralChunks(chunks=[b"ab", memoryview(b"xcdx")[1:3]])
+    assert copy.copy(value) is value and copy.deepcopy(value) is value
+    back = pickle.loads(pickle.dumps(SectionData(data=value)))
+    assert back == SectionData(data=b"abcd") and isinstance(back.data, LiteralChunks)
 
 
 def test_value_as_dict_key_and_in_typed_values() -> None:
@@ -212,6 +221,60 @@ def test_zero_copy_literals_are_the_fed_chunks(
             else:
                 # A literal that is exactly one fed chunk is that chunk.
                 assert any(literal is chunk for chunk in chunks)
+
+
+# Literal-bearing heads where each grammar position may meet a literal: message
+# data, strings in ENVELOPE/BODYSTRUCTURE/LIST/STATUS, extension values,
+# header field names in a section, response text, unknown responses.
+_heads = st.sampled_from(
+    [
+        b"* 1 FETCH (BODY[] {%d}\r\n",
+        b"* 1 FETCH (ENVELOPE ({%d}\r\n",
+        b"* 1 FETCH (BODYSTRUCTURE ({%d}\r\n",
+        b"* 1 FETCH (BODY[HEADER.FIELDS ({%d}\r\n",
+        b"* 1 FETCH (X-EXT ({%d}\r\n",
+        b'* LIST () "/" {%d}\r\n',
+        b"* STATUS {%d}\r\n",
+        b"* OK [X {%d}\r\n",
+        b"* FOO {%d}\r\n",
+        b"* 1 FETCH (BINARY[1] ~{%d}\r\n",
+    ]
+)
+
+
+@given(
+    _heads,
+    st.binary(max_size=80),
+    st.binary(max_size=60),
+    st.lists(st.integers(0, 400), max_size=6),
+    st.integers(0, 40),
+)
+def test_hostile_literals_raise_only_protocol_errors(
+    head: bytes, literal: bytes, tail: bytes, cuts: list[int], threshold: int
+) -> None:
+    """Whatever follows a literal, zero-copy mode fails only with ProtocolError.
+
+    And what does parse equals the default mode's value and serialises back.
+    """
+    stream = (head % len(literal)) + literal + tail + b"\r\n"
+    chunks = _split(stream, cuts)
+    results = []
+    for options in ({}, {"zero_copy_literals": True, "zero_copy_threshold": threshold}):
+        decoder = codec.ResponseDecoder(**options)  # type: ignore[arg-type]
+        values: list[Any] = []
+        try:
+            for chunk in chunks:
+                decoder.receive_data(chunk)
+                while (value := decoder.next_response()) is not NEED_DATA:
+                    values.append(value)
+        except ProtocolError as exc:
+            values.append(type(exc))
+        results.append(values)
+    default, zero = results
+    assert zero == default
+    for value in zero:
+        if not isinstance(value, type):
+            assert codec.parse_response(codec.serialize_response(value)) == value
 
 
 def test_string_literals_stay_text_in_zero_copy_mode() -> None:

@@ -164,9 +164,25 @@ class LiteralChunks:
             _SET_HASH(self, cached)
         return cached
 
+    # Immutable: a copy is the value itself.  Pickling sends the octets
+    # (a memoryview cannot be pickled) and rebuilds a one-piece value.
+    def __copy__(self) -> LiteralChunks:
+        return self
+
+    def __deepcopy__(self, memo: object) -> LiteralChunks:
+        return self
+
+    def __reduce__(self) -> tuple[object, tuple[bytes]]:
+        return (_from_octets, (self.tobytes(),))
+
     def __repr__(self) -> str:
         # Bounded whatever the size: a literal can be hundreds of megabytes.
         return f"LiteralChunks(<{self.size} octets in {len(self.chunks)} chunks>)"
+
+
+def _from_octets(data: bytes) -> LiteralChunks:
+    """Rebuild a pickled :class:`LiteralChunks` (one piece)."""
+    return LiteralChunks(chunks=(data,))
 
 
 _SET_CHUNKS, _SET_SIZE, _SET_HASH = (
