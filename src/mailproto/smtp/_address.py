@@ -150,13 +150,20 @@ class Mailbox:
 
 
 def _mailbox_from_match(m: re.Match[str]) -> Mailbox | None:
-    local = m.group("local")
-    domain = m.group("domain")
-    if domain.startswith("[") and not _check_literal(domain):
+    local, domain = m.group("local", "domain")
+    # (Both groups match at least one character.)
+    if domain[0] == "[" and not _check_literal(domain):
         return None
-    if local.startswith('"'):
+    if local[0] == '"':
         local = _QUOTED_PAIR_RE.sub(r"\1", local[1:-1])
     return _trusted_mailbox(local, domain)
+
+
+# The two slots of Mailbox, set through their descriptors (what attrs'
+# frozen __init__ does, minus fetching object.__setattr__ per field).
+_SET_LOCAL = Mailbox.__dict__["local_part"].__set__
+_SET_DOMAIN = Mailbox.__dict__["domain"].__set__
+assert [f.name for f in attrs.fields(Mailbox)] == ["local_part", "domain"]
 
 
 def _trusted_mailbox(local: str, domain: str | None) -> Mailbox:
@@ -164,8 +171,8 @@ def _trusted_mailbox(local: str, domain: str | None) -> Mailbox:
     # without running the validators a second time (this is on the path of
     # every MAIL and RCPT command).
     mailbox = object.__new__(Mailbox)
-    object.__setattr__(mailbox, "local_part", local)
-    object.__setattr__(mailbox, "domain", domain)
+    _SET_LOCAL(mailbox, local)
+    _SET_DOMAIN(mailbox, domain)
     return mailbox
 
 

@@ -90,6 +90,7 @@ from mailproto.smtp._events import (
 from mailproto.smtp._readers import CommandError, ReplyParser, parse_command
 from mailproto.smtp._state import (
     ENDS_PIPELINE_GROUP,
+    TRANSITIONS,
     State,
     Transition,
     Verb,
@@ -110,17 +111,78 @@ __all__ = ["ClientConnection", "ServerConnection"]
 #: What ``next_event()`` returns.
 NextEvent = Event | Reply | Sentinel
 
+# Enum members read through plain classes.  On Python 3.10 and 3.11 the enum
+# metaclass defines __getattr__, which routes *every* attribute lookup on an
+# enum class (``State.READY`` included, although the member is right in the
+# class dict) through a generic slot wrapper: about 0.2 µs each, and the
+# connections read states and verbs dozens of times per command.  ``_S.READY``
+# is an ordinary class attribute lookup and the very same member.
+
+
+class _S:
+    GREETING = State.GREETING
+    REFUSED = State.REFUSED
+    CONNECTED = State.CONNECTED
+    READY = State.READY
+    MAIL = State.MAIL
+    RCPT = State.RCPT
+    DATA = State.DATA
+    BDAT = State.BDAT
+    AUTH = State.AUTH
+    TLS_HANDSHAKE = State.TLS_HANDSHAKE
+    CLOSED = State.CLOSED
+
+
+class _V:
+    GREETING = Verb.GREETING
+    HELO = Verb.HELO
+    EHLO = Verb.EHLO
+    LHLO = Verb.LHLO
+    MAIL = Verb.MAIL
+    RCPT = Verb.RCPT
+    DATA = Verb.DATA
+    BDAT = Verb.BDAT
+    BDAT_LAST = Verb.BDAT_LAST
+    END_OF_DATA = Verb.END_OF_DATA
+    RSET = Verb.RSET
+    VRFY = Verb.VRFY
+    EXPN = Verb.EXPN
+    HELP = Verb.HELP
+    NOOP = Verb.NOOP
+    QUIT = Verb.QUIT
+    STARTTLS = Verb.STARTTLS
+    AUTH = Verb.AUTH
+    AUTH_RESPONSE = Verb.AUTH_RESPONSE
+    TLS_DONE = Verb.TLS_DONE
+
+
+class _B:
+    ACCEPT = BareLineEndings.ACCEPT
+    REJECT = BareLineEndings.REJECT
+    NORMALIZE = BareLineEndings.NORMALIZE
+
+
+class _BODY:
+    SEVEN_BIT = Body.SEVEN_BIT
+    EIGHT_BIT_MIME = Body.EIGHT_BIT_MIME
+    BINARY_MIME = Body.BINARY_MIME
+
+
+assert {m.name for m in State} == {k for k in vars(_S) if k.isupper()}
+assert {m.name for m in Verb} == {k for k in vars(_V) if k.isupper()}
+assert {m.name for m in BareLineEndings} == {k for k in vars(_B) if k.isupper()}
+assert {m.name for m in Body} == {k for k in vars(_BODY) if k.isupper()}
+
 # Commands a server answers only after asking the application.
-_DECISIONS = frozenset(
-    {Verb.HELO, Verb.EHLO, Verb.LHLO, Verb.MAIL, Verb.RCPT, Verb.VRFY, Verb.EXPN}
-)
+_DECISIONS = frozenset({_V.HELO, _V.EHLO, _V.LHLO, _V.MAIL, _V.RCPT, _V.VRFY, _V.EXPN})
 # Commands allowed before TLS when require_tls is set (RFC 3207 §4).
-_BEFORE_TLS = frozenset(
-    {Verb.HELO, Verb.EHLO, Verb.LHLO, Verb.STARTTLS, Verb.NOOP, Verb.RSET, Verb.QUIT}
-)
-_ENHANCED_EXEMPT = frozenset({Verb.GREETING, Verb.HELO, Verb.EHLO, Verb.LHLO})
+_BEFORE_TLS = frozenset({_V.HELO, _V.EHLO, _V.LHLO, _V.STARTTLS, _V.NOOP, _V.RSET, _V.QUIT})
+_ENHANCED_EXEMPT = frozenset({_V.GREETING, _V.HELO, _V.EHLO, _V.LHLO})
 _NO_EXTENSIONS = Extensions()
 _LINE_SHOWN = 512
+# transition() without the call (the server looks the table up for every
+# command and every reply).
+_TRANSITIONS_GET = TRANSITIONS.get
 
 
 @functools.lru_cache(maxsize=256)
@@ -135,6 +197,13 @@ def _prefixed(reply: Reply, hostname: str) -> Reply:
 def _ehlo_reply(first: Reply, lines: tuple[str, ...]) -> Reply:
     return Reply(code=first.code, lines=(first.lines[0], *lines))
 
+
+# (id(reply), enhanced, utf8) -> (reply, its wire form).  Every reply a server
+# sends goes through here; Reply.to_bytes is memoised too, but keyed on the
+# reply's hash, which attrs computes in Python.  The entry keeps the reply
+# alive, so its id cannot be reused while the entry exists, and a hit is
+# only taken for the very same object.
+_WIRE: dict[tuple[int, bool, bool], tuple[Reply, bytes]] = {}
 
 # (id(config), tls_active, message_size) -> (config, extensions, ehlo lines).
 # ServerConfig holds a dict, so it is not hashable; the entry keeps the config
@@ -177,6 +246,53 @@ class ServerConnection:
     channel bindings for SCRAM-PLUS.
     """
 
+    # Per-session scalars start from these class attributes: an instance
+    # reads the class's value until it first assigns its own.  They are all
+    # immutable (ints, bools, None, enum members), so sharing the defaults is
+    # safe, and creating a connection — once per SMTP session, the dominant
+    # cost of short sessions after the syscalls — sets only the fields that
+    # need an object of their own or depend on the arguments.
+
+    #: The :class:`Authenticated` event of a successful AUTH, or ``None``.
+    authenticated: Authenticated | None = None
+    #: The domain the client gave in HELO/EHLO/LHLO (accepted), or ``None``.
+    client_domain: str | None = None
+    #: The accepted MAIL of the open transaction, or ``None``.
+    mail_from: MailFrom | None = None
+    #: Octets discarded because they arrived after STARTTLS and before the
+    #: TLS handshake (RFC 3207 §4.2: never interpreted).
+    discarded_after_starttls = 0
+    _state = _S.GREETING
+    # The verb whose reply the application owes (PAUSED until it comes).
+    _awaiting: Verb | None = _V.GREETING
+    _pending_event: Event | None = None
+    _hello: Verb | None = None  # HELO/EHLO/LHLO in force
+    _ext = _NO_EXTENSIONS  # extensions in force (after EHLO/LHLO)
+    _enhanced = False  # ENHANCEDSTATUSCODES in force (RFC 2034)
+    _eof = False
+    _errors = 0
+    _skipping_line = False
+    # True when the line being skipped was already answered (AUTH).
+    _skip_silently = False
+    _rcpt_attempts = 0
+    _line_ascii = True  # the command being checked had no 8-bit octets
+    # Message intake
+    _dot: DotBlockReader | None = None
+    _msg_size = 0
+    _abort: Reply | None = None
+    _line_len = 0  # length of the current partial DATA line
+    _bdat_remaining = 0
+    _bdat_size = 0  # octets announced by the BDAT being read
+    _bdat_last = False
+    _bdat_discard = False  # consuming a refused chunk
+    _bdat_cr = False  # the previous BDAT piece ended with CR
+    _bdat_hold = False  # NORMALIZE: a CR held back from the last piece
+    _bdat_open = False  # a BDAT chunk is being read
+    _lmtp_owed = 0
+    # SASL
+    _sasl: sasl.ServerMechanism | None = None
+    _sasl_name = ""
+
     def __init__(
         self,
         config: ServerConfig | None = None,
@@ -188,55 +304,15 @@ class ServerConnection:
         self.config = config if config is not None else ServerConfig()
         #: Size and count bounds.
         self.limits = limits if limits is not None else SMTPLimits()
-        self._sasl_factory = sasl_mechanism or (
-            lambda name: sasl.server_mechanism(name, hostname=self.config.hostname)
-        )
+        # (None: mailproto.sasl.server_mechanism, resolved when AUTH starts.)
+        self._sasl_factory = sasl_mechanism
         self._buf = ReceiveBuffer()
         self._out: list[bytes] = []
         self._events: collections.deque[Event] = collections.deque()
-        self._state = State.GREETING
         #: True once TLS protects the session (implicit, or after STARTTLS).
         self.tls_active = self.config.tls_active
-        #: The :class:`Authenticated` event of a successful AUTH, or ``None``.
-        self.authenticated: Authenticated | None = None
-        #: The domain the client gave in HELO/EHLO/LHLO (accepted), or ``None``.
-        self.client_domain: str | None = None
-        #: The accepted MAIL of the open transaction, or ``None``.
-        self.mail_from: MailFrom | None = None
         #: The accepted recipients of the open transaction, in order.
         self.recipients: list[RcptTo] = []
-        #: Octets discarded because they arrived after STARTTLS and before the
-        #: TLS handshake (RFC 3207 §4.2: never interpreted).
-        self.discarded_after_starttls = 0
-        # The verb whose reply the application owes (PAUSED until it comes).
-        self._awaiting: Verb | None = Verb.GREETING
-        self._pending_event: Event | None = None
-        self._hello: Verb | None = None  # HELO/EHLO/LHLO in force
-        self._ext = _NO_EXTENSIONS  # extensions in force (after EHLO/LHLO)
-        self._enhanced = False  # ENHANCEDSTATUSCODES in force (RFC 2034)
-        self._eof = False
-        self._errors = 0
-        self._skipping_line = False
-        # True when the line being skipped was already answered (AUTH).
-        self._skip_silently = False
-        self._rcpt_attempts = 0
-        self._line_ascii = True  # the command being checked had no 8-bit octets
-        # Message intake
-        self._dot: DotBlockReader | None = None
-        self._msg_size = 0
-        self._abort: Reply | None = None
-        self._line_len = 0  # length of the current partial DATA line
-        self._bdat_remaining = 0
-        self._bdat_size = 0  # octets announced by the BDAT being read
-        self._bdat_last = False
-        self._bdat_discard = False  # consuming a refused chunk
-        self._bdat_cr = False  # the previous BDAT piece ended with CR
-        self._bdat_hold = False  # NORMALIZE: a CR held back from the last piece
-        self._bdat_open = False  # a BDAT chunk is being read
-        self._lmtp_owed = 0
-        # SASL
-        self._sasl: sasl.ServerMechanism | None = None
-        self._sasl_name = ""
 
     # -- public properties ----------------------------------------------------
 
@@ -268,10 +344,10 @@ class ServerConnection:
         if not data:
             self._eof = True
             return
-        if self._state is State.TLS_HANDSHAKE or self._state is State.CLOSED:
+        if self._state is _S.TLS_HANDSHAKE or self._state is _S.CLOSED:
             # RFC 3207 §4.2: nothing between STARTTLS and the handshake is a
             # command.  After QUIT/421 nothing is read at all.
-            if self._state is State.TLS_HANDSHAKE:
+            if self._state is _S.TLS_HANDSHAKE:
                 self.discarded_after_starttls += len(data)
             return
         self._buf.append(data)
@@ -297,10 +373,10 @@ class ServerConnection:
         Whatever the client sent before the handshake is discarded (RFC 3207
         §4.2), and the session restarts: the client must EHLO again.
         """
-        if self._state is not State.TLS_HANDSHAKE:
+        if self._state is not _S.TLS_HANDSHAKE:
             raise LocalProtocolError("start_tls_done() without a STARTTLS in progress")
         self.discarded_after_starttls += len(self._buf.take_all())
-        self._set_state(Verb.TLS_DONE, ok=True)
+        self._set_state(_V.TLS_DONE, ok=True)
         self.tls_active = True
         self._hello = None
         self._ext = _NO_EXTENSIONS
@@ -322,19 +398,24 @@ class ServerConnection:
         if self._awaiting is not None:
             return PAUSED
         state = self._state
-        if state is State.CLOSED:
+        if state is _S.CLOSED:
             self._buf.take_all()
             return ConnectionClosed() if self._eof else PAUSED
-        if state is State.TLS_HANDSHAKE:
+        if state is _S.TLS_HANDSHAKE:
             return PAUSED
+        data = self._buf._data  # (its own len: ReceiveBuffer.__len__ is a Python call)
+        if not data and not self._bdat_open and not self._eof:
+            # Nothing buffered: no reader can make progress (only a BDAT
+            # chunk of size 0 completes without octets).  This is where every
+            # command of an unpipelined session ends up once answered.
+            return NEED_DATA
         while True:
-            # (the bytearray's own len: ReceiveBuffer.__len__ is a Python call)
-            before = (len(self._buf._data), self._bdat_open, self._skipping_line)
-            if state is State.DATA:
+            before = (len(data), self._bdat_open, self._skipping_line)
+            if state is _S.DATA:
                 event = self._read_data()
             elif self._bdat_open:
                 event = self._read_bdat()
-            elif state is State.AUTH:
+            elif state is _S.AUTH:
                 event = self._read_auth()
             else:
                 event = self._read_command()
@@ -344,15 +425,15 @@ class ServerConnection:
                 return self._events.popleft()
             if self.awaiting_reply:
                 return PAUSED
-            if self._state is State.CLOSED:
+            if self._state is _S.CLOSED:
                 return ConnectionClosed() if self._eof else PAUSED
             if self._state is not state:
                 state = self._state
                 continue
-            if before != (len(self._buf._data), self._bdat_open, self._skipping_line):
+            if before != (len(data), self._bdat_open, self._skipping_line):
                 continue  # progress without an event (a dropped chunk...)
             if self._eof:
-                self._state = State.CLOSED
+                self._state = _S.CLOSED
                 return ConnectionClosed()
             return NEED_DATA
 
@@ -365,8 +446,10 @@ class ServerConnection:
         nothing is owed or the reply does not fit (a 3xx to MAIL, ...).
         """
         awaiting = self._awaiting
-        if isinstance(event, AuthAnswer):
-            if awaiting is not Verb.AUTH or self._sasl is None or self._sasl.pending is None:
+        if not isinstance(event, Reply):
+            if not isinstance(event, AuthAnswer):
+                raise LocalProtocolError(f"a server sends replies, not {type(event).__name__}")
+            if awaiting is not _V.AUTH or self._sasl is None or self._sasl.pending is None:
                 raise LocalProtocolError("no SASL question is waiting for an answer")
             self._awaiting = None
             try:
@@ -376,14 +459,28 @@ class ServerConnection:
                 return
             self._auth_step(step)
             return
-        if not isinstance(event, Reply):
-            raise LocalProtocolError(f"a server sends replies, not {type(event).__name__}")
-        if awaiting is None or awaiting is Verb.AUTH:
+        if awaiting is None or awaiting is _V.AUTH:
             raise LocalProtocolError("no reply is owed now")
         reply = event
-        if reply.code // 100 == 3 or (awaiting is Verb.GREETING and reply.code not in (220, 554)):
-            raise LocalProtocolError(f"{reply.code} is not a valid reply to {awaiting.value}")
-        if awaiting is Verb.END_OF_DATA and self.config.lmtp:
+        code = reply.code
+        if code // 100 == 3 or (awaiting is _V.GREETING and code not in (220, 554)):
+            raise LocalProtocolError(f"{code} is not a valid reply to {awaiting.value}")
+        ok = code < 400  # (Reply.is_positive)
+        if awaiting is _V.MAIL or awaiting is _V.RCPT:
+            # The commonest answers first (every transaction has both).
+            pending = self._pending_event
+            self._awaiting = self._pending_event = None
+            self._write(reply, awaiting)
+            if ok:
+                if awaiting is _V.MAIL:
+                    assert isinstance(pending, MailFrom)
+                    self.mail_from = pending
+                else:
+                    assert isinstance(pending, RcptTo)
+                    self.recipients.append(pending)
+            self._set_state(awaiting, ok=ok)
+            return
+        if awaiting is _V.END_OF_DATA and self.config.lmtp:
             self._write(reply, awaiting)
             self._lmtp_owed -= 1
             if self._lmtp_owed > 0:
@@ -393,17 +490,16 @@ class ServerConnection:
             return
         self._awaiting = None
         pending, self._pending_event = self._pending_event, None
-        ok = reply.is_positive
-        if awaiting is Verb.GREETING:
+        if awaiting is _V.GREETING:
             self._write(self._prefixed(reply) if ok else reply, awaiting)
             self._set_state(awaiting, ok=ok)
-        elif awaiting in (Verb.HELO, Verb.EHLO, Verb.LHLO):
+        elif awaiting in (_V.HELO, _V.EHLO, _V.LHLO):
             if ok:
                 assert isinstance(pending, (Helo, Ehlo, Lhlo))
                 self._hello = awaiting
                 self.client_domain = pending.domain
                 self._reset_transaction()
-                if awaiting is Verb.HELO:
+                if awaiting is _V.HELO:
                     self._ext = _NO_EXTENSIONS
                     self._enhanced = False
                     self._write(self._prefixed(reply), awaiting)
@@ -415,22 +511,10 @@ class ServerConnection:
             else:
                 self._write(reply, awaiting)
             self._set_state(awaiting, ok=ok)
-        elif awaiting is Verb.MAIL:
-            self._write(reply, awaiting)
-            if ok:
-                assert isinstance(pending, MailFrom)
-                self.mail_from = pending
-            self._set_state(awaiting, ok=ok)
-        elif awaiting is Verb.RCPT:
-            self._write(reply, awaiting)
-            if ok:
-                assert isinstance(pending, RcptTo)
-                self.recipients.append(pending)
-            self._set_state(awaiting, ok=ok)
-        elif awaiting in (Verb.END_OF_DATA, Verb.BDAT_LAST):
+        elif awaiting in (_V.END_OF_DATA, _V.BDAT_LAST):
             self._write(reply, awaiting)
             self._finish_message(ok=ok)
-        elif awaiting is Verb.BDAT:
+        elif awaiting is _V.BDAT:
             # The answer to a non-final chunk (EndOfChunk).  A failure ends
             # the transaction (RFC 3030 §2 and the table's BDAT → READY);
             # chunks already pipelined then meet READY and get 503 while
@@ -450,12 +534,24 @@ class ServerConnection:
     def _write(self, reply: Reply, verb: Verb | None) -> None:
         # RFC 2034 §3: enhanced codes only once advertised, and never on the
         # greeting or the HELO/EHLO reply.
-        enhanced = self._enhanced and verb not in _ENHANCED_EXEMPT
-        utf8 = self.mail_from is not None and self.mail_from.parameters.smtputf8
-        self._out.append(reply.to_bytes(enhanced=enhanced, utf8=utf8))  # (memoised)
+        mail = self.mail_from
+        key = (
+            id(reply),
+            self._enhanced and verb not in _ENHANCED_EXEMPT,
+            mail is not None and mail.parameters.smtputf8,
+        )
+        hit = _WIRE.get(key)
+        if hit is not None and hit[0] is reply:
+            self._out.append(hit[1])
+            return
+        wire = reply.to_bytes(enhanced=key[1], utf8=key[2])
+        if len(_WIRE) >= 1024:
+            _WIRE.clear()
+        _WIRE[key] = (reply, wire)
+        self._out.append(wire)
 
     def _set_state(self, verb: Verb, *, ok: bool, more: bool = False) -> None:
-        tr = transition(self._state, verb)
+        tr = _TRANSITIONS_GET((self._state, verb))
         assert tr is not None, (self._state, verb)
         nxt = tr.more if more else (tr.ok if ok else tr.fail)
         assert nxt is not None
@@ -478,7 +574,7 @@ class ServerConnection:
         if self._errors >= self.limits.errors:
             reply = replies.TOO_MANY_ERRORS
             self._write(reply, verb)
-            self._state = State.CLOSED
+            self._state = _S.CLOSED
         else:
             self._write(reply, verb)
         return CommandRejected(line=line.rstrip(b"\r\n")[:_LINE_SHOWN], reply=reply)
@@ -513,21 +609,17 @@ class ServerConnection:
         cfg = self.config
         try:
             verb, event = parse_command(
-                line,
-                extensions=self._ext,
-                utf8=cfg.smtputf8,
-                extra_mail=cfg.extra_mail_parameters,
-                extra_rcpt=cfg.extra_rcpt_parameters,
+                line, self._ext, cfg.smtputf8, cfg.extra_mail_parameters, cfg.extra_rcpt_parameters
             )
         except CommandError as exc:
             # (A BDAT with a malformed size leaves the chunk length unknown:
             # what follows is read as commands, as Postfix does.)
             return self._reject(line, exc.reply, exc.verb)
         # LMTP speaks LHLO only; SMTP never LHLO (RFC 2033 §4.1).
-        if (cfg.lmtp and verb in (Verb.HELO, Verb.EHLO)) or (not cfg.lmtp and verb is Verb.LHLO):
+        if (cfg.lmtp and verb in (_V.HELO, _V.EHLO)) or (not cfg.lmtp and verb is _V.LHLO):
             return self._reject(line, replies.COMMAND_UNRECOGNIZED, verb)
         if isinstance(event, Bdat):
-            verb = Verb.BDAT_LAST if event.last else Verb.BDAT
+            verb = _V.BDAT_LAST if event.last else _V.BDAT
         self._line_ascii = line.isascii()
         refusal = self._refusal(verb, event)
         if refusal is not None:
@@ -538,13 +630,13 @@ class ServerConnection:
                 self._bdat_discard = True
                 self._bdat_open = True
                 self._bdat_last = False
-                if self._state is State.BDAT:
+                if self._state is _S.BDAT:
                     # a failed chunk fails the transaction (RFC 3030 §2)
                     self._reset_transaction()
-                    self._state = State.READY
+                    self._state = _S.READY
             return self._reject(line, refusal, verb)
         if verb in _DECISIONS:
-            if verb is Verb.RCPT:
+            if verb is _V.RCPT:
                 self._rcpt_attempts += 1
             self._awaiting = verb
             self._pending_event = event
@@ -556,20 +648,20 @@ class ServerConnection:
         cfg = self.config
         state = self._state
         ext = self._ext
-        if state is State.REFUSED and verb is not Verb.QUIT:
+        if state is _S.REFUSED and verb is not _V.QUIT:
             return replies.BAD_SEQUENCE
         if cfg.require_tls and not self.tls_active and verb not in _BEFORE_TLS:
             return replies.STARTTLS_FIRST
         # Commands of extensions that are not in force (RFC 5321 §4.1.1.1:
         # only what EHLO advertised may be used).
-        if verb in (Verb.BDAT, Verb.BDAT_LAST) and "CHUNKING" not in ext:
+        if verb in (_V.BDAT, _V.BDAT_LAST) and "CHUNKING" not in ext:
             return replies.NOT_IMPLEMENTED
-        if verb is Verb.STARTTLS:
+        if verb is _V.STARTTLS:
             if self.tls_active:
                 return replies.TLS_ALREADY_ACTIVE
             if not cfg.starttls:
                 return replies.NOT_IMPLEMENTED
-        if verb is Verb.AUTH:
+        if verb is _V.AUTH:
             assert isinstance(event, Auth)
             if not cfg.auth_mechanisms:
                 return replies.NOT_IMPLEMENTED
@@ -580,14 +672,14 @@ class ServerConnection:
                 return replies.SEND_HELO_FIRST
             if self.authenticated is not None:
                 return replies.ALREADY_AUTHENTICATED
-            if state in (State.MAIL, State.RCPT):
+            if state in (_S.MAIL, _S.RCPT):
                 return replies.AUTH_IN_TRANSACTION
             if event.mechanism not in ext.auth_mechanisms:
                 return replies.AUTH_MECHANISM_UNKNOWN
-        tr = transition(state, verb)
+        tr = _TRANSITIONS_GET((state, verb))
         if tr is None:
             return self._sequence_error(verb)
-        if verb is Verb.MAIL:
+        if verb is _V.MAIL:
             assert isinstance(event, MailFrom)
             params = event.parameters
             if cfg.require_auth and self.authenticated is None:
@@ -600,17 +692,17 @@ class ServerConnection:
             # (xtext-encoded parameter values are ASCII on the wire and fine).
             if not params.smtputf8 and not self._line_ascii:
                 return replies.NON_ASCII_ADDRESS
-        elif verb is Verb.RCPT:
+        elif verb is _V.RCPT:
             assert isinstance(event, RcptTo)
             if self._rcpt_attempts >= self.limits.recipients:
                 return replies.TOO_MANY_RECIPIENTS
             utf8 = self.mail_from is not None and self.mail_from.parameters.smtputf8
             if not utf8 and not self._line_ascii:
                 return replies.NON_ASCII_ADDRESS
-        elif verb is Verb.DATA:
-            if self.mail_from is not None and self.mail_from.parameters.body is Body.BINARY_MIME:
+        elif verb is _V.DATA:
+            if self.mail_from is not None and self.mail_from.parameters.body is _BODY.BINARY_MIME:
                 return replies.BINARYMIME_NEEDS_BDAT
-        elif verb in (Verb.HELO, Verb.EHLO, Verb.LHLO):
+        elif verb in (_V.HELO, _V.EHLO, _V.LHLO):
             assert isinstance(event, (Helo, Ehlo, Lhlo))
             if not event.domain.isascii() and not cfg.smtputf8:
                 return replies.SYNTAX_ERROR_IN_PARAMETERS
@@ -618,50 +710,50 @@ class ServerConnection:
 
     def _sequence_error(self, verb: Verb) -> Reply:
         state = self._state
-        if state is State.CONNECTED and verb in (
-            Verb.MAIL,
-            Verb.RCPT,
-            Verb.DATA,
-            Verb.BDAT,
-            Verb.BDAT_LAST,
-            Verb.AUTH,
+        if state is _S.CONNECTED and verb in (
+            _V.MAIL,
+            _V.RCPT,
+            _V.DATA,
+            _V.BDAT,
+            _V.BDAT_LAST,
+            _V.AUTH,
         ):
             return replies.SEND_HELO_FIRST
-        if verb is Verb.MAIL and state in (State.MAIL, State.RCPT, State.BDAT):
+        if verb is _V.MAIL and state in (_S.MAIL, _S.RCPT, _S.BDAT):
             return replies.NESTED_MAIL
-        if verb is Verb.RCPT and state is State.READY:
+        if verb is _V.RCPT and state is _S.READY:
             return replies.NEED_MAIL
-        if verb in (Verb.DATA, Verb.BDAT, Verb.BDAT_LAST):
-            if state is State.MAIL:
+        if verb in (_V.DATA, _V.BDAT, _V.BDAT_LAST):
+            if state is _S.MAIL:
                 # RFC 2920 §3.1 / RFC 5321 §3.3: all recipients were refused.
                 return replies.NO_VALID_RECIPIENTS
-            if state is State.READY:
+            if state is _S.READY:
                 return replies.NEED_MAIL
-        if verb is Verb.AUTH and state in (State.MAIL, State.RCPT):
+        if verb is _V.AUTH and state in (_S.MAIL, _S.RCPT):
             return replies.AUTH_IN_TRANSACTION
         return replies.BAD_SEQUENCE
 
     def _auto(self, verb: Verb, event: Event) -> Event | None:
         """Commands the connection answers itself; the event is information."""
-        if verb is Verb.NOOP:
+        if verb is _V.NOOP:
             self._write(replies.OK, verb)
             self._set_state(verb, ok=True)
-        elif verb is Verb.RSET:
+        elif verb is _V.RSET:
             self._write(replies.OK, verb)
             self._reset_transaction()
             self._set_state(verb, ok=True)
-        elif verb is Verb.HELP:
+        elif verb is _V.HELP:
             self._write(replies.HELP, verb)
-        elif verb is Verb.QUIT:
+        elif verb is _V.QUIT:
             self._write(replies.CLOSING, verb)
             self._set_state(verb, ok=True)
-        elif verb is Verb.STARTTLS:
+        elif verb is _V.STARTTLS:
             self._write(replies.READY_FOR_TLS, verb)
             self._set_state(verb, ok=True)
             # RFC 3207 §4.2: pipelined bytes after STARTTLS are discarded,
             # never executed (the STARTTLS command injection class).
             self.discarded_after_starttls += len(self._buf.take_all())
-        elif verb is Verb.DATA:
+        elif verb is _V.DATA:
             self._write(replies.START_MAIL_INPUT, verb)
             self._set_state(verb, ok=True, more=True)
             # The bare CR/LF check costs about one pass over the data; a
@@ -670,20 +762,20 @@ class ServerConnection:
             policy = self.config.bare_line_endings
             self._dot = DotBlockReader(
                 max_chunk=self.limits.data_chunk_size,
-                detect_bare=policy is not BareLineEndings.ACCEPT,
-                normalize=policy is BareLineEndings.NORMALIZE,
+                detect_bare=policy is not _B.ACCEPT,
+                normalize=policy is _B.NORMALIZE,
             )
             self._msg_size = 0
             self._line_len = 0
-        elif verb in (Verb.BDAT, Verb.BDAT_LAST):
+        elif verb in (_V.BDAT, _V.BDAT_LAST):
             assert isinstance(event, Bdat)
             self._bdat_remaining = self._bdat_size = event.size
             self._bdat_last = event.last
             self._bdat_discard = False
             self._bdat_open = True
-            if self._state is not State.BDAT:
-                self._state = State.BDAT  # the chunk is read in BDAT state
-        elif verb is Verb.AUTH:
+            if self._state is not _S.BDAT:
+                self._state = _S.BDAT  # the chunk is read in BDAT state
+        elif verb is _V.AUTH:
             assert isinstance(event, Auth)
             return self._auth_start(event)
         return event
@@ -701,13 +793,13 @@ class ServerConnection:
             if piece is None:
                 return None
             if dot.done and not piece:
-                return self._end_of_message(Verb.END_OF_DATA)
+                return self._end_of_message(_V.END_OF_DATA)
             if self._abort is not None:
                 continue  # consume and drop the rest of a refused message
             if limit is not None and dot.size > limit:
                 self._abort = replies.MESSAGE_TOO_BIG
                 continue
-            if (dot.bare_lf or dot.bare_cr) and cfg.bare_line_endings is BareLineEndings.REJECT:
+            if (dot.bare_lf or dot.bare_cr) and cfg.bare_line_endings is _B.REJECT:
                 self._abort = replies.BARE_LINE_ENDING
                 continue
             # (With NORMALIZE the reader has already turned bare CR and LF
@@ -722,7 +814,7 @@ class ServerConnection:
             if dot.done:
                 # The terminator came right after this piece.
                 self._events.append(DataChunk(data=piece))
-                return self._end_of_message(Verb.END_OF_DATA)
+                return self._end_of_message(_V.END_OF_DATA)
             return DataChunk(data=piece)
 
     def _line_too_long(self, piece: bytes) -> bool:
@@ -747,18 +839,18 @@ class ServerConnection:
             self._write(reply, verb)
             self._events.append(MessageAborted(reply=reply))
             self._reset_transaction()
-            self._state = State.READY
+            self._state = _S.READY
             return None
-        self._awaiting = Verb.END_OF_DATA if verb is Verb.END_OF_DATA else Verb.BDAT_LAST
+        self._awaiting = _V.END_OF_DATA if verb is _V.END_OF_DATA else _V.BDAT_LAST
         if self.config.lmtp:
-            self._awaiting = Verb.END_OF_DATA
+            self._awaiting = _V.END_OF_DATA
             self._lmtp_owed = len(self.recipients)
         self._events.append(EndOfData())
         return None
 
     def _finish_message(self, *, ok: bool) -> None:
         self._reset_transaction()
-        self._state = State.READY
+        self._state = _S.READY
 
     # -- BDAT -----------------------------------------------------------------
 
@@ -773,10 +865,7 @@ class ServerConnection:
                 self._check_bdat_piece(piece)
                 if self._abort is None:
                     self._msg_size += len(piece)
-                    if (
-                        self.config.bare_line_endings is BareLineEndings.NORMALIZE
-                        and not self._binary()
-                    ):
+                    if self.config.bare_line_endings is _B.NORMALIZE and not self._binary():
                         piece = self._normalize_bdat(piece, final=not remaining and self._bdat_last)
                     if piece and remaining:
                         return DataChunk(data=piece)
@@ -797,28 +886,28 @@ class ServerConnection:
                 self._bdat_hold = False
                 if self._abort is None:
                     self._events.append(DataChunk(data=b"\r\n"))
-            if self._bdat_cr and self.config.bare_line_endings is BareLineEndings.REJECT:
+            if self._bdat_cr and self.config.bare_line_endings is _B.REJECT:
                 if not self._binary() and self._abort is None:
                     self._abort = replies.BARE_LINE_ENDING
-            return self._end_of_message(Verb.BDAT_LAST)
+            return self._end_of_message(_V.BDAT_LAST)
         if self._abort is not None:
             # RFC 3030 §2: an error reply to a chunk fails the transaction.
-            self._write(self._abort, Verb.BDAT)
+            self._write(self._abort, _V.BDAT)
             self._events.append(MessageAborted(reply=self._abort))
             self._reset_transaction()
-            self._state = State.READY
+            self._state = _S.READY
             return None
         if self.config.confirm_chunks:
             # RFC 3030 §2: "the receiver-SMTP ... may reply" to each chunk;
             # the application decides (send() below handles the answer).
-            self._awaiting = Verb.BDAT
+            self._awaiting = _V.BDAT
             self._events.append(EndOfChunk(size=self._bdat_size, received=self._msg_size))
             return None
-        self._write(replies.CHUNK_OK, Verb.BDAT)
+        self._write(replies.CHUNK_OK, _V.BDAT)
         return None
 
     def _normalize_bdat(self, piece: bytes, *, final: bool) -> bytes:
-        """BareLineEndings.NORMALIZE for BDAT: bare CR and LF become CRLF.
+        """_B.NORMALIZE for BDAT: bare CR and LF become CRLF.
 
         BDAT content is not dot-stuffed, so this is the whole of it.  A CRLF
         may straddle two pieces (or two chunks: their sizes are the client's
@@ -836,7 +925,7 @@ class ServerConnection:
         return piece
 
     def _binary(self) -> bool:
-        return self.mail_from is not None and self.mail_from.parameters.body is Body.BINARY_MIME
+        return self.mail_from is not None and self.mail_from.parameters.body is _BODY.BINARY_MIME
 
     def _check_bdat_piece(self, piece: bytes) -> None:
         limit = self.limits.message_size
@@ -849,7 +938,7 @@ class ServerConnection:
         if not cfg.allow_nul and b"\x00" in piece:
             self._abort = replies.NUL_IN_DATA
             return
-        if cfg.bare_line_endings is BareLineEndings.REJECT:
+        if cfg.bare_line_endings is _B.REJECT:
             # Bare CR/LF counted at C speed; a CRLF may straddle two pieces.
             carry = self._bdat_cr
             crlf = piece.count(b"\r\n") + (1 if carry and piece[:1] == b"\n" else 0)
@@ -867,13 +956,16 @@ class ServerConnection:
 
     def _auth_start(self, event: Auth) -> Event | None:
         try:
-            mech = self._sasl_factory(event.mechanism)
+            if self._sasl_factory is not None:
+                mech = self._sasl_factory(event.mechanism)
+            else:
+                mech = sasl.server_mechanism(event.mechanism, hostname=self.config.hostname)
         except LocalProtocolError:
-            self._write(replies.AUTH_MECHANISM_UNKNOWN, Verb.AUTH)
+            self._write(replies.AUTH_MECHANISM_UNKNOWN, _V.AUTH)
             return event
         self._sasl = mech
         self._sasl_name = event.mechanism
-        self._state = State.AUTH  # the table's "334 → AUTH"; left on the final reply
+        self._state = _S.AUTH  # the table's "334 → AUTH"; left on the final reply
         ir: bytes | None = None
         if event.initial_response is not None:
             try:
@@ -898,12 +990,12 @@ class ServerConnection:
         if isinstance(step, sasl.Challenge):
             self._out.append(b"334 " + sasl.encode_challenge(step.data) + b"\r\n")
         elif isinstance(step, sasl.Question):
-            self._awaiting = Verb.AUTH
+            self._awaiting = _V.AUTH
             self._events.append(AuthQuestion(question=step))
         elif isinstance(step, sasl.Success):
             self._sasl = None
-            self._state = State.READY
-            self._write(replies.AUTH_SUCCEEDED, Verb.AUTH)
+            self._state = _S.READY
+            self._write(replies.AUTH_SUCCEEDED, _V.AUTH)
             self.authenticated = Authenticated(
                 mechanism=self._sasl_name, authcid=step.authcid, authzid=step.authzid
             )
@@ -915,8 +1007,8 @@ class ServerConnection:
     def _auth_end_failure(self, reason: str, reply: Reply) -> None:
         self._sasl = None
         self._awaiting = None
-        self._state = State.READY
-        self._write(reply, Verb.AUTH)
+        self._state = _S.READY
+        self._write(reply, _V.AUTH)
         self._events.append(AuthFailed(mechanism=self._sasl_name, reason=reason, reply=reply))
 
     def _read_auth(self) -> Event | None:
@@ -969,19 +1061,19 @@ class _Pending:
 
 
 _COMMAND_VERBS: dict[type[Event], Verb] = {
-    Helo: Verb.HELO,
-    Ehlo: Verb.EHLO,
-    Lhlo: Verb.LHLO,
-    MailFrom: Verb.MAIL,
-    RcptTo: Verb.RCPT,
-    Data: Verb.DATA,
-    Rset: Verb.RSET,
-    Vrfy: Verb.VRFY,
-    Expn: Verb.EXPN,
-    Help: Verb.HELP,
-    Noop: Verb.NOOP,
-    Quit: Verb.QUIT,
-    StartTLS: Verb.STARTTLS,
+    Helo: _V.HELO,
+    Ehlo: _V.EHLO,
+    Lhlo: _V.LHLO,
+    MailFrom: _V.MAIL,
+    RcptTo: _V.RCPT,
+    Data: _V.DATA,
+    Rset: _V.RSET,
+    Vrfy: _V.VRFY,
+    Expn: _V.EXPN,
+    Help: _V.HELP,
+    Noop: _V.NOOP,
+    Quit: _V.QUIT,
+    StartTLS: _V.STARTTLS,
 }
 
 
@@ -1015,9 +1107,9 @@ class ClientConnection:
         self._out: list[bytes] = []
         self._events: collections.deque[Event | Reply] = collections.deque()
         self._parser = ReplyParser(max_lines=self.limits.reply_lines)
-        self._state = State.GREETING
-        self._projected = State.GREETING
-        self._pending: collections.deque[_Pending] = collections.deque([_Pending(Verb.GREETING)])
+        self._state = _S.GREETING
+        self._projected = _S.GREETING
+        self._pending: collections.deque[_Pending] = collections.deque([_Pending(_V.GREETING)])
         self._eof = False
         self._tx: MailParameters | None = None  # parameters of the sent MAIL
         self._accepted: list[Mailbox] = []
@@ -1062,11 +1154,11 @@ class ClientConnection:
 
         RFC 3207 §4.2: the client forgets what it learnt (send EHLO again).
         """
-        if self._state is not State.TLS_HANDSHAKE:
+        if self._state is not _S.TLS_HANDSHAKE:
             raise LocalProtocolError("start_tls_done() without a STARTTLS reply")
         if self._buf:
             raise RemoteProtocolError("server sent plaintext before the TLS handshake")
-        self._state = self._projected = State.CONNECTED
+        self._state = self._projected = _S.CONNECTED
         self.tls_active = True
         self.extensions = _NO_EXTENSIONS
         self.authenticated = False
@@ -1087,7 +1179,7 @@ class ClientConnection:
         if (self._stuffer is not None and not self._data_ended) or self._bdat_remaining:
             raise LocalProtocolError("finish the message data first")
         if isinstance(event, Bdat):
-            verb = Verb.BDAT_LAST if event.last else Verb.BDAT
+            verb = _V.BDAT_LAST if event.last else _V.BDAT
         else:
             found = _COMMAND_VERBS.get(type(event))
             if found is None:
@@ -1117,7 +1209,7 @@ class ClientConnection:
             raise LocalProtocolError(f"the server did not advertise AUTH {name}")
         if self.authenticated:
             raise LocalProtocolError("already authenticated")
-        tr = self._check_command(Verb.AUTH, None)
+        tr = self._check_command(_V.AUTH, None)
         ir = mechanism.initial_response() if initial_response else None
         line = write_command(Auth(mechanism=name, initial_response=ir))
         if len(line) > self.limits.auth_line_length:
@@ -1126,41 +1218,41 @@ class ClientConnection:
             ir = None
         self._out.append(line)
         self._sasl = mechanism
-        self._push(Verb.AUTH, None, tr)
+        self._push(_V.AUTH, None, tr)
 
     def _push(self, verb: Verb, event: Event | None, tr: Transition) -> None:
         self._pending.append(_Pending(verb, event))
-        self._projected = tr.more if tr.more is not None and verb is not Verb.AUTH else tr.ok
+        self._projected = tr.more if tr.more is not None and verb is not _V.AUTH else tr.ok
 
     def _check_command(self, verb: Verb, event: Event | None) -> Transition:
         ext = self.extensions
-        if self._state in (State.CLOSED, State.TLS_HANDSHAKE):
+        if self._state in (_S.CLOSED, _S.TLS_HANDSHAKE):
             raise LocalProtocolError(f"cannot send {verb.value} in state {self._state.value}")
         if self._pending:
             last = self._pending[-1].verb
-            if last is Verb.GREETING:
+            if last is _V.GREETING:
                 raise LocalProtocolError("wait for the server's greeting")
             if not ext.pipelining:
                 raise LocalProtocolError(
                     f"the server does not support PIPELINING: wait for the reply to {last.value}"
                 )
-            if last in ENDS_PIPELINE_GROUP or last is Verb.BDAT_LAST:
+            if last in ENDS_PIPELINE_GROUP or last is _V.BDAT_LAST:
                 # RFC 2920 §3.1 (and BDAT LAST ends the message)
                 raise LocalProtocolError(
                     f"{last.value} must be the last command of a pipelined group"
                 )
-        if self.lmtp and verb in (Verb.HELO, Verb.EHLO):
+        if self.lmtp and verb in (_V.HELO, _V.EHLO):
             raise LocalProtocolError("LMTP uses LHLO (RFC 2033 §4.1)")
-        if not self.lmtp and verb is Verb.LHLO:
+        if not self.lmtp and verb is _V.LHLO:
             raise LocalProtocolError("LHLO is LMTP only")
         tr = transition(self._projected, verb)
         if tr is None:
             raise LocalProtocolError(f"{verb.value} not allowed in state {self._projected.value}")
-        if verb in (Verb.BDAT, Verb.BDAT_LAST) and not ext.chunking:
+        if verb in (_V.BDAT, _V.BDAT_LAST) and not ext.chunking:
             raise LocalProtocolError("the server did not advertise CHUNKING")
-        if verb is Verb.STARTTLS and (not ext.starttls or self.tls_active):
+        if verb is _V.STARTTLS and (not ext.starttls or self.tls_active):
             raise LocalProtocolError("the server did not advertise STARTTLS")
-        if verb is Verb.DATA and self._tx is not None and self._tx.body is Body.BINARY_MIME:
+        if verb is _V.DATA and self._tx is not None and self._tx.body is _BODY.BINARY_MIME:
             raise LocalProtocolError("BODY=BINARYMIME must be sent with BDAT (RFC 3030 §3)")
         if isinstance(event, MailFrom):
             self._check_mail(event, ext)
@@ -1189,9 +1281,9 @@ class ClientConnection:
                 raise LocalProtocolError(
                     f"message of {p.size} octets exceeds the server's SIZE {ext.size}"
                 )
-        if p.body is Body.EIGHT_BIT_MIME and not ext.eightbitmime:
+        if p.body is _BODY.EIGHT_BIT_MIME and not ext.eightbitmime:
             raise LocalProtocolError("the server did not advertise 8BITMIME")
-        if p.body is Body.BINARY_MIME and not (ext.binarymime and ext.chunking):
+        if p.body is _BODY.BINARY_MIME and not (ext.binarymime and ext.chunking):
             raise LocalProtocolError("the server did not advertise BINARYMIME and CHUNKING")
         if p.smtputf8 and not ext.smtputf8:
             raise LocalProtocolError("the server did not advertise SMTPUTF8")
@@ -1215,7 +1307,7 @@ class ClientConnection:
         if data.isascii():
             return
         tx = self._tx
-        if tx is not None and (tx.smtputf8 or tx.body in (Body.EIGHT_BIT_MIME, Body.BINARY_MIME)):
+        if tx is not None and (tx.smtputf8 or tx.body in (_BODY.EIGHT_BIT_MIME, _BODY.BINARY_MIME)):
             return
         raise LocalProtocolError(
             "8-bit message data needs BODY=8BITMIME (RFC 6152) or SMTPUTF8 on MAIL"
@@ -1241,10 +1333,10 @@ class ClientConnection:
         if self._stuffer is not None and not self._data_ended:
             self._out.append(self._stuffer.end())
             self._data_ended = True
-            self._pending.append(_Pending(Verb.END_OF_DATA))
-            self._projected = State.READY
+            self._pending.append(_Pending(_V.END_OF_DATA))
+            self._projected = _S.READY
             return
-        if self._projected is State.BDAT and not self._bdat_remaining:
+        if self._projected is _S.BDAT and not self._bdat_remaining:
             # Close a chunked message with an empty last chunk (RFC 3030 §2).
             self.send(Bdat(size=0, last=True))
             return
@@ -1261,7 +1353,7 @@ class ClientConnection:
         if self._events:
             return self._events.popleft()
         while True:
-            if self._state is State.TLS_HANDSHAKE:
+            if self._state is _S.TLS_HANDSHAKE:
                 if self._buf:
                     raise RemoteProtocolError(
                         "data received between STARTTLS and the TLS handshake (response injection)"
@@ -1270,7 +1362,7 @@ class ClientConnection:
             line = self._buf.next_line(self.limits.reply_line_length, limit="reply_line_length")
             if line is None:
                 if self._eof:
-                    self._state = State.CLOSED
+                    self._state = _S.CLOSED
                     return ConnectionClosed()
                 return NEED_DATA
             try:
@@ -1289,21 +1381,21 @@ class ClientConnection:
         if not self._pending:
             if reply.code == 421:
                 # RFC 5321 §3.8: a server may close with 421 at any time.
-                self._state = self._projected = State.CLOSED
+                self._state = self._projected = _S.CLOSED
                 return reply
             raise RemoteProtocolError(
                 f"reply {reply.code} received with no command outstanding (response injection)"
             )
         p = self._pending.popleft()
         verb = p.verb
-        if verb is Verb.END_OF_DATA or verb is Verb.BDAT_LAST:
+        if verb is _V.END_OF_DATA or verb is _V.BDAT_LAST:
             if self.lmtp:
                 return self._lmtp_reply(p, reply)
-        if verb in (Verb.AUTH, Verb.AUTH_RESPONSE):
+        if verb in (_V.AUTH, _V.AUTH_RESPONSE):
             return self._auth_reply(reply)
         tr = transition(self._state, verb)
         if reply.code == 421:
-            self._state = State.CLOSED
+            self._state = _S.CLOSED
         elif tr is None:
             # Sent in a projected state that did not come true (e.g. DATA
             # pipelined after recipients that were all refused): the server
@@ -1327,23 +1419,23 @@ class ClientConnection:
         return result
 
     def _positive(self, verb: Verb, p: _Pending, reply: Reply) -> Event | Reply:
-        if verb in (Verb.EHLO, Verb.LHLO):
+        if verb in (_V.EHLO, _V.LHLO):
             self.extensions = Extensions.from_lines(reply.lines[1:])
             self._reset_tx()
             domain = reply.lines[0].split(" ", 1)[0]
             return EhloReply(reply=reply, domain=domain, extensions=self.extensions)
-        if verb is Verb.HELO:
+        if verb is _V.HELO:
             self.extensions = _NO_EXTENSIONS
             self._reset_tx()
-        elif verb is Verb.RCPT:
+        elif verb is _V.RCPT:
             assert isinstance(p.event, RcptTo)
             self._accepted.append(p.event.recipient)
-        elif verb is Verb.DATA:
+        elif verb is _V.DATA:
             self._stuffer = DotStuffer()
             self._data_ended = False
-        elif verb in (Verb.END_OF_DATA, Verb.BDAT_LAST) or verb is Verb.RSET:
+        elif verb in (_V.END_OF_DATA, _V.BDAT_LAST) or verb is _V.RSET:
             self._reset_tx()
-        elif verb is Verb.STARTTLS:
+        elif verb is _V.STARTTLS:
             if self._buf:
                 # RFC 3207 §5 / CVE-2011-0411 class: anything after the 220 in
                 # the same plaintext read was injected by someone.
@@ -1351,19 +1443,19 @@ class ClientConnection:
                     "data received after the STARTTLS reply before the TLS handshake "
                     "(response injection)"
                 )
-        elif verb is Verb.GREETING and reply.code != 220:
-            self._state = State.REFUSED
+        elif verb is _V.GREETING and reply.code != 220:
+            self._state = _S.REFUSED
         return reply
 
     def _negative(self, verb: Verb) -> None:
-        if verb in (Verb.END_OF_DATA, Verb.BDAT_LAST, Verb.BDAT):
+        if verb in (_V.END_OF_DATA, _V.BDAT_LAST, _V.BDAT):
             self._reset_tx()
-            if verb is Verb.BDAT and self._pending:
+            if verb is _V.BDAT and self._pending:
                 # Later pipelined chunks will be refused too (RFC 3030 §2).
                 pass
-        elif verb is Verb.MAIL:
+        elif verb is _V.MAIL:
             self._tx = None
-        elif verb is Verb.DATA:
+        elif verb is _V.DATA:
             self._stuffer = None
 
     def _reset_tx(self) -> None:
@@ -1379,7 +1471,7 @@ class ClientConnection:
         for p in self._pending:
             tr = transition(s, p.verb)
             if tr is not None:
-                s = tr.more if (tr.more is not None and p.verb is Verb.DATA) else tr.ok
+                s = tr.more if (tr.more is not None and p.verb is _V.DATA) else tr.ok
         self._projected = s
 
     def _lmtp_reply(self, p: _Pending, reply: Reply) -> Event | Reply:
@@ -1388,7 +1480,7 @@ class ClientConnection:
             p.recipients = list(self._accepted)
         if not p.recipients:
             # No recipient was accepted: the message itself was refused.
-            self._state = State.READY
+            self._state = _S.READY
             self._reset_tx()
             self._replan()
             return reply
@@ -1396,7 +1488,7 @@ class ClientConnection:
         if p.recipients:
             self._pending.appendleft(p)
         else:
-            self._state = State.READY
+            self._state = _S.READY
             self._reset_tx()
             self._replan()
         return RecipientReply(recipient=rcpt, reply=reply)
@@ -1413,11 +1505,11 @@ class ClientConnection:
                 # cancel the exchange (RFC 4954 §4).
                 out = sasl.CANCEL
             self._out.append(out + b"\r\n")
-            self._pending.appendleft(_Pending(Verb.AUTH_RESPONSE))
-            self._state = State.AUTH
+            self._pending.appendleft(_Pending(_V.AUTH_RESPONSE))
+            self._state = _S.AUTH
             return reply
         self._sasl = None
-        self._state = State.READY
+        self._state = _S.READY
         if reply.code == 235:
             self.authenticated = True
             if mech is not None:

@@ -406,3 +406,50 @@ class RecipientReply(Event):
     recipient: Mailbox
     #: The reply.
     reply: Reply
+
+
+# --- Construction without attrs' __init__ (server hot path) -----------------------
+#
+# A frozen attrs class sets each field through ``object.__setattr__`` fetched
+# per instance, which costs more than parsing the command did.  The parser
+# builds the events below once per command of every session; their fields
+# have no validators or converters (or the parser has already checked what
+# the validator checks), so setting each slot through its descriptor is
+# exactly what ``__init__`` does.  Every field is always set: a slot must
+# never stay empty.
+
+_new = object.__new__
+
+
+def _slot_setters(cls: type, names: str) -> tuple[Any, ...]:
+    fields = [f.name for f in attrs.fields(cls)]
+    assert fields == names.split(), (cls, fields)
+    return tuple(cls.__dict__[name].__set__ for name in fields)
+
+
+_MAIL_SENDER, _MAIL_PARAMETERS = _slot_setters(MailFrom, "sender parameters")
+_RCPT_RECIPIENT, _RCPT_PARAMETERS = _slot_setters(RcptTo, "recipient parameters")
+(_CHUNK_DATA,) = _slot_setters(DataChunk, "data")
+
+
+def new_mail_from(sender: Mailbox | None, parameters: MailParameters) -> MailFrom:
+    """``MailFrom(sender=sender, parameters=parameters)``, slot by slot."""
+    event = _new(MailFrom)
+    _MAIL_SENDER(event, sender)
+    _MAIL_PARAMETERS(event, parameters)
+    return event
+
+
+def new_rcpt_to(recipient: Mailbox, parameters: RcptParameters) -> RcptTo:
+    """``RcptTo(recipient=recipient, parameters=parameters)``, slot by slot."""
+    event = _new(RcptTo)
+    _RCPT_RECIPIENT(event, recipient)
+    _RCPT_PARAMETERS(event, parameters)
+    return event
+
+
+def new_data_chunk(data: bytes) -> DataChunk:
+    """``DataChunk(data=data)``, slot by slot."""
+    event = _new(DataChunk)
+    _CHUNK_DATA(event, data)
+    return event

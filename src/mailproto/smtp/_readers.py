@@ -54,13 +54,13 @@ from mailproto.smtp._events import (
     Helo,
     Help,
     Lhlo,
-    MailFrom,
     Noop,
     Quit,
-    RcptTo,
     Rset,
     StartTLS,
     Vrfy,
+    new_mail_from,
+    new_rcpt_to,
 )
 from mailproto.smtp._state import Verb
 from mailproto.smtp.extensions import (
@@ -122,7 +122,6 @@ def _syntax(reply: Reply, verb: Verb | None = None) -> CommandError:
 
 def parse_command(
     line: bytes,
-    *,
     extensions: Extensions,
     utf8: bool,
     extra_mail: frozenset[str] = frozenset(),
@@ -140,7 +139,8 @@ def parse_command(
     if _FORBIDDEN_RE.search(body):
         raise _syntax(replies.CONTROL_CHARACTERS)
     word, sp, rest_b = body.partition(b" ")
-    verb = _VERBS.get(word.upper())
+    # (Verbs are case-insensitive, RFC 5321 §2.4; clients send upper case.)
+    verb = _VERBS.get(word) or _VERBS.get(word.upper())
     if verb is None:
         raise _syntax(replies.COMMAND_UNRECOGNIZED)
     if rest_b.isascii():
@@ -187,9 +187,9 @@ def _mail(rest: str, sp: bool, ext: Extensions, xm: frozenset[str], xr: frozense
         raise ValueError("space expected after path")
     if not tail.strip(" "):
         # The common shape, no parameters: one shared (frozen) empty value.
-        return MailFrom(sender=sender, parameters=_NO_MAIL_PARAMETERS)
+        return new_mail_from(sender, _NO_MAIL_PARAMETERS)
     params = parse_mail_parameters(split_parameters(tail), ext, xm)
-    return MailFrom(sender=sender, parameters=params)
+    return new_mail_from(sender, params)
 
 
 def _rcpt(rest: str, sp: bool, ext: Extensions, xm: frozenset[str], xr: frozenset[str]) -> Event:
@@ -200,18 +200,21 @@ def _rcpt(rest: str, sp: bool, ext: Extensions, xm: frozenset[str], xr: frozense
         raise ValueError("space expected after path")
     assert recipient is not None
     if not tail.strip(" "):
-        return RcptTo(recipient=recipient, parameters=_NO_RCPT_PARAMETERS)
+        return new_rcpt_to(recipient, _NO_RCPT_PARAMETERS)
     params = parse_rcpt_parameters(split_parameters(tail), ext, xr)
-    return RcptTo(recipient=recipient, parameters=params)
+    return new_rcpt_to(recipient, params)
 
 
 def _no_args(cls: type[Data] | type[Rset] | type[Quit] | type[StartTLS]) -> _Parser:
+    # These events have no fields and are frozen: one shared instance each.
+    event = cls()
+
     def parse(
         rest: str, sp: bool, ext: Extensions, xm: frozenset[str], xr: frozenset[str]
     ) -> Event:
         if rest.strip(" "):
             raise ValueError("no arguments allowed")
-        return cls()
+        return event
 
     return parse
 
