@@ -33,13 +33,17 @@ import attrs
 
 from mailproto import imf, smtp
 
-from .directory import Account, Directory
-from .maildir import Spooled, Store, unique_token
+from .directory import Account, Directory, Resolution
+from .maildir import Folder, Spooled, Store, unique_token
 
 if TYPE_CHECKING:
     from .queue import Queue
 
 __all__ = ["MDA", "DsnRequest", "RecipientResult", "new_queue_id", "received_header"]
+
+
+#: Most cached recipient expansions (and INBOX folders) per MDA.
+_RESOLVED_MAX = 4096
 
 
 def new_queue_id() -> str:
@@ -54,6 +58,22 @@ _UNSAFE = re.compile(r"[^!-'*-~]")
 
 def _safe(text: str) -> str:
     return _UNSAFE.sub("?", text)[:255] or "?"
+
+
+# The date of the trace fields, formatted once per second (an SMTP intake
+# stamps every message, and the RFC 5322 date has a resolution of seconds).
+_stamp: list[tuple[int, str]] = [(-1, "")]
+
+
+def _now_stamp() -> str:
+    second = int(time.time())
+    cached = _stamp[0]
+    if cached[0] != second:
+        cached = _stamp[0] = (
+            second,
+            imf.format_date(datetime.fromtimestamp(second, timezone.utc)),
+        )
+    return cached[1]
 
 
 def received_header(
@@ -91,7 +111,7 @@ def received_header(
         second += f" ({_safe(tls.replace(' ', '_'))})"
     second += f" id {_safe(queue_id)}"
     lines.append(second)
-    stamp = imf.format_date(when or datetime.now(timezone.utc))
+    stamp = _now_stamp() if when is None else imf.format_date(when)
     if recipient is not None:
         lines.append(f"for <{_safe(recipient)}>; {stamp}")
     else:
@@ -182,6 +202,27 @@ class MDA:
         self.on_success_dsn: (
             Callable[[str, list[str], bytes, DsnRequest, str], Awaitable[None]] | None
         ) = None
+        # Recipient expansions, and the folders deliveries go to.  A
+        # Directory never changes once built (a new config is a new
+        # Directory: the cache is keyed on it), and a Folder object lives
+        # as long as its folder, so both are looked up once, not for every
+        # message (measurable in the CPU an SMTP intake costs).
+        self._resolved: dict[str, Resolution | None] = {}
+        self._resolved_for: Directory | None = None
+        self._targets: dict[tuple[str, str], Folder] = {}
+        self._targets_for: Store | None = None
+
+    def _resolve(self, recipient: str) -> Resolution | None:
+        if self._resolved_for is not self.directory:
+            self._resolved = {}
+            self._resolved_for = self.directory
+        cache = self._resolved
+        if recipient in cache:
+            return cache[recipient]
+        if len(cache) >= _RESOLVED_MAX:
+            cache.clear()  # bounded: envelope addresses come from clients
+        res = cache[recipient] = self.directory.resolve(recipient)
+        return res
 
     async def deliver(
         self,
@@ -216,7 +257,7 @@ class MDA:
         delivery_id = delivery_id or new_queue_id()
         resolved = {}
         for rcpt in recipients:
-            resolved[rcpt] = self.directory.resolve(rcpt)
+            resolved[rcpt] = self._resolve(rcpt)
         # Every account once, however many recipients lead to it.
         accounts: dict[str, Account] = {}
         remote: dict[str, None] = {}
@@ -339,8 +380,17 @@ class MDA:
 
         ``None`` when a message with *delivery_id* is already there.
         """
-        box = self.store.mailbox(account)
-        target = box.folder(folder)
+        if self._targets_for is not self.store:
+            self._targets = {}
+            self._targets_for = self.store
+        key = (account, folder)
+        target = self._targets.get(key)
+        if target is None:
+            target = self.store.mailbox(account).folder(folder)
+            if folder == "INBOX":  # the only folder that cannot be deleted or renamed
+                if len(self._targets) >= _RESOLVED_MAX:
+                    self._targets.clear()
+                self._targets[key] = target
         if target.has_delivery(delivery_id):
             return None
         if self.use_executor:

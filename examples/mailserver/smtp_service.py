@@ -40,7 +40,7 @@ from mailproto.limits import SMTPLimits
 from mailproto.smtp import replies
 
 from .config import ServerConfig
-from .directory import Account, normalize_address
+from .directory import Account, Directory, normalize_address
 from .maildir import Spooled
 from .mda import new_queue_id, received_header
 from .pump import Link, Site, pump_session
@@ -177,6 +177,47 @@ def _connection_settings(
     return settings
 
 
+# Small caches of answers that depend only on immutable inputs (a
+# Directory never changes once built; the policy comes from the config).
+# Each is bounded: its keys come from clients.
+_CACHE_MAX = 4096
+_PLAINTEXT: dict[tuple[str, str, bool], bool] = {}
+_VERDICTS: dict[Directory, dict[str, smtp.Reply | None]] = {}
+
+
+def _plaintext_ok(policy: str, peer_ip: str, tls_active: bool) -> bool:
+    key = (policy, peer_ip, tls_active)
+    allowed = _PLAINTEXT.get(key)
+    if allowed is None:
+        if len(_PLAINTEXT) >= _CACHE_MAX:
+            _PLAINTEXT.clear()
+        allowed = _PLAINTEXT[key] = plaintext_auth_allowed(
+            policy, peer_ip=peer_ip, tls_active=tls_active
+        )
+    return allowed
+
+
+def _local_verdict(directory: Directory, recipient: str) -> smtp.Reply | None:
+    """The RCPT answer for a local address (exists or not); None for a remote one."""
+    cache = _VERDICTS.get(directory)
+    if cache is None:
+        if len(_VERDICTS) >= 16:  # sites of one process: a handful
+            _VERDICTS.clear()
+        cache = _VERDICTS[directory] = {}
+    try:
+        return cache[recipient]
+    except KeyError:
+        pass
+    address = normalize_address(recipient)
+    verdict = None
+    if directory.is_local(address):
+        verdict = replies.RECIPIENT_OK if directory.exists(address) else NO_SUCH_USER
+    if len(cache) >= _CACHE_MAX:
+        cache.clear()
+    cache[recipient] = verdict
+    return verdict
+
+
 def _hello(domain: str) -> smtp.Reply:
     reply = _HELLO.get(domain)
     if reply is None:
@@ -194,8 +235,9 @@ class SMTPSession:
         self.link = link
         self.submission = submission
         self.peer_ip = link.peer_ip
-        plaintext = plaintext_auth_allowed(
-            site.config.allow_plaintext_auth, peer_ip=self.peer_ip, tls_active=implicit_tls
+        # Only submission offers AUTH; the MX port has no password to protect.
+        plaintext = submission and _plaintext_ok(
+            site.config.allow_plaintext_auth, self.peer_ip, implicit_tls
         )
         config, limits, mechanism = _connection_settings(
             site.config, submission=submission, implicit_tls=implicit_tls, plaintext=plaintext
@@ -289,10 +331,9 @@ class SMTPSession:
         return replies.SENDER_OK
 
     def _check_recipient(self, event: smtp.RcptTo) -> smtp.Reply:
-        address = normalize_address(str(event.recipient))
-        directory = self.site.directory
-        if directory.is_local(address):
-            return replies.RECIPIENT_OK if directory.exists(address) else NO_SUCH_USER
+        verdict = _local_verdict(self.site.directory, str(event.recipient))
+        if verdict is not None:
+            return verdict
         if self.submission and self.account is not None:
             return replies.RECIPIENT_OK
         return RELAY_DENIED

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from mailproto import imf, mime
-from mailserver.directory import Directory, make_account
+from mailserver.directory import Directory, Resolution, make_account
 from mailserver.maildir import Store
 from mailserver.mda import MDA, new_queue_id, received_header
 from mailserver.queue import Queue
@@ -146,6 +146,41 @@ def test_received_header_is_valid_rfc5322() -> None:
     assert parsed.for_ == "<ann@a.example>"
     assert parsed.date == when
     assert msg.headers.get("Subject") == "hello"
+
+
+def test_received_header_default_date_is_now() -> None:
+    # The stamp is formatted once per second and reused: it must still be
+    # the current time, in UTC, for consecutive messages.
+    for _ in range(3):
+        before = datetime.now(timezone.utc).replace(microsecond=0)
+        raw = received_header(by="mx", protocol="ESMTP", queue_id="Q")
+        after = datetime.now(timezone.utc)
+        parsed = imf.parse_received(raw.decode("ascii").split(":", 1)[1])
+        assert parsed.date is not None
+        assert before <= parsed.date <= after
+        assert raw.decode("ascii").rstrip().endswith("+0000")
+
+
+def test_repeated_deliveries_to_one_recipient_resolve_once(tmp_path: Path) -> None:
+    # Expansions are cached per Directory; a new Directory is consulted anew.
+    mda, store, _ = _setup(tmp_path)
+    calls: list[str] = []
+    real = mda.directory.resolve
+
+    def counting(address: str) -> Resolution | None:
+        calls.append(address)
+        return real(address)
+
+    mda.directory.resolve = counting  # type: ignore[method-assign]
+    for _ in range(3):
+        (res,) = asyncio.run(mda.deliver("s@remote.example", ["ann@a.example"], MSG))
+        assert res.ok
+    assert calls == ["ann@a.example"]
+    assert len(store.mailbox("ann@a.example").folder("INBOX")) == 3
+    # A new config without ann: the cached expansion must not be used.
+    mda.directory = Directory(domains=["a.example"], accounts=[make_account("bob@a.example", "y")])
+    (res,) = asyncio.run(mda.deliver("s@remote.example", ["ann@a.example"], MSG))
+    assert not res.ok and res.code == 550
 
 
 def test_received_header_neutralises_hostile_helo() -> None:
