@@ -140,11 +140,18 @@ def _decode(chunks: list[bytes], **options: Any) -> list[Any]:
     return out
 
 
-def _raw(chunks: list[bytes], threshold: int) -> list[RawMessage]:
+def _raw(chunks: list[bytes], threshold: int, drains: list[bool]) -> list[RawMessage]:
+    """Feed *chunks*, reading after chunk i only when ``drains[i]`` (and at the end).
+
+    Whether the caller reads after every chunk or feeds several first, the
+    pieces must be the chunks fed.
+    """
     decoder = codec.ResponseDecoder(zero_copy_literals=True, zero_copy_threshold=threshold)
     out: list[RawMessage] = []
-    for chunk in chunks:
+    for i, chunk in enumerate(chunks):
         decoder.receive_data(chunk)
+        if i + 1 < len(chunks) and drains and not drains[i % len(drains)]:
+            continue
         while (message := decoder.next_raw()) is not NEED_DATA:
             assert isinstance(message, RawMessage)
             out.append(message)
@@ -204,12 +211,17 @@ def test_zero_copy_values_equal_default_values(
     )
 
 
-@given(_stream, st.lists(st.integers(0, 10_000), max_size=12), st.integers(0, 300))
+@given(
+    _stream,
+    st.lists(st.integers(0, 10_000), max_size=12),
+    st.integers(0, 300),
+    st.lists(st.booleans(), max_size=5),
+)
 def test_zero_copy_literals_are_the_fed_chunks(
-    stream: bytes, cuts: list[int], threshold: int
+    stream: bytes, cuts: list[int], threshold: int, drains: list[bool]
 ) -> None:
     chunks = _split(stream, cuts)
-    messages = _raw(chunks, threshold)
+    messages = _raw(chunks, threshold, drains)
     assert b"".join(map(bytes, messages)) == stream
     for message in messages:
         for literal in message.literals:
@@ -277,6 +289,25 @@ def test_hostile_literals_raise_only_protocol_errors(
             assert codec.parse_response(codec.serialize_response(value)) == value
 
 
+@given(
+    st.lists(_fetch_with_bodies(), min_size=1, max_size=3).map(b"".join),
+    st.lists(st.integers(0, 3000), min_size=1, max_size=12),
+    st.lists(st.booleans(), min_size=1, max_size=4),
+)
+def test_feeding_several_chunks_before_reading_copies_nothing(
+    stream: bytes, cuts: list[int], drains: list[bool]
+) -> None:
+    # Literals above a threshold of 0 and a caller that often feeds more
+    # than one chunk before reading: still every piece is a fed chunk.
+    chunks = _split(stream, cuts)
+    messages = _raw(chunks, 0, drains)
+    assert b"".join(map(bytes, messages)) == stream
+    for message in messages:
+        for literal in message.literals:
+            pieces = literal.chunks if isinstance(literal, LiteralChunks) else (literal,)
+            assert all(_fed(piece, chunks) for piece in pieces if len(piece))
+
+
 def test_string_literals_stay_text_in_zero_copy_mode() -> None:
     # A mailbox name and an ENVELOPE subject sent as literals larger than
     # the threshold are strings, whatever the mode.
@@ -308,6 +339,16 @@ def test_default_threshold_and_one_chunk_literals() -> None:
     chunks = _split(stream, list(range(0, len(stream), 65536)))
     [big] = _decode(chunks, zero_copy_literals=True)
     data = big.sections[0].data
+    assert isinstance(data, LiteralChunks) and data == body
+    assert all(_fed(piece, chunks) for piece in data.chunks)
+    # The same when every chunk is fed before anything is read.
+    decoder = codec.ResponseDecoder(zero_copy_literals=True)
+    for chunk in chunks:
+        decoder.receive_data(chunk)
+    late = decoder.next_response()
+    assert decoder.next_response() is NEED_DATA
+    assert isinstance(late, R.FetchResponse)
+    data = late.sections[0].data
     assert isinstance(data, LiteralChunks) and data == body
     assert all(_fed(piece, chunks) for piece in data.chunks)
     # ... and bytes at or below it.

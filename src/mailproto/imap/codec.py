@@ -28,10 +28,11 @@ Zero-copy literals (opt-in)
     :class:`~mailproto.imap.types.LiteralChunks`: the received chunks
     themselves, never joined.  A ``BODY[]`` of 100 MB then costs no copy at
     all until the application asks for one (``bytes(data)``), and can be
-    written to a file with ``writelines(data.chunks)``.  Pieces keep the
-    received chunks alive; feed a chunk and drain the decoder before feeding
-    the next (the usual socket loop) and every piece is a slice of a chunk
-    you fed.  The default (off) gives plain :class:`bytes`, one copy.
+    written to a file with ``writelines(data.chunks)``.  Every piece is a
+    ``bytes`` chunk you fed or a memoryview slice of one (feed ``bytes``: a
+    ``bytearray`` is copied on arrival, since you may reuse it), and keeps
+    that chunk alive.  The default (off) gives plain :class:`bytes`, one
+    copy.
 
 Encoding a command gives *fragments* (:func:`encode_command`): send the first,
 and before each :class:`LiteralFragment` with ``sync=True`` wait for the
