@@ -86,6 +86,7 @@ from mailproto.smtp._events import (
     Rset,
     StartTLS,
     Vrfy,
+    new_data_chunk,
 )
 from mailproto.smtp._readers import CommandError, ReplyParser, parse_command
 from mailproto.smtp._state import (
@@ -204,6 +205,8 @@ def _ehlo_reply(first: Reply, lines: tuple[str, ...]) -> Reply:
 # alive, so its id cannot be reused while the entry exists, and a hit is
 # only taken for the very same object.
 _WIRE: dict[tuple[int, bool, bool], tuple[Reply, bytes]] = {}
+# (id(reply), hostname) -> (reply, the reply with the hostname prefixed).
+_PREFIXED: dict[tuple[int, str], tuple[Reply, Reply]] = {}
 
 # (id(config), tls_active, message_size) -> (config, extensions, ehlo lines).
 # ServerConfig holds a dict, so it is not hashable; the entry keeps the config
@@ -344,13 +347,14 @@ class ServerConnection:
         if not data:
             self._eof = True
             return
-        if self._state is _S.TLS_HANDSHAKE or self._state is _S.CLOSED:
+        state = self._state
+        if state is _S.TLS_HANDSHAKE or state is _S.CLOSED:
             # RFC 3207 §4.2: nothing between STARTTLS and the handshake is a
             # command.  After QUIT/421 nothing is read at all.
-            if self._state is _S.TLS_HANDSHAKE:
+            if state is _S.TLS_HANDSHAKE:
                 self.discarded_after_starttls += len(data)
             return
-        self._buf.append(data)
+        self._buf._data += data  # (ReceiveBuffer.append, without the call)
         if self._awaiting is not None:
             bound = self.limits.pipelined_commands * self.limits.command_line_length
             if len(self._buf) > bound:
@@ -529,7 +533,18 @@ class ServerConnection:
     # -- output helpers -------------------------------------------------------
 
     def _prefixed(self, reply: Reply) -> Reply:
-        return _prefixed(reply, self.config.hostname)
+        # (memoised by identity: _prefixed's lru_cache would hash the reply,
+        # which attrs does in Python)
+        hostname = self.config.hostname
+        key = (id(reply), hostname)
+        hit = _PREFIXED.get(key)
+        if hit is not None and hit[0] is reply:
+            return hit[1]
+        out = _prefixed(reply, hostname)
+        if len(_PREFIXED) >= 256:
+            _PREFIXED.clear()
+        _PREFIXED[key] = (reply, out)
+        return out
 
     def _write(self, reply: Reply, verb: Verb | None) -> None:
         # RFC 2034 §3: enhanced codes only once advertised, and never on the
@@ -618,8 +633,10 @@ class ServerConnection:
         # LMTP speaks LHLO only; SMTP never LHLO (RFC 2033 §4.1).
         if (cfg.lmtp and verb in (_V.HELO, _V.EHLO)) or (not cfg.lmtp and verb is _V.LHLO):
             return self._reject(line, replies.COMMAND_UNRECOGNIZED, verb)
-        if isinstance(event, Bdat):
-            verb = _V.BDAT_LAST if event.last else _V.BDAT
+        if verb is _V.BDAT:
+            assert isinstance(event, Bdat)
+            if event.last:
+                verb = _V.BDAT_LAST
         self._line_ascii = line.isascii()
         refusal = self._refusal(verb, event)
         if refusal is not None:
@@ -813,9 +830,9 @@ class ServerConnection:
             self._msg_size = dot.size
             if dot.done:
                 # The terminator came right after this piece.
-                self._events.append(DataChunk(data=piece))
+                self._events.append(new_data_chunk(piece))
                 return self._end_of_message(_V.END_OF_DATA)
-            return DataChunk(data=piece)
+            return new_data_chunk(piece)
 
     def _line_too_long(self, piece: bytes) -> bool:
         bound = self.limits.data_line_length
