@@ -102,7 +102,14 @@ ClientEvent = Greeting | Untagged | Completed | IdleStarted | Bye | ConnectionCl
 
 
 class ClientConnection:
-    """The client side of one IMAP session (RFC 9051, RFC 3501)."""
+    """The client side of one IMAP session (RFC 9051, RFC 3501).
+
+    *zero_copy_literals*: literals of more than *zero_copy_threshold* octets
+    (message data: ``BODY[]`` ...) arrive as
+    :class:`~mailproto.imap.types.LiteralChunks`, the received chunks
+    unjoined, as with :class:`mailproto.imap.codec.ResponseDecoder`.  Off by
+    default (every literal is :class:`bytes`).
+    """
 
     def __init__(
         self,
@@ -289,10 +296,7 @@ class ClientConnection:
                 self._waiting_literal = tag
                 return
             pending.popleft()
-            # bytes(data) is data itself for bytes; a LiteralChunks (a body
-            # received in zero-copy mode, forwarded) is joined here, once:
-            # data_to_send() hands out one bytes object.
-            self._output.write(bytes(fragment.data))
+            self._output.write(fragment.data)
 
     def data_to_send(self) -> bytes:
         """Bytes to write to the server (possibly ``b""``)."""
@@ -417,7 +421,7 @@ class ClientConnection:
             # RFC 9051 §7.5: "+" releases the held-back literal.
             self._waiting_literal = None
             _tag, fragment = self._pending.popleft()
-            self._output.write(bytes(fragment.data))
+            self._output.write(fragment.data)
             self._flush_pending()
             return None
         if self._session.mode is Mode.AUTHENTICATING and self._sasl is not None:
