@@ -22,7 +22,8 @@ over ``-s`` parallel sessions (one connection per message, as smtp-source
 does by default).  Reported: messages per second (wall clock of
 smtp-source), the ratio, and each server's CPU time per message (user +
 system, all threads, from ``/proc``: less sensitive than wall time to the
-other jobs of a shared machine).  With ``--repeat N`` each cell runs N times,
+other jobs of a shared machine), and the machine's 1-minute load average
+after each cell.  With ``--repeat N`` each cell runs N times,
 alternating which server goes first, and the medians are reported.  Each
 server first gets :data:`WARMUP` untimed messages (creating the mailbox is
 not intake).  Every stored message is counted afterwards.
@@ -235,9 +236,10 @@ def main() -> None:
     n = args.messages
     print(f"{n} messages per run, {args.repeat} run(s) per cell; messages/s (median),")
     print("CPU ms per message of each server process (median); stored messages counted")
+    print(f"load average at start: {os.getloadavg()[0]:.2f} (1 min)")
     print(
         f"{'size':>8} {'sessions':>8} {'mailserver':>11} {'aiosmtpd':>9} {'ratio':>7}"
-        f" {'cpu ms':>7} {'cpu ms':>7}"
+        f" {'cpu ms':>7} {'cpu ms':>7} {'load':>5}"
     )
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
@@ -260,7 +262,7 @@ def main() -> None:
                 print(
                     f"{size:>8} {sessions:>8} {ms_rate:>11.1f} {aio_rate:>9.1f}"
                     f" {ms_rate / aio_rate:>6.2f}x {statistics.median(cpus['ms']):>7.2f}"
-                    f" {statistics.median(cpus['aio']):>7.2f}",
+                    f" {statistics.median(cpus['aio']):>7.2f} {os.getloadavg()[0]:>5.2f}",
                     flush=True,
                 )
 
