@@ -32,6 +32,7 @@ from mailproto.smtp import (
     DataChunk,
     Ehlo,
     EhloReply,
+    EndOfData,
     Event,
     Mailbox,
     MailFrom,
@@ -39,9 +40,12 @@ from mailproto.smtp import (
     Quit,
     RcptTo,
     Reply,
+    ServerConfig,
+    ServerConnection,
 )
 from mailproto.smtp.extensions import Body
 from tests.conftest import require_program
+from tests.smtp._helpers import ServerApp
 
 pytestmark = pytest.mark.interop
 
@@ -226,3 +230,75 @@ def test_refused_chunk_ends_the_transaction(tmp_path: Path) -> None:
         assert s.queued() == []
     finally:
         s.close()
+
+
+# --- Empty chunks (RFC 3030 §2: only the last BDAT may have a chunk-size of 0) ---
+
+
+@pytest.mark.parametrize("how", ["end-of-data", "empty-piece"])
+def test_message_ended_by_an_empty_last_chunk(smtpd: StandaloneSmtpd, how: str) -> None:
+    # Every chunk goes out without LAST; the message is then ended with
+    # "BDAT 0 LAST", either by EndOfData() or by the natural loop whose last
+    # piece is empty (Bdat(size=0, last=True) then DataChunk(data=b"")).
+    envelope(smtpd)
+    message = b"Subject: ended empty\r\n\r\none\r\ntwo\r\n"
+    pieces = [message[:9], message[9:]]
+    for piece in pieces:
+        smtpd.conn.send(Bdat(size=len(piece)))
+        smtpd.conn.send(DataChunk(data=piece))
+    if how == "end-of-data":
+        smtpd.conn.send(EndOfData())
+    else:
+        smtpd.conn.send(Bdat(size=0, last=True))
+        smtpd.conn.send(DataChunk(data=b""))
+    got = [smtpd.next() for _ in range(3)]
+    assert [getattr(r, "code", r) for r in got] == [250, 250, 250]
+    assert isinstance(got[-1], Reply) and "queued as" in got[-1].text
+    assert smtpd.conn.state.name == "READY"
+    smtpd.conn.send(Quit())
+    assert smtpd.next().code == 221  # type: ignore[union-attr]
+    (queued,) = smtpd.queued()
+    assert body_of(queued) == message.replace(b"\r\n", b"\n")
+
+
+def _raw_replies(s: StandaloneSmtpd, data: bytes, count: int) -> list[bytes]:
+    """Write raw bytes to smtpd and read *count* reply lines (last lines only)."""
+    assert s.proc.stdin is not None and s.proc.stdout is not None
+    s.proc.stdin.write(data)
+    s.proc.stdin.flush()
+    got = b""
+    deadline = time.monotonic() + 30
+    while True:
+        lines = [line for line in got.split(b"\r\n") if line[3:4] == b" "]
+        if len(lines) >= count:
+            return lines
+        assert time.monotonic() < deadline, got
+        ready, _, _ = select.select([s.proc.stdout], [], [], 1)
+        if ready:
+            got += os.read(s.proc.stdout.fileno(), 65536)
+
+
+def test_empty_chunk_without_last_fails_the_transaction_here_and_there(
+    smtpd: StandaloneSmtpd,
+) -> None:
+    # The same raw bytes to Postfix's smtpd and to our ServerConnection: a
+    # "BDAT 0" without LAST is refused (Postfix: 551 5.7.1 Null BDAT
+    # request; ours: 501 5.5.4), the transaction fails, the LAST chunk
+    # pipelined behind it is refused and its octets are dropped (not run as
+    # the RCPT command they spell), and RCPT then needs a new MAIL.
+    smuggled = b"RCPT TO:<x@y.test>\r\n"
+    wire = (
+        b"EHLO client.test\r\nMAIL FROM:<a@sender.test>\r\nRCPT TO:<c@rcpt.test>\r\n"
+        b"BDAT 3\r\na\r\nBDAT 0\r\nBDAT %d LAST\r\n%sRCPT TO:<c@rcpt.test>\r\nNOOP\r\n"
+        % (len(smuggled), smuggled)
+    )
+    # greeting, EHLO, MAIL, RCPT, BDAT 3, BDAT 0, BDAT LAST, RCPT, NOOP
+    expected = [b"2", b"2", b"2", b"2", b"2", b"5", b"5", b"5", b"2"]
+    theirs = _raw_replies(smtpd, wire, len(expected))
+    app = ServerApp(ServerConnection(ServerConfig(hostname="mx.test")))
+    ours = [line for line in (app.greet() + app.feed(wire)).split(b"\r\n") if line[3:4] == b" "]
+    assert [line[:1] for line in theirs] == expected, theirs
+    assert [line[:1] for line in ours] == expected, ours
+    assert theirs[5].startswith(b"551 5.7.1") and ours[5].startswith(b"501 5.5.4")
+    assert theirs[7].startswith(b"503") and ours[7].startswith(b"503")  # need MAIL
+    assert smtpd.queued() == [] and app.messages == []

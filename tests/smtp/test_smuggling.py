@@ -184,6 +184,8 @@ def test_bdat_normalize_is_per_line_end_whatever_the_chunks(
         chunks.append(content[pos : pos + size])
         pos += size
     chunks.append(content[pos:])
+    # Only the last chunk may be empty (RFC 3030 §2; test_bdat_empty.py).
+    chunks = [c for c in chunks[:-1] if c] + chunks[-1:]
     wire = b"".join(
         b"BDAT %d%s\r\n%s" % (len(c), b" LAST" if i == len(chunks) - 1 else b"", c)
         for i, c in enumerate(chunks)

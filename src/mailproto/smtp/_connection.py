@@ -647,10 +647,17 @@ class ServerConnection:
                 self._bdat_discard = True
                 self._bdat_open = True
                 self._bdat_last = False
-                if self._state is _S.BDAT:
-                    # a failed chunk fails the transaction (RFC 3030 §2)
+                if self._state is _S.BDAT or refusal is replies.EMPTY_CHUNK_NOT_LAST:
+                    # A failed chunk fails the transaction (RFC 3030 §2),
+                    # the first one too (the table's RCPT --BDAT--> READY on
+                    # failure, where the client goes as well).  After the
+                    # CommandRejected, a MessageAborted tells the application
+                    # to drop what it received for the message.
                     self._reset_transaction()
                     self._state = _S.READY
+                    rejected = self._reject(line, refusal, verb)
+                    self._events.append(MessageAborted(reply=refusal))
+                    return rejected
             return self._reject(line, refusal, verb)
         if verb in _DECISIONS:
             if verb is _V.RCPT:
@@ -719,6 +726,13 @@ class ServerConnection:
         elif verb is _V.DATA:
             if self.mail_from is not None and self.mail_from.parameters.body is _BODY.BINARY_MIME:
                 return replies.BINARYMIME_NEEDS_BDAT
+        elif verb is _V.BDAT:
+            assert isinstance(event, Bdat)
+            if event.size == 0:
+                # RFC 3030 §2: "The last BDAT command MAY have a byte-count of
+                # zero" -- only the last: an empty chunk without LAST carries
+                # nothing and ends nothing (Postfix refuses it too).
+                return replies.EMPTY_CHUNK_NOT_LAST
         elif verb in (_V.HELO, _V.EHLO, _V.LHLO):
             assert isinstance(event, (Helo, Ehlo, Lhlo))
             if not event.domain.isascii() and not cfg.smtputf8:
@@ -1133,6 +1147,7 @@ class ClientConnection:
         self._stuffer: DotStuffer | None = None
         self._bdat_remaining = 0
         self._bdat_last = False
+        self._after_bdat = False  # the last command sent was a BDAT
         self._data_ended = False
         self._sasl: sasl.ClientMechanism | None = None
 
@@ -1196,6 +1211,13 @@ class ClientConnection:
         if (self._stuffer is not None and not self._data_ended) or self._bdat_remaining:
             raise LocalProtocolError("finish the message data first")
         if isinstance(event, Bdat):
+            if not event.size and not event.last:
+                # RFC 3030 §2: only the last chunk may be empty; servers refuse
+                # "BDAT 0" and fail the transaction (ours and Postfix's).
+                raise LocalProtocolError(
+                    "only the last BDAT chunk may be empty: send Bdat(size=0, last=True)"
+                    " or EndOfData() to end the message"
+                )
             verb = _V.BDAT_LAST if event.last else _V.BDAT
         else:
             found = _COMMAND_VERBS.get(type(event))
@@ -1205,6 +1227,8 @@ class ClientConnection:
         tr = self._check_command(verb, event)
         self._out.append(write_command(event))
         self._push(verb, event, tr)
+        # (An empty DataChunk may follow a BDAT whose octets are all sent.)
+        self._after_bdat = isinstance(event, Bdat)
         if isinstance(event, MailFrom):
             self._tx = event.parameters
         elif isinstance(event, Bdat):
@@ -1233,6 +1257,7 @@ class ClientConnection:
             # RFC 4954 §4: too long for the AUTH line: send it after a 334.
             line = write_command(Auth(mechanism=name))
             ir = None
+        self._after_bdat = False
         self._out.append(line)
         self._sasl = mechanism
         self._push(_V.AUTH, None, tr)
@@ -1344,6 +1369,13 @@ class ClientConnection:
             self._bdat_remaining -= len(data)
             self._out.append(data)
             return
+        if self._after_bdat:
+            if not data:
+                # The chunk's octets are all sent (BDAT 0 LAST has none): an
+                # empty piece adds nothing, so a loop sending Bdat(size=len(c))
+                # then DataChunk(data=c) works for an empty last chunk too.
+                return
+            raise LocalProtocolError(f"chunk data exceeds the BDAT size by {len(data)}")
         raise LocalProtocolError("no DATA (after 354) or BDAT in progress")
 
     def _send_end_of_data(self) -> None:

@@ -367,8 +367,9 @@ class CommandRejected(Event):
 @attrs.frozen(kw_only=True, slots=True)
 class MessageAborted(Event):
     """The connection refused the message being received by itself (too
-    large, bare CR/LF, NUL): discard the :class:`DataChunk` events received for
-    it.  Information only."""
+    large, bare CR/LF, NUL, a BDAT chunk it refused): discard the
+    :class:`DataChunk` events received for it.  The transaction is over (the
+    envelope too).  Information only."""
 
     #: The reply that was sent.
     reply: Reply

@@ -300,6 +300,10 @@ AUTH_MECHANISM_UNKNOWN = _r(504, "5.5.4", "Unrecognized authentication type")
 AUTH_BAD_BASE64 = _r(501, "5.5.2", "Cannot decode response")
 #: REQUIRETLS on a plaintext connection (RFC 8689 §4.1 uses 530 5.7.10).
 REQUIRETLS_NEEDS_TLS = _r(530, "5.7.10", "REQUIRETLS needs a TLS connection")
+#: ``BDAT 0`` without ``LAST``: RFC 3030 §2 lets only the last chunk have a
+#: chunk-size of zero.  Like any error reply to BDAT it fails the transaction
+#: (Postfix answers ``551 5.7.1 Null BDAT request`` and does the same).
+EMPTY_CHUNK_NOT_LAST = _r(501, "5.5.4", "Only the last BDAT chunk may be empty (BDAT 0 LAST)")
 #: DATA after BODY=BINARYMIME, or DATA mixed with BDAT (RFC 3030 §3).
 BINARYMIME_NEEDS_BDAT = _r(503, "5.5.1", "BINARYMIME requires BDAT")
 #: No SMTP service here (RFC 5321 §3.1 greeting refusal).
