@@ -427,7 +427,7 @@ class ServerConnection:
                 return event
             if self._events:
                 return self._events.popleft()
-            if self._awaiting is not None:
+            if self.awaiting_reply:
                 return PAUSED
             if self._state is _S.CLOSED:
                 return ConnectionClosed() if self._eof else PAUSED
