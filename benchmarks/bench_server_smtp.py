@@ -28,10 +28,18 @@ alternating which server goes first, and the medians are reported.  Each
 server first gets :data:`WARMUP` untimed messages (creating the mailbox is
 not intake).  Every stored message is counted afterwards.
 
+``--floor`` measures, instead, what any Python server pays on this machine
+before any mail logic: the bare Maildir steps (write, fsync, rename, fsync
+the directory) in a plain loop; the reference store alone
+(``Folder.deliver`` in process, with as many deliveries in flight as there
+are sessions: its CPU time per delivery, all threads); and an asyncio
+server that answers smtp-source with canned replies (no parsing, no
+storage) for the same cells.
+
 Usage::
 
     python benchmarks/bench_server_smtp.py [--messages 1000] [--sizes 1024,102400]
-                                           [--sessions 1,20] [--repeat 1]
+                                           [--sessions 1,20] [--repeat 1] [--floor]
 """
 
 from __future__ import annotations
@@ -127,6 +135,147 @@ def serve_aiosmtpd(port: int, maildir: Path) -> None:
             time.sleep(3600)
     finally:
         controller.stop()
+
+
+# -- floors (--floor): what any Python server pays here, before any mail logic ---------------
+
+
+def serve_canned(port: int) -> None:
+    """An asyncio server that answers smtp-source with canned replies: no parsing, no storage.
+
+    The protocol floor of this machine: asyncio's accept/read/write per
+    connection and the round trips smtp-source waits for.
+    """
+
+    class Canned(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            assert isinstance(transport, asyncio.Transport)
+            self.transport = transport
+            self.in_data = False
+            self.tail = b""
+            transport.write(b"220 floor ESMTP\r\n")
+
+        def data_received(self, data: bytes) -> None:
+            if self.in_data:
+                self.tail = (self.tail + data)[-5:]
+                if self.tail == b"\r\n.\r\n":
+                    self.in_data = False
+                    self.transport.write(b"250 2.0.0 OK\r\n")
+                return
+            verb = data[:4].upper()
+            if verb in (b"EHLO", b"HELO"):
+                self.transport.write(b"250-floor\r\n250 PIPELINING\r\n")
+            elif verb == b"DATA":
+                self.in_data, self.tail = True, b""
+                self.transport.write(b"354 go ahead\r\n")
+            elif verb == b"QUIT":
+                self.transport.write(b"221 bye\r\n")
+                self.transport.close()
+            else:
+                self.transport.write(b"250 OK\r\n")
+
+    async def serve() -> None:
+        server = await asyncio.get_running_loop().create_server(Canned, "127.0.0.1", port)
+        async with server:
+            await server.serve_forever()
+
+    asyncio.run(serve())
+
+
+def fsync_floor(directory: Path, size: int, count: int = 300) -> tuple[float, float]:
+    """Wall and CPU ms per message of the bare Maildir steps, in a plain Python loop.
+
+    ``tmp/`` write, fsync, rename into ``new/``, fsync ``new/``: what both
+    servers must do per message before ``250`` (no index, no threads).
+    """
+    for sub in ("tmp", "new"):
+        (directory / sub).mkdir(parents=True, exist_ok=True)
+    data = b"x" * size
+    start, cpu = time.perf_counter(), time.process_time()
+    for i in range(count):
+        tmp = directory / "tmp" / str(i)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.rename(tmp, directory / "new" / str(i))
+        dfd = os.open(directory / "new", os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    elapsed, used = time.perf_counter() - start, time.process_time() - cpu
+    return elapsed / count * 1000, used / count * 1000
+
+
+def store_cost(messages: int, size: int, in_flight: int) -> tuple[float, float]:
+    """Wall and CPU ms (all threads) per ``Folder.deliver`` of the reference store, in process.
+
+    *in_flight* deliveries run at once (as many SMTP sessions delivering).
+    """
+    sys.path.insert(0, str(ROOT / "examples"))
+    from mailserver.maildir import Store
+
+    data = b"Subject: x\r\n\r\n" + b"y" * max(0, size - 16)
+
+    async def main(root: Path) -> tuple[float, float]:
+        inbox = Store(root).mailbox("bench@bench.example").folder("INBOX")
+        for i in range(WARMUP):
+            await inbox.deliver(data, delivery_id=f"W{i}")
+
+        async def worker(k: int) -> None:
+            for i in range(messages // in_flight):
+                await inbox.deliver(data, delivery_id=f"D{k}x{i}")
+
+        start, cpu = time.perf_counter(), time.process_time()
+        await asyncio.gather(*(worker(k) for k in range(in_flight)))
+        done = messages // in_flight * in_flight
+        elapsed, used = time.perf_counter() - start, time.process_time() - cpu
+        return elapsed / done * 1000, used / done * 1000
+
+    with tempfile.TemporaryDirectory() as d:
+        return asyncio.run(main(Path(d)))
+
+
+def run_canned(tmp: Path, messages: int, size: int, sessions: int) -> tuple[float, float, int]:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--serve-canned", str(port)], stdout=subprocess.DEVNULL
+    )
+    try:
+        elapsed, cpu = _measure(proc, port, (messages, size, sessions))
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    return elapsed, cpu, messages
+
+
+def floors(messages: int, sizes: list[int], sessions: list[int]) -> None:
+    print(
+        "floors: the bare Maildir steps in a Python loop, the reference store alone,"
+        " and a canned-reply asyncio server"
+    )
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        for size in sizes:
+            wall, cpu = fsync_floor(tmp / f"fsync-{size}", size)
+            print(f"fsync floor {size:>7} octets: {wall:.3f} ms wall, {cpu:.3f} ms CPU per message")
+        for size in sizes:
+            for n in sessions:
+                wall, cpu = store_cost(messages, size, n)
+                print(
+                    f"reference store {size:>7} octets, {n:>2} in flight: {wall:.3f} ms wall,"
+                    f" {cpu:.3f} ms CPU per delivery"
+                )
+        for size in sizes:
+            for n in sessions:
+                elapsed, cpu, _ = run_canned(tmp, messages, size, n)
+                print(
+                    f"canned server {size:>7} octets x{n:<3}: {messages / elapsed:8.1f} messages/s,"
+                    f" {cpu / messages * 1000:.2f} ms CPU per message"
+                )
 
 
 # -- runs -----------------------------------------------------------------------------------
@@ -226,13 +375,29 @@ def main() -> None:
     p.add_argument("--sizes", default="1024,102400")
     p.add_argument("--sessions", default="1,20")
     p.add_argument("--repeat", type=int, default=1, help="runs per cell (medians reported)")
+    p.add_argument(
+        "--floor",
+        action="store_true",
+        help="measure the floors instead: the bare fsync steps, and a canned-reply server",
+    )
     p.add_argument("--serve-aiosmtpd", nargs=2, metavar=("PORT", "MAILDIR"), help=argparse.SUPPRESS)
+    p.add_argument("--serve-canned", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.serve_aiosmtpd:
         serve_aiosmtpd(int(args.serve_aiosmtpd[0]), Path(args.serve_aiosmtpd[1]))
         return
+    if args.serve_canned:
+        serve_canned(args.serve_canned)
+        return
     if not os.path.exists(SMTP_SOURCE):
         sys.exit(f"{SMTP_SOURCE} is missing (apt-get install postfix)")
+    if args.floor:
+        floors(
+            args.messages,
+            [int(s) for s in args.sizes.split(",")],
+            [int(s) for s in args.sessions.split(",")],
+        )
+        return
     n = args.messages
     print(f"{n} messages per run, {args.repeat} run(s) per cell; messages/s (median),")
     print("CPU ms per message of each server process (median); stored messages counted")
