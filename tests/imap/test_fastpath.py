@@ -199,6 +199,13 @@ def test_string_literals_stay_on_the_fast_path(
         # A literal where a number or a flag belongs: both paths refuse.
         b"* 1 FETCH (RFC822.SIZE {1}\r\n5)\r\n",
         b"* 1 FETCH (FLAGS ({4}\r\nSeen))\r\n",
+        # Digits between two literals: the closing NUL of one marker, the
+        # digits and the opening NUL of the next are no marker (found by the
+        # imap_client fuzz target: an index past the literals, IndexError).
+        b"* 7 FETCH (BODY[1] {4}\r\naEAA2{3}\r\na\x00b)\r\n",
+        b"* 7 FETCH (BODY[1] {4}\r\naEAA0{3}\r\nabc)\r\n",
+        b"* 7 FETCH (BINARY[1] ~{4}\r\naEAA0{3}\r\nabc)\r\n",
+        b"* 7 FETCH (ENVELOPE ({1}\r\nx0{1}\r\ny NIL NIL NIL NIL NIL NIL NIL NIL NIL))\r\n",
     ],
 )
 def test_literals_the_fast_path_cannot_take(wire: bytes) -> None:

@@ -104,13 +104,15 @@ def _parse_time(n: int) -> float:
     wire = b'* 1 FETCH (ENVELOPE ("d" "s" NIL NIL NIL (' + addrs + b') NIL NIL NIL "<m@x>"))\r\n'
     limits = IMAPLimits(line_length=1 << 26)
     best = float("inf")
-    for _ in range(3):
-        t0 = time.perf_counter()
+    # CPU time, best of five: the machine running the suite is shared, and
+    # wall time would measure the neighbours.
+    for _ in range(5):
+        t0 = time.process_time()
         decoder = codec.ResponseDecoder(limits=limits)
         for i in range(0, len(wire), 4096):  # delivered in pieces, as from a socket
             decoder.receive_data(wire[i : i + 4096])
             decoder.next_response()
-        best = min(best, time.perf_counter() - t0)
+        best = min(best, time.process_time() - t0)
     return best
 
 
@@ -118,7 +120,8 @@ def _parse_time(n: int) -> float:
 def test_time_is_linear_in_response_length() -> None:
     # Not a speed test: a ratio.  Quadratic behaviour (re-scanning the buffer
     # per chunk, re-joining partial lines) would make 16x the input cost
-    # ~256x the time; linear costs ~16x.  The bound leaves room for noise.
+    # ~256x the time; linear costs ~16x.  The bound leaves room for noise
+    # (and for the clock's granularity on the small input).
     small = _parse_time(2_000)
     large = _parse_time(32_000)
-    assert large < small * 48
+    assert large < small * 48 + 0.05

@@ -107,15 +107,18 @@ _COMMON_HEAD = re.compile(
     r' INTERNALDATE "([ 0-9A-Za-z:+\-]{26})" RFC822\.SIZE ([0-9]{1,18}) '
 )
 _VALUE_RE = re.compile(rf"{_NIL}|{_Q}|\x00[0-9]+\x00")
-# A literal marker (see _parser.flatten) that stands where a *string* is
-# expected: not the value of BODY[...]/BINARY[...] (after "] " or "> ") or
-# of RFC822, RFC822.HEADER, RFC822.TEXT (message data, kept as bytes).
-# The pattern starts with the NUL itself (the look-behinds include it), so
-# the regex engine scans for that one character instead of trying the four
-# look-behinds at every position of the line.
-_STRING_MARKER = re.compile(
-    r"\x00(?<![\]>] \x00)(?<!RFC822 \x00)(?<!HEADER \x00)(?<!TEXT \x00)([0-9]+)\x00"
-)
+# Every literal marker (see _parser.flatten), literal8 ones included: the
+# scan must consume each marker whole, left to right.  A pattern that skipped
+# some markers (say, by look-behind) would restart inside them, and the
+# closing NUL of one marker, the digits of an atom and the opening NUL of the
+# next ("\x000\x002\x001\x00" for "{4}...2{3}") would read as a marker of
+# its own.  Which markers stand where a *string* is expected is decided per
+# match, in _inline_strings.
+_STRING_MARKER = re.compile(r"\x00(~?[0-9]+)\x00")
+# What precedes a marker that is message data, not a string: the value of
+# BODY[...]/BINARY[...] (after "] " or "> ") or of RFC822, RFC822.HEADER,
+# RFC822.TEXT (kept as bytes).
+_DATA_BEFORE = ("] ", "> ", "RFC822 ", "HEADER ", "TEXT ")
 
 
 def _inline_strings(s: str, literals: tuple[bytes | LiteralChunks, ...]) -> str:
@@ -131,7 +134,10 @@ def _inline_strings(s: str, literals: tuple[bytes | LiteralChunks, ...]) -> str:
     """
 
     def quoted(m: re.Match[str]) -> str:
-        data = literal_bytes(literals[int(m.group(1))])
+        index = m.group(1)
+        if index[0] == "~" or s.endswith(_DATA_BEFORE, 0, m.start()):
+            return m.group()  # literal8, or message data: stays a marker
+        data = literal_bytes(literals[int(index)])
         if b"\r" in data or b"\n" in data or b"\x00" in data:
             return m.group()
         text = data.decode("utf-8", "surrogateescape")
