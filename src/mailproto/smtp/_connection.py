@@ -112,73 +112,60 @@ __all__ = ["ClientConnection", "ServerConnection"]
 #: What ``next_event()`` returns.
 NextEvent = Event | Reply | Sentinel
 
-# Enum members read through plain classes.  On Python 3.10 and 3.11 the enum
-# metaclass defines __getattr__, which routes *every* attribute lookup on an
+# Enum members as module constants.  On Python 3.10 and 3.11 the enum
+# metaclass defines __getattr__, which sends *every* attribute lookup on an
 # enum class (``State.READY`` included, although the member is right in the
 # class dict) through a generic slot wrapper: about 0.2 µs each, and the
-# connections read states and verbs dozens of times per command.  ``_S.READY``
-# is an ordinary class attribute lookup and the very same member.
+# connections read states and verbs dozens of times per command.  A module
+# global is the cheapest read there is (the interpreter caches it), so the
+# code below says ``_S_READY`` for ``State.READY`` and ``_V_MAIL`` for
+# ``Verb.MAIL`` -- the very same members.
 
+_S_GREETING = State.GREETING
+_S_REFUSED = State.REFUSED
+_S_CONNECTED = State.CONNECTED
+_S_READY = State.READY
+_S_MAIL = State.MAIL
+_S_RCPT = State.RCPT
+_S_DATA = State.DATA
+_S_BDAT = State.BDAT
+_S_AUTH = State.AUTH
+_S_TLS_HANDSHAKE = State.TLS_HANDSHAKE
+_S_CLOSED = State.CLOSED
 
-class _S:
-    GREETING = State.GREETING
-    REFUSED = State.REFUSED
-    CONNECTED = State.CONNECTED
-    READY = State.READY
-    MAIL = State.MAIL
-    RCPT = State.RCPT
-    DATA = State.DATA
-    BDAT = State.BDAT
-    AUTH = State.AUTH
-    TLS_HANDSHAKE = State.TLS_HANDSHAKE
-    CLOSED = State.CLOSED
+_V_GREETING = Verb.GREETING
+_V_HELO = Verb.HELO
+_V_EHLO = Verb.EHLO
+_V_LHLO = Verb.LHLO
+_V_MAIL = Verb.MAIL
+_V_RCPT = Verb.RCPT
+_V_DATA = Verb.DATA
+_V_BDAT = Verb.BDAT
+_V_BDAT_LAST = Verb.BDAT_LAST
+_V_END_OF_DATA = Verb.END_OF_DATA
+_V_RSET = Verb.RSET
+_V_VRFY = Verb.VRFY
+_V_EXPN = Verb.EXPN
+_V_HELP = Verb.HELP
+_V_NOOP = Verb.NOOP
+_V_QUIT = Verb.QUIT
+_V_STARTTLS = Verb.STARTTLS
+_V_AUTH = Verb.AUTH
+_V_AUTH_RESPONSE = Verb.AUTH_RESPONSE
+_V_TLS_DONE = Verb.TLS_DONE
 
-
-class _V:
-    GREETING = Verb.GREETING
-    HELO = Verb.HELO
-    EHLO = Verb.EHLO
-    LHLO = Verb.LHLO
-    MAIL = Verb.MAIL
-    RCPT = Verb.RCPT
-    DATA = Verb.DATA
-    BDAT = Verb.BDAT
-    BDAT_LAST = Verb.BDAT_LAST
-    END_OF_DATA = Verb.END_OF_DATA
-    RSET = Verb.RSET
-    VRFY = Verb.VRFY
-    EXPN = Verb.EXPN
-    HELP = Verb.HELP
-    NOOP = Verb.NOOP
-    QUIT = Verb.QUIT
-    STARTTLS = Verb.STARTTLS
-    AUTH = Verb.AUTH
-    AUTH_RESPONSE = Verb.AUTH_RESPONSE
-    TLS_DONE = Verb.TLS_DONE
-
-
-class _B:
-    ACCEPT = BareLineEndings.ACCEPT
-    REJECT = BareLineEndings.REJECT
-    NORMALIZE = BareLineEndings.NORMALIZE
-
-
-class _BODY:
-    SEVEN_BIT = Body.SEVEN_BIT
-    EIGHT_BIT_MIME = Body.EIGHT_BIT_MIME
-    BINARY_MIME = Body.BINARY_MIME
-
-
-assert {m.name for m in State} == {k for k in vars(_S) if k.isupper()}
-assert {m.name for m in Verb} == {k for k in vars(_V) if k.isupper()}
-assert {m.name for m in BareLineEndings} == {k for k in vars(_B) if k.isupper()}
-assert {m.name for m in Body} == {k for k in vars(_BODY) if k.isupper()}
+_B_REJECT = BareLineEndings.REJECT
+_B_ACCEPT = BareLineEndings.ACCEPT
+_B_NORMALIZE = BareLineEndings.NORMALIZE
+_BODY_SEVEN_BIT = Body.SEVEN_BIT
+_BODY_EIGHT_BIT_MIME = Body.EIGHT_BIT_MIME
+_BODY_BINARY_MIME = Body.BINARY_MIME
 
 # Commands a server answers only after asking the application.
-_DECISIONS = frozenset({_V.HELO, _V.EHLO, _V.LHLO, _V.MAIL, _V.RCPT, _V.VRFY, _V.EXPN})
+_DECISIONS = frozenset({_V_HELO, _V_EHLO, _V_LHLO, _V_MAIL, _V_RCPT, _V_VRFY, _V_EXPN})
 # Commands allowed before TLS when require_tls is set (RFC 3207 §4).
-_BEFORE_TLS = frozenset({_V.HELO, _V.EHLO, _V.LHLO, _V.STARTTLS, _V.NOOP, _V.RSET, _V.QUIT})
-_ENHANCED_EXEMPT = frozenset({_V.GREETING, _V.HELO, _V.EHLO, _V.LHLO})
+_BEFORE_TLS = frozenset({_V_HELO, _V_EHLO, _V_LHLO, _V_STARTTLS, _V_NOOP, _V_RSET, _V_QUIT})
+_ENHANCED_EXEMPT = frozenset({_V_GREETING, _V_HELO, _V_EHLO, _V_LHLO})
 _NO_EXTENSIONS = Extensions()
 _LINE_SHOWN = 512
 # transition() without the call (the server looks the table up for every
@@ -265,9 +252,9 @@ class ServerConnection:
     #: Octets discarded because they arrived after STARTTLS and before the
     #: TLS handshake (RFC 3207 §4.2: never interpreted).
     discarded_after_starttls = 0
-    _state = _S.GREETING
+    _state = _S_GREETING
     # The verb whose reply the application owes (PAUSED until it comes).
-    _awaiting: Verb | None = _V.GREETING
+    _awaiting: Verb | None = _V_GREETING
     _pending_event: Event | None = None
     _hello: Verb | None = None  # HELO/EHLO/LHLO in force
     _ext = _NO_EXTENSIONS  # extensions in force (after EHLO/LHLO)
@@ -316,6 +303,16 @@ class ServerConnection:
         self.tls_active = self.config.tls_active
         #: The accepted recipients of the open transaction, in order.
         self.recipients: list[RcptTo] = []
+        # The fields read on every command are the instance's own from the
+        # start: reading a class default through an instance is the slow,
+        # unspecialised attribute path.
+        self._state = _S_GREETING
+        self._awaiting = _V_GREETING
+        self._eof = False
+        self._bdat_open = False
+        self._skipping_line = False
+        self._enhanced = False
+        self.mail_from = None
 
     # -- public properties ----------------------------------------------------
 
@@ -348,10 +345,10 @@ class ServerConnection:
             self._eof = True
             return
         state = self._state
-        if state is _S.TLS_HANDSHAKE or state is _S.CLOSED:
+        if state is _S_TLS_HANDSHAKE or state is _S_CLOSED:
             # RFC 3207 §4.2: nothing between STARTTLS and the handshake is a
             # command.  After QUIT/421 nothing is read at all.
-            if state is _S.TLS_HANDSHAKE:
+            if state is _S_TLS_HANDSHAKE:
                 self.discarded_after_starttls += len(data)
             return
         self._buf._data += data  # (ReceiveBuffer.append, without the call)
@@ -377,10 +374,10 @@ class ServerConnection:
         Whatever the client sent before the handshake is discarded (RFC 3207
         §4.2), and the session restarts: the client must EHLO again.
         """
-        if self._state is not _S.TLS_HANDSHAKE:
+        if self._state is not _S_TLS_HANDSHAKE:
             raise LocalProtocolError("start_tls_done() without a STARTTLS in progress")
         self.discarded_after_starttls += len(self._buf.take_all())
-        self._set_state(_V.TLS_DONE, ok=True)
+        self._set_state(_V_TLS_DONE, ok=True)
         self.tls_active = True
         self._hello = None
         self._ext = _NO_EXTENSIONS
@@ -402,10 +399,10 @@ class ServerConnection:
         if self._awaiting is not None:
             return PAUSED
         state = self._state
-        if state is _S.CLOSED:
+        if state is _S_CLOSED:
             self._buf.take_all()
             return ConnectionClosed() if self._eof else PAUSED
-        if state is _S.TLS_HANDSHAKE:
+        if state is _S_TLS_HANDSHAKE:
             return PAUSED
         data = self._buf._data  # (its own len: ReceiveBuffer.__len__ is a Python call)
         if not data and not self._bdat_open and not self._eof:
@@ -415,11 +412,11 @@ class ServerConnection:
             return NEED_DATA
         while True:
             before = (len(data), self._bdat_open, self._skipping_line)
-            if state is _S.DATA:
+            if state is _S_DATA:
                 event = self._read_data()
             elif self._bdat_open:
                 event = self._read_bdat()
-            elif state is _S.AUTH:
+            elif state is _S_AUTH:
                 event = self._read_auth()
             else:
                 event = self._read_command()
@@ -429,7 +426,7 @@ class ServerConnection:
                 return self._events.popleft()
             if self.awaiting_reply:
                 return PAUSED
-            if self._state is _S.CLOSED:
+            if self._state is _S_CLOSED:
                 return ConnectionClosed() if self._eof else PAUSED
             if self._state is not state:
                 state = self._state
@@ -437,7 +434,7 @@ class ServerConnection:
             if before != (len(data), self._bdat_open, self._skipping_line):
                 continue  # progress without an event (a dropped chunk...)
             if self._eof:
-                self._state = _S.CLOSED
+                self._state = _S_CLOSED
                 return ConnectionClosed()
             return NEED_DATA
 
@@ -453,7 +450,7 @@ class ServerConnection:
         if not isinstance(event, Reply):
             if not isinstance(event, AuthAnswer):
                 raise LocalProtocolError(f"a server sends replies, not {type(event).__name__}")
-            if awaiting is not _V.AUTH or self._sasl is None or self._sasl.pending is None:
+            if awaiting is not _V_AUTH or self._sasl is None or self._sasl.pending is None:
                 raise LocalProtocolError("no SASL question is waiting for an answer")
             self._awaiting = None
             try:
@@ -463,20 +460,20 @@ class ServerConnection:
                 return
             self._auth_step(step)
             return
-        if awaiting is None or awaiting is _V.AUTH:
+        if awaiting is None or awaiting is _V_AUTH:
             raise LocalProtocolError("no reply is owed now")
         reply = event
         code = reply.code
-        if code // 100 == 3 or (awaiting is _V.GREETING and code not in (220, 554)):
+        if code // 100 == 3 or (awaiting is _V_GREETING and code not in (220, 554)):
             raise LocalProtocolError(f"{code} is not a valid reply to {awaiting.value}")
         ok = code < 400  # (Reply.is_positive)
-        if awaiting is _V.MAIL or awaiting is _V.RCPT:
+        if awaiting is _V_MAIL or awaiting is _V_RCPT:
             # The commonest answers first (every transaction has both).
             pending = self._pending_event
             self._awaiting = self._pending_event = None
             self._write(reply, awaiting)
             if ok:
-                if awaiting is _V.MAIL:
+                if awaiting is _V_MAIL:
                     assert isinstance(pending, MailFrom)
                     self.mail_from = pending
                 else:
@@ -484,7 +481,7 @@ class ServerConnection:
                     self.recipients.append(pending)
             self._set_state(awaiting, ok=ok)
             return
-        if awaiting is _V.END_OF_DATA and self.config.lmtp:
+        if awaiting is _V_END_OF_DATA and self.config.lmtp:
             self._write(reply, awaiting)
             self._lmtp_owed -= 1
             if self._lmtp_owed > 0:
@@ -494,16 +491,16 @@ class ServerConnection:
             return
         self._awaiting = None
         pending, self._pending_event = self._pending_event, None
-        if awaiting is _V.GREETING:
+        if awaiting is _V_GREETING:
             self._write(self._prefixed(reply) if ok else reply, awaiting)
             self._set_state(awaiting, ok=ok)
-        elif awaiting in (_V.HELO, _V.EHLO, _V.LHLO):
+        elif awaiting in (_V_HELO, _V_EHLO, _V_LHLO):
             if ok:
                 assert isinstance(pending, (Helo, Ehlo, Lhlo))
                 self._hello = awaiting
                 self.client_domain = pending.domain
                 self._reset_transaction()
-                if awaiting is _V.HELO:
+                if awaiting is _V_HELO:
                     self._ext = _NO_EXTENSIONS
                     self._enhanced = False
                     self._write(self._prefixed(reply), awaiting)
@@ -515,10 +512,10 @@ class ServerConnection:
             else:
                 self._write(reply, awaiting)
             self._set_state(awaiting, ok=ok)
-        elif awaiting in (_V.END_OF_DATA, _V.BDAT_LAST):
+        elif awaiting in (_V_END_OF_DATA, _V_BDAT_LAST):
             self._write(reply, awaiting)
             self._finish_message(ok=ok)
-        elif awaiting is _V.BDAT:
+        elif awaiting is _V_BDAT:
             # The answer to a non-final chunk (EndOfChunk).  A failure ends
             # the transaction (RFC 3030 §2 and the table's BDAT → READY);
             # chunks already pipelined then meet READY and get 503 while
@@ -589,7 +586,7 @@ class ServerConnection:
         if self._errors >= self.limits.errors:
             reply = replies.TOO_MANY_ERRORS
             self._write(reply, verb)
-            self._state = _S.CLOSED
+            self._state = _S_CLOSED
         else:
             self._write(reply, verb)
         return CommandRejected(line=line.rstrip(b"\r\n")[:_LINE_SHOWN], reply=reply)
@@ -631,12 +628,12 @@ class ServerConnection:
             # what follows is read as commands, as Postfix does.)
             return self._reject(line, exc.reply, exc.verb)
         # LMTP speaks LHLO only; SMTP never LHLO (RFC 2033 §4.1).
-        if (cfg.lmtp and verb in (_V.HELO, _V.EHLO)) or (not cfg.lmtp and verb is _V.LHLO):
+        if (cfg.lmtp and verb in (_V_HELO, _V_EHLO)) or (not cfg.lmtp and verb is _V_LHLO):
             return self._reject(line, replies.COMMAND_UNRECOGNIZED, verb)
-        if verb is _V.BDAT:
+        if verb is _V_BDAT:
             assert isinstance(event, Bdat)
             if event.last:
-                verb = _V.BDAT_LAST
+                verb = _V_BDAT_LAST
         self._line_ascii = line.isascii()
         refusal = self._refusal(verb, event)
         if refusal is not None:
@@ -647,20 +644,20 @@ class ServerConnection:
                 self._bdat_discard = True
                 self._bdat_open = True
                 self._bdat_last = False
-                if self._state is _S.BDAT or refusal is replies.EMPTY_CHUNK_NOT_LAST:
+                if self._state is _S_BDAT or refusal is replies.EMPTY_CHUNK_NOT_LAST:
                     # A failed chunk fails the transaction (RFC 3030 §2),
                     # the first one too (the table's RCPT --BDAT--> READY on
                     # failure, where the client goes as well).  After the
                     # CommandRejected, a MessageAborted tells the application
                     # to drop what it received for the message.
                     self._reset_transaction()
-                    self._state = _S.READY
+                    self._state = _S_READY
                     rejected = self._reject(line, refusal, verb)
                     self._events.append(MessageAborted(reply=refusal))
                     return rejected
             return self._reject(line, refusal, verb)
         if verb in _DECISIONS:
-            if verb is _V.RCPT:
+            if verb is _V_RCPT:
                 self._rcpt_attempts += 1
             self._awaiting = verb
             self._pending_event = event
@@ -672,20 +669,20 @@ class ServerConnection:
         cfg = self.config
         state = self._state
         ext = self._ext
-        if state is _S.REFUSED and verb is not _V.QUIT:
+        if state is _S_REFUSED and verb is not _V_QUIT:
             return replies.BAD_SEQUENCE
         if cfg.require_tls and not self.tls_active and verb not in _BEFORE_TLS:
             return replies.STARTTLS_FIRST
         # Commands of extensions that are not in force (RFC 5321 §4.1.1.1:
         # only what EHLO advertised may be used).
-        if verb in (_V.BDAT, _V.BDAT_LAST) and "CHUNKING" not in ext:
+        if verb in (_V_BDAT, _V_BDAT_LAST) and "CHUNKING" not in ext:
             return replies.NOT_IMPLEMENTED
-        if verb is _V.STARTTLS:
+        if verb is _V_STARTTLS:
             if self.tls_active:
                 return replies.TLS_ALREADY_ACTIVE
             if not cfg.starttls:
                 return replies.NOT_IMPLEMENTED
-        if verb is _V.AUTH:
+        if verb is _V_AUTH:
             assert isinstance(event, Auth)
             if not cfg.auth_mechanisms:
                 return replies.NOT_IMPLEMENTED
@@ -696,14 +693,14 @@ class ServerConnection:
                 return replies.SEND_HELO_FIRST
             if self.authenticated is not None:
                 return replies.ALREADY_AUTHENTICATED
-            if state in (_S.MAIL, _S.RCPT):
+            if state in (_S_MAIL, _S_RCPT):
                 return replies.AUTH_IN_TRANSACTION
             if event.mechanism not in ext.auth_mechanisms:
                 return replies.AUTH_MECHANISM_UNKNOWN
         tr = _TRANSITIONS_GET((state, verb))
         if tr is None:
             return self._sequence_error(verb)
-        if verb is _V.MAIL:
+        if verb is _V_MAIL:
             assert isinstance(event, MailFrom)
             params = event.parameters
             if cfg.require_auth and self.authenticated is None:
@@ -716,24 +713,24 @@ class ServerConnection:
             # (xtext-encoded parameter values are ASCII on the wire and fine).
             if not params.smtputf8 and not self._line_ascii:
                 return replies.NON_ASCII_ADDRESS
-        elif verb is _V.RCPT:
+        elif verb is _V_RCPT:
             assert isinstance(event, RcptTo)
             if self._rcpt_attempts >= self.limits.recipients:
                 return replies.TOO_MANY_RECIPIENTS
             utf8 = self.mail_from is not None and self.mail_from.parameters.smtputf8
             if not utf8 and not self._line_ascii:
                 return replies.NON_ASCII_ADDRESS
-        elif verb is _V.DATA:
-            if self.mail_from is not None and self.mail_from.parameters.body is _BODY.BINARY_MIME:
+        elif verb is _V_DATA:
+            if self.mail_from is not None and self.mail_from.parameters.body is _BODY_BINARY_MIME:
                 return replies.BINARYMIME_NEEDS_BDAT
-        elif verb is _V.BDAT:
+        elif verb is _V_BDAT:
             assert isinstance(event, Bdat)
             if event.size == 0:
                 # RFC 3030 §2: "The last BDAT command MAY have a byte-count of
                 # zero" -- only the last: an empty chunk without LAST carries
                 # nothing and ends nothing (Postfix refuses it too).
                 return replies.EMPTY_CHUNK_NOT_LAST
-        elif verb in (_V.HELO, _V.EHLO, _V.LHLO):
+        elif verb in (_V_HELO, _V_EHLO, _V_LHLO):
             assert isinstance(event, (Helo, Ehlo, Lhlo))
             if not event.domain.isascii() and not cfg.smtputf8:
                 return replies.SYNTAX_ERROR_IN_PARAMETERS
@@ -741,50 +738,50 @@ class ServerConnection:
 
     def _sequence_error(self, verb: Verb) -> Reply:
         state = self._state
-        if state is _S.CONNECTED and verb in (
-            _V.MAIL,
-            _V.RCPT,
-            _V.DATA,
-            _V.BDAT,
-            _V.BDAT_LAST,
-            _V.AUTH,
+        if state is _S_CONNECTED and verb in (
+            _V_MAIL,
+            _V_RCPT,
+            _V_DATA,
+            _V_BDAT,
+            _V_BDAT_LAST,
+            _V_AUTH,
         ):
             return replies.SEND_HELO_FIRST
-        if verb is _V.MAIL and state in (_S.MAIL, _S.RCPT, _S.BDAT):
+        if verb is _V_MAIL and state in (_S_MAIL, _S_RCPT, _S_BDAT):
             return replies.NESTED_MAIL
-        if verb is _V.RCPT and state is _S.READY:
+        if verb is _V_RCPT and state is _S_READY:
             return replies.NEED_MAIL
-        if verb in (_V.DATA, _V.BDAT, _V.BDAT_LAST):
-            if state is _S.MAIL:
+        if verb in (_V_DATA, _V_BDAT, _V_BDAT_LAST):
+            if state is _S_MAIL:
                 # RFC 2920 §3.1 / RFC 5321 §3.3: all recipients were refused.
                 return replies.NO_VALID_RECIPIENTS
-            if state is _S.READY:
+            if state is _S_READY:
                 return replies.NEED_MAIL
-        if verb is _V.AUTH and state in (_S.MAIL, _S.RCPT):
+        if verb is _V_AUTH and state in (_S_MAIL, _S_RCPT):
             return replies.AUTH_IN_TRANSACTION
         return replies.BAD_SEQUENCE
 
     def _auto(self, verb: Verb, event: Event) -> Event | None:
         """Commands the connection answers itself; the event is information."""
-        if verb is _V.NOOP:
+        if verb is _V_NOOP:
             self._write(replies.OK, verb)
             self._set_state(verb, ok=True)
-        elif verb is _V.RSET:
+        elif verb is _V_RSET:
             self._write(replies.OK, verb)
             self._reset_transaction()
             self._set_state(verb, ok=True)
-        elif verb is _V.HELP:
+        elif verb is _V_HELP:
             self._write(replies.HELP, verb)
-        elif verb is _V.QUIT:
+        elif verb is _V_QUIT:
             self._write(replies.CLOSING, verb)
             self._set_state(verb, ok=True)
-        elif verb is _V.STARTTLS:
+        elif verb is _V_STARTTLS:
             self._write(replies.READY_FOR_TLS, verb)
             self._set_state(verb, ok=True)
             # RFC 3207 §4.2: pipelined bytes after STARTTLS are discarded,
             # never executed (the STARTTLS command injection class).
             self.discarded_after_starttls += len(self._buf.take_all())
-        elif verb is _V.DATA:
+        elif verb is _V_DATA:
             self._write(replies.START_MAIL_INPUT, verb)
             self._set_state(verb, ok=True, more=True)
             # The bare CR/LF check costs about one pass over the data; a
@@ -793,20 +790,20 @@ class ServerConnection:
             policy = self.config.bare_line_endings
             self._dot = DotBlockReader(
                 max_chunk=self.limits.data_chunk_size,
-                detect_bare=policy is not _B.ACCEPT,
-                normalize=policy is _B.NORMALIZE,
+                detect_bare=policy is not _B_ACCEPT,
+                normalize=policy is _B_NORMALIZE,
             )
             self._msg_size = 0
             self._line_len = 0
-        elif verb in (_V.BDAT, _V.BDAT_LAST):
+        elif verb in (_V_BDAT, _V_BDAT_LAST):
             assert isinstance(event, Bdat)
             self._bdat_remaining = self._bdat_size = event.size
             self._bdat_last = event.last
             self._bdat_discard = False
             self._bdat_open = True
-            if self._state is not _S.BDAT:
-                self._state = _S.BDAT  # the chunk is read in BDAT state
-        elif verb is _V.AUTH:
+            if self._state is not _S_BDAT:
+                self._state = _S_BDAT  # the chunk is read in BDAT state
+        elif verb is _V_AUTH:
             assert isinstance(event, Auth)
             return self._auth_start(event)
         return event
@@ -824,13 +821,13 @@ class ServerConnection:
             if piece is None:
                 return None
             if dot.done and not piece:
-                return self._end_of_message(_V.END_OF_DATA)
+                return self._end_of_message(_V_END_OF_DATA)
             if self._abort is not None:
                 continue  # consume and drop the rest of a refused message
             if limit is not None and dot.size > limit:
                 self._abort = replies.MESSAGE_TOO_BIG
                 continue
-            if (dot.bare_lf or dot.bare_cr) and cfg.bare_line_endings is _B.REJECT:
+            if (dot.bare_lf or dot.bare_cr) and cfg.bare_line_endings is _B_REJECT:
                 self._abort = replies.BARE_LINE_ENDING
                 continue
             # (With NORMALIZE the reader has already turned bare CR and LF
@@ -845,7 +842,7 @@ class ServerConnection:
             if dot.done:
                 # The terminator came right after this piece.
                 self._events.append(new_data_chunk(piece))
-                return self._end_of_message(_V.END_OF_DATA)
+                return self._end_of_message(_V_END_OF_DATA)
             return new_data_chunk(piece)
 
     def _line_too_long(self, piece: bytes) -> bool:
@@ -870,18 +867,18 @@ class ServerConnection:
             self._write(reply, verb)
             self._events.append(MessageAborted(reply=reply))
             self._reset_transaction()
-            self._state = _S.READY
+            self._state = _S_READY
             return None
-        self._awaiting = _V.END_OF_DATA if verb is _V.END_OF_DATA else _V.BDAT_LAST
+        self._awaiting = _V_END_OF_DATA if verb is _V_END_OF_DATA else _V_BDAT_LAST
         if self.config.lmtp:
-            self._awaiting = _V.END_OF_DATA
+            self._awaiting = _V_END_OF_DATA
             self._lmtp_owed = len(self.recipients)
         self._events.append(EndOfData())
         return None
 
     def _finish_message(self, *, ok: bool) -> None:
         self._reset_transaction()
-        self._state = _S.READY
+        self._state = _S_READY
 
     # -- BDAT -----------------------------------------------------------------
 
@@ -896,7 +893,7 @@ class ServerConnection:
                 self._check_bdat_piece(piece)
                 if self._abort is None:
                     self._msg_size += len(piece)
-                    if self.config.bare_line_endings is _B.NORMALIZE and not self._binary():
+                    if self.config.bare_line_endings is _B_NORMALIZE and not self._binary():
                         piece = self._normalize_bdat(piece, final=not remaining and self._bdat_last)
                     if piece and remaining:
                         return DataChunk(data=piece)
@@ -917,28 +914,28 @@ class ServerConnection:
                 self._bdat_hold = False
                 if self._abort is None:
                     self._events.append(DataChunk(data=b"\r\n"))
-            if self._bdat_cr and self.config.bare_line_endings is _B.REJECT:
+            if self._bdat_cr and self.config.bare_line_endings is _B_REJECT:
                 if not self._binary() and self._abort is None:
                     self._abort = replies.BARE_LINE_ENDING
-            return self._end_of_message(_V.BDAT_LAST)
+            return self._end_of_message(_V_BDAT_LAST)
         if self._abort is not None:
             # RFC 3030 §2: an error reply to a chunk fails the transaction.
-            self._write(self._abort, _V.BDAT)
+            self._write(self._abort, _V_BDAT)
             self._events.append(MessageAborted(reply=self._abort))
             self._reset_transaction()
-            self._state = _S.READY
+            self._state = _S_READY
             return None
         if self.config.confirm_chunks:
             # RFC 3030 §2: "the receiver-SMTP ... may reply" to each chunk;
             # the application decides (send() below handles the answer).
-            self._awaiting = _V.BDAT
+            self._awaiting = _V_BDAT
             self._events.append(EndOfChunk(size=self._bdat_size, received=self._msg_size))
             return None
-        self._write(replies.CHUNK_OK, _V.BDAT)
+        self._write(replies.CHUNK_OK, _V_BDAT)
         return None
 
     def _normalize_bdat(self, piece: bytes, *, final: bool) -> bytes:
-        """_B.NORMALIZE for BDAT: bare CR and LF become CRLF.
+        """_B_NORMALIZE for BDAT: bare CR and LF become CRLF.
 
         BDAT content is not dot-stuffed, so this is the whole of it.  A CRLF
         may straddle two pieces (or two chunks: their sizes are the client's
@@ -956,7 +953,7 @@ class ServerConnection:
         return piece
 
     def _binary(self) -> bool:
-        return self.mail_from is not None and self.mail_from.parameters.body is _BODY.BINARY_MIME
+        return self.mail_from is not None and self.mail_from.parameters.body is _BODY_BINARY_MIME
 
     def _check_bdat_piece(self, piece: bytes) -> None:
         limit = self.limits.message_size
@@ -969,7 +966,7 @@ class ServerConnection:
         if not cfg.allow_nul and b"\x00" in piece:
             self._abort = replies.NUL_IN_DATA
             return
-        if cfg.bare_line_endings is _B.REJECT:
+        if cfg.bare_line_endings is _B_REJECT:
             # Bare CR/LF counted at C speed; a CRLF may straddle two pieces.
             carry = self._bdat_cr
             crlf = piece.count(b"\r\n") + (1 if carry and piece[:1] == b"\n" else 0)
@@ -992,11 +989,11 @@ class ServerConnection:
             else:
                 mech = sasl.server_mechanism(event.mechanism, hostname=self.config.hostname)
         except LocalProtocolError:
-            self._write(replies.AUTH_MECHANISM_UNKNOWN, _V.AUTH)
+            self._write(replies.AUTH_MECHANISM_UNKNOWN, _V_AUTH)
             return event
         self._sasl = mech
         self._sasl_name = event.mechanism
-        self._state = _S.AUTH  # the table's "334 → AUTH"; left on the final reply
+        self._state = _S_AUTH  # the table's "334 → AUTH"; left on the final reply
         ir: bytes | None = None
         if event.initial_response is not None:
             try:
@@ -1021,12 +1018,12 @@ class ServerConnection:
         if isinstance(step, sasl.Challenge):
             self._out.append(b"334 " + sasl.encode_challenge(step.data) + b"\r\n")
         elif isinstance(step, sasl.Question):
-            self._awaiting = _V.AUTH
+            self._awaiting = _V_AUTH
             self._events.append(AuthQuestion(question=step))
         elif isinstance(step, sasl.Success):
             self._sasl = None
-            self._state = _S.READY
-            self._write(replies.AUTH_SUCCEEDED, _V.AUTH)
+            self._state = _S_READY
+            self._write(replies.AUTH_SUCCEEDED, _V_AUTH)
             self.authenticated = Authenticated(
                 mechanism=self._sasl_name, authcid=step.authcid, authzid=step.authzid
             )
@@ -1038,8 +1035,8 @@ class ServerConnection:
     def _auth_end_failure(self, reason: str, reply: Reply) -> None:
         self._sasl = None
         self._awaiting = None
-        self._state = _S.READY
-        self._write(reply, _V.AUTH)
+        self._state = _S_READY
+        self._write(reply, _V_AUTH)
         self._events.append(AuthFailed(mechanism=self._sasl_name, reason=reason, reply=reply))
 
     def _read_auth(self) -> Event | None:
@@ -1092,19 +1089,19 @@ class _Pending:
 
 
 _COMMAND_VERBS: dict[type[Event], Verb] = {
-    Helo: _V.HELO,
-    Ehlo: _V.EHLO,
-    Lhlo: _V.LHLO,
-    MailFrom: _V.MAIL,
-    RcptTo: _V.RCPT,
-    Data: _V.DATA,
-    Rset: _V.RSET,
-    Vrfy: _V.VRFY,
-    Expn: _V.EXPN,
-    Help: _V.HELP,
-    Noop: _V.NOOP,
-    Quit: _V.QUIT,
-    StartTLS: _V.STARTTLS,
+    Helo: _V_HELO,
+    Ehlo: _V_EHLO,
+    Lhlo: _V_LHLO,
+    MailFrom: _V_MAIL,
+    RcptTo: _V_RCPT,
+    Data: _V_DATA,
+    Rset: _V_RSET,
+    Vrfy: _V_VRFY,
+    Expn: _V_EXPN,
+    Help: _V_HELP,
+    Noop: _V_NOOP,
+    Quit: _V_QUIT,
+    StartTLS: _V_STARTTLS,
 }
 
 
@@ -1138,9 +1135,9 @@ class ClientConnection:
         self._out: list[bytes] = []
         self._events: collections.deque[Event | Reply] = collections.deque()
         self._parser = ReplyParser(max_lines=self.limits.reply_lines)
-        self._state = _S.GREETING
-        self._projected = _S.GREETING
-        self._pending: collections.deque[_Pending] = collections.deque([_Pending(_V.GREETING)])
+        self._state = _S_GREETING
+        self._projected = _S_GREETING
+        self._pending: collections.deque[_Pending] = collections.deque([_Pending(_V_GREETING)])
         self._eof = False
         self._tx: MailParameters | None = None  # parameters of the sent MAIL
         self._accepted: list[Mailbox] = []
@@ -1186,11 +1183,11 @@ class ClientConnection:
 
         RFC 3207 §4.2: the client forgets what it learnt (send EHLO again).
         """
-        if self._state is not _S.TLS_HANDSHAKE:
+        if self._state is not _S_TLS_HANDSHAKE:
             raise LocalProtocolError("start_tls_done() without a STARTTLS reply")
         if self._buf:
             raise RemoteProtocolError("server sent plaintext before the TLS handshake")
-        self._state = self._projected = _S.CONNECTED
+        self._state = self._projected = _S_CONNECTED
         self.tls_active = True
         self.extensions = _NO_EXTENSIONS
         self.authenticated = False
@@ -1218,7 +1215,7 @@ class ClientConnection:
                     "only the last BDAT chunk may be empty: send Bdat(size=0, last=True)"
                     " or EndOfData() to end the message"
                 )
-            verb = _V.BDAT_LAST if event.last else _V.BDAT
+            verb = _V_BDAT_LAST if event.last else _V_BDAT
         else:
             found = _COMMAND_VERBS.get(type(event))
             if found is None:
@@ -1250,7 +1247,7 @@ class ClientConnection:
             raise LocalProtocolError(f"the server did not advertise AUTH {name}")
         if self.authenticated:
             raise LocalProtocolError("already authenticated")
-        tr = self._check_command(_V.AUTH, None)
+        tr = self._check_command(_V_AUTH, None)
         ir = mechanism.initial_response() if initial_response else None
         line = write_command(Auth(mechanism=name, initial_response=ir))
         if len(line) > self.limits.auth_line_length:
@@ -1260,41 +1257,41 @@ class ClientConnection:
         self._after_bdat = False
         self._out.append(line)
         self._sasl = mechanism
-        self._push(_V.AUTH, None, tr)
+        self._push(_V_AUTH, None, tr)
 
     def _push(self, verb: Verb, event: Event | None, tr: Transition) -> None:
         self._pending.append(_Pending(verb, event))
-        self._projected = tr.more if tr.more is not None and verb is not _V.AUTH else tr.ok
+        self._projected = tr.more if tr.more is not None and verb is not _V_AUTH else tr.ok
 
     def _check_command(self, verb: Verb, event: Event | None) -> Transition:
         ext = self.extensions
-        if self._state in (_S.CLOSED, _S.TLS_HANDSHAKE):
+        if self._state in (_S_CLOSED, _S_TLS_HANDSHAKE):
             raise LocalProtocolError(f"cannot send {verb.value} in state {self._state.value}")
         if self._pending:
             last = self._pending[-1].verb
-            if last is _V.GREETING:
+            if last is _V_GREETING:
                 raise LocalProtocolError("wait for the server's greeting")
             if not ext.pipelining:
                 raise LocalProtocolError(
                     f"the server does not support PIPELINING: wait for the reply to {last.value}"
                 )
-            if last in ENDS_PIPELINE_GROUP or last is _V.BDAT_LAST:
+            if last in ENDS_PIPELINE_GROUP or last is _V_BDAT_LAST:
                 # RFC 2920 §3.1 (and BDAT LAST ends the message)
                 raise LocalProtocolError(
                     f"{last.value} must be the last command of a pipelined group"
                 )
-        if self.lmtp and verb in (_V.HELO, _V.EHLO):
+        if self.lmtp and verb in (_V_HELO, _V_EHLO):
             raise LocalProtocolError("LMTP uses LHLO (RFC 2033 §4.1)")
-        if not self.lmtp and verb is _V.LHLO:
+        if not self.lmtp and verb is _V_LHLO:
             raise LocalProtocolError("LHLO is LMTP only")
         tr = transition(self._projected, verb)
         if tr is None:
             raise LocalProtocolError(f"{verb.value} not allowed in state {self._projected.value}")
-        if verb in (_V.BDAT, _V.BDAT_LAST) and not ext.chunking:
+        if verb in (_V_BDAT, _V_BDAT_LAST) and not ext.chunking:
             raise LocalProtocolError("the server did not advertise CHUNKING")
-        if verb is _V.STARTTLS and (not ext.starttls or self.tls_active):
+        if verb is _V_STARTTLS and (not ext.starttls or self.tls_active):
             raise LocalProtocolError("the server did not advertise STARTTLS")
-        if verb is _V.DATA and self._tx is not None and self._tx.body is _BODY.BINARY_MIME:
+        if verb is _V_DATA and self._tx is not None and self._tx.body is _BODY_BINARY_MIME:
             raise LocalProtocolError("BODY=BINARYMIME must be sent with BDAT (RFC 3030 §3)")
         if isinstance(event, MailFrom):
             self._check_mail(event, ext)
@@ -1323,9 +1320,9 @@ class ClientConnection:
                 raise LocalProtocolError(
                     f"message of {p.size} octets exceeds the server's SIZE {ext.size}"
                 )
-        if p.body is _BODY.EIGHT_BIT_MIME and not ext.eightbitmime:
+        if p.body is _BODY_EIGHT_BIT_MIME and not ext.eightbitmime:
             raise LocalProtocolError("the server did not advertise 8BITMIME")
-        if p.body is _BODY.BINARY_MIME and not (ext.binarymime and ext.chunking):
+        if p.body is _BODY_BINARY_MIME and not (ext.binarymime and ext.chunking):
             raise LocalProtocolError("the server did not advertise BINARYMIME and CHUNKING")
         if p.smtputf8 and not ext.smtputf8:
             raise LocalProtocolError("the server did not advertise SMTPUTF8")
@@ -1349,7 +1346,7 @@ class ClientConnection:
         if data.isascii():
             return
         tx = self._tx
-        if tx is not None and (tx.smtputf8 or tx.body in (_BODY.EIGHT_BIT_MIME, _BODY.BINARY_MIME)):
+        if tx is not None and (tx.smtputf8 or tx.body in (_BODY_EIGHT_BIT_MIME, _BODY_BINARY_MIME)):
             return
         raise LocalProtocolError(
             "8-bit message data needs BODY=8BITMIME (RFC 6152) or SMTPUTF8 on MAIL"
@@ -1382,10 +1379,10 @@ class ClientConnection:
         if self._stuffer is not None and not self._data_ended:
             self._out.append(self._stuffer.end())
             self._data_ended = True
-            self._pending.append(_Pending(_V.END_OF_DATA))
-            self._projected = _S.READY
+            self._pending.append(_Pending(_V_END_OF_DATA))
+            self._projected = _S_READY
             return
-        if self._projected is _S.BDAT and not self._bdat_remaining:
+        if self._projected is _S_BDAT and not self._bdat_remaining:
             # Close a chunked message with an empty last chunk (RFC 3030 §2).
             self.send(Bdat(size=0, last=True))
             return
@@ -1402,7 +1399,7 @@ class ClientConnection:
         if self._events:
             return self._events.popleft()
         while True:
-            if self._state is _S.TLS_HANDSHAKE:
+            if self._state is _S_TLS_HANDSHAKE:
                 if self._buf:
                     raise RemoteProtocolError(
                         "data received between STARTTLS and the TLS handshake (response injection)"
@@ -1411,7 +1408,7 @@ class ClientConnection:
             line = self._buf.next_line(self.limits.reply_line_length, limit="reply_line_length")
             if line is None:
                 if self._eof:
-                    self._state = _S.CLOSED
+                    self._state = _S_CLOSED
                     return ConnectionClosed()
                 return NEED_DATA
             try:
@@ -1430,21 +1427,21 @@ class ClientConnection:
         if not self._pending:
             if reply.code == 421:
                 # RFC 5321 §3.8: a server may close with 421 at any time.
-                self._state = self._projected = _S.CLOSED
+                self._state = self._projected = _S_CLOSED
                 return reply
             raise RemoteProtocolError(
                 f"reply {reply.code} received with no command outstanding (response injection)"
             )
         p = self._pending.popleft()
         verb = p.verb
-        if verb is _V.END_OF_DATA or verb is _V.BDAT_LAST:
+        if verb is _V_END_OF_DATA or verb is _V_BDAT_LAST:
             if self.lmtp:
                 return self._lmtp_reply(p, reply)
-        if verb in (_V.AUTH, _V.AUTH_RESPONSE):
+        if verb in (_V_AUTH, _V_AUTH_RESPONSE):
             return self._auth_reply(reply)
         tr = transition(self._state, verb)
         if reply.code == 421:
-            self._state = _S.CLOSED
+            self._state = _S_CLOSED
         elif tr is None:
             # Sent in a projected state that did not come true (e.g. DATA
             # pipelined after recipients that were all refused): the server
@@ -1468,23 +1465,23 @@ class ClientConnection:
         return result
 
     def _positive(self, verb: Verb, p: _Pending, reply: Reply) -> Event | Reply:
-        if verb in (_V.EHLO, _V.LHLO):
+        if verb in (_V_EHLO, _V_LHLO):
             self.extensions = Extensions.from_lines(reply.lines[1:])
             self._reset_tx()
             domain = reply.lines[0].split(" ", 1)[0]
             return EhloReply(reply=reply, domain=domain, extensions=self.extensions)
-        if verb is _V.HELO:
+        if verb is _V_HELO:
             self.extensions = _NO_EXTENSIONS
             self._reset_tx()
-        elif verb is _V.RCPT:
+        elif verb is _V_RCPT:
             assert isinstance(p.event, RcptTo)
             self._accepted.append(p.event.recipient)
-        elif verb is _V.DATA:
+        elif verb is _V_DATA:
             self._stuffer = DotStuffer()
             self._data_ended = False
-        elif verb in (_V.END_OF_DATA, _V.BDAT_LAST) or verb is _V.RSET:
+        elif verb in (_V_END_OF_DATA, _V_BDAT_LAST) or verb is _V_RSET:
             self._reset_tx()
-        elif verb is _V.STARTTLS:
+        elif verb is _V_STARTTLS:
             if self._buf:
                 # RFC 3207 §5 / CVE-2011-0411 class: anything after the 220 in
                 # the same plaintext read was injected by someone.
@@ -1492,19 +1489,19 @@ class ClientConnection:
                     "data received after the STARTTLS reply before the TLS handshake "
                     "(response injection)"
                 )
-        elif verb is _V.GREETING and reply.code != 220:
-            self._state = _S.REFUSED
+        elif verb is _V_GREETING and reply.code != 220:
+            self._state = _S_REFUSED
         return reply
 
     def _negative(self, verb: Verb) -> None:
-        if verb in (_V.END_OF_DATA, _V.BDAT_LAST, _V.BDAT):
+        if verb in (_V_END_OF_DATA, _V_BDAT_LAST, _V_BDAT):
             self._reset_tx()
-            if verb is _V.BDAT and self._pending:
+            if verb is _V_BDAT and self._pending:
                 # Later pipelined chunks will be refused too (RFC 3030 §2).
                 pass
-        elif verb is _V.MAIL:
+        elif verb is _V_MAIL:
             self._tx = None
-        elif verb is _V.DATA:
+        elif verb is _V_DATA:
             self._stuffer = None
 
     def _reset_tx(self) -> None:
@@ -1520,7 +1517,7 @@ class ClientConnection:
         for p in self._pending:
             tr = transition(s, p.verb)
             if tr is not None:
-                s = tr.more if (tr.more is not None and p.verb is _V.DATA) else tr.ok
+                s = tr.more if (tr.more is not None and p.verb is _V_DATA) else tr.ok
         self._projected = s
 
     def _lmtp_reply(self, p: _Pending, reply: Reply) -> Event | Reply:
@@ -1529,7 +1526,7 @@ class ClientConnection:
             p.recipients = list(self._accepted)
         if not p.recipients:
             # No recipient was accepted: the message itself was refused.
-            self._state = _S.READY
+            self._state = _S_READY
             self._reset_tx()
             self._replan()
             return reply
@@ -1537,7 +1534,7 @@ class ClientConnection:
         if p.recipients:
             self._pending.appendleft(p)
         else:
-            self._state = _S.READY
+            self._state = _S_READY
             self._reset_tx()
             self._replan()
         return RecipientReply(recipient=rcpt, reply=reply)
@@ -1554,11 +1551,11 @@ class ClientConnection:
                 # cancel the exchange (RFC 4954 §4).
                 out = sasl.CANCEL
             self._out.append(out + b"\r\n")
-            self._pending.appendleft(_Pending(_V.AUTH_RESPONSE))
-            self._state = _S.AUTH
+            self._pending.appendleft(_Pending(_V_AUTH_RESPONSE))
+            self._state = _S_AUTH
             return reply
         self._sasl = None
-        self._state = _S.READY
+        self._state = _S_READY
         if reply.code == 235:
             self.authenticated = True
             if mech is not None:
