@@ -6,6 +6,7 @@ Run from the repository root::
 
     python benchmarks/bench_smtp.py                 # everything
     python benchmarks/bench_smtp.py --only intake   # no sockets
+    python benchmarks/bench_smtp.py --only session  # no sockets: CPU per session
     python benchmarks/bench_smtp.py --only throughput --messages 4000
 
 Each server runs in its own process (``--serve NAME PORT``) and accepts and
@@ -285,6 +286,84 @@ def throughput(messages: int, big_messages: int, repeat: int) -> None:
             print(f"{label:<20}{name:<16}{ow:>8.0f}{ow / tw:>6.1f}x{oc:>9.0f}{oc / tc:>6.1f}x")
 
 
+# ----------------------------------------------------------------- session
+
+
+def smtp_source_session() -> list[bytes]:
+    """What ``smtp-source -l 1024`` writes in one session, write by write.
+
+    It sends HELO (not EHLO) and no pipelining: one write per command and one
+    for the message (its headers, then numbered 78-character lines up to the
+    requested size, then the terminator).
+    """
+    head = (
+        b"From: <foo@vm>\r\nTo: <foo@vm>\r\nDate: Sat, 28 Nov 2026 15:24:58 +0000 (UTC)\r\n"
+        b"Message-Id: <6c94.0003.0001@vm>\r\n\r\n"
+    )
+    lines = [b"%d" % (i % 10) + b"X" * 77 + b"\r\n" for i in range(1, 14)]
+    body = b"".join(lines)[:1024]
+    body = body[: body.rfind(b"\r\n") + 2] + b"X" * 64 + b"\r\n"
+    return [
+        b"HELO vm\r\n",
+        b"MAIL FROM:<foo@vm>\r\n",
+        b"RCPT TO:<foo@vm>\r\n",
+        b"DATA\r\n",
+        head + body + b".\r\n",
+        b"QUIT\r\n",
+    ]
+
+
+class _NullTransport(asyncio.Transport):
+    """Swallows what DiscardProtocol writes (no sockets, no event loop)."""
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def session(count: int, rounds: int = 7) -> None:
+    """CPU per smtp-source session of the server code alone.
+
+    ``DiscardProtocol`` (the benchmark's asyncio server) is driven with the
+    exact writes of one smtp-source session and a transport that drops the
+    replies: everything the server process does per message except asyncio
+    and the kernel.  Best of *rounds*, CPU time of this process.
+    """
+    writes = smtp_source_session()
+    transport = _NullTransport()
+    names = ["connect+greeting", "HELO", "MAIL", "RCPT", "DATA", "message", "QUIT"]
+    clock = time.perf_counter_ns
+
+    def run() -> list[int]:
+        spent = [0] * len(names)
+        for _ in range(count):
+            t0 = clock()
+            proto = DiscardProtocol()
+            proto.connection_made(transport)
+            t1 = clock()
+            spent[0] += t1 - t0
+            for i, data in enumerate(writes, 1):
+                t0 = clock()
+                proto.data_received(data)
+                spent[i] += clock() - t0
+        return spent
+
+    run()  # warm up
+    best_total = float("inf")
+    best = [float("inf")] * len(names)
+    for _ in range(rounds):
+        t = time.process_time()
+        spent = run()
+        best_total = min(best_total, time.process_time() - t)
+        best = [min(a, b) for a, b in zip(best, spent, strict=True)]
+    print(f"\nServer CPU per smtp-source session (no sockets), {count} sessions, best of {rounds}:")
+    print(f"  whole session            {best_total / count * 1e6:7.1f} us (process CPU time)")
+    for name, ns in zip(names, best, strict=True):
+        print(f"  {name:<24} {ns / count / 1000:7.1f} us")
+
+
 # ----------------------------------------------------------------- intake
 
 
@@ -389,7 +468,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--serve", nargs=2, metavar=("NAME", "PORT"))
-    parser.add_argument("--only", choices=["throughput", "intake", "memory"])
+    parser.add_argument("--only", choices=["throughput", "intake", "memory", "session"])
     parser.add_argument("--messages", type=int, default=4000)
     parser.add_argument("--big-messages", type=int, default=300)
     parser.add_argument("--repeat", type=int, default=2)
@@ -398,6 +477,8 @@ def main() -> None:
         name, port = args.serve
         SERVERS[name](int(port))
         return
+    if args.only in (None, "session"):
+        session(10000)
     if args.only in (None, "intake"):
         intake(100, 64 * 1024)
     if args.only in (None, "memory"):
