@@ -474,11 +474,11 @@ class GroupCommit:
     index record to :meth:`submit` (or waits for it in :meth:`commit`).  The
     first thread to arrive while no commit is running becomes the *leader*:
     it takes every record waiting at that moment, appends them to the index
-    in one ``write`` and makes the batch durable — the index ``fdatasync``
-    and the directory fsync(s); for a batch of several records the index
-    sync runs beside the directory fsync on :func:`sync_executor`
-    (independent syncs; the file system can serve them with one journal
-    commit).  Records that arrive meanwhile form the next batch, which the
+    in one ``write`` and makes the batch durable — the directory fsync(s)
+    in the leader, the index ``fdatasync`` in parallel on
+    :func:`sync_executor` (independent syncs; the file system can serve them
+    with one journal commit, and on a busy disk two syncs in a row would
+    wait for two).  Records that arrive meanwhile form the next batch, which the
     same leader commits as soon as the current one is done, until none is
     left.
 
@@ -573,13 +573,6 @@ class GroupCommit:
             while view:
                 view = view[os.write(fd, view) :]
             subdirs = sorted({t.subdir for t in batch})
-            if len(batch) == 1:
-                # One record (one session delivering): the two syncs in a
-                # row cost less than handing one to another thread and back.
-                os.fdatasync(fd)
-                for sub in subdirs:
-                    fsync_dir(self._path / sub)
-                return
             index_synced = sync_executor().submit(os.fdatasync, fd)
             try:
                 for sub in subdirs:
@@ -1204,9 +1197,9 @@ class Folder:
         2. in the thread, per message: write ``tmp/<name>``, fsync it, rename
            it into ``new/`` (or ``cur/``) — threads do this in parallel;
         3. still in the thread: join the folder's commit batch.  One
-           directory fsync and one index append + fdatasync (issued in
-           parallel for a batch of several) cover every message in the
-           batch; while a batch commits, newcomers gather in the next one.
+           directory fsync and one index append + fdatasync (the two issued
+           in parallel) cover every message in the batch; while a batch
+           commits, newcomers gather in the next one.
 
         It returns — and the message becomes visible and watchers are told —
         only after its batch is on disk, so "returned" still means "durable";
