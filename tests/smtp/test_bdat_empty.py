@@ -186,3 +186,19 @@ def test_client_still_refuses_octets_beyond_the_chunk() -> None:
     fresh = ClientConnection()
     with pytest.raises(LocalProtocolError):
         fresh.send(DataChunk(data=b""))
+
+
+def test_server_refusal_of_an_empty_chunk_in_every_split() -> None:
+    wire = ENVELOPE + b"BDAT 2\r\nabBDAT 0\r\nBDAT 3 LAST\r\nxyzNOOP\r\n"
+    whole = server()
+    expected = whole.feed(wire)
+    assert codes(expected) == [250, 250, 250, 250, 501, 503, 250]
+    for cut in range(1, len(wire)):
+        app = server()
+        assert app.feed(wire[:cut]) + app.feed(wire[cut:]) == expected, cut
+        assert app.messages == [] and app.conn.state is State.READY, cut
+        # (DataChunk events follow the arrival of the octets; the rest not.)
+        assert [e for e in app.events if not isinstance(e, DataChunk)] == [
+            e for e in whole.events if not isinstance(e, DataChunk)
+        ], cut
+        assert b"".join(e.data for e in app.events if isinstance(e, DataChunk)) == b"ab", cut
