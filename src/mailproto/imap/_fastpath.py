@@ -29,6 +29,7 @@ hypothesis.
 from __future__ import annotations
 
 import re
+import sys
 from typing import Any
 
 from mailproto.imap.types._literal import LiteralChunks, literal_bytes
@@ -47,18 +48,37 @@ from mailproto.imap.types.responses import FetchResponse as _FetchResponse
 
 __all__ = ["fast_fetch"]
 
-_Q = r'"[^"\\\r\n\x00]*(?:\\["\\][^"\\\r\n\x00]*)*"'
+# How the regexes are written (they are most of the fast path's time):
+#
+# * sre pays for a "complex" repeat (a repeated group, not one character
+#   class): each one entered allocates a repeat context, and every
+#   alternation tried inside it saves all the capture marks so far.  A
+#   quoted string's escapes are rare, so their repeat is only entered after
+#   a backslash: "text" takes the first alternative without it.
+# * Repeats whose end is fixed by the next character (an address list ends
+#   at ")", a quoted string at '"') are possessive where the engine has them
+#   (Python 3.11): giving back an iteration can never let the pattern match,
+#   so the result is the same and nothing is saved for backtracking.  On
+#   3.10 they are plain greedy repeats: same matches, a little slower.
+# * Alternatives start with the likelier one (a quoted string, a list, then
+#   NIL), each beginning with a literal or a class the engine tests before
+#   trying the branch.
+_P = "+" if sys.version_info >= (3, 11) else ""
+_QTEXT = r'[^"\\\r\n\x00]*'
+_Q = rf'"{_QTEXT}(?:"|(?:\\["\\]{_QTEXT})+{_P}")'
 _NIL = r"[Nn][Ii][Ll]"
+# An optional part (each starts with SP and is followed by SP or ")").
+_O = "?" + _P
 # A quoted string whose group is its content (quotes outside the group).
-_QC = r'"([^"\\\r\n\x00]*(?:\\["\\][^"\\\r\n\x00]*)*)"'
-_NS = f"(?:{_NIL}|{_Q})"
+_QC = rf'"({_QTEXT}(?:\\["\\]{_QTEXT})*{_P})"'
+_NS = f"(?:{_Q}|{_NIL})"
 _ADDR = rf"\({_NS} {_NS} {_NS} {_NS}\)"
-_ALIST = rf"(?:{_NIL}|\({_ADDR}(?: ?{_ADDR})*\))"
+_ALIST = rf"(?:\({_ADDR}(?: ?{_ADDR})*{_P}\)|{_NIL})"
 # 18 digits stay below 2**63 (number64); longer numbers go to the slow path.
 _NUM = r"[0-9]{1,18}"
-_PARAMS = rf"(?:{_NIL}|\({_Q} {_Q}(?: {_Q} {_Q})*\))"
-_DSP = rf"(?:{_NIL}|\({_Q} {_PARAMS}\))"
-_LANG = rf"(?:{_NIL}|{_Q}|\({_Q}(?: {_Q})*\))"
+_PARAMS = rf"(?:\({_Q} {_Q}(?: {_Q} {_Q})*{_P}\)|{_NIL})"
+_DSP = rf"(?:\({_Q} {_PARAMS}\)|{_NIL})"
+_LANG = rf"(?:{_Q}|\({_Q}(?: {_Q})*{_P}\)|{_NIL})"
 
 _ADDR_RE = re.compile(rf"\(({_NS}) ({_NS}) ({_NS}) ({_NS})\)")
 # An address of an already-matched list holding no backslash and no "": each
@@ -74,15 +94,16 @@ _ENV_RE = re.compile(
 _PARAM_RE = re.compile(_Q)
 _LEAF_HEAD = re.compile(rf"\(({_Q}) ({_Q}) ({_PARAMS}) ({_NS}) ({_NS}) ({_Q}) ({_NUM})")
 # After the head: [SP lines] [SP md5 [SP dsp [SP lang [SP loc]]]] ")"
-_LEAF_TAIL = re.compile(rf"(?: ({_NUM}))?(?: ({_NS})(?: ({_DSP})(?: ({_LANG})(?: ({_NS}))?)?)?)?\)")
-# A whole non-message leaf in one match: head, then the tail.
+# The extension fields after the first: [SP dsp [SP lang [SP loc]]].
+_EXT3 = rf"(?: ({_DSP})(?: ({_LANG})(?: ({_NS})){_O}){_O}){_O}"
+_LEAF_TAIL = re.compile(rf"(?: ({_NUM})){_O}(?: ({_NS}){_EXT3}){_O}\)")
 # A whole non-message leaf in one match: head, then the tail; type, subtype
 # and encoding captured without their quotes.
 _LEAF = re.compile(
     rf"\({_QC} {_QC} ({_PARAMS}) ({_NS}) ({_NS}) {_QC} ({_NUM})" + _LEAF_TAIL.pattern
 )
-_MSG_TAIL = re.compile(rf" ({_NUM})(?: ({_NS})(?: ({_DSP})(?: ({_LANG})(?: ({_NS}))?)?)?)?\)")
-_MP_TAIL = re.compile(rf" {_QC}(?: ({_PARAMS})(?: ({_DSP})(?: ({_LANG})(?: ({_NS}))?)?)?)?\)")
+_MSG_TAIL = re.compile(rf" ({_NUM})(?: ({_NS}){_EXT3}){_O}\)")
+_MP_TAIL = re.compile(rf" {_QC}(?: ({_PARAMS}){_EXT3}){_O}\)")
 _ITEM = re.compile(
     r"([A-Za-z0-9.]+)"
     r"(\[(?:[^\]\"\x00]|\"[^\"\\\x00]*(?:\\.[^\"\\\x00]*)*\")*\](?:<([0-9]{1,10})>)?)? "
@@ -315,7 +336,6 @@ _CACHE_SIZE = 4096
 _ALIST_CACHE: dict[str, tuple[Address, ...]] = {}
 _PARAMS_CACHE: dict[str, tuple[tuple[str, str], ...]] = {}
 _EXT_CACHE: dict[tuple[str | None, ...], BodyExtension] = {}
-_EXT_CACHE_M: dict[tuple[str | None, ...], BodyExtension] = {}
 
 
 def _alist(text: str) -> tuple[Address, ...]:
@@ -378,16 +398,20 @@ def _params(text: str | None) -> tuple[tuple[str, str], ...]:
     got = _PARAMS_CACHE.get(text)
     if got is not None:
         return got
-    items = _PARAM_RE.findall(text)
-    if "\\" in text:
-        got = tuple([(_s(items[i]), _s(items[i + 1])) for i in range(0, len(items), 2)])
-    else:
-        got = tuple([(items[i][1:-1], items[i + 1][1:-1]) for i in range(0, len(items), 2)])
+    got = _parse_params(text)
     if len(text) <= _CACHE_KEY_MAX:
         if len(_PARAMS_CACHE) >= _CACHE_SIZE:
             _PARAMS_CACHE.clear()
         _PARAMS_CACHE[text] = got
     return got
+
+
+def _parse_params(text: str) -> tuple[tuple[str, str], ...]:
+    """The pairs of a ``(...)`` parameter list (never cached: see _make_ext)."""
+    items = _PARAM_RE.findall(text)
+    if "\\" in text:
+        return tuple([(_s(items[i]), _s(items[i + 1])) for i in range(0, len(items), 2)])
+    return tuple([(items[i][1:-1], items[i + 1][1:-1]) for i in range(0, len(items), 2)])
 
 
 def _dsp(text: str | None) -> Disposition | None:
@@ -411,19 +435,21 @@ def _lang(text: str | None) -> tuple[str, ...] | None:
     return None
 
 
-def _ext(g: tuple[str | None, ...], multipart: bool) -> BodyExtension | None:
-    # g = (first, dsp, lang, loc): the groups of the optional extension fields.
-    if g[0] is None:
+def _ext(g: tuple[str | None, ...]) -> BodyExtension | None:
+    """A single part's extension data from its groups (first, dsp, lang, loc)."""
+    first, dsp, lang, loc = g
+    if first is None:
         return None
-    cache = _EXT_CACHE_M if multipart else _EXT_CACHE
-    got = cache.get(g)
+    got = _EXT_CACHE.get(g)
     if got is not None:
         return got
-    got = _make_ext(g, multipart)
-    if sum(len(x) for x in g if x is not None) <= _CACHE_KEY_MAX:
-        if len(cache) >= _CACHE_SIZE:
-            cache.clear()
-        cache[g] = got
+    got = _make_ext(g, False)
+    # (Three of the four are often NIL: lengths summed without a generator.)
+    size = len(first) + len(dsp or "") + len(lang or "") + len(loc or "")
+    if size <= _CACHE_KEY_MAX:
+        if len(_EXT_CACHE) >= _CACHE_SIZE:
+            _EXT_CACHE.clear()
+        _EXT_CACHE[g] = got
     return got
 
 
@@ -435,8 +461,15 @@ def _make_ext(g: tuple[str | None, ...], multipart: bool) -> BodyExtension:
     # which is all BodyExtension's validation checks.
     obj = _new(BodyExtension)
     _X_COUNT(obj, count)
-    _X_MD5(obj, None if multipart else _ns(first))
-    _X_PARAMS(obj, _params(first) if multipart else ())
+    if multipart:
+        # A multipart's parameters hold its boundary, unique per message
+        # (RFC 2046 §5.1.1): caching them (or this value) would only evict
+        # entries that do repeat.
+        _X_MD5(obj, None)
+        _X_PARAMS(obj, _parse_params(first) if first[0] == "(" else ())
+    else:
+        _X_MD5(obj, _ns(first))
+        _X_PARAMS(obj, ())
     _X_DSP(obj, _dsp(dsp))
     _X_LANG(obj, _lang(lang))
     _X_LOC(obj, None if loc is None else _ns(loc))
@@ -468,7 +501,7 @@ def _body(
         if first is None:
             ext = None
         elif ext_ok:
-            ext = _ext((first, dsp, lang, loc), True)
+            ext = _make_ext((first, dsp, lang, loc), True)
         else:
             return None
         multi = _new(MultipartBody)
@@ -485,7 +518,7 @@ def _body(
         if first is None:
             ext = None
         elif ext_ok:
-            ext = _ext((first, dsp, lang, loc), False)
+            ext = _EXT_CACHE.get(g := (first, dsp, lang, loc)) or _ext(g)
         else:
             return None
         if "\\" in mtype or "\\" in sub or "\\" in enc:
@@ -495,7 +528,7 @@ def _body(
         obj = _new(SinglePartBody)
         _SP0(obj, mtype)
         _SP1(obj, sub)
-        _SP2(obj, _params(params))
+        _SP2(obj, _PARAMS_CACHE.get(params) or _params(params))
         _SP3(obj, None if cid[0] != '"' else _s(cid))
         _SP4(obj, None if desc[0] != '"' else _s(desc))
         _SP5(obj, enc)
@@ -534,7 +567,7 @@ def _body(
     lines_s = tail.group(1)
     if (lines_s is not None) != (upper == '"TEXT"' or envelope is not None):
         return None  # lines where they do not belong, or missing: let the slow path judge
-    ext = _ext(tail.groups()[1:], False)
+    ext = _ext(tail.groups()[1:])
     if ext is not None and not ext_ok:
         return None
     return (
@@ -628,12 +661,23 @@ def fast_fetch(  # noqa: PLR0917 (internal hot path: positional on purpose)
         size = int(size_s)
         pos = head.end()
     while True:
-        m = _ITEM.match(s, pos)
-        if m is None:
-            return None
-        name, bracket_text, origin = m.groups()
-        key = name.upper()
-        pos = m.end()
+        # The two big items, spelt as servers spell them, skip the item
+        # regex (a match costs about as much as a short item's value).
+        if s.startswith("ENVELOPE ", pos):
+            key = "ENVELOPE"
+            bracket_text = None
+            pos += 9
+        elif s.startswith("BODYSTRUCTURE ", pos):
+            key = "BODYSTRUCTURE"
+            bracket_text = None
+            pos += 14
+        else:
+            m = _ITEM.match(s, pos)
+            if m is None:
+                return None
+            name, bracket_text, origin = m.groups()
+            key = name.upper()
+            pos = m.end()
         if bracket_text is not None:
             if key not in ("BODY", "BINARY"):
                 return None
