@@ -549,7 +549,8 @@ def qresyncs(draw: Any) -> C.QResync:
 
 @st.composite
 def list_commands(draw: Any) -> C.List:
-    status = draw(st.none() | st.lists(upper_atom, max_size=3).map(tuple))
+    # RFC 5819 §6: RETURN (STATUS (...)) names at least one item.
+    status = draw(st.none() | st.lists(upper_atom, min_size=1, max_size=3).map(tuple))
     options = draw(
         st.lists(upper_atom.filter(lambda a: a != "STATUS"), max_size=3).map(tuple)
         if status is not None

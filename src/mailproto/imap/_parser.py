@@ -1678,6 +1678,10 @@ def _command_body(cur: _Cursor, tag: str, name: str) -> C.Command:
                     if cur.take_keyword("STATUS"):
                         cur.sp()
                         return_status = cur.paren_atoms()
+                        if not return_status:
+                            # RFC 5819 §6: return-option =/ "STATUS" SP "("
+                            # status-att *(SP status-att) ")" - at least one.
+                            cur.error("at least one status item")
                     else:
                         opts.append(cur.atom().upper())
                     if cur.take(")"):

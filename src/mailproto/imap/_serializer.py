@@ -943,6 +943,10 @@ def write_command(w: Writer, cmd: C.Command | C.Done) -> None:
         if cmd.return_options is not None or cmd.return_status is not None:
             opts = [check_atom(o).encode() for o in cmd.return_options or ()]
             if cmd.return_status is not None:
+                if not cmd.return_status:
+                    # RFC 5819 §6: the STATUS return option lists at least
+                    # one status-att, as the STATUS command does.
+                    raise LocalProtocolError("LIST RETURN STATUS needs items")
                 opts.append(
                     b"STATUS (" + " ".join(map(check_atom, cmd.return_status)).encode() + b")"
                 )
