@@ -47,6 +47,7 @@ NAMES = [
     "pop3_client",
     "imap_server",
     "imap_client",
+    "imap_response_zero_copy",
 ]
 
 POP3_RFC1939 = [

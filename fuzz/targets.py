@@ -203,6 +203,51 @@ def imap_client(data: bytes) -> None:
     _drive(conn, data, None)
 
 
+def _decode_responses(pieces: list[bytes], **options: Any) -> list[Any]:
+    """Every response of the pieces, fed one at a time; a failure ends the list.
+
+    The failure is recorded as (its class, the piece being fed) after the
+    values decoded before it, so two decoders agree only if they fail at
+    the same point.
+    """
+    decoder = imap.codec.ResponseDecoder(**options)
+    values: list[Any] = []
+    fed = 0
+    try:
+        for piece in pieces:
+            fed += 1
+            decoder.receive_data(piece)
+            for _ in range(100_000):
+                value = decoder.next_response()
+                if value is NEED_DATA:
+                    break
+                values.append(value)
+            else:
+                raise AssertionError("next_response() loops without asking for data")
+    except ProtocolError as exc:
+        values.append((type(exc), fed))
+    return values
+
+
+def imap_response_zero_copy(data: bytes) -> None:
+    """Zero-copy literals change how a literal is held, never what is decoded.
+
+    The input is a server's stream, fed to two ResponseDecoders in the same
+    pieces (the first byte is the piece size, 0 = all at once): the default
+    one and one in zero-copy mode with a threshold of 0-6 octets (also from
+    the first byte), so nearly every literal is a LiteralChunks made of the
+    fed pieces.  Both must give equal values (a LiteralChunks equals the
+    bytes of its octets) and, when the stream is bad, fail with the same
+    ProtocolError subclass while the same piece is fed.
+    """
+    size = data[0] if data else 0
+    payload = data[1:]
+    pieces = [payload[i : i + size] for i in range(0, len(payload), size)] if size else [payload]
+    default = _decode_responses(pieces)
+    zero = _decode_responses(pieces, zero_copy_literals=True, zero_copy_threshold=size % 7)
+    assert zero == default, (default, zero)
+
+
 TARGETS: dict[str, Target] = {
     "mime_parse": mime_parse,
     "imf_values": imf_values,
@@ -216,4 +261,5 @@ TARGETS: dict[str, Target] = {
     "pop3_client": pop3_client,
     "imap_server": imap_server,
     "imap_client": imap_client,
+    "imap_response_zero_copy": imap_response_zero_copy,
 }
