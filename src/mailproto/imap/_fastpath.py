@@ -470,9 +470,10 @@ def _make_ext(g: tuple[str | None, ...], multipart: bool) -> BodyExtension:
     else:
         _X_MD5(obj, _ns(first))
         _X_PARAMS(obj, ())
-    _X_DSP(obj, _dsp(dsp))
-    _X_LANG(obj, _lang(lang))
-    _X_LOC(obj, None if loc is None else _ns(loc))
+    # (Each of the three is most often NIL or absent: no call for those.)
+    _X_DSP(obj, None if dsp is None or dsp[0] != "(" else _dsp(dsp))
+    _X_LANG(obj, None if lang is None or lang[0] not in '("' else _lang(lang))
+    _X_LOC(obj, None if loc is None or loc[0] != '"' else _s(loc))
     _X_EXTRA(obj, ())
     return obj
 
