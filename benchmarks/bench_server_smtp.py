@@ -95,6 +95,28 @@ def _wait_port(port: int, timeout: float = 30.0) -> None:
     raise RuntimeError(f"nothing listening on {port}")
 
 
+def store_durably(maildir: Path, name: str, data: bytes) -> None:
+    """The Maildir steps both servers take before ``250``, bare.
+
+    Write ``tmp/<name>``, fsync it, rename it into ``new/``, fsync ``new/``
+    (maildir(5), and the directory fsync that makes the rename durable).
+    The aiosmtpd handler stores with it, and ``--floor`` times it alone.
+    """
+    tmp = maildir / "tmp" / name
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.rename(tmp, maildir / "new" / name)
+    dfd = os.open(maildir / "new", os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
 # -- the aiosmtpd side (run in a child process with --serve-aiosmtpd) ----------------------
 
 
@@ -106,20 +128,7 @@ def serve_aiosmtpd(port: int, maildir: Path) -> None:
     counter = iter(range(10**12))
 
     def store(data: bytes) -> None:
-        name = f"{time.time():.6f}.{os.getpid()}.{next(counter)}.bench"
-        tmp = maildir / "tmp" / name
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            os.write(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.rename(tmp, maildir / "new" / name)
-        dfd = os.open(maildir / "new", os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+        store_durably(maildir, f"{time.time():.6f}.{os.getpid()}.{next(counter)}.bench", data)
 
     class Handler:
         async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
@@ -193,19 +202,7 @@ def fsync_floor(directory: Path, size: int, count: int = 300) -> tuple[float, fl
     data = b"x" * size
     start, cpu = time.perf_counter(), time.process_time()
     for i in range(count):
-        tmp = directory / "tmp" / str(i)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            os.write(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.rename(tmp, directory / "new" / str(i))
-        dfd = os.open(directory / "new", os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+        store_durably(directory, str(i), data)
     elapsed, used = time.perf_counter() - start, time.process_time() - cpu
     return elapsed / count * 1000, used / count * 1000
 
