@@ -56,9 +56,11 @@ What it costs
 
 from __future__ import annotations
 
+from collections import deque
+
 from mailproto.errors import LimitExceeded, ReplyHint
 
-__all__ = ["DotBlockReader", "ReceiveBuffer", "has_bare_line_end"]
+__all__ = ["ChunkedReceiveBuffer", "DotBlockReader", "ReceiveBuffer", "has_bare_line_end"]
 
 
 class ReceiveBuffer:
@@ -177,6 +179,192 @@ class ReceiveBuffer:
         interpreted as commands.
         """
         return self._consume(len(self._data))
+
+
+class ChunkedReceiveBuffer(ReceiveBuffer):
+    """A :class:`ReceiveBuffer` that reads lines and literals in place from the chunks.
+
+    Used by the IMAP fragmentizer (whose literals make up most of a client's
+    input); the same interface as :class:`ReceiveBuffer`, so any protocol's
+    reader can take it.
+
+    :class:`ReceiveBuffer` copies every received octet into its bytearray,
+    and a line or a literal is then copied out again.  A client fetching
+    bodies receives mostly literal octets, and a 64 KiB ``recv`` chunk often
+    holds the end of one literal, a line, and the start of the next: copied
+    in and out, those octets cost two extra copies on top of the one every
+    literal needs (its own ``bytes``).  So received chunks are kept as they
+    are (``bytes`` are immutable: keeping a reference is safe): the one
+    being read (``_chunk``, from ``_cpos``) and, when the caller fed more
+    before reading, the later ones whole, in order (``_queue``).  Lines are
+    found in the chunk with :meth:`bytes.find` and sliced out, and literal
+    octets are handed out as zero-copy :class:`memoryview` slices of it, or
+    as the queued chunks themselves.
+
+    Only a line that a chunk does not finish moves into the bytearray: the
+    rest of the chunk (a partial line, usually a few dozen octets) is
+    appended there and the next chunk is read, so every octet is copied into
+    the bytearray at most once and the line search stays linear however the
+    stream is split.  The octets are always the bytearray's, then the
+    chunk's (from ``_cpos``), then the queued chunks', in that order.
+    """
+
+    __slots__ = ("_chunk", "_cpos", "_queue", "_queued")
+
+    def __init__(self) -> None:
+        super().__init__()
+        # The chunk being read and how far it has been read.
+        self._chunk = b""
+        self._cpos = 0
+        # Chunks received after it, not yet read at all, and their size.
+        self._queue: deque[bytes] = deque()
+        self._queued = 0
+
+    def __len__(self) -> int:
+        return len(self._data) + len(self._chunk) - self._cpos + self._queued
+
+    def __bool__(self) -> bool:
+        return bool(self._data) or self._cpos < len(self._chunk) or bool(self._queue)
+
+    def __bytes__(self) -> bytes:
+        self._flush()
+        return bytes(self._data)
+
+    def _flush_chunk(self) -> None:
+        """Move the unread rest of the chunk into the bytearray."""
+        chunk = self._chunk
+        if self._cpos < len(chunk):
+            with memoryview(chunk) as view:
+                self._data += view[self._cpos :]
+        self._chunk = b""
+        self._cpos = 0
+
+    def _next_chunk(self) -> bool:
+        """Make the first queued chunk the one being read (the last is done)."""
+        if not self._queue:
+            return False
+        chunk = self._queue.popleft()
+        self._queued -= len(chunk)
+        self._chunk = chunk
+        self._cpos = 0
+        return True
+
+    def _flush(self) -> None:
+        """Move every unread octet into the bytearray (the generic methods' view)."""
+        self._flush_chunk()
+        while self._next_chunk():
+            self._flush_chunk()
+
+    def append(self, data: bytes | bytearray | memoryview) -> None:
+        # The caller may reuse a mutable buffer: keep only immutable bytes.
+        chunk = data if data.__class__ is bytes else bytes(data)
+        if not chunk:
+            return
+        if self._cpos < len(self._chunk) or self._queue:
+            # The chunk being read is not done: queue this one, untouched.
+            self._queue.append(chunk)
+            self._queued += len(chunk)
+        else:
+            self._chunk = chunk
+            self._cpos = 0
+
+    def set_chunk(self, chunk: bytes, pos: int) -> None:
+        """Make *chunk* from *pos* the unread tail (the buffer must be empty)."""
+        assert not self
+        self._chunk = chunk
+        self._cpos = pos
+
+    def _consume(self, n: int) -> bytes:
+        self._flush()
+        return super()._consume(n)
+
+    def skip_line(self) -> bool:
+        self._flush()
+        return super().skip_line()
+
+    def take_exactly(self, n: int) -> bytes | None:
+        self._flush()
+        return super().take_exactly(n)
+
+    def take_at_most(self, n: int) -> bytes:
+        self._flush()
+        return super().take_at_most(n)
+
+    def take_all(self) -> bytes:
+        self._flush()
+        return super().take_all()
+
+    def take_literal(self, n: int) -> bytes | memoryview:
+        """Up to *n* octets for a literal (may be empty), without copying the chunks'."""
+        data = self._data
+        if data:
+            # Octets of a chunk the previous line did not end in (rare: see
+            # next_line): copied out.
+            with memoryview(data) as view:
+                piece = bytes(view[:n])
+            self._discard(len(piece))
+            return piece
+        chunk = self._chunk
+        pos = self._cpos
+        if pos >= len(chunk):
+            if not self._next_chunk():
+                return b""
+            chunk = self._chunk
+            pos = 0
+        end = min(pos + n, len(chunk))
+        self._cpos = end
+        if pos == 0 and end == len(chunk):
+            return chunk
+        return memoryview(chunk)[pos:end]
+
+    def next_line(
+        self,
+        max_length: int,
+        *,
+        limit: str = "line_length",
+        hint: ReplyHint | None = None,
+    ) -> bytes | None:
+        data = self._data
+        if data and data.find(b"\n", self._searched) >= 0:
+            # A line already whole in the bytearray (only after a generic
+            # method flushed everything there): served from there.  An
+            # over-long one raises there.
+            return super().next_line(max_length, limit=limit, hint=hint)
+        while True:
+            chunk = self._chunk
+            pos = self._cpos
+            if pos >= len(chunk):
+                if self._next_chunk():
+                    continue
+                break
+            if not data:
+                # The common case: the line is in the chunk, sliced out once.
+                end = chunk.find(b"\n", pos, pos + max_length)
+                if end >= 0:
+                    self._cpos = end + 1
+                    return chunk[pos : end + 1]
+            else:
+                # A line begun in the bytearray (the rest of earlier chunks)
+                # and ended in this one: join the two pieces once, searching
+                # no further than the line bound allows.
+                end = chunk.find(b"\n", pos, pos + max(0, max_length - len(data)))
+                if end >= 0:
+                    with memoryview(chunk) as view:
+                        line = bytes(data) + view[pos : end + 1]
+                    del data[:]
+                    self._searched = 0
+                    self._cpos = end + 1
+                    return line
+            # No line end within the bound in this chunk: its rest joins the
+            # partial line in the bytearray, which is known to hold no line
+            # end (so the next search starts after it), and the next chunk
+            # is read - unless the line is already too long.
+            self._flush_chunk()
+            self._searched = len(data)
+            if len(data) >= max_length or not self._next_chunk():
+                break
+        # No line end yet, or an over-long line: the bytearray's rules.
+        return super().next_line(max_length, limit=limit, hint=hint)
 
 
 class DotBlockReader:
