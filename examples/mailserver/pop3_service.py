@@ -22,16 +22,24 @@ deletions at QUIT.
 * **Plaintext passwords** (USER/PASS, PLAIN, LOGIN) before TLS are refused
   unless ``allow_plaintext_auth`` permits it for this peer; SCRAM-SHA-256 and
   APOP never send the password and are always accepted.
+* **Line ends** (RFC 1939 §3): a multi-line response is made of CRLF lines.
+  A stored message may hold a bare LF or CR (IMAP APPEND, BDAT with
+  BINARYMIME); sent as it is, ``"\n.\r\n"`` would end the listing early for
+  the many clients that split lines at LF, and what follows would be read
+  as the next responses.  RETR and TOP therefore send every bare CR and LF
+  as CRLF (what Dovecot does with its LF-only files); the octet count of
+  LIST stays the size on disk (RFC 1939 §11 lets the two differ).
 """
 
 from __future__ import annotations
 
 import itertools
 import os
+import re
 from collections.abc import Awaitable, Callable
 
 from mailproto import pop3, sasl
-from mailproto.errors import ProtocolError
+from mailproto.errors import ProtocolError, ReplyHint
 
 from .directory import Account
 from .maildir import MailboxLocked, Pop3Lock
@@ -47,6 +55,8 @@ SASL_MECHANISMS = ("SCRAM-SHA-256", "PLAIN", "LOGIN")
 PIECE = 64 * 1024
 
 _counter = itertools.count(1)
+#: A line end as stored (CRLF, or a bare CR or LF); each becomes CRLF on the wire.
+_LINE_END = re.compile(rb"\r\n|\r|\n")
 
 
 def _timestamp(hostname: str) -> str:
@@ -97,7 +107,14 @@ class POP3Session:
 
     def on_error(self, exc: ProtocolError) -> bytes:
         self._release()
-        return b""  # the connection already queued its -ERR
+        # Too many bad commands: the connection queued its own -ERR.  A
+        # limit hit while reading (an over-long line, pipelining without
+        # reading the answers) queues nothing: say why before closing, as
+        # the other protocols do, rather than just dropping the client.
+        hint = getattr(exc, "hint", None)
+        if getattr(exc, "limit", None) == "errors" or not isinstance(hint, ReplyHint):
+            return b""
+        return b"-ERR " + hint.text.encode("ascii", "replace") + b"\r\n"
 
     def _plaintext_ok(self) -> bool:
         return self.site.plaintext_ok(self.link, self.conn.tls_active)
@@ -180,6 +197,9 @@ class POP3Session:
             # Expunged by an IMAP client since the listing: send nothing but
             # the terminator would lie; RFC 1939 lets us fail the command.
             data = b""
+        crlf = data.count(b"\r\n")
+        if data.count(b"\n") != crlf or data.count(b"\r") != crlf:  # a bare line end
+            data = _LINE_END.sub(b"\r\n", data)
         for i in range(0, len(data), PIECE):
             conn.send(pop3.MessageData(data=data[i : i + PIECE]))
             if not conn.wants_message_data:
