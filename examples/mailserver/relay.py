@@ -9,6 +9,14 @@
   MAIL with SIZE/8BITMIME/SMTPUTF8 as needed, RCPTs (pipelined when
   PIPELINING is offered), then BDAT when CHUNKING is offered, else DATA;
   replies are per recipient.
+* **Line ends**: every bare CR and LF of the message is sent as CRLF (RFC
+  5321 §2.3.8 forbids them on the wire).  Mail that arrived with BDAT and
+  ``BODY=BINARYMIME`` or through IMAP APPEND can hold them; passed on as
+  they are, ``"\n.\r\n"`` is the end of the data for the many MTAs that
+  accept a bare LF as a line end, and what follows would be read there as
+  new commands (SMTP smuggling, relayed).  Postfix, which stores lines, does
+  the same.  The BODY type is not kept in the queue, so a BINARYMIME message
+  is relayed as lines (no MIME downgrade).
 * **Connection reuse**: at most ``connections_per_hop`` sessions per next
   hop are in use at once; a backlog for the hop waits for one and reuses it
   (RSET, then the next transaction: RFC 5321 §3.3, §4.1.1.5) instead of
@@ -31,6 +39,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import ssl
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -57,6 +66,9 @@ __all__ = [
     "open_session",
     "send_message",
 ]
+
+#: A line end as stored (CRLF, or a bare CR or LF); each is sent as CRLF.
+_LINE_END = re.compile(rb"\r\n|\r|\n")
 
 log = logging.getLogger("mailserver.relay")
 
@@ -383,6 +395,9 @@ async def _transaction(
 ) -> list[SendResult]:
     ext = client.conn.extensions
     utf8 = not (sender.isascii() and all(r.isascii() for r in recipients))
+    crlf = data.count(b"\r\n")
+    if data.count(b"\n") != crlf or data.count(b"\r") != crlf:  # a bare line end
+        data = _LINE_END.sub(b"\r\n", data)
     # What the next hop cannot take is a permanent failure (a bounce), not a
     # retry: it will not change its mind (RFC 1870 §6, RFC 6531 §3.2, RFC 6152 §3).
     if ext.size and len(data) > ext.size:

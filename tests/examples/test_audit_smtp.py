@@ -1,0 +1,140 @@
+"""Audit of the reference server's SMTP side (issue 9): smuggling, both ways.
+
+* Inbound: every spelling of a false end of data (bare LF or CR around the
+  dot, a NUL) — not only ``"\\n.\\n"`` — leaves one refused message and no
+  smuggled second one (RFC 5321 §2.3.8, §4.1.1.4).
+* Outbound: a stored message may hold bare LF/CR (BDAT with BINARYMIME).
+  The relay sends it as CRLF lines, so a next hop that takes a bare LF as a
+  line end does not see ``"\\n.\\r\\n"`` as the end of the data and the rest
+  as commands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Iterator
+
+import pytest
+
+from mailserver.relay import send_message
+from tests.examples.test_e2e_support import (
+    A,
+    ServerThread,
+    demo_config,
+    maildir_files,
+    recv_until,
+)
+
+ANA = "ana@iesfbmoll.example"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
+    text, _ = demo_config()
+    with ServerThread(text, tmp_path_factory.mktemp("audit-smtp")) as s:
+        yield s
+
+
+@pytest.mark.parametrize(
+    "false_end",
+    [b"\n.\n", b"\r\n.\n", b"\n.\r\n", b"\r.\r\n", b"\r\n.\r", b"\r\n.\r\r\n", b"\r\n\x00.\r\n"],
+)
+def test_no_false_end_of_data_smuggles_a_message(server: ServerThread, false_end: bytes) -> None:
+    marker = f"smuggled-{false_end.hex()}".encode()
+    sock = socket.create_connection(("127.0.0.1", server.port(A, "smtp")), timeout=10)
+    try:
+        recv_until(sock, b"\r\n")
+        sock.sendall(b"EHLO x\r\n")
+        recv_until(sock, b"250 ")
+        sock.sendall(b"MAIL FROM:<a@b.example>\r\nRCPT TO:<" + ANA.encode() + b">\r\nDATA\r\n")
+        recv_until(sock, b"354")
+        sock.sendall(
+            b"Subject: carrier\r\n\r\nbody"
+            + false_end
+            + b"MAIL FROM:<evil@b.example>\r\nRCPT TO:<"
+            + ANA.encode()
+            + b">\r\nDATA\r\nSubject: "
+            + marker
+            + b"\r\n\r\nx\r\n.\r\n"
+        )
+        # One reply for the whole thing: the data ended only at CRLF.CRLF,
+        # and the message with a bare line end (or NUL) was refused.
+        reply = recv_until(sock, b"\r\n")
+        assert reply[:1] == b"5" and reply.count(b"\r\n") == 1, reply
+        sock.sendall(b"NOOP\r\n")
+        assert recv_until(sock, b"\r\n").startswith(b"250")  # still in step
+    finally:
+        sock.close()
+    stored = maildir_files(server.data_dir / "iesfbmoll.example", ANA)
+    assert not any(marker in p.read_bytes() for p in stored)
+
+
+class _LenientPeer:
+    """A next hop without CHUNKING that records every octet the relay sends."""
+
+    def __init__(self) -> None:
+        self.received = bytearray()
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"220 peer.example ESMTP\r\n")
+        in_data = False
+        while True:
+            line = await reader.readline()
+            if not line:
+                break
+            self.received += line
+            if in_data:
+                if line == b".\r\n":
+                    in_data = False
+                    writer.write(b"250 2.0.0 queued\r\n")
+                continue
+            verb = line[:4].upper()
+            if verb == b"EHLO":
+                writer.write(b"250-peer.example\r\n250-8BITMIME\r\n250 PIPELINING\r\n")
+            elif verb == b"DATA":
+                in_data = True
+                writer.write(b"354 go ahead\r\n")
+            elif verb == b"QUIT":
+                writer.write(b"221 bye\r\n")
+                await writer.drain()
+                break
+            else:
+                writer.write(b"250 OK\r\n")
+            await writer.drain()
+        writer.close()
+
+
+def test_relay_sends_bare_line_ends_as_crlf() -> None:
+    message = b"Subject: relayed\r\n\r\none\n.\r\nMAIL FROM:<evil@x.example>\r\ntwo\rthree\r\n"
+
+    async def run() -> tuple[int, bytes]:
+        peer = _LenientPeer()
+        server = await asyncio.start_server(peer.serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            results = await send_message(
+                "127.0.0.1",
+                port,
+                helo="mx.a.example",
+                sender="ann@a.example",
+                recipients=["far@remote.example"],
+                data=message,
+                starttls=False,
+                timeout=10,
+            )
+        finally:
+            server.close()
+            await server.wait_closed()
+        return results[0].code, bytes(peer.received)
+
+    code, wire = asyncio.run(run())
+    assert code == 250
+    # No bare line end anywhere on the wire...
+    assert wire.count(b"\n") == wire.count(b"\r\n") and wire.count(b"\r") == wire.count(b"\r\n")
+    # ...so the dot line was stuffed and the false command stayed content.
+    data = wire.split(b"DATA\r\n", 1)[1]
+    assert data == (
+        b"Subject: relayed\r\n\r\none\r\n..\r\nMAIL FROM:<evil@x.example>\r\ntwo\r\nthree\r\n.\r\n"
+        b"QUIT\r\n"
+    )
