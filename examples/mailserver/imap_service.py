@@ -606,6 +606,18 @@ class IMAPSession:
     async def cmd_create(self, cmd: C.Create) -> None:
         assert self.mailbox is not None
         name = _folder_name(cmd.mailbox.rstrip("."))
+        if cmd.special_use:
+            # CREATE ... (USE (...)) of RFC 6154 §3.  The store gives
+            # special uses by name only (Sent, Drafts, Trash, Junk), so this
+            # server does not announce CREATE-SPECIAL-USE; a client that asks
+            # anyway must not get a plain mailbox and an OK it would take for
+            # "\Sent is here": a server that cannot create the mailbox with
+            # the special use MUST NOT create it, answers NO, and SHOULD say
+            # USEATTR.
+            self.conn.send(
+                _no(cmd.tag, "Special-use attributes cannot be assigned here", "USEATTR")
+            )
+            return
         try:
             self.mailbox.create_folder(name)
         except FileExistsError:
