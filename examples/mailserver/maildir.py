@@ -27,10 +27,16 @@ log; each line is one record:
 * ``K <letter> <keyword>`` — a keyword letter assignment;
 * ``A <uid> <modseq> <internaldate> <base>`` — a message got a UID;
 * ``M <uid> <modseq>`` — its flags changed (the flags are in the file name);
-* ``X <uid> <modseq>`` — it was expunged (kept, bounded, for QRESYNC).
+* ``X <uid> <modseq>`` — it was expunged (kept, bounded, for QRESYNC);
+* ``R <uid> <modseq>`` — a reservation: every UID below and modseq up to
+  these may have been handed out by deliveries whose records are not synced
+  (see :class:`GroupCommit`).
 
-Appends are ``write`` + ``fdatasync``; a crash can only leave a partial last
-line, which loading drops.  When the log grows past twice its live size it is
+Appends are ``write`` + ``fdatasync`` — except a delivery's ``A`` record
+inside the reservation, which is synced by the next append that syncs (the
+file is append-only, so a sync covers everything before it); a crash can
+only lose a tail of the log and leave a partial last line, which loading
+drops.  When the log grows past twice its live size it is
 rewritten to a temporary file, fsynced, and renamed over the old one (then the
 directory is fsynced): at every instant either the old or the new log is
 complete.  Files found on disk without an index record (a crash between the
@@ -87,6 +93,7 @@ import socket
 import threading
 import time
 import unicodedata
+import weakref
 from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
 
@@ -126,6 +133,10 @@ VANISHED_HISTORY = 10_000
 MAX_KEYWORDS = 26
 #: Threads of :func:`io_executor` (deliveries in flight at once).
 IO_THREADS = 32
+#: UIDs and modseqs a folder's index reserves ahead of its deliveries: the
+#: index is fdatasync'ed for a delivery only when it passes the reservation
+#: (see :class:`GroupCommit`), so about once per this many deliveries.
+RESERVE = 1024
 
 log = logging.getLogger("mailserver.maildir")
 
@@ -475,12 +486,27 @@ class GroupCommit:
     first thread to arrive while no commit is running becomes the *leader*:
     it takes every record waiting at that moment, appends them to the index
     in one ``write`` and makes the batch durable — the directory fsync(s)
-    in the leader, the index ``fdatasync`` in parallel on
-    :func:`sync_executor` (independent syncs; the file system can serve them
-    with one journal commit, and on a busy disk two syncs in a row would
-    wait for two).  Records that arrive meanwhile form the next batch, which the
-    same leader commits as soon as the current one is done, until none is
-    left.
+    in the leader, the index ``fdatasync`` (when one is due, below) in
+    parallel on :func:`sync_executor` (independent syncs; the file system
+    can serve them with one journal commit, and on a busy disk two syncs in
+    a row would wait for two).  Records that arrive meanwhile form the next
+    batch, which the same leader commits as soon as the current one is
+    done, until none is left.
+
+    **What must be durable before** ``250``: the message — its file (synced
+    by the delivering thread) and its name in ``new/`` (the directory
+    fsync).  Its index record need not be: a message whose record a crash
+    lost is still on disk, and loading finds it and gives it a UID again.
+    What the index must guarantee is that such a message never gets a UID
+    (or modseq) *lower* than one a client may have seen — UIDs are never
+    reused within a UIDVALIDITY (RFC 9051 §2.3.1.1) and modseqs never go
+    backwards (RFC 7162 §3.1.2).  So with *reserve* set, the index holds a
+    durable reservation ``R <uid> <modseq>`` covering every UID below and
+    every modseq up to those values; a batch whose records stay inside it
+    is appended without an ``fdatasync``, and a batch that passes it writes
+    a new reservation *reserve* ahead and syncs the index (as every batch
+    does with *reserve* None).  Loading a folder gives files that have no
+    record UIDs and a modseq above the last reservation (:meth:`Folder.rescan`).
 
     Followers do not wait: their thread goes back to the pool at once (to
     write the next message), and each record's *on_done* is called — in the
@@ -492,9 +518,15 @@ class GroupCommit:
     record without a file into the expunge of a UID nobody was shown.
     """
 
-    def __init__(self, path: Path, index: Path) -> None:
+    def __init__(self, path: Path, index: Path, *, reserve: int | None = None) -> None:
         self._path = path
         self._index = index
+        self._reserve = reserve
+        #: The durable reservation: UIDs below ``covered[0]`` and modseqs up
+        #: to ``covered[1]`` are safe to hand out without an index sync.
+        #: Only the leader changes it (after the sync), or the folder before
+        #: any delivery.
+        self.covered = (0, 0)
         self._lock = threading.Lock()
         self._waiting: list[_Ticket] = []
         self._leading = False
@@ -502,15 +534,25 @@ class GroupCommit:
         self.batches = 0
         self.records = 0
 
-    def submit(self, line: bytes, subdir: str, on_done: Callable[[OSError | None], None]) -> None:
-        """Append *line* to the index; call *on_done* once it and ``<subdir>/`` are durable.
+    def submit(
+        self,
+        line: bytes,
+        subdir: str,
+        on_done: Callable[[OSError | None], None],
+        *,
+        uid: int = 0,
+        modseq: int = 0,
+    ) -> None:
+        """Append *line* to the index; call *on_done* once ``<subdir>/`` is durable.
 
-        *on_done* gets None, or the error that failed the batch (its own
+        *line* is the index record of the message with *uid* and *modseq*;
+        it is durable too by then unless it is inside the reservation (see
+        above).  *on_done* gets None, or the error that failed the batch (its own
         ``OSError`` object), and runs in whichever thread committed the
         batch: it must not block for long.  This thread may become the
         leader, in which case ``submit`` returns after committing.
         """
-        ticket = _Ticket(line, subdir, on_done)
+        ticket = _Ticket(line, subdir, on_done, uid, modseq)
         with self._lock:
             self._waiting.append(ticket)
             if self._leading:
@@ -518,8 +560,8 @@ class GroupCommit:
             self._leading = True
         self._lead()
 
-    def commit(self, line: bytes, subdir: str) -> None:
-        """Append *line* to the index and make it and ``<subdir>/`` durable; block until then."""
+    def commit(self, line: bytes, subdir: str, *, uid: int = 0, modseq: int = 0) -> None:
+        """:meth:`submit`, blocking until the batch is durable (raises its error)."""
         finished = threading.Event()
         errors: list[OSError] = []
 
@@ -528,7 +570,7 @@ class GroupCommit:
                 errors.append(error)
             finished.set()
 
-        self.submit(line, subdir, done)
+        self.submit(line, subdir, done, uid=uid, modseq=modseq)
         finished.wait()
         if errors:
             raise errors[0]
@@ -567,12 +609,28 @@ class GroupCommit:
 
     def _write(self, batch: list[_Ticket]) -> None:
         data = b"".join(t.line for t in batch)
+        covered = self.covered
+        reserve = self._reserve
+        sync_index = reserve is None
+        if reserve is not None:
+            top_uid = max(t.uid for t in batch)
+            top_modseq = max(t.modseq for t in batch)
+            if top_uid >= covered[0] or top_modseq > covered[1]:
+                # Reserve ahead, in the same append as the records that
+                # need it, and make both durable before they are reported.
+                covered = (top_uid + 1 + reserve, top_modseq + reserve)
+                data += b"R %d %d\n" % covered
+                sync_index = True
         fd = os.open(self._index, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view) :]
             subdirs = sorted({t.subdir for t in batch})
+            if not sync_index:
+                for sub in subdirs:
+                    fsync_dir(self._path / sub)
+                return
             index_synced = sync_executor().submit(os.fdatasync, fd)
             try:
                 for sub in subdirs:
@@ -580,6 +638,7 @@ class GroupCommit:
             finally:
                 # Always wait: the fd must stay open until the sync is done.
                 index_synced.result()
+            self.covered = covered
         finally:
             os.close(fd)
 
@@ -589,6 +648,8 @@ class _Ticket:
     line: bytes
     subdir: str
     on_done: Callable[[OSError | None], None]
+    uid: int
+    modseq: int
 
 
 class _Workers(concurrent.futures.Executor):
@@ -668,6 +729,67 @@ _SYNC_POOL = concurrent.futures.ThreadPoolExecutor(
 )
 
 
+class _LoopInbox:
+    """Calls from store threads into one event loop, one wake-up per burst.
+
+    ``loop.call_soon_threadsafe`` writes to the loop's self-pipe on every
+    call: a system call, and a wake-up that the loop thread takes the GIL
+    back for.  A group commit reports a whole batch at once, so the first
+    report of a burst schedules :meth:`_drain` and the ones that arrive
+    before it runs only join the list.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._lock = threading.Lock()
+        self._pending: list[tuple[Callable[[BaseException | None], None], BaseException | None]]
+        self._pending = []
+        self._scheduled = False
+
+    def call(self, fn: Callable[[BaseException | None], None], arg: BaseException | None) -> None:
+        """Run ``fn(arg)`` on the loop soon; from any thread.
+
+        Raises ``RuntimeError`` if the loop is closed (as
+        ``call_soon_threadsafe`` does).
+        """
+        with self._lock:
+            self._pending.append((fn, arg))
+            if self._scheduled:
+                return
+            self._scheduled = True
+        try:
+            self._loop.call_soon_threadsafe(self._drain)
+        except RuntimeError:
+            with self._lock:
+                self._scheduled = False
+            raise
+
+    def _drain(self) -> None:
+        with self._lock:
+            batch, self._pending = self._pending, []
+            self._scheduled = False
+        for fn, arg in batch:
+            try:
+                fn(arg)
+            except Exception as exc:  # one failure must not strand the rest
+                self._loop.call_exception_handler(
+                    {"message": "store callback failed", "exception": exc}
+                )
+
+
+_INBOXES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopInbox] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _loop_inbox(loop: asyncio.AbstractEventLoop) -> _LoopInbox:
+    # On the loop's own thread (from deliver), so no lock is needed.
+    inbox = _INBOXES.get(loop)
+    if inbox is None:
+        inbox = _INBOXES[loop] = _LoopInbox(loop)
+    return inbox
+
+
 def io_executor() -> concurrent.futures.Executor:
     """The thread pool deliveries write in.
 
@@ -716,7 +838,10 @@ class Folder:
         self._hms = 1  # the last modseq handed out
         self._reserved: set[int] = set()  # modseqs of deliveries still being written
         self._inflight: set[str] = set()  # their base names (rescan leaves them alone)
-        self._group = GroupCommit(path, path / _INDEX)  # batches deliveries' fsyncs
+        # Batches deliveries' fsyncs, with a UID/modseq reservation.
+        self._group = GroupCommit(path, path / _INDEX, reserve=RESERVE)
+        # The reservation found by _load, for its rescan (see GroupCommit).
+        self._recovery_floor: tuple[int, int] | None = None
         self._log_lines = 0
         self._load()
 
@@ -799,13 +924,24 @@ class Folder:
                     self._hms = max(self._hms, int(parts[2]))
                 elif kind == "V":
                     self._vanished_floor = max(self._vanished_floor, int(parts[1]))
+                elif kind == "R":
+                    # A reservation (GroupCommit): not a UIDNEXT, only a
+                    # floor for files whose records a crash lost.
+                    floor = (int(parts[1]), int(parts[2]))
+                    old = self._recovery_floor or (0, 0)
+                    self._recovery_floor = (max(old[0], floor[0]), max(old[1], floor[1]))
             except (IndexError, ValueError):
                 continue  # a damaged record: ignore it, rescan repairs
         self._log_lines = len(lines)
         for uid, (modseq, date, base) in pending.items():
             self._records[uid] = _Record(uid, modseq, date, base, "cur", "", -1)
             self._by_base[base] = uid
-        self.rescan(notify=False)
+        if self._recovery_floor is not None:
+            self._group.covered = self._recovery_floor
+        try:
+            self.rescan(notify=False)
+        finally:
+            self._recovery_floor = None
 
     def _bump(self, uid: int, modseq: int) -> None:
         if uid >= self.uidnext:
@@ -834,6 +970,10 @@ class Folder:
             self._vanished = self._vanished[-VANISHED_HISTORY:]
             self._vanished_floor = max(self._vanished_floor, *(m for _, m in dropped))
         out = [f"mailproto-index 1 {self.uidvalidity}", f"N {self.uidnext} {self._hms}"]
+        if self._group.covered != (0, 0):
+            # The reservation stands: records appended later are not synced.
+            covered_uid, covered_modseq = self._group.covered
+            out.append(f"R {covered_uid} {covered_modseq}")
         if self._vanished_floor:
             out.append(f"V {self._vanished_floor}")
         out.extend(f"K {letter} {kw}" for letter, kw in sorted(self._keywords.items()))
@@ -906,6 +1046,12 @@ class Folder:
                 if rec.letters != letters:
                     rec.letters = letters
                     flagged.append(uid)
+        if on_disk and self._recovery_floor is not None:
+            # Loading, and files without records: deliveries whose records
+            # a crash lost, whose UIDs and modseq a client may have seen.
+            # New ones above the reservation cannot collide with those.
+            self.uidnext = max(self.uidnext, self._recovery_floor[0])
+            self._hms = max(self._hms, self._recovery_floor[1])
         modseq = self._hms
         if added or expunged or flagged or on_disk:
             modseq = self._next_modseq()
@@ -1197,9 +1343,10 @@ class Folder:
         2. in the thread, per message: write ``tmp/<name>``, fsync it, rename
            it into ``new/`` (or ``cur/``) — threads do this in parallel;
         3. still in the thread: join the folder's commit batch.  One
-           directory fsync and one index append + fdatasync (the two issued
-           in parallel) cover every message in the batch; while a batch
-           commits, newcomers gather in the next one.
+           directory fsync and one index append (with an fdatasync in
+           parallel when the batch passes the folder's UID reservation)
+           cover every message in the batch; while a batch commits,
+           newcomers gather in the next one.
 
         It returns — and the message becomes visible and watchers are told —
         only after its batch is on disk, so "returned" still means "durable";
@@ -1225,6 +1372,7 @@ class Folder:
             # Claimed now, so a concurrent retry with the same id is a no-op.
             self._delivery_ids.add(delivery_id)
         loop = asyncio.get_running_loop()
+        inbox = _loop_inbox(loop)
         done: asyncio.Future[int] = loop.create_future()
 
         def finish(error: BaseException | None) -> None:
@@ -1251,7 +1399,7 @@ class Folder:
             # is closed (the process is exiting), what is on disk is
             # registered by the next load, as after a crash.
             with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(finish, error)
+                inbox.call(finish, error)
 
         def work() -> None:
             target = self._write_message(base, subdir, name, data, size, internaldate, report)
@@ -1266,7 +1414,7 @@ class Folder:
                         target.unlink()
                 report(error)
 
-            self._group.submit(line, subdir, committed)
+            self._group.submit(line, subdir, committed, uid=uid, modseq=modseq)
 
         try:
             if executor is None:
