@@ -52,18 +52,44 @@ def ensure_certificate(directory: Path, hostname: str) -> tuple[Path, Path]:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(key_bytes)
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    # Each file is written whole under a temporary name, then renamed, the
+    # certificate last: a start killed half-way leaves no truncated PEM
+    # file that would stop every later start; it leaves at most a key
+    # without a certificate, and the next start generates a new pair.
+    _write_new(key_path, key_bytes, 0o600)
+    _write_new(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
     return cert_path, key_path
+
+
+def _write_new(path: Path, data: bytes, mode: int) -> None:
+    """Write *path* atomically (temporary file, fsync, rename) with *mode*."""
+    temp = path.with_name(path.name + ".tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(temp, path)
 
 
 def server_context(cert: Path | str, key: Path | str) -> ssl.SSLContext:
     """A server-side context: TLS 1.2 or later, the given certificate."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    ctx.load_cert_chain(str(cert), str(key))
+    try:
+        ctx.load_cert_chain(str(cert), str(key))
+    except OSError as exc:  # ssl.SSLError is one too
+        # What OpenSSL says names no file ("[Errno 2] No such file or
+        # directory", "[SSL] PEM lib"): say which files, and why.
+        for path in (cert, key):
+            if not Path(path).is_file():
+                raise OSError(f"TLS file {path}: not found") from None
+        why = getattr(exc, "reason", None) or exc.strerror or str(exc)
+        if "PEM lib" in why:
+            why = "not a PEM certificate and its private key"
+        elif why == "KEY_VALUES_MISMATCH":
+            why = "the key is not the certificate's"
+        raise OSError(f"TLS certificate {cert} with key {key}: {why}") from None
     return ctx
 
 

@@ -1,0 +1,152 @@
+"""Audit of the reference server's command line and start-up (issue 9).
+
+* ``--host`` and the per-listener ``--<name>-port`` flags override the
+  config (0 turns a listener off); SIGINT is a clean shutdown like SIGTERM.
+* The self-signed certificate generated at the first start is kept: the
+  next start presents the same one (clients that accepted it keep working).
+* Bad TLS files are start errors that name the file and the problem
+  (OpenSSL alone says "No such file or directory" or "PEM lib").
+* Usage errors exit with status 2 and say what is wrong.
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from mailserver.cli import free_port, main
+from tests.examples.test_e2e_support import A, ServerThread, demo_config, recv_until, unverified
+
+LAUNCHER = Path(__file__).resolve().parents[2] / "examples" / "run_mailserver.py"
+READY = b"mailserver: ready"
+
+
+def _one_server(extra: str = "") -> tuple[str, dict[int, int]]:
+    """The demo's first server alone (its relay route points nowhere)."""
+    text, mapping = demo_config()
+    return "[[server]]" + text.split("[[server]]")[1] + extra, mapping
+
+
+def _launch(tmp_path: Path, config: str, *flags: str) -> tuple[subprocess.Popen[bytes], Path]:
+    """Start the launcher; return it once ready (or exited), and its output file."""
+    path = tmp_path / "server.toml"
+    path.write_text(config)
+    log = tmp_path / "server.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, str(LAUNCHER), "--config", str(path), *flags],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if READY in log.read_bytes():
+            break
+        time.sleep(0.05)
+    return proc, log
+
+
+def _refused(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
+def test_port_flags_and_host_override_the_config_and_sigint_stops(tmp_path: Path) -> None:
+    config, mapping = _one_server()
+    imap = free_port()
+    proc, log = _launch(
+        tmp_path,
+        config,
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--host",
+        "127.0.0.1",
+        "--imap-port",
+        str(imap),
+        "--pop3-port",
+        "0",
+    )
+    try:
+        assert proc.poll() is None, log.read_bytes().decode(errors="replace")
+        banner = log.read_text()
+        assert f"imap       127.0.0.1:{imap}\n" in banner
+        assert "pop3 " not in banner and f"pop3s      127.0.0.1:{mapping[2995]}" in banner
+        with socket.create_connection(("127.0.0.1", imap), timeout=10) as sock:
+            assert recv_until(sock, b"\r\n").startswith(b"* OK")
+        assert _refused(mapping[2143])  # the config's IMAP port is not used
+        assert _refused(mapping[2110])  # POP3 is off
+        with socket.create_connection(("127.0.0.1", mapping[2525]), timeout=10) as sock:
+            assert recv_until(sock, b"\r\n").startswith(b"220")  # the rest as configured
+        started = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(20) == 0
+        assert time.monotonic() - started < 10
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    out = log.read_text()
+    assert "mailserver: stopped" in out and "Traceback" not in out
+    assert (tmp_path / "data" / "iesfbmoll.example" / "queue").is_dir()
+
+
+def _peer_certificate(port: int) -> bytes:
+    raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+    with unverified().wrap_socket(raw) as tls:
+        der = tls.getpeercert(binary_form=True)
+    assert der is not None
+    return der
+
+
+def test_generated_certificate_is_kept_across_restarts(tmp_path: Path) -> None:
+    text, _ = demo_config()
+    cert = tmp_path / "iesfbmoll.example" / "tls" / "cert.pem"
+    with ServerThread(text, tmp_path) as first:
+        presented = _peer_certificate(first.port(A, "imaps"))
+        pem = cert.read_bytes()
+    assert ssl.DER_cert_to_PEM_cert(presented).encode() == pem.replace(b"\r\n", b"\n")
+    assert oct((tmp_path / "iesfbmoll.example" / "tls" / "key.pem").stat().st_mode & 0o777) == (
+        "0o600"
+    )
+    with ServerThread(text, tmp_path) as second:
+        assert _peer_certificate(second.port(A, "imaps")) == presented
+    assert cert.read_bytes() == pem
+
+
+@pytest.mark.parametrize("problem", ["missing", "junk"])
+def test_bad_tls_files_are_clear_start_errors(tmp_path: Path, problem: str) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    if problem == "junk":
+        cert.write_text("not a certificate\n")
+        key.write_text("not a key\n")
+    config, _ = _one_server(f'\n[server.tls]\ncert = "{cert}"\nkey = "{key}"\n')
+    proc, log = _launch(tmp_path, config, "--data-dir", str(tmp_path / "data"))
+    try:
+        assert proc.wait(30) == 2
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    out = log.read_text()
+    assert "mailserver: error:" in out and str(cert) in out, out
+    if problem == "missing":
+        assert "not found" in out
+    else:
+        assert "not a PEM certificate" in out
+
+
+def test_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert "--config FILE or --demo" in capsys.readouterr().err
+    assert main(["--demo", "--smtp-port", "70000"]) == 2
+    assert "--smtp-port 70000 is out of range" in capsys.readouterr().err
