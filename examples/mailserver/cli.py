@@ -10,6 +10,13 @@ start it in-process (``await server.start()`` / ``await server.stop()``).
 For each configured server it opens the store, the relay queue and the
 listeners named in ``[ports]``, and runs the relay in the background.
 
+Open files: every connection is a file descriptor, and a usual soft limit
+(1024) is below what the listeners admit (``max_connections`` each), so
+:func:`main` raises the soft ``RLIMIT_NOFILE`` towards the hard limit before
+it starts, and warns when even the hard limit is too low.  Past the limit,
+``accept()`` fails with EMFILE and asyncio stops accepting for a while: new
+clients would hang, not be refused.
+
 Shutdown (SIGINT, SIGTERM): the listeners stop accepting at once; sessions
 in progress get a grace period to finish (a message whose ``250`` was sent is
 already on disk, one still arriving gets no ``250`` and the client will retry),
@@ -22,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import errno
+import resource
 import signal
 import socket
 import sys
@@ -290,6 +298,37 @@ def describe(server: MailServer, demo_text: str | None) -> str:
     return "\n".join(out)
 
 
+#: Descriptors kept for everything but client connections (listeners, store
+#: files, relay connections, the event loop's own).
+FD_RESERVE = 256
+
+
+def raise_open_file_limit(server: MailServer) -> str | None:
+    """Raise the soft open-file limit for every connection *server* admits.
+
+    Returns a warning when the hard limit is too low for that, else None.
+    """
+    listeners = sum(
+        1 for cfg in server.config.servers for name in PORT_NAMES if cfg.ports.get(name, 0)
+    )
+    wanted = listeners * server.max_connections + FD_RESERVE
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= wanted:
+        return None
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if target > soft:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError):
+            target = soft
+    if target < wanted:
+        return (
+            f"open-file limit {target} is below the {wanted} that {listeners} listeners of "
+            f"{server.max_connections} connections need; raise it (ulimit -n)"
+        )
+    return None
+
+
 async def _run(server: MailServer, banner: Callable[[], str]) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -330,6 +369,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"mailserver: config error: {exc}", file=sys.stderr)
         return 2
     server = MailServer(config, data_dir=Path(args.data_dir), host=args.host)
+    warning = raise_open_file_limit(server)
+    if warning is not None:
+        print(f"mailserver: warning: {warning}", file=sys.stderr)
     return asyncio.run(_run(server, lambda: describe(server, demo_text)))
 
 

@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import resource
+import shlex
 import signal
 import socket
 import ssl
@@ -150,3 +152,52 @@ def test_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--config FILE or --demo" in capsys.readouterr().err
     assert main(["--demo", "--smtp-port", "70000"]) == 2
     assert "--smtp-port 70000 is out of range" in capsys.readouterr().err
+
+
+def test_a_low_open_file_limit_is_raised_at_start(tmp_path: Path) -> None:
+    """With a soft limit of 256 (hard above), 400 idle clients are all greeted.
+
+    Without raising it, accept() fails with EMFILE past ~250 descriptors and
+    asyncio stops accepting for a while: the clients would wait, ungreeted.
+    """
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 2000:
+        pytest.skip(f"hard open-file limit {hard} is too low to test raising the soft one")
+    config, mapping = _one_server()
+    path = tmp_path / "server.toml"
+    path.write_text(config)
+    log = tmp_path / "server.log"
+
+    command = shlex.join(
+        [sys.executable, str(LAUNCHER), "--config", str(path), "--data-dir", str(tmp_path)]
+    )
+    with log.open("wb") as out:
+        # The shell lowers the soft limit only (-S), then becomes the server.
+        proc = subprocess.Popen(
+            ["/bin/sh", "-c", f"ulimit -S -n 256 && exec {command}"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    socks: list[socket.socket] = []
+    try:
+        deadline = time.monotonic() + 60
+        while READY not in log.read_bytes() and proc.poll() is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        for _ in range(4):  # in batches, within the listen backlog
+            batch = [
+                socket.create_connection(("127.0.0.1", mapping[2143]), timeout=10)
+                for _ in range(100)
+            ]
+            assert all(recv_until(s, b"\r\n", 5).startswith(b"* OK") for s in batch)
+            socks += batch
+    finally:
+        for s in socks:
+            s.close()
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+    assert b"warning" not in log.read_bytes()
