@@ -26,16 +26,18 @@ deletions at QUIT.
   A stored message may hold a bare LF or CR (IMAP APPEND, BDAT with
   BINARYMIME); sent as it is, ``"\n.\r\n"`` would end the listing early for
   the many clients that split lines at LF, and what follows would be read
-  as the next responses.  RETR and TOP therefore send every bare CR and LF
-  as CRLF (what Dovecot does with its LF-only files); the octet count of
-  LIST stays the size on disk (RFC 1939 §11 lets the two differ).
+  as the next responses.  The connection is made with
+  ``normalize_newlines=True``: RETR and TOP send every bare CR and LF as
+  CRLF (what Dovecot does with its LF-only files).  The octet count of LIST
+  stays the size on disk, which for such a message is smaller than what
+  RETR sends (computing the CRLF size would mean reading every message at
+  login).
 """
 
 from __future__ import annotations
 
 import itertools
 import os
-import re
 from collections.abc import Awaitable, Callable
 
 from mailproto import pop3, sasl
@@ -55,8 +57,6 @@ SASL_MECHANISMS = ("SCRAM-SHA-256", "PLAIN", "LOGIN")
 PIECE = 64 * 1024
 
 _counter = itertools.count(1)
-#: A line end as stored (CRLF, or a bare CR or LF); each becomes CRLF on the wire.
-_LINE_END = re.compile(rb"\r\n|\r|\n")
 
 
 def _timestamp(hostname: str) -> str:
@@ -78,6 +78,7 @@ class POP3Session:
             sasl_factory=lambda name: sasl.server_mechanism(name, hostname=site.config.hostname),
             expire="NEVER",
             implementation="mailproto-mailserver",
+            normalize_newlines=True,
         )
         self.lock: Pop3Lock | None = None
         self.apop = any(a.apop_secret is not None for a in site.directory.accounts)
@@ -197,9 +198,6 @@ class POP3Session:
             # Expunged by an IMAP client since the listing: send nothing but
             # the terminator would lie; RFC 1939 lets us fail the command.
             data = b""
-        crlf = data.count(b"\r\n")
-        if data.count(b"\n") != crlf or data.count(b"\r") != crlf:  # a bare line end
-            data = _LINE_END.sub(b"\r\n", data)
         for i in range(0, len(data), PIECE):
             conn.send(pop3.MessageData(data=data[i : i + PIECE]))
             if not conn.wants_message_data:
