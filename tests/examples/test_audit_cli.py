@@ -7,10 +7,15 @@
 * Bad TLS files are start errors that name the file and the problem
   (OpenSSL alone says "No such file or directory" or "PEM lib").
 * Usage errors exit with status 2 and say what is wrong.
+* The start-up banner's accounts, passwords and ports are enough to log in;
+  ``--print-config`` prints the demo configuration.
 """
 
 from __future__ import annotations
 
+import imaplib
+import poplib
+import re
 import resource
 import shlex
 import signal
@@ -23,7 +28,8 @@ from pathlib import Path
 
 import pytest
 
-from mailserver.cli import free_port, main
+from mailserver.cli import describe, free_port, main
+from mailserver.config import DEMO_CONFIG, parse_config
 from tests.examples.test_e2e_support import A, ServerThread, demo_config, recv_until, unverified
 
 LAUNCHER = Path(__file__).resolve().parents[2] / "examples" / "run_mailserver.py"
@@ -201,3 +207,41 @@ def test_a_low_open_file_limit_is_raised_at_start(tmp_path: Path) -> None:
             proc.kill()
             proc.wait(10)
     assert b"warning" not in log.read_bytes()
+
+
+def test_the_banner_is_enough_to_log_in(tmp_path: Path) -> None:
+    """Every account the start-up banner prints logs in with the printed
+    password at the printed IMAP and POP3 ports (what a newcomer does)."""
+    text, _ = demo_config()
+    with ServerThread(text, tmp_path) as running:
+        assert running.server is not None
+        banner = describe(running.server, text)
+        servers = banner.split("== ")[1:]
+        assert len(servers) == 2
+        logins = 0
+        for block in servers:
+            ports = dict(re.findall(r"^   (imap|pop3) +127\.0\.0\.1:(\d+)$", block, re.M))
+            accounts = re.findall(r"^   account  (\S+)  password: (\S+)$", block, re.M)
+            assert set(ports) == {"imap", "pop3"} and accounts
+            for address, password in accounts:
+                m = imaplib.IMAP4("127.0.0.1", int(ports["imap"]), timeout=10)
+                assert m.login(address, password)[0] == "OK"
+                m.logout()
+                p = poplib.POP3("127.0.0.1", int(ports["pop3"]), timeout=10)
+                p.user(address)
+                assert p.pass_(password).startswith(b"+OK")
+                p.quit()
+                logins += 1
+        assert logins == 5
+        assert "alias    dudas@iesfbmoll.example -> informacion@iesfbmoll.example" in banner
+        assert "list     profes@iesfbmoll.example -> " in banner
+
+
+def test_print_config_is_the_demo(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--print-config"]) == 0
+    printed = capsys.readouterr().out
+    assert printed == DEMO_CONFIG + "\n"
+    assert [s.hostname for s in parse_config(printed).servers] == [
+        "mx.iesfbmoll.example",
+        "mx.correo.example",
+    ]
