@@ -7,26 +7,37 @@
   The relay sends it as CRLF lines, so a next hop that takes a bare LF as a
   line end does not see ``"\\n.\\r\\n"`` as the end of the data and the rest
   as commands.
+* A bounce for an unknown remote user is one RFC 3464 report naming that
+  recipient alone, with status 5.1.1, while the known one gets the message.
 """
 
 from __future__ import annotations
 
 import asyncio
+import smtplib
 import socket
+import time
 from collections.abc import Iterator
 
 import pytest
 
 from mailserver.relay import send_message
+from tests.examples.relay_support import dsn_fields
 from tests.examples.test_e2e_support import (
+    PASSWORDS,
     A,
+    B,
     ServerThread,
     demo_config,
     maildir_files,
     recv_until,
+    unverified,
+    wait_for,
 )
 
 ANA = "ana@iesfbmoll.example"
+PEPE = "pepe@iesfbmoll.example"
+MANOLO = "manolo@correo.example"
 
 
 @pytest.fixture(scope="module")
@@ -138,3 +149,34 @@ def test_relay_sends_bare_line_ends_as_crlf() -> None:
         b"Subject: relayed\r\n\r\none\r\n..\r\nMAIL FROM:<evil@x.example>\r\ntwo\r\nthree\r\n.\r\n"
         b"QUIT\r\n"
     )
+
+
+def test_one_bounce_names_only_the_unknown_remote_user(server: ServerThread) -> None:
+    """pepe writes to an unknown and a known user at correo.example: manolo
+    gets the message, pepe one RFC 3464 report about the unknown one only."""
+    message = b"From: <pepe@iesfbmoll.example>\r\nSubject: audit-rebote\r\n\r\nhola\r\n"
+    with smtplib.SMTP("127.0.0.1", server.port(A, "submission"), timeout=10) as s:
+        s.starttls(context=unverified())
+        s.login(PEPE, PASSWORDS[PEPE])
+        assert s.sendmail(PEPE, ["nadie@correo.example", MANOLO], message) == {}
+
+    def reports() -> list[bytes]:
+        return [
+            m
+            for m in server.messages(A, PEPE)
+            if b"multipart/report" in m and b"Subject: audit-rebote" in m
+        ]
+
+    assert wait_for(lambda: bool(reports()))
+    assert wait_for(lambda: any(m.endswith(message) for m in server.messages(B, MANOLO)))
+    time.sleep(0.5)  # a second report, if any, would be here by now
+    (report,) = reports()
+    assert report.startswith(b"Return-Path: <>\r\n")
+    _, status, headers = dsn_fields(report)
+    assert "Reporting-MTA: dns; mx.iesfbmoll.example" in status
+    per_recipient = status.split("\r\n\r\n")[1]
+    assert "Final-Recipient: rfc822; nadie@correo.example" in per_recipient
+    assert "Action: failed" in per_recipient and "Status: 5.1.1" in per_recipient
+    assert "manolo" not in status
+    assert "Subject: audit-rebote" in headers and "hola" not in headers
+    assert [m for m in server.messages(B, MANOLO) if m.endswith(message)] != []
