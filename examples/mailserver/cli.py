@@ -293,6 +293,9 @@ def describe(server: MailServer, demo_text: str | None) -> str:
             out.append(f"   alias    {alias} -> {target}")
         for lst, members in cfg.directory.lists.items():
             out.append(f"   list     {lst} -> {', '.join(members)}")
+        for address, target in cfg.directory.postmasters.items():
+            if "@" in address:  # the bare "postmaster" goes to the same place
+                out.append(f"   alias    {address} -> {target}  (RFC 5321 postmaster)")
         for domain, (h, p) in cfg.relay.routes.items():
             out.append(f"   route    {domain} -> {h}:{p}")
     return "\n".join(out)

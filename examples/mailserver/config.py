@@ -47,6 +47,11 @@ tables (the demo runs two domains that relay to each other)::
     address = "todos@iesfbmoll.example"
     members = ["pepe@iesfbmoll.example", "someone@correo.example"]
 
+``postmaster`` (a top-level key of the server, next to ``domains``) names
+where mail for ``postmaster@`` each domain goes when no account, alias or
+list has that address (RFC 5321 §4.5.1 requires one); by default the first
+account.
+
 :func:`parse_config` raises :class:`ConfigError` carrying the line number:
 TOML syntax errors come from the TOML parser; semantic errors (a port out of
 range, an alias pointing nowhere) are located by path: the text is scanned
@@ -373,6 +378,7 @@ _SERVER_KEYS = (
     "limits",
     "accounts",
     "lists",
+    "postmaster",
 )
 _HOSTPORT = re.compile(r"(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.\-]+):(?P<port>\d{1,5})\Z")
 
@@ -528,8 +534,17 @@ def _server(c: _Checker, table: Mapping[str, Any], index: int) -> ServerConfig:
         lists[address] = c.strings(lst, "members")
         origins.append(("list", address, lst, "address"))
         origins.extend(("member", m, lst, "members") for m in lists[address])
+    postmaster = c.get(table, "postmaster", str)
+    if postmaster is not None:
+        origins.append(("postmaster", postmaster, table, "postmaster"))
     try:
-        directory = Directory(domains=domains, accounts=accounts, aliases=aliases, lists=lists)
+        directory = Directory(
+            domains=domains,
+            accounts=accounts,
+            aliases=aliases,
+            lists=lists,
+            postmaster=postmaster,
+        )
     except DirectoryError as exc:
         raise _directory_error(c, exc, origins) from None
     return ServerConfig(
@@ -564,6 +579,8 @@ def _directory_error(
         wanted, last = [(m[1], m[2])], True
     elif m := re.match(r"alias (\S+) points to", text):
         wanted = [("alias", m[1])]
+    elif m := re.match(r"postmaster (\S+) is unknown here", text):
+        wanted = [("postmaster", m[1])]
     elif m := re.match(r"list (\S+) has member (\S+), unknown here", text):
         wanted = [("member", m[2])]
         lists = [o for o in origins if o[0] == "list" and o[1].lower() == m[1].lower()]
@@ -571,7 +588,7 @@ def _directory_error(
     elif m := re.match(r"'(.*)' (?:is not local@domain|contains)", text) or re.match(
         r"(\S+) is not in a local domain", text
     ):
-        wanted = [(kind, m[1]) for kind in ("account", "alias", "list", "member")]
+        wanted = [(kind, m[1]) for kind in ("account", "alias", "list", "member", "postmaster")]
     for kind, address in wanted:
         hits = [o for o in origins if o[0] == kind and o[1].lower() == address.lower()]
         if hits:

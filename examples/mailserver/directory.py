@@ -14,6 +14,13 @@
 Addresses are compared case-insensitively (local part included): RFC 5321
 §2.4 lets the receiving host decide, and every common MTA folds case.
 
+**postmaster**: RFC 5321 §4.5.1 says a host that accepts mail MUST accept
+it for ``postmaster@`` each of its domains, and for the bare ``<Postmaster>``
+(§4.1.1.3).  A domain whose ``postmaster@`` address is not defined gets one
+implicitly, delivering to the configured ``postmaster`` address (an
+account, alias, list or remote address), by default the first account; the
+account it lands in may also send as it.
+
 :meth:`Directory.resolve` expands an address depth-first with a visited set,
 so a list that contains itself (directly or through other lists) expands
 once and terminates; every account appears once in the result however many
@@ -108,11 +115,14 @@ class Directory:
         accounts: Iterable[Account],
         aliases: Mapping[str, str] | None = None,
         lists: Mapping[str, Sequence[str]] | None = None,
+        postmaster: str | None = None,
     ) -> None:
         self.domains: frozenset[str] = frozenset(d.lower().rstrip(".") for d in domains)
         self._accounts: dict[str, Account] = {}
         self._aliases: dict[str, str] = {}
         self._lists: dict[str, tuple[str, ...]] = {}
+        # Implicit postmaster addresses (RFC 5321 §4.5.1) -> where they deliver.
+        self._postmaster: dict[str, str] = {}
         for account in accounts:
             key = _check_address(account.address)
             if key in self._accounts:
@@ -137,6 +147,23 @@ class Directory:
             for member in members:
                 if self.is_local(member) and not self.exists(member):
                     raise DirectoryError(f"list {key} has member {member}, unknown here")
+        self._add_postmasters(postmaster)
+
+    def _add_postmasters(self, postmaster: str | None) -> None:
+        if postmaster is not None:
+            target = _check_address(postmaster)
+            if self.is_local(target) and not self.exists(target):
+                raise DirectoryError(f"postmaster {target} is unknown here")
+        elif self._accounts:
+            target = next(iter(self._accounts))
+        else:
+            return  # nobody to deliver to: postmaster stays unknown
+        for domain in sorted(self.domains):
+            key = f"postmaster@{domain}"
+            if not self.exists(key):
+                self._postmaster[key] = target
+        # The bare "Postmaster" (no domain) is everybody's: the same target.
+        self._postmaster["postmaster"] = target
 
     def _check_local(self, key: str) -> None:
         if domain_of(key) not in self.domains:
@@ -161,22 +188,37 @@ class Directory:
         """List address -> member addresses."""
         return dict(self._lists)
 
+    @property
+    def postmasters(self) -> Mapping[str, str]:
+        """Implicit ``postmaster@`` addresses (and ``postmaster``) -> where they deliver."""
+        return dict(self._postmaster)
+
     def is_local_domain(self, domain: str) -> bool:
         """True when *domain* is served here."""
         return domain.lower().rstrip(".") in self.domains
 
     def is_local(self, address: str) -> bool:
-        """True when *address* is in a local domain (whether or not it exists)."""
-        return self.is_local_domain(domain_of(normalize_address(address)))
+        """True when *address* is in a local domain (whether or not it exists).
+
+        The bare ``postmaster`` (RFC 5321 §4.1.1.3) is local too.
+        """
+        key = normalize_address(address)
+        return key == "postmaster" or self.is_local_domain(domain_of(key))
 
     def exists(self, address: str) -> bool:
-        """True when *address* is a local account, alias or list."""
+        """True when *address* is a local account, alias, list or postmaster."""
         key = normalize_address(address)
-        return key in self._accounts or key in self._aliases or key in self._lists
+        return (
+            key in self._accounts
+            or key in self._aliases
+            or key in self._lists
+            or key in self._postmaster
+        )
 
     def account(self, address: str) -> Account | None:
-        """The account that owns *address* (its own address or an alias)."""
+        """The account that owns *address* (its own address, an alias, a postmaster)."""
         key = normalize_address(address)
+        key = self._postmaster.get(key, key)
         key = self._aliases.get(key, key)
         return self._accounts.get(key)
 
@@ -209,6 +251,10 @@ class Directory:
             if key in seen:
                 continue
             seen.add(key)
+            postmaster = self._postmaster.get(key)
+            if postmaster is not None:
+                stack.append(postmaster)
+                continue
             if not self.is_local(key):
                 remote[key] = None
                 continue

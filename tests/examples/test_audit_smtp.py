@@ -9,6 +9,9 @@
   as commands.
 * A bounce for an unknown remote user is one RFC 3464 report naming that
   recipient alone, with status 5.1.1, while the known one gets the message.
+* ``postmaster`` is accepted for every local domain and bare (RFC 5321
+  §4.5.1, §4.1.1.3), by default for the first account, or where the
+  ``postmaster`` config key says.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from mailserver.config import ConfigError, parse_config
+from mailserver.directory import Directory
 from mailserver.relay import send_message
 from tests.examples.relay_support import dsn_fields
 from tests.examples.test_e2e_support import (
@@ -180,3 +185,50 @@ def test_one_bounce_names_only_the_unknown_remote_user(server: ServerThread) -> 
     assert "manolo" not in status
     assert "Subject: audit-rebote" in headers and "hola" not in headers
     assert [m for m in server.messages(B, MANOLO) if m.endswith(message)] != []
+
+
+def test_postmaster_is_accepted_for_every_domain(server: ServerThread) -> None:
+    """RFC 5321 §4.5.1 (postmaster@domain) and §4.1.1.3 (the bare <Postmaster>):
+    accepted from anyone, delivered once to the default postmaster, pepe
+    (the first account: the demo configures none)."""
+    message = b"Subject: audit-postmaster\r\n\r\nabuse report\r\n"
+    with smtplib.SMTP("127.0.0.1", server.port(A, "smtp"), timeout=10) as s:
+        s.ehlo("stranger.example")
+        assert s.mail("reporter@stranger.example")[0] == 250
+        for rcpt in ("postmaster@iesfbmoll.example", "Postmaster", "POSTMASTER@IESFBMOLL.EXAMPLE"):
+            assert s.rcpt(rcpt)[0] == 250, rcpt
+        assert s.data(message)[0] == 250
+    assert wait_for(lambda: any(m.endswith(message) for m in server.messages(A, PEPE)))
+    time.sleep(0.3)
+    assert len([m for m in server.messages(A, PEPE) if m.endswith(message)]) == 1
+
+
+def _directory_of(text: str) -> Directory:
+    return parse_config(text).servers[0].directory
+
+
+def test_postmaster_config_key() -> None:
+    base = (
+        'hostname = "mx.a.example"\ndomains = ["a.example", "b.example"]\n'
+        '[[accounts]]\naddress = "ann@a.example"\npassword = "pw-ann-1"\n'
+        '[[accounts]]\naddress = "bob@b.example"\npassword = "pw-bob-1"\n'
+        'aliases = ["postmaster@b.example"]\n'
+    )
+    # Default: the first account, for every domain without its own postmaster.
+    default = _directory_of(base)
+    assert default.postmasters == {
+        "postmaster@a.example": "ann@a.example",
+        "postmaster": "ann@a.example",
+    }
+    assert default.resolve("postmaster@b.example") is not None
+    resolved = default.resolve("postmaster@b.example")
+    assert resolved is not None and [a.address for a in resolved.accounts] == ["bob@b.example"]
+    # Configured: a remote address is fine too (resolved as remote).
+    remote = _directory_of('postmaster = "hostmaster@elsewhere.example"\n' + base)
+    resolved = remote.resolve("Postmaster")
+    assert resolved is not None and resolved.remote == ("hostmaster@elsewhere.example",)
+    assert remote.account("postmaster@a.example") is None  # nobody here may send as it
+    # An unknown local one is a located error.
+    with pytest.raises(ConfigError) as bad:
+        parse_config('postmaster = "nobody@a.example"\n' + base)
+    assert bad.value.line == 1 and "postmaster nobody@a.example" in bad.value.message
