@@ -17,6 +17,12 @@
   new commands (SMTP smuggling, relayed).  Postfix, which stores lines, does
   the same.  The BODY type is not kept in the queue, so a BINARYMIME message
   is relayed as lines (no MIME downgrade).
+* **Loops**: a message that already carries ``MAX_RECEIVED`` (100)
+  ``Received:`` fields is not sent on: its remote recipients fail with
+  ``5.4.6`` (RFC 3463, routing loop) and the sender gets a bounce.  RFC
+  5321 §6.3 suggests exactly this count, with a threshold of at least 100;
+  without it two servers whose lists name each other pass one message back
+  and forth for ever (Postfix's ``hopcount_limit`` is the same guard).
 * **Connection reuse**: at most ``connections_per_hop`` sessions per next
   hop are in use at once; a backlog for the hop waits for one and reuses it
   (RSET, then the next transaction: RFC 5321 §3.3, §4.1.1.5) instead of
@@ -57,6 +63,7 @@ from .mda import MDA, DsnRequest
 from .queue import FAILED, PENDING, SENT, Queue, QueuedRecipient, QueueEntry
 
 __all__ = [
+    "MAX_RECEIVED",
     "DeliveryFailure",
     "Relay",
     "SendResult",
@@ -64,11 +71,24 @@ __all__ = [
     "SessionPool",
     "build_dsn",
     "open_session",
+    "received_count",
     "send_message",
 ]
 
 #: A line end as stored (CRLF, or a bare CR or LF); each is sent as CRLF.
 _LINE_END = re.compile(rb"\r\n|\r|\n")
+#: Received fields after which a message is taken to be looping (RFC 5321 §6.3:
+#: "a large rejection threshold, normally at least 100").
+MAX_RECEIVED = 100
+_RECEIVED = re.compile(rb"^received[ \t]*:", re.IGNORECASE | re.MULTILINE)
+
+
+def received_count(data: bytes) -> int:
+    """How many ``Received:`` fields the header section of *data* has."""
+    end = data.find(b"\r\n\r\n")
+    head = data if end < 0 else data[: end + 2]
+    return len(_RECEIVED.findall(head))
+
 
 log = logging.getLogger("mailserver.relay")
 
@@ -873,10 +893,16 @@ class Relay:
             )
             for r, res in zip(local, results):
                 self._record(r, res.code, res.enhanced, res.text, None, notices, "delivered")
+        hops = received_count(data) if by_hop else 0
         for hop, rcpts in by_hop.items():
             if hop is None:
                 for r in rcpts:
                     self._record(r, 550, "5.4.4", "no route to this domain", None, notices)
+                continue
+            if hops >= MAX_RECEIVED:
+                for r in rcpts:
+                    text = f"mail forwarding loop: {hops} Received fields"
+                    self._record(r, 554, "5.4.6", text, None, notices)
                 continue
             host = hop[0]
             try:

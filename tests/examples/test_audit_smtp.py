@@ -9,6 +9,8 @@
   as commands.
 * A bounce for an unknown remote user is one RFC 3464 report naming that
   recipient alone, with status 5.1.1, while the known one gets the message.
+* The relay stops a forwarding loop at 100 ``Received:`` fields (RFC 5321
+  §6.3) with a 5.4.6 bounce.
 * ``postmaster`` is accepted for every local domain and bare (RFC 5321
   §4.5.1, §4.1.1.3), by default for the first account, or where the
   ``postmaster`` config key says.
@@ -21,13 +23,14 @@ import smtplib
 import socket
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from mailserver.config import ConfigError, parse_config
 from mailserver.directory import Directory
-from mailserver.relay import send_message
-from tests.examples.relay_support import dsn_fields
+from mailserver.relay import MAX_RECEIVED, received_count, send_message
+from tests.examples.relay_support import Clock, dsn_fields, make_relay, read_inbox
 from tests.examples.test_e2e_support import (
     PASSWORDS,
     A,
@@ -232,3 +235,46 @@ def test_postmaster_config_key() -> None:
     with pytest.raises(ConfigError) as bad:
         parse_config('postmaster = "nobody@a.example"\n' + base)
     assert bad.value.line == 1 and "postmaster nobody@a.example" in bad.value.message
+
+
+@pytest.mark.parametrize("received", [MAX_RECEIVED - 1, MAX_RECEIVED])
+def test_relay_stops_a_forwarding_loop(tmp_path: Path, received: int) -> None:
+    """RFC 5321 §6.3: with 100 Received fields the message is looping; it is
+    bounced (5.4.6, RFC 3463) rather than sent on once more."""
+    trace = b"".join(
+        b"Received: from mx%d.example by mx%d.example; Mon, 1 Jan 2024 00:00:00 +0000\r\n"
+        % (n, n + 1)
+        for n in range(received)
+    )
+    message = trace + b"Subject: round and round\r\n\r\nbody\r\n"
+
+    async def run() -> tuple[bytes, list[bytes]]:
+        peer = _LenientPeer()
+        server = await asyncio.start_server(peer.serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        clock = Clock()
+        relay, queue, store = make_relay(tmp_path, port, clock)
+        queue.enqueue("ann@a.example", ["far@remote.example"], message, now=clock.now)
+        try:
+            await relay.run_once()
+        finally:
+            server.close()
+            await server.wait_closed()
+        assert len(queue) == 0
+        return bytes(peer.received), read_inbox(store)
+
+    wire, inbox = asyncio.run(run())
+    if received < MAX_RECEIVED:
+        assert b"Subject: round and round" in wire and inbox == []
+        return
+    assert b"MAIL FROM" not in wire
+    (bounce,) = inbox
+    _, status, _ = dsn_fields(bounce)
+    assert "Final-Recipient: rfc822; far@remote.example" in status
+    assert "Status: 5.4.6" in status and "loop" in status
+
+
+def test_received_count_reads_the_header_section_only() -> None:
+    head = b"Received: a\r\nreceived : b\r\nX-Received: c\r\nSubject: s\r\n\r\n"
+    assert received_count(head + b"Received: in the body\r\n") == 2
+    assert received_count(b"Received: no body at all\r\n") == 1
