@@ -145,8 +145,12 @@ class MailServer:
         if not root.is_absolute():
             root = self.data_dir / root
         try:
-            root.mkdir(parents=True, exist_ok=True)
-            (root / "spool").mkdir(exist_ok=True)
+            # Private to the server's user (mode 0700 when created here):
+            # below are mail, the queue and the TLS key, and the file names
+            # alone (Maildir keeps sizes and flags in them) are not for
+            # other local users.  Postfix and Dovecot keep theirs closed too.
+            root.mkdir(mode=0o700, parents=True, exist_ok=True)
+            (root / "spool").mkdir(mode=0o700, exist_ok=True)
             store = Store(root / "mail")
             queue = Queue(root / "queue")
             if cfg.tls_cert and cfg.tls_key:

@@ -245,3 +245,13 @@ def test_print_config_is_the_demo(capsys: pytest.CaptureFixture[str]) -> None:
         "mx.iesfbmoll.example",
         "mx.correo.example",
     ]
+
+
+def test_a_new_data_directory_is_private(tmp_path: Path) -> None:
+    text, _ = demo_config()
+    with ServerThread(text, tmp_path / "data"):
+        pass
+    for name in ("iesfbmoll.example", "correo.example"):
+        root = tmp_path / "data" / name
+        assert root.stat().st_mode & 0o777 == 0o700, name
+        assert (root / "spool").stat().st_mode & 0o777 == 0o700
