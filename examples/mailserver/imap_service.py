@@ -21,11 +21,11 @@ CONDSTORE (RFC 7162: MODSEQ, CHANGEDSINCE, UNCHANGEDSINCE, HIGHESTMODSEQ),
 QRESYNC (RFC 7162 §3.2: SELECT/EXAMINE resynchronisation, VANISHED, UID
 FETCH ... VANISHED, CLOSED), SPECIAL-USE (RFC 6154: Sent, Drafts, Trash,
 Junk), LIST-EXTENDED (RFC 5258) with LIST-STATUS (RFC 5819), NAMESPACE, ID,
-ENABLE, IDLE, UNSELECT, ESEARCH, SEARCHRES (``$``), LITERAL+,
-COMPRESS=DEFLATE, BODYSTRUCTURE/ENVELOPE from :mod:`mailproto.imap.structure`
-over :func:`mailproto.mime.parse`.  For IMAP4rev2 clients (``ENABLE
-IMAP4rev2``): no ``\\Recent``/RECENT, a LIST response in SELECT, ESEARCH for
-every SEARCH.
+ENABLE, IDLE, UNSELECT, ESEARCH, SEARCHRES (``$``), LITERAL+, APPENDLIMIT
+(RFC 7889: the config's ``max_message_size``), COMPRESS=DEFLATE,
+BODYSTRUCTURE/ENVELOPE from :mod:`mailproto.imap.structure` over
+:func:`mailproto.mime.parse`.  For IMAP4rev2 clients (``ENABLE IMAP4rev2``):
+no ``\\Recent``/RECENT, a LIST response in SELECT, ESEARCH for every SEARCH.
 
 Header sections and file paths come from :mod:`mailserver.imap_cache`, so
 listing a large folder does not read every message file whole.
@@ -74,6 +74,7 @@ from mailproto.imap.types import (
     SequenceSet,
 )
 from mailproto.imf.headers import split_header_section
+from mailproto.limits import IMAPLimits
 
 from .directory import Account
 from .imap_cache import CACHE
@@ -103,6 +104,29 @@ CAPABILITIES = (
     "LIST-STATUS",
     "SEARCHRES",
 )
+#: ``(limits, capabilities)`` per configured message size (a few sites per process).
+_SETTINGS: dict[int, tuple[IMAPLimits, tuple[str, ...]]] = {}
+
+
+def _settings(site: Site) -> tuple[IMAPLimits, tuple[str, ...]]:
+    """The connection's bounds and capabilities for *site*.
+
+    The config's ``max_message_size`` (SMTP's SIZE) bounds APPEND too: it
+    is the largest literal accepted (a larger one is refused with ``NO
+    [TOOBIG]`` before any of it is sent, or ends the connection when
+    non-synchronising, RFC 7888 §4), and it is announced as ``APPENDLIMIT``
+    (RFC 7889) so that clients know before trying.
+    """
+    size = site.config.max_message_size
+    settings = _SETTINGS.get(size)
+    if settings is None:
+        settings = _SETTINGS[size] = (
+            IMAPLimits(literal_size=size),
+            (*CAPABILITIES, f"APPENDLIMIT={size}"),
+        )
+    return settings
+
+
 #: SEARCH CHARSET values understood (RFC 9051 §6.4.4: US-ASCII and UTF-8 are
 #: required; search strings are compared as Unicode text, so both are UTF-8).
 CHARSETS = ("UTF-8", "US-ASCII")
@@ -226,8 +250,10 @@ class IMAPSession:
     def __init__(self, site: Site, link: Link, *, implicit_tls: bool) -> None:
         self.site = site
         self.link = link
+        limits, capabilities = _settings(site)
         self.conn = ServerConnection(
-            capabilities=CAPABILITIES,
+            limits=limits,
+            capabilities=capabilities,
             auth_mechanisms=AUTH_MECHANISMS,
             starttls=not implicit_tls,
             tls=implicit_tls,

@@ -296,3 +296,32 @@ def test_uids_flags_and_uidvalidity_survive_a_restart(tmp_path: Path) -> None:
     with ServerThread(text, tmp_path) as second:
         after = state(second)
     assert after == before
+
+
+def test_max_message_size_bounds_append_and_is_announced(tmp_path: Path) -> None:
+    """The config's max_message_size (SMTP SIZE) is APPEND's bound too, announced
+    as APPENDLIMIT (RFC 7889); a larger literal is refused before it is sent."""
+    text, _ = demo_config(
+        extra=lambda t: t.replace(
+            "[server.ports]", "[server.limits]\nmax_message_size = 2000\n\n[server.ports]"
+        )
+    )
+    message = b"Subject: fits\r\n\r\n" + b"x" * (2000 - 19) + b"\r\n"
+    assert len(message) == 2000
+    with ServerThread(text, tmp_path) as server:
+        with smtplib.SMTP("127.0.0.1", server.port(A, "smtp"), timeout=10) as s:
+            s.ehlo()
+            assert s.esmtp_features["size"] == "2000"
+        sock = socket.create_connection(("127.0.0.1", server.port(A, "imap")), timeout=10)
+        try:
+            recv_until(sock, b"\r\n")
+            sock.sendall(f"a LOGIN {PEPE} {PASSWORDS[PEPE]}\r\nb CAPABILITY\r\n".encode())
+            assert b" APPENDLIMIT=2000" in recv_until(sock, b"b OK")
+            sock.sendall(b"c APPEND INBOX {2001}\r\n")
+            assert recv_until(sock, b"\r\n").startswith(b"c NO [TOOBIG]")
+            sock.sendall(b"d APPEND INBOX {2000}\r\n")
+            assert recv_until(sock, b"\r\n").startswith(b"+ ")
+            sock.sendall(message + b"\r\n")
+            assert b"d OK [APPENDUID " in recv_until(sock, b"d OK")
+        finally:
+            sock.close()
