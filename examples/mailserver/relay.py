@@ -77,6 +77,9 @@ __all__ = [
 
 #: A line end as stored (CRLF, or a bare CR or LF); each is sent as CRLF.
 _LINE_END = re.compile(rb"\r\n|\r|\n")
+#: Recipients per SMTP transaction: the number every server must accept
+#: (RFC 5321 §4.5.3.1.8).
+RCPTS_PER_TRANSACTION = 100
 #: Received fields after which a message is taken to be looping (RFC 5321 §6.3:
 #: "a large rejection threshold, normally at least 100").
 MAX_RECEIVED = 100
@@ -905,29 +908,38 @@ class Relay:
                     self._record(r, 554, "5.4.6", text, None, notices)
                 continue
             host = hop[0]
-            try:
-                results2 = await self._send(
-                    hop,
-                    sender=entry.sender,
-                    recipients=[r.address for r in rcpts],
-                    data=data,
-                    dsn=(
-                        smtp.Ret(entry.ret) if entry.ret in ("FULL", "HDRS") else None,
-                        entry.envid,
-                        [_rcpt_params(r) for r in rcpts],
-                    ),
-                )
-            except DeliveryFailure as exc:
-                code = 550 if exc.permanent else 451
-                for r in rcpts:
-                    self._record(r, code, exc.status, str(exc), f"{host}", notices)
-                continue
-            for r, sr in zip(rcpts, results2):
-                # A DSN-capable next hop takes the NOTIFY requests over
-                # (RFC 3461 §5.2.2); otherwise a success is "relayed" here.
-                success = None if sr.peer_dsn else "relayed"
-                text = f"{sr.code} {sr.text}"
-                self._record(r, sr.code, sr.status, text, host, notices, success)
+            # RFC 5321 §4.5.3.1.8: a server must take at least 100 recipients
+            # per transaction, and may answer 452 beyond its own limit; more
+            # go in further transactions on the same session, now, rather
+            # than waiting a backoff for the 452s (Postfix's
+            # smtp_destination_recipient_limit, 50, is the same idea).
+            for start in range(0, len(rcpts), RCPTS_PER_TRANSACTION):
+                batch = rcpts[start : start + RCPTS_PER_TRANSACTION]
+                try:
+                    results2 = await self._send(
+                        hop,
+                        sender=entry.sender,
+                        recipients=[r.address for r in batch],
+                        data=data,
+                        dsn=(
+                            smtp.Ret(entry.ret) if entry.ret in ("FULL", "HDRS") else None,
+                            entry.envid,
+                            [_rcpt_params(r) for r in batch],
+                        ),
+                    )
+                except DeliveryFailure as exc:
+                    # The hop is down or refuses this message: the same for
+                    # every batch still to go.
+                    code = 550 if exc.permanent else 451
+                    for r in rcpts[start:]:
+                        self._record(r, code, exc.status, str(exc), f"{host}", notices)
+                    break
+                for r, sr in zip(batch, results2):
+                    # A DSN-capable next hop takes the NOTIFY requests over
+                    # (RFC 3461 §5.2.2); otherwise a success is "relayed" here.
+                    success = None if sr.peer_dsn else "relayed"
+                    text = f"{sr.code} {sr.text}"
+                    self._record(r, sr.code, sr.status, text, host, notices, success)
         # Expiry: whatever is still pending after the lifetime fails now.
         if entry.pending and now - entry.created >= self.settings.lifetime:
             for r in entry.pending:

@@ -9,6 +9,8 @@
   as commands.
 * A bounce for an unknown remote user is one RFC 3464 report naming that
   recipient alone, with status 5.1.1, while the known one gets the message.
+* The relay sends at most 100 recipients per transaction (RFC 5321
+  §4.5.3.1.8), all in the same attempt.
 * The relay stops a forwarding loop at 100 ``Received:`` fields (RFC 5321
   §6.3) with a 5.4.6 bounce.
 * ``postmaster`` is accepted for every local domain and bare (RFC 5321
@@ -90,14 +92,22 @@ def test_no_false_end_of_data_smuggles_a_message(server: ServerThread, false_end
 
 
 class _LenientPeer:
-    """A next hop without CHUNKING that records every octet the relay sends."""
+    """A next hop without CHUNKING that records every octet the relay sends.
 
-    def __init__(self) -> None:
+    With *rcpt_limit*, RCPTs beyond it in one transaction get ``452 4.5.3``
+    (RFC 5321 §4.5.3.1.10); :attr:`transactions` lists the recipients each
+    transaction delivered to.
+    """
+
+    def __init__(self, rcpt_limit: int | None = None) -> None:
         self.received = bytearray()
+        self.rcpt_limit = rcpt_limit
+        self.transactions: list[list[bytes]] = []
 
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.write(b"220 peer.example ESMTP\r\n")
         in_data = False
+        rcpts: list[bytes] = []
         while True:
             line = await reader.readline()
             if not line:
@@ -106,11 +116,21 @@ class _LenientPeer:
             if in_data:
                 if line == b".\r\n":
                     in_data = False
+                    self.transactions.append(rcpts)
                     writer.write(b"250 2.0.0 queued\r\n")
                 continue
             verb = line[:4].upper()
             if verb == b"EHLO":
                 writer.write(b"250-peer.example\r\n250-8BITMIME\r\n250 PIPELINING\r\n")
+            elif verb in (b"MAIL", b"RSET"):
+                rcpts = []
+                writer.write(b"250 OK\r\n")
+            elif verb == b"RCPT":
+                if self.rcpt_limit is not None and len(rcpts) >= self.rcpt_limit:
+                    writer.write(b"452 4.5.3 Too many recipients\r\n")
+                else:
+                    rcpts.append(line[8:].strip())
+                    writer.write(b"250 OK\r\n")
             elif verb == b"DATA":
                 in_data = True
                 writer.write(b"354 go ahead\r\n")
@@ -278,3 +298,31 @@ def test_received_count_reads_the_header_section_only() -> None:
     head = b"Received: a\r\nreceived : b\r\nX-Received: c\r\nSubject: s\r\n\r\n"
     assert received_count(head + b"Received: in the body\r\n") == 2
     assert received_count(b"Received: no body at all\r\n") == 1
+
+
+def test_many_recipients_for_one_hop_go_in_transactions_of_100(tmp_path: Path) -> None:
+    """A next hop may take only the 100 recipients RFC 5321 §4.5.3.1.8 promises:
+    250 of them leave in one attempt, as 100 + 100 + 50 on one session,
+    instead of 150 waiting a backoff after 452s."""
+    rcpts = [f"user{n}@remote.example" for n in range(250)]
+
+    async def run() -> tuple[_LenientPeer, int, int]:
+        peer = _LenientPeer(rcpt_limit=100)
+        server = await asyncio.start_server(peer.serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        clock = Clock()
+        relay, queue, _ = make_relay(tmp_path, port, clock)
+        queue.enqueue("ann@a.example", rcpts, b"Subject: many\r\n\r\nx\r\n", now=clock.now)
+        try:
+            await relay.run_once()
+        finally:
+            server.close()
+            await server.wait_closed()
+        return peer, len(queue), peer.received.count(b"EHLO ")
+
+    peer, queued, sessions = asyncio.run(run())
+    assert [len(t) for t in peer.transactions] == [100, 100, 50]
+    assert sorted(r for t in peer.transactions for r in t) == sorted(
+        f"<{r}>".encode() for r in rcpts
+    )
+    assert queued == 0 and sessions == 1
