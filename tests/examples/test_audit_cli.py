@@ -7,6 +7,8 @@
 * Bad TLS files are start errors that name the file and the problem
   (OpenSSL alone says "No such file or directory" or "PEM lib").
 * Usage errors exit with status 2 and say what is wrong.
+* A clean stop refuses the message still arriving (421, stored nowhere)
+  and keeps the relay queue, which empties after the next start.
 * The start-up banner's accounts, passwords and ports are enough to log in;
   ``--print-config`` prints the demo configuration.
 """
@@ -19,6 +21,7 @@ import re
 import resource
 import shlex
 import signal
+import smtplib
 import socket
 import ssl
 import subprocess
@@ -30,8 +33,18 @@ import pytest
 
 from mailserver.cli import describe, free_port, main
 from mailserver.config import DEMO_CONFIG, parse_config
-from tests.examples.test_e2e_support import A, ServerThread, demo_config, recv_until, unverified
+from tests.examples.test_e2e_support import (
+    PASSWORDS,
+    A,
+    B,
+    ServerThread,
+    demo_config,
+    recv_until,
+    unverified,
+    wait_for,
+)
 
+PEPE, MANOLO = "pepe@iesfbmoll.example", "manolo@correo.example"
 LAUNCHER = Path(__file__).resolve().parents[2] / "examples" / "run_mailserver.py"
 READY = b"mailserver: ready"
 
@@ -255,3 +268,36 @@ def test_a_new_data_directory_is_private(tmp_path: Path) -> None:
         root = tmp_path / "data" / name
         assert root.stat().st_mode & 0o777 == 0o700, name
         assert (root / "spool").stat().st_mode & 0o777 == 0o700
+
+
+def test_a_clean_stop_refuses_the_message_in_flight_and_keeps_the_queue(tmp_path: Path) -> None:
+    """Shutdown: a message still arriving gets 421, not 250, and is nowhere;
+    one queued for a remote domain whose MTA is down stays queued and leaves
+    after the next start, once that MTA is up."""
+    text, _ = demo_config(retry_base=1)
+    first, second = text.split("[[server]]")[1:]
+    config_a, config_b = "[[server]]" + first, "[[server]]" + second
+    root = tmp_path / "a" / "iesfbmoll.example"
+    queued = b"Subject: audit-queued\r\n\r\nfor manolo\r\n"
+    a = ServerThread(config_a, tmp_path / "a").start()
+    try:
+        with smtplib.SMTP("127.0.0.1", a.port(A, "submission"), timeout=10) as s:
+            s.login(PEPE, PASSWORDS[PEPE])
+            assert s.sendmail(PEPE, [MANOLO], queued) == {}
+        sock = socket.create_connection(("127.0.0.1", a.port(A, "smtp")), timeout=10)
+        recv_until(sock, b"\r\n")
+        sock.sendall(b"EHLO x\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<ana@iesfbmoll.example>\r\n")
+        sock.sendall(b"DATA\r\n")
+        assert b"354" in recv_until(sock, b"354")
+        sock.sendall(b"Subject: audit-in-flight\r\n\r\nhalf of it\r\n")
+    finally:
+        a.stop()
+    assert recv_until(sock, b"\r\n").startswith(b"421")
+    sock.close()
+    for sub in ("new", "cur", "tmp"):
+        for path in (root / "mail" / "ana@iesfbmoll.example" / sub).glob("*"):
+            assert b"audit-in-flight" not in path.read_bytes()
+    assert list((root / "spool").iterdir()) == []
+    assert any(p.suffix == ".msg" for p in (root / "queue").iterdir())
+    with ServerThread(config_b, tmp_path / "b") as b, ServerThread(config_a, tmp_path / "a"):
+        assert wait_for(lambda: any(m.endswith(queued) for m in b.messages(B, MANOLO)), 30)
