@@ -104,6 +104,12 @@ CAPABILITIES = (
     "LIST-STATUS",
     "SEARCHRES",
 )
+#: Seconds a client may stay silent before it has logged in.  RFC 9051 §5.4
+#: asks at least 30 minutes of an autologout timer *after* authentication
+#: (``Site.imap_timeout``) and sets no bound before it; without a shorter
+#: one, a thousand silent connections would hold every slot of the
+#: listener for half an hour.  Clients log in right after the greeting.
+PREAUTH_TIMEOUT = 120.0
 #: ``(limits, capabilities)`` per configured message size (a few sites per process).
 _SETTINGS: dict[int, tuple[IMAPLimits, tuple[str, ...]]] = {}
 
@@ -365,6 +371,7 @@ class IMAPSession:
 
     def _login(self, account: Account) -> None:
         self.account = account
+        self.link.idle_timeout = self.site.imap_timeout  # the 30 minutes of RFC 9051 §5.4
         self.mailbox = self.site.store.mailbox(account.address)
         for name in ("Sent", "Drafts", "Trash", "Junk"):
             if not self.mailbox.exists(name):
@@ -1455,7 +1462,7 @@ def imap_session(site: Site, *, implicit_tls: bool) -> Callable[[Link], Awaitabl
             session.conn,
             session,
             ssl_context=site.ssl_context,
-            idle_timeout=site.imap_timeout,
+            idle_timeout=min(PREAUTH_TIMEOUT, site.imap_timeout),
             cleanup=session.close,
         )
 

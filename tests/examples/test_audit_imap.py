@@ -12,6 +12,9 @@
   octet is sent (synchronising), or the connection ends (LITERAL+).
 * UIDVALIDITY, UIDs, UIDNEXT, flags and keywords survive a server restart.
 * AUTHENTICATE PLAIN and LOGIN through imaplib.
+* Silence before login ends the connection after ``PREAUTH_TIMEOUT``
+  (two minutes), silence after it only after the 30 minutes of RFC 9051 §5.4.
+* ``max_message_size`` bounds APPEND and is announced as APPENDLIMIT.
 * A modified UTF-7 name from an IMAP4rev1 client comes back as it was sent,
   and names the same folder as its UTF-8 spelling.
 """
@@ -22,12 +25,14 @@ import imaplib
 import re
 import smtplib
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from mailserver import imap_service
 from tests.examples.test_e2e_support import (
     PASSWORDS,
     A,
@@ -325,3 +330,27 @@ def test_max_message_size_bounds_append_and_is_announced(tmp_path: Path) -> None
             assert b"d OK [APPENDUID " in recv_until(sock, b"d OK")
         finally:
             sock.close()
+
+
+def test_silence_before_login_ends_sooner_than_after(
+    server: ServerThread, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client that never logs in is closed after PREAUTH_TIMEOUT; once
+    logged in, the 30-minute autologout of RFC 9051 §5.4 applies."""
+    monkeypatch.setattr(imap_service, "PREAUTH_TIMEOUT", 0.5)
+    silent = socket.create_connection(("127.0.0.1", server.port(A, "imap")), timeout=10)
+    user = socket.create_connection(("127.0.0.1", server.port(A, "imap")), timeout=10)
+    try:
+        recv_until(silent, b"\r\n")
+        recv_until(user, b"\r\n")
+        user.sendall(f"a LOGIN {PEPE} {PASSWORDS[PEPE]}\r\n".encode())
+        assert b"a OK" in recv_until(user, b"a OK")
+        started = time.monotonic()
+        assert recv_until(silent, b"\r\n", timeout=10).startswith(b"* BYE")
+        assert time.monotonic() - started < 5
+        time.sleep(1.0)  # twice the pre-login timeout, in silence
+        user.sendall(b"b NOOP\r\n")
+        assert b"b OK" in recv_until(user, b"b OK")
+    finally:
+        silent.close()
+        user.close()
