@@ -326,3 +326,18 @@ def test_many_recipients_for_one_hop_go_in_transactions_of_100(tmp_path: Path) -
         f"<{r}>".encode() for r in rcpts
     )
     assert queued == 0 and sessions == 1
+
+
+@pytest.mark.parametrize("mechanism", ["PLAIN", "LOGIN"])
+def test_submission_auth_plain_and_login(server: ServerThread, mechanism: str) -> None:
+    """Both plaintext SASL mechanisms smtplib knows, chosen explicitly (its
+    login() would pick PLAIN): the one stored SCRAM secret checks either."""
+    with smtplib.SMTP("127.0.0.1", server.port(A, "submission"), timeout=10) as s:
+        s.starttls(context=unverified())
+        s.ehlo()
+        assert mechanism in s.esmtp_features["auth"].split()
+        s.user, s.password = PEPE, PASSWORDS[PEPE]
+        authobject = s.auth_plain if mechanism == "PLAIN" else s.auth_login
+        code, _ = s.auth(mechanism, authobject, initial_response_ok=False)
+        assert code == 235
+        assert s.mail(PEPE)[0] == 250
