@@ -143,11 +143,12 @@ class Directory:
             if key in self._accounts or key in self._aliases or key in self._lists:
                 raise DirectoryError(f"list {key} is already an address here")
             self._lists[key] = tuple(_check_address(m) for m in members)
+        # Before the members are checked: a list may name postmaster@.
+        self._add_postmasters(postmaster)
         for key, members in self._lists.items():
             for member in members:
                 if self.is_local(member) and not self.exists(member):
                     raise DirectoryError(f"list {key} has member {member}, unknown here")
-        self._add_postmasters(postmaster)
 
     def _add_postmasters(self, postmaster: str | None) -> None:
         if postmaster is not None:

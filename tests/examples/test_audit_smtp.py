@@ -251,6 +251,15 @@ def test_postmaster_config_key() -> None:
     resolved = remote.resolve("Postmaster")
     assert resolved is not None and resolved.remote == ("hostmaster@elsewhere.example",)
     assert remote.account("postmaster@a.example") is None  # nobody here may send as it
+    # A list may name the implicit postmaster, and be the postmaster itself
+    # (expansion stops at the repeat).
+    listed = _directory_of(
+        'postmaster = "staff@a.example"\n' + base + '[[lists]]\naddress = "staff@a.example"\n'
+        'members = ["postmaster@a.example", "ann@a.example", "bob@b.example"]\n'
+    )
+    resolved = listed.resolve("postmaster@a.example")
+    assert resolved is not None
+    assert sorted(a.address for a in resolved.accounts) == ["ann@a.example", "bob@b.example"]
     # An unknown local one is a located error.
     with pytest.raises(ConfigError) as bad:
         parse_config('postmaster = "nobody@a.example"\n' + base)
