@@ -28,6 +28,11 @@ alternating which server goes first, and the medians are reported.  Each
 server first gets :data:`WARMUP` untimed messages (creating the mailbox is
 not intake).  Every stored message is counted afterwards.
 
+``--ceiling`` adds two columns after each cell: the best messages per
+second that this cell's floors allow any asyncio server, measured right
+after the two servers (see :func:`ceiling`), and that rate over aiosmtpd's
+— the largest ratio reachable here and now.
+
 ``--floor`` measures, instead, what any Python server pays on this machine
 before any mail logic: the bare Maildir steps (write, fsync, rename, fsync
 the directory) in a plain loop; the reference store alone
@@ -39,7 +44,8 @@ storage) for the same cells.
 Usage::
 
     python benchmarks/bench_server_smtp.py [--messages 1000] [--sizes 1024,102400]
-                                           [--sessions 1,20] [--repeat 1] [--floor]
+                                           [--sessions 1,20] [--repeat 1] [--ceiling]
+                                           [--floor]
 """
 
 from __future__ import annotations
@@ -205,6 +211,57 @@ def fsync_floor(directory: Path, size: int, count: int = 300) -> tuple[float, fl
         store_durably(directory, str(i), data)
     elapsed, used = time.perf_counter() - start, time.process_time() - cpu
     return elapsed / count * 1000, used / count * 1000
+
+
+def parallel_fsync_floor(
+    directory: Path, size: int, sessions: int, count: int
+) -> tuple[float, float]:
+    """:func:`fsync_floor` with *sessions* threads storing at once: wall and CPU ms per message.
+
+    What durable intake costs at best with that many deliveries in flight
+    (the file system may share journal commits between concurrent syncs).
+    """
+    import concurrent.futures
+
+    for sub in ("tmp", "new"):
+        (directory / sub).mkdir(parents=True, exist_ok=True)
+    data = b"x" * size
+    per = max(1, count // sessions)
+
+    def worker(k: int) -> None:
+        for i in range(per):
+            store_durably(directory, f"{k}.{i}", data)
+
+    start, cpu = time.perf_counter(), time.process_time()
+    with concurrent.futures.ThreadPoolExecutor(sessions) as pool:
+        list(pool.map(worker, range(sessions)))
+    done = per * sessions
+    elapsed, used = time.perf_counter() - start, time.process_time() - cpu
+    return elapsed / done * 1000, used / done * 1000
+
+
+def ceiling(tmp: Path, messages: int, size: int, sessions: int) -> float:
+    """An upper bound of the messages/s any asyncio server could reach in this cell, here and now.
+
+    Measured right after the two servers, from the two floors: the
+    canned-reply asyncio server (accept, replies and reads, nothing else)
+    and the bare durable Maildir steps (:func:`fsync_floor`, or
+    :func:`parallel_fsync_floor` with several sessions).  With one session
+    nothing overlaps — smtp-source waits for each reply, and ``250`` waits
+    for the syncs — so a message costs at least the sum of the two wall
+    times.  With several, the rate is bounded by each floor's own rate and
+    by the machine's cores shared by the two floors' CPU time (smtp-source's
+    own CPU is left out, so the bound is generous).
+    """
+    elapsed, cpu, _ = run_canned(tmp, messages, size, sessions)
+    canned_wall, canned_cpu = elapsed / messages * 1000, cpu / messages * 1000
+    where = tmp / f"ceiling-{size}-{sessions}-{time.monotonic_ns()}"
+    if sessions == 1:
+        sync_wall, sync_cpu = fsync_floor(where, size, count=min(messages, 300))
+        return 1000 / (canned_wall + sync_wall)
+    sync_wall, sync_cpu = parallel_fsync_floor(where, size, sessions, count=min(messages, 600))
+    cores = os.cpu_count() or 1
+    return min(1000 / canned_wall, 1000 / sync_wall, cores * 1000 / (canned_cpu + sync_cpu))
 
 
 def store_cost(messages: int, size: int, in_flight: int) -> tuple[float, float]:
@@ -377,6 +434,11 @@ def main() -> None:
         action="store_true",
         help="measure the floors instead: the bare fsync steps, and a canned-reply server",
     )
+    p.add_argument(
+        "--ceiling",
+        action="store_true",
+        help="after each cell, measure the floors and print the best rate and ratio they allow",
+    )
     p.add_argument("--serve-aiosmtpd", nargs=2, metavar=("PORT", "MAILDIR"), help=argparse.SUPPRESS)
     p.add_argument("--serve-canned", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -399,9 +461,12 @@ def main() -> None:
     print(f"{n} messages per run, {args.repeat} run(s) per cell; messages/s (median),")
     print("CPU ms per message of each server process (median); stored messages counted")
     print(f"load average at start: {os.getloadavg()[0]:.2f} (1 min)")
+    if args.ceiling:
+        print("ceiling: the best messages/s the floors allow (see ceiling()), and that / aiosmtpd")
     print(
         f"{'size':>8} {'sessions':>8} {'mailserver':>11} {'aiosmtpd':>9} {'ratio':>7}"
         f" {'cpu ms':>7} {'cpu ms':>7} {'load':>5}"
+        + (f" {'ceiling':>8} {'max':>6}" if args.ceiling else "")
     )
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
@@ -421,10 +486,14 @@ def main() -> None:
                         cpus[who].append(cpu / n * 1000)
                 ms_rate = statistics.median(rates["ms"])
                 aio_rate = statistics.median(rates["aio"])
+                bound = ""
+                if args.ceiling:
+                    best = ceiling(tmp, n, size, sessions)
+                    bound = f" {best:>8.1f} {best / aio_rate:>5.2f}x"
                 print(
                     f"{size:>8} {sessions:>8} {ms_rate:>11.1f} {aio_rate:>9.1f}"
                     f" {ms_rate / aio_rate:>6.2f}x {statistics.median(cpus['ms']):>7.2f}"
-                    f" {statistics.median(cpus['aio']):>7.2f} {os.getloadavg()[0]:>5.2f}",
+                    f" {statistics.median(cpus['aio']):>7.2f} {os.getloadavg()[0]:>5.2f}{bound}",
                     flush=True,
                 )
 
