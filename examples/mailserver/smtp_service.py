@@ -44,6 +44,7 @@ from .directory import Account, Directory, normalize_address
 from .maildir import Spooled
 from .mda import new_queue_id, received_header
 from .pump import Link, Site, pump_session
+from .relay import MAX_RECEIVED, received_count
 from .tls import plaintext_auth_allowed
 
 __all__ = ["SMTPSession", "smtp_session"]
@@ -58,6 +59,14 @@ NO_SUCH_USER = smtp.Reply(code=550, enhanced_status="5.1.1", lines="No such user
 SENDER_NOT_OWNED = smtp.Reply(
     code=553, enhanced_status="5.7.1", lines="Sender address not owned by the authenticated user"
 )
+#: RFC 3463 5.4.6, "routing loop detected"; RFC 5321 §6.3.
+MAIL_LOOP = smtp.Reply(
+    code=554, enhanced_status="5.4.6", lines="Too many Received fields: mail loop"
+)
+#: How much of a message's start is searched for Received fields: 100 of
+#: them take about 6-20 KB; a header section longer than this is counted
+#: in its first part only.
+LOOP_SCAN = 64 * 1024
 BUSY = b"421 4.3.2 Too many connections, try again later\r\n"
 GREETING = smtp.Reply(code=220, lines="ESMTP mailproto")
 # EHLO replies by client name: MTAs greet with the same name on every
@@ -119,6 +128,15 @@ class Spool:
             self._file = open(self.path, "xb")  # noqa: SIM115 (closed by close())
             self._file.writelines(self._chunks)
             self._chunks = []
+
+    def head(self, limit: int) -> bytes:
+        """The first *limit* octets of the data (fewer if it is shorter)."""
+        if self._file is not None and self.path is not None:
+            self._file.flush()
+            with open(self.path, "rb") as f:
+                return f.read(limit)
+        head = b"".join(self._chunks)
+        return head[:limit] if len(head) > limit else head
 
     def message(self, prefix: bytes) -> bytes | Spooled:
         """The message with *prefix* (trace fields) in front."""
@@ -352,6 +370,13 @@ class SMTPSession:
                 spool.close()
 
     async def _deliver_spool(self, spool: Spool) -> smtp.Reply:
+        if received_count(spool.head(LOOP_SCAN)) >= MAX_RECEIVED:
+            # RFC 5321 §6.3: count the Received fields to detect a loop,
+            # with a threshold of at least 100.  Refused here, at intake,
+            # not only when relaying (relay.py): otherwise every pass of a
+            # looping message would deliver another copy to local members
+            # of the lists it loops through.
+            return MAIL_LOOP
         conn = self.conn
         mail = conn.mail_from
         sender = str(mail.sender) if mail is not None and mail.sender is not None else ""
