@@ -4,10 +4,22 @@ On-disk layout (one directory per account under the store root)::
 
     <root>/<account>/                 INBOX (a Maildir: tmp/ new/ cur/)
     <root>/<account>/.Sent/           folder "Sent" (Maildir++: a Maildir whose
-    <root>/<account>/.Archive.2024/   name is "." + the IMAP name, hierarchy
-                                      separator "."; each has a ``maildirfolder`` file)
+    <root>/<account>/.Archive.2024/   name is "." + the IMAP name in modified UTF-7,
+    <root>/<account>/.Caf&AOk-/       hierarchy separator "."; each has a
+                                      ``maildirfolder`` file) -- folder "Café"
     <root>/<account>/*/mailproto-index    per-folder UID/MODSEQ log (below)
     <root>/<account>/mailproto-subscriptions, mailproto-uidvalidity, mailproto-pop3.lock
+
+**Folder names on disk** are IMAP modified UTF-7 (RFC 3501 §5.1.3, the
+codec :mod:`mailproto.codecs.imap_utf7`), as Courier's Maildir++ and
+Dovecot's default Maildir++ layout store them, so that either server can
+work on the same Maildir: ``Café`` is ``.Caf&AOk-``, ``R&D`` is ``.R&-D``.
+The encoding never produces ``.`` or ``/`` (its base64 alphabet is
+``A-Za-z0-9+,``), so the hierarchy separator on disk is exactly the one of
+the IMAP name and every name is one directory component.  See
+``Mailbox._dir`` (name -> directory) and ``_folder_of_dir`` (directory ->
+name); earlier versions of this server wrote UTF-8 directory names, which
+``Mailbox._migrate_legacy_dirs`` renames when the account is opened.
 
 Message files follow the Maildir conventions (D. J. Bernstein's maildir(5)
 and Courier's Maildir++): a unique base name
@@ -99,6 +111,8 @@ from pathlib import Path
 
 import attrs
 
+from mailproto.codecs import imap_utf7
+
 __all__ = [
     "SPECIAL_USE",
     "STANDARD_FLAGS",
@@ -145,6 +159,9 @@ _SUBSCRIPTIONS = "mailproto-subscriptions"
 _UIDVALIDITY = "mailproto-uidvalidity"
 _POP3_LOCK = "mailproto-pop3.lock"
 _SEP = "."
+# Longest directory name most file systems take (NAME_MAX on Linux, BSDs,
+# macOS); a folder's directory is "." + its modified UTF-7 name.
+_NAME_MAX = 255
 # Scratch directories (a folder being created or deleted).  ".." + anything
 # is never the directory of a valid folder name (names cannot start with
 # "."), so a leftover from a crash can never show up as a folder.
@@ -315,8 +332,10 @@ def validate_folder_name(name: str) -> str:
     directory or confuse the Maildir++ mapping — empty names or components
     (``a..b``, leading or trailing ``.``), ``/`` and ``\\``, a leading ``~``,
     NUL and other control characters, the LIST wildcards ``%`` and ``*``,
-    children of INBOX, and names longer than 200 bytes.  Raises
-    :class:`FolderNameError`.
+    children of INBOX, names longer than 200 bytes in UTF-8, and names whose
+    directory (``"." +`` the modified UTF-7 form) would be longer than the
+    file system's 255-character limit (up to twice the UTF-8 length: ``é``
+    alone is ``&AOk-``).  Raises :class:`FolderNameError`.
     """
     if not name:
         raise FolderNameError("empty folder name")
@@ -337,6 +356,32 @@ def validate_folder_name(name: str) -> str:
         raise FolderNameError("empty or space-padded hierarchy level in folder name")
     if parts[0].upper() == "INBOX":
         raise FolderNameError("INBOX cannot have children here")
+    if len(imap_utf7.encode(name)) + 1 > _NAME_MAX:
+        raise FolderNameError("folder name too long once encoded for the file system")
+    return name
+
+
+def _folder_of_dir(dirname: str) -> str | None:
+    """The IMAP name of Maildir++ folder directory *dirname*, or None.
+
+    None for anything that is not the canonical directory of a valid
+    folder name: not ``"."`` + modified UTF-7 (``.Café`` from an older
+    version of this server, which ``Mailbox._migrate_legacy_dirs``
+    renames), a name :func:`validate_folder_name` refuses (``.a&AAk-b`` is
+    ``a<TAB>b``), INBOX (the account root is INBOX), scratch directories, and
+    non-canonical encodings (``&AGEA6Q-`` for ``aé``, whose canonical form
+    is ``a&AOk-``): a name must map back to the very directory it came
+    from, or :meth:`Mailbox.folder` would not find it.
+    """
+    if not dirname.startswith(".") or dirname.startswith(_SCRATCH):
+        return None
+    encoded = dirname[1:]
+    try:
+        name = validate_folder_name(imap_utf7.decode(encoded))
+    except ValueError:  # FolderNameError is one too
+        return None
+    if name == "INBOX" or imap_utf7.encode(name) != encoded:
+        return None
     return name
 
 
@@ -1743,6 +1788,7 @@ class Mailbox:
             (path / sub).mkdir(parents=True, exist_ok=True)
         for leftover in path.glob(f"{_SCRATCH}*"):
             shutil.rmtree(leftover, ignore_errors=True)  # a crash mid-create/delete
+        self._migrate_legacy_dirs()
         if fresh:
             self.subscribe("INBOX")
         # The special-use folders always exist (Dovecot's "auto = subscribe"):
@@ -1755,14 +1801,80 @@ class Mailbox:
     # -- folders ---------------------------------------------------------------
 
     def _dir(self, name: str) -> Path:
+        """The directory of folder *name*: ``"." +`` its modified UTF-7 form."""
         name = validate_folder_name(name)
         if name == "INBOX":
             return self.path
-        path = self.path / f".{name}"
+        path = self.path / f".{imap_utf7.encode(name)}"
         # Belt and braces: whatever the validation missed, never leave the root.
         if path.resolve().parent != self.path.resolve():
             raise FolderNameError("folder name escapes the mailbox")
         return path
+
+    def _migrate_legacy_dirs(self) -> None:
+        """Rename folder directories not in canonical modified UTF-7.
+
+        Earlier versions of this server stored a folder as ``"." +`` its
+        IMAP name in UTF-8 (``.Café``, ``.R&D``).  We migrate rather than
+        list such a directory under its raw name: the name <-> directory
+        mapping must stay one function, or :meth:`folder` would need a
+        second lookup path, ``.Café`` and ``.Caf&AOk-`` could both claim
+        "Café", and Dovecot or Courier on the same Maildir would still show
+        the folder under a garbled name.  A rename is atomic and keeps the
+        folder's index, so UIDVALIDITY and UIDs survive and clients do not
+        resynchronise.  Only directories with ``maildirfolder`` and ``cur/``
+        (folders, not other files of the account) are touched.  A name that
+        decodes as modified UTF-7 is read as such (``.Caf&AOk-`` is "Café"
+        even if an old version wrote it for a folder literally named
+        ``Caf&AOk-``: ambiguous, and the modified UTF-7 reading is the one
+        every other Maildir++ server makes); a non-canonical encoding
+        written by another tool is renamed to the canonical one.  When the
+        canonical directory already exists, both are kept and the legacy
+        one is logged and not listed (merging folders is a human's call).
+        """
+        with os.scandir(self.path) as it:
+            candidates = [
+                e.name
+                for e in it
+                if e.name.startswith(".")
+                and not e.name.startswith(_SCRATCH)
+                and e.is_dir()
+                and _folder_of_dir(e.name) is None
+            ]
+        moved = False
+        for dirname in candidates:
+            raw = dirname[1:]
+            try:
+                name = imap_utf7.decode(raw)
+            except ValueError:
+                name = raw  # UTF-8 (or a bare "&") from an older version
+            try:
+                name = validate_folder_name(name)
+            except FolderNameError:
+                continue  # not a folder a client could have created
+            source = self.path / dirname
+            if name == "INBOX" or not (source / "maildirfolder").is_file():
+                continue
+            if not (source / "cur").is_dir():
+                continue
+            target = self._dir(name)
+            if target.exists():
+                log.warning("%s: not migrating %r: %s exists", self.path, dirname, target.name)
+                continue
+            try:
+                os.rename(source, target)
+            except OSError as exc:
+                # ENOENT: another process opening the account migrated it;
+                # ENOTEMPTY/EEXIST: the target appeared meanwhile (as above).
+                # Either way the account must still open.
+                if exc.errno not in (errno.ENOENT, errno.ENOTEMPTY, errno.EEXIST):
+                    raise
+                log.warning("%s: not migrating %r: %s", self.path, dirname, exc)
+                continue
+            log.info("%s: folder directory %r renamed to %r", self.path, dirname, target.name)
+            moved = True
+        if moved:
+            fsync_dir(self.path)
 
     def exists(self, name: str) -> bool:
         """True when folder *name* exists (False for invalid names)."""
@@ -1790,12 +1902,11 @@ class Mailbox:
         names = ["INBOX"]
         with os.scandir(self.path) as it:
             for entry in it:
-                if not entry.name.startswith(".") or entry.name.startswith(_SCRATCH):
+                # Directory -> IMAP name: decode modified UTF-7; anything
+                # else is not something a client could have created.
+                name = _folder_of_dir(entry.name)
+                if name is None:
                     continue
-                try:
-                    name = validate_folder_name(entry.name[1:])
-                except FolderNameError:
-                    continue  # not something a client could have created
                 if entry.is_dir() and (Path(entry.path) / "maildirfolder").exists():
                     names.append(name)
         subscribed = set(self.subscriptions())

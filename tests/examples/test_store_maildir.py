@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mailproto.codecs import imap_utf7
 from mailserver.maildir import (
     Change,
     Folder,
@@ -294,6 +295,9 @@ def test_subscriptions(tmp_path: Path) -> None:
         "wild%",
         "INBOX.child",
         "x" * 300,
+        "é" * 100,  # 200 bytes of UTF-8, but a 269-character directory name
+        "&" * 128,  # ".&-&-...": 257 characters
+        "aé" * 45,  # 135 bytes of UTF-8, 270 characters encoded
     ],
 )
 def test_traversal_and_bad_names_refused(tmp_path: Path, name: str) -> None:
@@ -305,22 +309,175 @@ def test_traversal_and_bad_names_refused(tmp_path: Path, name: str) -> None:
     assert not box.exists(name)
 
 
+# Names that exercise the modified UTF-7 mapping: "&", the separator,
+# non-ASCII from the BMP and beyond, base64's own letters next to them.
+_TRICKY = st.text(alphabet=st.sampled_from("aZ0&-+,. é日😀\u00a0~"), min_size=1, max_size=40)
+
+
 def test_any_name_stays_inside_the_account(tmp_path: Path) -> None:
     box = Store(tmp_path).mailbox("u")
 
     @settings(max_examples=60, deadline=None)
-    @given(name=st.text(min_size=1, max_size=40))
+    @given(name=st.one_of(st.text(min_size=1, max_size=40), _TRICKY))
     def check(name: str) -> None:
         try:
             folder = box.create_folder(name)
         except (FolderNameError, FileExistsError):
             return
         assert folder.path.resolve().parent == (tmp_path / "u").resolve()
-        assert folder.path.name.startswith(".")
+        # One component: "." + the modified UTF-7 name, nothing else.
+        assert folder.path.name == "." + imap_utf7.encode(name)
+        assert folder.path.name.isascii()
         assert box.exists(name)
+        # Round trip: the directory lists back as the name, also for a new
+        # process reading the disk.
+        assert name in {f.name for f in box.list_folders() if f.selectable}
+        fresh = Store(tmp_path).mailbox("u")
+        assert name in {f.name for f in fresh.list_folders() if f.selectable}
+        assert fresh.folder(name).path == folder.path
         box.delete_folder(folder.name)
+        assert name not in {f.name for f in box.list_folders()}
 
     check()
+
+
+def test_folder_names_are_modified_utf7_on_disk(tmp_path: Path) -> None:
+    # RFC 3501 §5.1.3 (and its example "&ZeVnLIqe-" for 日本語); Maildir++
+    # keeps "." as the separator between encoded levels.
+    root = tmp_path / "u"
+    box = Store(tmp_path).mailbox("u")
+    for name in ("Café", "R&D", "日本語", "日本語.2024", "Ünï.cödé"):
+        box.create_folder(name)
+    uid = box.folder("日本語.2024").append(MSG)
+    dirs = {p.name for p in root.iterdir() if p.is_dir()}
+    assert {
+        ".Caf&AOk-",
+        ".R&-D",
+        ".&ZeVnLIqe-",
+        ".&ZeVnLIqe-.2024",
+        ".&ANw-n&AO8-.c&APY-d&AOk-",
+    } <= dirs
+    assert not any(not d.isascii() for d in dirs)
+    infos = {f.name: f for f in box.list_folders()}
+    assert {"Café", "R&D", "日本語", "日本語.2024", "Ünï.cödé"} <= set(infos)
+    assert infos["日本語"].has_children and infos["日本語.2024"].selectable
+    # The parent level of a folder whose parent was never created is listed.
+    assert "Ünï" in infos and not infos["Ünï"].selectable
+    # Rename moves the children too, each to its encoded directory.
+    box.subscribe("日本語")
+    box.rename_folder("日本語", "Straße")
+    assert box.folder("Straße.2024").read(uid) == MSG
+    assert (root / ".Stra&AN8-e.2024" / "cur").is_dir()
+    assert not (root / ".&ZeVnLIqe-.2024").exists()
+    # The subscription list holds IMAP names (UTF-8 text), not directories.
+    assert "Straße" in box.subscriptions()
+    text = (root / "mailproto-subscriptions").read_text("utf-8")
+    assert "Straße\n" in text and "&" not in text
+    box.delete_folder("Café")
+    assert not (root / ".Caf&AOk-").exists()
+    assert not box.exists("Café")
+
+
+def _maildir_folder(path: Path) -> None:
+    for sub in ("tmp", "new", "cur"):
+        (path / sub).mkdir(parents=True)
+    (path / "maildirfolder").touch()
+
+
+def test_folders_made_by_other_servers_are_listed(tmp_path: Path) -> None:
+    # What Dovecot or Courier create on the same Maildir: canonical modified UTF-7.
+    root = tmp_path / "u"
+    box = Store(tmp_path).mailbox("u")
+    _maildir_folder(root / ".Ni&APE-o")
+    (root / ".Ni&APE-o" / "new" / "1.M1P1.host,S=5").write_bytes(b"x\r\n\r\n")
+    _maildir_folder(root / ".Ni&APE-o.&ZeVnLIqe-")
+    names = {f.name for f in box.list_folders()}
+    assert {"Niño", "Niño.日本語"} <= names
+    assert box.folder("Niño").path == root / ".Ni&APE-o"
+    assert len(box.folder("Niño")) == 1
+
+
+def test_directories_that_are_not_folder_names_are_not_listed(tmp_path: Path) -> None:
+    root = tmp_path / "u"
+    Store(tmp_path).mailbox("u")
+    bad = [
+        ".a&AAk-b",  # decodes to "a<TAB>b": refused name
+        ".&AC4ALg-x",  # unchanged when it has no maildirfolder file
+        ".INBOX",  # the root is INBOX
+        ".x&AH8-",  # decodes to "x<DEL>": refused name
+        ".inbox",  # INBOX in any case
+    ]
+    for name in bad:
+        _maildir_folder(root / name)
+    (root / ".&AC4ALg-x" / "maildirfolder").unlink()
+    box = Store(tmp_path).mailbox("u")  # opening migrates nothing of these
+    assert sorted(f.name for f in box.list_folders()) == [
+        "Drafts",
+        "INBOX",
+        "Junk",
+        "Sent",
+        "Trash",
+    ]
+    for name in bad:
+        assert (root / name / "cur").is_dir(), name
+
+
+def test_legacy_utf8_directories_are_migrated(tmp_path: Path) -> None:
+    # Earlier versions stored ".Café"; opening the account renames it to the
+    # modified UTF-7 directory, keeping the index (UIDVALIDITY, UIDs, flags).
+    root = tmp_path / "u"
+    box = Store(tmp_path).mailbox("u")
+    cafe = box.create_folder("Café")
+    uid = cafe.append(MSG, flags=["\\Seen", "work"])
+    uidvalidity = cafe.uidvalidity
+    box.create_folder("Café.2024")
+    box.create_folder("R&D")
+    # Write the layout of the older version by hand.
+    os.rename(root / ".Caf&AOk-", root / ".Café")
+    os.rename(root / ".Caf&AOk-.2024", root / ".Café.2024")
+    os.rename(root / ".R&-D", root / ".R&D")
+    # A non-canonical but decodable encoding from another tool: "aé".
+    _maildir_folder(root / ".&AGEA6Q-")
+    # Not a folder (no maildirfolder): left alone.
+    (root / ".Thé" / "cur").mkdir(parents=True)
+
+    box = Store(tmp_path).mailbox("u")
+    dirs = {p.name for p in root.iterdir() if p.is_dir()}
+    assert {".Caf&AOk-", ".Caf&AOk-.2024", ".R&-D", ".a&AOk-", ".Thé"} <= dirs
+    assert not {".Café", ".Café.2024", ".R&D", ".&AGEA6Q-"} & dirs
+    names = {f.name for f in box.list_folders()}
+    assert {"Café", "Café.2024", "R&D", "aé"} <= names
+    assert "Thé" not in names
+    folder = box.folder("Café")
+    assert folder.uidvalidity == uidvalidity
+    assert folder.read(uid) == MSG
+    assert folder.messages()[0].flags == {"\\Seen", "work"}
+
+
+def test_legacy_directory_is_not_merged_into_an_existing_one(tmp_path: Path) -> None:
+    root = tmp_path / "u"
+    box = Store(tmp_path).mailbox("u")
+    box.create_folder("Café").append(MSG)
+    _maildir_folder(root / ".Café")
+    (root / ".Café" / "new" / "1.M1P1.host,S=5").write_bytes(b"x\r\n\r\n")
+    box = Store(tmp_path).mailbox("u")
+    assert [f.name for f in box.list_folders()].count("Café") == 1
+    assert len(box.folder("Café")) == 1
+    assert box.folder("Café").read(box.folder("Café").uids()[0]) == MSG
+    # Both kept: merging two folders is left to a human.
+    assert (root / ".Café" / "new" / "1.M1P1.host,S=5").exists()
+
+
+def test_longest_names_fit_one_directory_component(tmp_path: Path) -> None:
+    box = Store(tmp_path).mailbox("u")
+    # 254 encoded characters + "." is NAME_MAX (255): allowed and creatable.
+    for name in ("&" * 127, "é" * 94, "x" * 200):
+        assert len(imap_utf7.encode(name)) <= 254, name
+        assert box.create_folder(name).path.is_dir()
+        assert name in {f.name for f in box.list_folders()}
+    for name in ("&" * 128, "é" * 95):  # one character more: 256 encoded
+        with pytest.raises(FolderNameError):
+            box.create_folder(name)
 
 
 def test_bad_account_names_refused(tmp_path: Path) -> None:
