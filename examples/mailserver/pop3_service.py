@@ -21,7 +21,13 @@ deletions at QUIT.
   with ``apop = true`` (the demo does); other accounts get ``-ERR [AUTH]``.
 * **Plaintext passwords** (USER/PASS, PLAIN, LOGIN) before TLS are refused
   unless ``allow_plaintext_auth`` permits it for this peer; SCRAM-SHA-256 and
-  APOP never send the password and are always accepted.
+  APOP never send the password and are always accepted.  When they are
+  refused, the connection is made with ``login_requires_tls=True`` (as the
+  IMAP service decides LOGINDISABLED): CAPA before STLS offers neither
+  ``USER`` nor PLAIN/LOGIN, and USER or AUTH PLAIN/LOGIN get
+  ``-ERR [AUTH]`` saying TLS is needed, before any password is asked for;
+  after STLS, CAPA lists them all again (RFC 2595 §4).  The checks in
+  :meth:`POP3Session.handle` stay as a second line.
 * **Line ends** (RFC 1939 §3): a multi-line response is made of CRLF lines.
   A stored message may hold a bare LF or CR (IMAP APPEND, BDAT with
   BINARYMIME); sent as it is, ``"\n.\r\n"`` would end the listing early for
@@ -76,6 +82,7 @@ class POP3Session:
             tls_active=implicit_tls,
             sasl_mechanisms=SASL_MECHANISMS,
             sasl_factory=lambda name: sasl.server_mechanism(name, hostname=site.config.hostname),
+            login_requires_tls=not site.plaintext_ok(link, False),
             expire="NEVER",
             implementation="mailproto-mailserver",
             normalize_newlines=True,

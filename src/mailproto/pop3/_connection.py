@@ -44,6 +44,18 @@ the handshake and calls :meth:`start_tls_done`.  Bytes that were received
 after the STLS command (server) or after its ``+OK`` (client) and before the
 handshake are discarded, never interpreted (the STARTTLS command injection
 attack, CVE-2011-0411, RFC 2595 §4).
+
+With ``login_requires_tls`` the server also keeps passwords off an
+unencrypted wire: until TLS is active, CAPA leaves out ``USER`` and the SASL
+mechanisms that send the password itself (PLAIN, LOGIN; any mechanism whose
+class says ``plaintext``), and USER or AUTH with such a mechanism is refused
+with ``-ERR [AUTH]`` before the client is asked for a password.  RFC 3206 §5
+names "an attempt to authenticate in violation of policy" as a use of
+``[AUTH]``; RFC 2595 §4 lets a server advertise different capabilities after
+STLS, and tells the client to discard what it learnt before and re-issue
+CAPA, so nothing hidden here is lost once the session is encrypted.  The
+same policy as IMAP's LOGINDISABLED (RFC 9051 §6.2.3), which POP3 lacks: the
+only way to say it in POP3 is to not advertise.
 """
 
 from __future__ import annotations
@@ -130,6 +142,7 @@ from mailproto.sasl import (
     decode_response,
     encode_challenge,
     encode_response,
+    is_plaintext,
     server_mechanism,
 )
 
@@ -150,6 +163,9 @@ _AUTH_CANCELLED = "authentication cancelled"
 _AUTH_MALFORMED = "malformed SASL response"
 _AUTH_UNSUPPORTED = "unsupported authentication mechanism"
 _AUTH_LIMIT_TEXT = "SASL response too long"
+# login_requires_tls: refused with [AUTH] (RFC 3206 §5, a policy refusal).
+_PLAINTEXT_NEEDS_STLS = "plaintext authentication needs TLS: use STLS first"
+_PLAINTEXT_NEEDS_TLS = "plaintext authentication needs TLS"
 
 
 def _state_error(message: str) -> RemoteProtocolError:
@@ -262,6 +278,16 @@ class ServerConnection:
     sasl_factory
         Makes a fresh :class:`~mailproto.sasl.ServerMechanism` for a name
         (default :func:`mailproto.sasl.server_mechanism`).
+    login_requires_tls
+        Until TLS is active (``tls_active``, or after STLS and
+        :meth:`start_tls_done`), leave ``USER`` and the plaintext SASL
+        mechanisms (PLAIN, LOGIN, ...: see
+        :attr:`mailproto.sasl.ServerMechanism.plaintext`) out of CAPA and
+        refuse USER and ``AUTH`` with them with ``-ERR [AUTH]``, reported as
+        :class:`CommandRejected`.  The name and meaning are those of the IMAP
+        server's option (which advertises LOGINDISABLED).  APOP is not
+        affected: it sends an MD5 digest, not the password (offer it or not
+        with the greeting's timestamp).  Default ``False``.
     expire, login_delay, implementation
         Values advertised in CAPA (RFC 2449 §§6.5, 6.7, 6.9), e.g.
         ``expire="NEVER"``, ``login_delay="900"``.
@@ -280,6 +306,7 @@ class ServerConnection:
         tls_active: bool = False,
         sasl_mechanisms: Sequence[str] = (),
         sasl_factory: Callable[[str], ServerMechanism] | None = None,
+        login_requires_tls: bool = False,
         expire: str | None = None,
         login_delay: str | None = None,
         implementation: str | None = None,
@@ -292,6 +319,15 @@ class ServerConnection:
         self.tls_active = tls_active
         self._sasl_names = tuple(m.upper() for m in sasl_mechanisms)
         self._sasl_factory = sasl_factory if sasl_factory is not None else server_mechanism
+        #: Hide and refuse USER/PASS and plaintext SASL mechanisms until TLS
+        #: is active (see the class docs).
+        self.login_requires_tls = login_requires_tls
+        # The offered mechanisms that send the password in clear: worked out
+        # on first use (or now, with login_requires_tls, so that a name the
+        # factory cannot make fails at construction, not at the first CAPA).
+        self._plaintext_names: frozenset[str] | None = None
+        if login_requires_tls:
+            self._plaintext_mechanisms()
         self._expire = expire
         self._login_delay = login_delay
         self._implementation = implementation
@@ -339,11 +375,18 @@ class ServerConnection:
 
     @property
     def capabilities(self) -> Capabilities:
-        """What CAPA answers now (STLS disappears once TLS is active)."""
+        """What CAPA answers now (STLS disappears once TLS is active; with
+        ``login_requires_tls``, USER and plaintext SASL mechanisms appear
+        only then)."""
+        sasl_names = self._sasl_names
+        plain_ok = self._plaintext_allowed()
+        if not plain_ok:
+            hidden = self._plaintext_mechanisms()
+            sasl_names = tuple(name for name in sasl_names if name not in hidden)
         return Capabilities(
             top=True,
-            user=self._user_pass,
-            sasl=self._sasl_names,
+            user=self._user_pass and plain_ok,
+            sasl=sasl_names,
             resp_codes=True,
             auth_resp_code=True,
             pipelining=True,
@@ -353,6 +396,30 @@ class ServerConnection:
             login_delay=self._login_delay,
             implementation=self._implementation,
         )
+
+    def _plaintext_allowed(self) -> bool:
+        # RFC 2595 §4 / RFC 8314: a password may cross the wire in clear
+        # only when the application allows it or the wire is encrypted.
+        return self.tls_active or not self.login_requires_tls
+
+    def _plaintext_mechanisms(self) -> frozenset[str]:
+        names = self._plaintext_names
+        if names is None:
+            names = self._plaintext_names = frozenset(
+                name for name in self._sasl_names if self._sends_password(name)
+            )
+        return names
+
+    def _sends_password(self, name: str) -> bool:
+        try:
+            return is_plaintext(name)
+        except LocalProtocolError:
+            # A mechanism only the application's factory knows: its class
+            # says (ServerMechanism.plaintext, False unless it sets it).
+            return bool(self._sasl_factory(name).plaintext)
+
+    def _plaintext_refusal(self) -> str:
+        return _PLAINTEXT_NEEDS_STLS if self._stls else _PLAINTEXT_NEEDS_TLS
 
     @property
     def maildrop(self) -> tuple[MessageInfo, ...]:
@@ -471,11 +538,19 @@ class ServerConnection:
         if isinstance(cmd, User):
             if not self._user_pass:
                 return self._bad(verb, _UNKNOWN)
+            if not self._plaintext_allowed():
+                # Refused at USER, so that a client that checks the answer
+                # never sends PASS (Dovecot does the same).
+                return self._bad(verb, self._plaintext_refusal(), ResponseCode.AUTH)
             session.begin(verb)
             self.user = cmd.name
             self._reply(verb, True, "")
             return cmd
         if isinstance(cmd, Pass):
+            if not self._plaintext_allowed():
+                # Only if login_requires_tls was set after USER was accepted.
+                self.user = None
+                return self._bad(verb, self._plaintext_refusal(), ResponseCode.AUTH)
             session.begin(verb)
             self._owed = verb
             return cmd
@@ -580,7 +655,7 @@ class ServerConnection:
             return _DELETED
         return None
 
-    def _bad(self, verb: str, reason: str) -> Event:
+    def _bad(self, verb: str, reason: str, code: str | None = None) -> Event:
         self._errors += 1
         if self._errors > self.limits.errors:
             self._session.fail()
@@ -592,7 +667,7 @@ class ServerConnection:
                 hint=ReplyHint(text=_TOO_MANY_ERRORS),
             )
         self._session.reject()
-        self._write_status(False, reason, None)
+        self._write_status(False, reason, code)
         return CommandRejected(command=verb, reason=reason)
 
     # -- AUTH ----------------------------------------------------------------
@@ -600,6 +675,11 @@ class ServerConnection:
     def _start_auth(self, cmd: AuthCommand) -> Event | None:
         if cmd.mechanism not in self._sasl_names:
             return self._bad("AUTH", _AUTH_UNSUPPORTED)
+        if not self._plaintext_allowed() and cmd.mechanism in self._plaintext_mechanisms():
+            # Refused before the exchange starts: without an initial
+            # response the password has not been sent yet, and is not asked
+            # for.  (With one it already crossed; it is not looked at.)
+            return self._bad("AUTH", self._plaintext_refusal(), ResponseCode.AUTH)
         self._session.begin("AUTH")
         mech = self._sasl_factory(cmd.mechanism)
         self._sasl = mech
