@@ -398,8 +398,8 @@ class ServerConnection:
         )
 
     def _plaintext_allowed(self) -> bool:
-        # RFC 2595 §4 / RFC 8314: a password may cross the wire in clear
-        # only when the application allows it or the wire is encrypted.
+        # A password crosses the wire in clear only when the application
+        # allows it or the wire is encrypted (RFC 4616 §6 for PLAIN).
         return self.tls_active or not self.login_requires_tls
 
     def _plaintext_mechanisms(self) -> frozenset[str]:
@@ -415,7 +415,9 @@ class ServerConnection:
             return is_plaintext(name)
         except LocalProtocolError:
             # A mechanism only the application's factory knows: its class
-            # says (ServerMechanism.plaintext, False unless it sets it).
+            # says (ServerMechanism.plaintext, False unless it sets it).  A
+            # registered name goes by its registered class, whatever the
+            # factory makes of it: PLAIN stays plaintext.
             return bool(self._sasl_factory(name).plaintext)
 
     def _plaintext_refusal(self) -> str:
