@@ -315,10 +315,14 @@ def test_plaintext_login_refused_before_tls_when_configured(tmp_path: Path) -> N
         assert m.login(PEPE, PASSWORDS[PEPE])[0] == "OK"
         m.logout()
         p = poplib.POP3("127.0.0.1", server.port(A, "pop3"), timeout=10)
-        p.user(PEPE)
+        assert "USER" not in p.capa()
+        # Refused at USER (as Dovecot does): the password is never sent.
         with pytest.raises(poplib.error_proto) as refused:
-            p.pass_(PASSWORDS[PEPE])
+            p.user(PEPE)
         assert refused.value.args[0].startswith(b"-ERR [AUTH]")
+        p.stls(context=unverified())
+        assert p.user(PEPE).startswith(b"+OK")
+        assert p.pass_(PASSWORDS[PEPE]).startswith(b"+OK")
         p.quit()
 
 
