@@ -121,6 +121,26 @@ class IMAPLimits:
     literal_size: int = attrs.field(default=64 * 1024 * 1024, validator=_positive)
     #: Most literals in one command or response.
     literals_per_message: int = attrs.field(default=1000, validator=_positive)
+    #: Largest command a server reads, in octets: its literals and the lines
+    #: that announce them (the last line is bounded by ``line_length``).
+    #: Checked at each announcement, before ``+`` is sent or a
+    #: non-synchronising literal is read; a larger command is refused with
+    #: ``NO [TOOBIG]`` (``BAD [TOOBIG]`` for ``{n+}``, RFC 7888 §4).  Without
+    #: it the bound was ``literals_per_message`` x ``literal_size`` (64 GiB)
+    #: per connection, all buffered before the command could be judged.  The
+    #: default is ``literal_size`` (whatever it is set to): one maximal
+    #: APPEND; a server offering MULTIAPPEND (RFC 3502) may raise it for
+    #: several messages per command.
+    command_size: int = attrs.field(
+        default=attrs.Factory(lambda self: self.literal_size, takes_self=True),
+        validator=_positive,
+    )
+    #: The same bound before authentication, when a client may only LOGIN
+    #: (a user name and a password), AUTHENTICATE (no literals), ID (at most
+    #: 30 pairs of 30- and 1024-octet strings, RFC 2971 §3.3: 31,620 octets)
+    #: or send an X command.  64 KiB is ``line_length``: an unauthenticated
+    #: client can already make the server hold one line that long.
+    unauthenticated_command_size: int = attrs.field(default=65536, validator=_positive)
     #: Deepest nesting of parenthesised lists (BODYSTRUCTURE, SEARCH keys).
     nesting_depth: int = attrs.field(default=64, validator=_positive)
     #: Most items in one list (flags, FETCH attributes, sequence-set ranges).

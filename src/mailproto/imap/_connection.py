@@ -54,10 +54,13 @@ class _Fragmentizer(Fragmentizer):
         report_sync_literals: bool,
         zero_copy_threshold: int | None = None,
     ) -> None:
+        # A server judges every literal a client announces before reading it,
+        # the non-synchronising ones too (server.py, "Literals").
         super().__init__(
             limits=limits,
             report_sync_literals=report_sync_literals,
             zero_copy_threshold=zero_copy_threshold,
+            report_non_sync_literals=report_sync_literals,
         )
         #: The lines of the last message dropped by :meth:`discard`.
         self.refused_line = b""

@@ -40,6 +40,23 @@ Synchronising literals
     will not send the octets and the server calls :meth:`Fragmentizer.discard`
     to drop the half-received command.
 
+Refusing a non-synchronising literal
+    A ``{n+}`` literal's octets are on their way whatever the server says.
+    With ``report_non_sync_literals=True`` (the server connection) such an
+    announcement is reported too (``synchronizing=False``), *before* any of
+    its octets is read, with :attr:`Fragmentizer.message_octets` telling
+    what the command would weigh.  A server that refuses the command (RFC 7888
+    §4: a tagged ``BAD``, then either read and ignore the rest or close)
+    calls :meth:`Fragmentizer.skip`: the octets are then counted and dropped
+    as they arrive — never kept — and so are the further lines and
+    non-synchronising literals of the command, up to its last line.  A
+    *synchronising* announcement met while skipping also ends the command:
+    the client waits for ``+``, reads the tagged answer instead and gives
+    the command up (RFC 9051 §7.5), so the next bytes are a new command.
+    Framing is kept throughout: the line and literal size limits still
+    apply, so a skipped command can never make the server hold more than
+    one line.
+
 Poison, never skip
     When framing is lost — a line longer than the limit, a non-synchronising
     literal larger than the limit (RFC 7888 §4: the server must answer BAD and
@@ -160,6 +177,10 @@ class LiteralAnnounced:
     first_line: bytes
     #: The position of this literal in the command (0 for the first).
     index: int
+    #: False for ``{n+}``/``{n-}`` (RFC 7888): the octets follow at once,
+    #: and the server answers no ``+`` (reported only with
+    #: ``report_non_sync_literals=True``).
+    synchronizing: bool = True
 
 
 _RM_SEGMENTS, _RM_LITERALS = (RawMessage.__dict__[f].__set__ for f in ("segments", "literals"))
@@ -198,11 +219,14 @@ class Fragmentizer:
         "_error",
         "_have",
         "_literals",
+        "_octets",
         "_parts",
         "_pending",
         "_pending_binary",
+        "_report_non_sync",
         "_report_sync",
         "_segments",
+        "_skipping",
         "_zero_copy",
         "limits",
     )
@@ -213,11 +237,13 @@ class Fragmentizer:
         limits: IMAPLimits | None = None,
         report_sync_literals: bool = False,
         zero_copy_threshold: int | None = None,
+        report_non_sync_literals: bool = False,
     ) -> None:
         #: The bounds applied to lines and literals.
         self.limits = limits if limits is not None else IMAPLimits()
         self._buffer = ChunkedReceiveBuffer()
         self._report_sync = report_sync_literals
+        self._report_non_sync = report_non_sync_literals
         if zero_copy_threshold is not None and zero_copy_threshold < 0:
             raise ValueError("zero_copy_threshold must be >= 0")
         # Literals of more than this many octets stay in their received
@@ -231,6 +257,11 @@ class Fragmentizer:
         self._parts: list[bytes | memoryview] = []
         self._have = 0
         self._pending_binary = False
+        # Octets of the message being read: its lines so far and its literals,
+        # the pending one included (counted at each announcement only).
+        self._octets = 0
+        # True while the rest of a refused command is read and dropped (skip()).
+        self._skipping = False
         # The error that poisoned this fragmentizer, re-raised forever after.
         self._error: RemoteProtocolError | None = None
 
@@ -243,6 +274,18 @@ class Fragmentizer:
     def in_message(self) -> bool:
         """True when part of a message has been read (a line with a literal)."""
         return bool(self._segments)
+
+    @property
+    def message_octets(self) -> int:
+        """Octets of the message being read, counting the literal just announced.
+
+        The lines read so far and every literal announced so far, complete
+        or not; a server compares it with its bound *before* it sends ``+``
+        (or before a non-synchronising literal's octets are read).  The last
+        line of a message is not counted: it is bounded by
+        :attr:`~mailproto.limits.IMAPLimits.line_length` like every line.
+        """
+        return self._octets
 
     def receive_data(self, data: bytes | bytearray | memoryview) -> None:
         """Add bytes from the peer (dropped once the fragmentizer is poisoned)."""
@@ -258,14 +301,16 @@ class Fragmentizer:
         if need > 0 and not buf:
             # Mid-literal with nothing buffered before this chunk: the chunk
             # (or its head) is literal octets, kept as they are (see "Memory
-            # and speed of literals" above).
+            # and speed of literals" above) - or, for a refused command
+            # (skip()), only counted.
             n = len(data)
             if n <= need:
-                if n:  # an empty piece would only cost a write call later
+                if n and not self._skipping:  # an empty piece would only cost a write
                     self._parts.append(data)
                 self._have += n
                 return
-            self._parts.append(memoryview(data)[:need])
+            if not self._skipping:
+                self._parts.append(memoryview(data)[:need])
             self._have += need
             buf.set_chunk(data, need)
             return
@@ -283,6 +328,26 @@ class Fragmentizer:
         self._pending = -1
         self._parts = []
         self._have = 0
+        self._octets = 0
+        self._skipping = False
+
+    def skip(self) -> None:
+        """Drop the message being read and, as they arrive, the rest of its octets.
+
+        For a server that refused a command at a non-synchronising literal
+        (RFC 7888 §4, "read and ignore"): what was read of it is dropped now;
+        the pending literal's octets, and the lines and non-synchronising
+        literals after it, are dropped as they come, never kept.  The command
+        ends at its last line, or at a synchronising announcement (the client
+        waits for ``+``, gets the tagged refusal and gives up, RFC 9051
+        §7.5).  Nothing of it is ever reported.
+        """
+        pending, have = self._pending, self._have
+        self.discard()
+        self._skipping = True
+        if pending >= 0:
+            self._pending = pending
+            self._have = have
 
     def _poison(self, error: RemoteProtocolError) -> RemoteProtocolError:
         self._error = error
@@ -308,6 +373,15 @@ class Fragmentizer:
             if self._pending >= 0:
                 # Waiting for a literal: gather its pieces, join once complete.
                 n = self._pending
+                if self._skipping:
+                    # A refused command's literal: counted and dropped.
+                    while self._have < n and buf:
+                        self._have += len(buf.take_literal(n - self._have))
+                    if self._have < n:
+                        return NEED_DATA
+                    self._have = 0
+                    self._pending = -1
+                    continue
                 while self._have < n and buf:
                     piece = buf.take_literal(n - self._have)
                     self._parts.append(piece)
@@ -339,6 +413,9 @@ class Fragmentizer:
                 raise self._poison(exc) from None
             if line is None:
                 return NEED_DATA
+            if self._skipping:
+                self._skip_line(line)
+                continue
             if not line.endswith(_ANNOUNCING_ENDS):
                 if not self._segments:
                     # The commonest case: a whole message in one line.
@@ -348,6 +425,7 @@ class Fragmentizer:
                 message = _message(tuple(self._segments), tuple(self._literals))
                 self._segments.clear()
                 self._literals.clear()
+                self._octets = 0
                 return message
             self._segments.append(line)
             start = line.rfind(b"{")
@@ -360,21 +438,12 @@ class Fragmentizer:
                 message = _message(tuple(self._segments), tuple(self._literals))
                 self._segments.clear()
                 self._literals.clear()
+                self._octets = 0
                 return message
             binary, digits, mode = match.groups()
             sync = not mode
             if len(digits) > 20 or int(digits) > limits.literal_size:
-                shown = digits[:20].decode() + ("..." if len(digits) > 20 else "")
-                error = LimitExceeded(
-                    f"literal of {shown} octets is larger than the limit",
-                    limit="literal_size",
-                    bound=limits.literal_size,
-                    hint=ReplyHint(
-                        text="Literal too large",
-                        response_code="TOOBIG",
-                        fatal=not (sync and self._report_sync),
-                    ),
-                )
+                error = self._too_large(digits, fatal=not (sync and self._report_sync))
                 if sync and self._report_sync:
                     # The client waits for "+": refuse and carry on.
                     self.discard()
@@ -391,6 +460,7 @@ class Fragmentizer:
                 )
             self._pending = int(digits)
             self._pending_binary = bool(binary)
+            self._octets += len(line) + self._pending
             if sync and self._report_sync:
                 segments = self._segments
                 return LiteralAnnounced(
@@ -400,3 +470,44 @@ class Fragmentizer:
                     first_line=segments[0],
                     index=len(segments) - 1,
                 )
+            if not sync and self._report_non_sync:
+                segments = self._segments
+                return LiteralAnnounced(
+                    size=self._pending,
+                    binary=bool(binary),
+                    line=line,
+                    first_line=segments[0],
+                    index=len(segments) - 1,
+                    synchronizing=False,
+                )
+
+    def _too_large(self, digits: bytes, *, fatal: bool) -> LimitExceeded:
+        """The error for an announced literal above ``literal_size``."""
+        shown = digits[:20].decode() + ("..." if len(digits) > 20 else "")
+        return LimitExceeded(
+            f"literal of {shown} octets is larger than the limit",
+            limit="literal_size",
+            bound=self.limits.literal_size,
+            hint=ReplyHint(text="Literal too large", response_code="TOOBIG", fatal=fatal),
+        )
+
+    def _skip_line(self, line: bytes) -> None:
+        """One line of a command being skipped (see :meth:`skip`)."""
+        match = None
+        if line.endswith(_ANNOUNCING_ENDS):
+            start = line.rfind(b"{")
+            if start > 0 and line[start - 1] == 0x7E:  # "~"
+                start -= 1
+            match = _ANNOUNCEMENT.match(line, max(start, 0))
+        if match is None or not match.group(3):
+            # The command's last line, or a synchronising announcement: the
+            # client waits for "+", reads the refusal instead and drops the
+            # command (RFC 9051 §7.5).  Either way the command is over.
+            self._skipping = False
+            return
+        digits = match.group(2)
+        if len(digits) > 20 or int(digits) > self.limits.literal_size:
+            # Too large even to count through: RFC 7888 §4's other choice,
+            # close the connection.
+            raise self._poison(self._too_large(digits, fatal=True))
+        self._pending = int(digits)

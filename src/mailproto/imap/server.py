@@ -13,8 +13,9 @@ The connection pattern of DESIGN.md::
 Theory of operation
 -------------------
 *What the connection does itself* (pure protocol, no policy): it frames
-commands and answers each synchronising literal with ``+`` (RFC 9051 §7.5);
-it refuses a literal larger than :attr:`IMAPLimits.literal_size` with a
+commands and answers each synchronising literal with ``+`` (RFC 9051 §7.5)
+once it has judged the command (see *Literals* below); it refuses a literal
+larger than :attr:`IMAPLimits.literal_size` with a
 tagged ``NO [TOOBIG]`` *without reading its octets as commands* — the client
 is still waiting for ``+`` and will not send them, so the next bytes are a
 new command (the case imap-codec documents as dangerous: a server that
@@ -37,6 +38,22 @@ sent while a FETCH, STORE or SEARCH (not the UID forms) is in flight
 (RFC 9051 §7.5.1, RFC 7162 §3.2.10.2); no untagged data but BYE goes
 between an AUTHENTICATE command and its tagged result (RFC 9051 §6.2.2: the
 exchange is challenges and answers only); nothing follows a BYE.
+
+*Literals.*  A literal is judged from the command's first line before the
+server asks for it (``+``) or reads it: a client that is not logged in
+must not be able to make the server buffer an APPEND it will refuse.  The
+literal is refused when the command is unknown, not valid in the current
+state (RFC 9051 §6: APPEND before login), one that takes no literal
+(CAPABILITY, NOOP, ...), a second APPEND message without MULTIAPPEND
+advertised (RFC 3502), a ``{n+}`` over 4096 octets without LITERAL+
+(RFC 7888 §5), or when the command would exceed
+:attr:`IMAPLimits.command_size` (:attr:`IMAPLimits.unauthenticated_command_size`
+before login; ``NO [TOOBIG]``, RFC 9051 §7.1).  A synchronising literal
+is refused by the tagged answer alone: the client never sends it.  A
+non-synchronising one is already on its way: the command gets its tagged
+``BAD`` at once, and its octets — and the rest of the command — are dropped
+as they arrive, never buffered (RFC 7888 §4, first choice); the session
+goes on.
 
 *Ordering.*  Independent commands may be pipelined by the client and are
 reported as soon as they are read, up to
@@ -84,6 +101,7 @@ from mailproto.imap._fragmentizer import LiteralAnnounced, RawMessage
 from mailproto.imap._parser import ParseError, parse_authenticate_data, parse_command
 from mailproto.imap._serializer import write_response
 from mailproto.imap._state import (
+    ALLOWED_STATES,
     BARRIERS,
     EXPUNGE_FORBIDDEN,
     Mode,
@@ -155,8 +173,41 @@ _COMPRESS_ACTIVE = "Compression is already active"
 
 #: RFC 7888 §5: the largest non-synchronising literal LITERAL- allows.
 _LITERAL_MINUS_MAX = 4096
-# A segment that announces a non-synchronising literal ("{n+}" at its end).
-_NON_SYNC_END = re.compile(rb"\{[0-9]+[+-]\}\r?\n\Z")
+
+# The start of a command's first line, as the parser reads it: the tag, the
+# command name (an X command, or letters) and, for UID, the word after it.
+_COMMAND_HEAD = re.compile(
+    rb"([!#$&',-\[\]^-z|}~]+) ([Xx][!#$&'+,\-./0-9:;<=>?@A-Z^_`a-z|~]+|[A-Za-z]+)"
+    rb"(?: ([A-Za-z]+))?"
+)
+# APPEND whose mailbox is itself a literal: its first literal is no message.
+_APPEND_MAILBOX_LITERAL = re.compile(rb"[^ ]+ [Aa][Pp][Pp][Ee][Nn][Dd] \{[0-9]+[+-]?\}\r?\n\Z")
+#: What may follow UID (RFC 9051 §6.4.9, RFC 6851 §3.3, RFC 4315 §2.1).
+_UID_COMMANDS = frozenset({"FETCH", "STORE", "COPY", "MOVE", "SEARCH", "EXPUNGE"})
+#: Commands whose grammar holds no string at all (no arguments, or only
+#: atoms, numbers and sequence sets: RFC 9051 §9 ``enable``, ``authenticate``,
+#: ``store``, RFC 4978 ``compress``): any literal in one is refused unread.
+_NO_LITERALS = frozenset(
+    {
+        "CAPABILITY",
+        "NOOP",
+        "LOGOUT",
+        "STARTTLS",
+        "AUTHENTICATE",
+        "ENABLE",
+        "NAMESPACE",
+        "IDLE",
+        "CHECK",
+        "CLOSE",
+        "UNSELECT",
+        "EXPUNGE",
+        "STORE",
+        "COMPRESS",
+    }
+)
+_UNKNOWN = "Unknown command"
+_NO_LITERAL = "Command takes no literal"
+_TAG_IN_USE = "Tag already in use"
 
 _TAG_AT_START = re.compile(rb"[!#$&',-\[\^-z|}~\]]+")
 
@@ -509,25 +560,15 @@ class ServerConnection:
                     return ConnectionClosed()
                 return NEED_DATA
             if isinstance(message, LiteralAnnounced):
-                if session.mode is not Mode.COMMANDS:
-                    raise RemoteProtocolError(
-                        "literal in a SASL response or during IDLE",
-                        hint=ReplyHint(text="Unexpected literal", fatal=True),
-                    )
-                self._write(R.Continuation(text=_LITERAL_OK))
+                event = self._literal(message)
+                if event is not None:
+                    return event
                 continue
             assert isinstance(message, RawMessage)
             if session.mode is Mode.AUTHENTICATING:
                 event = self._sasl_line(message)
             elif session.mode is Mode.IDLING:
                 event = self._idle_line(message)
-            elif self._oversized_non_sync(message):
-                # RFC 7888 §5 (LITERAL-, part of IMAP4rev2): without LITERAL+
-                # a non-synchronising literal may carry at most 4096 octets.
-                # Its octets are already read (§4, choice 1: they were within
-                # IMAPLimits.literal_size), so framing is intact: refuse the
-                # command with BAD [TOOBIG] and go on.
-                return self._bad(_tag_of(message.segments[0]), _TOO_BIG, "BAD", "TOOBIG")
             else:
                 try:
                     parsed = parse_command(message, limits=self.limits, utf8=self._utf8)
@@ -539,21 +580,103 @@ class ServerConnection:
             if event is not None:
                 return event
 
-    def _oversized_non_sync(self, message: RawMessage) -> bool:
-        if not message.literals:
-            return False
-        if "LITERAL+" in (c.upper() for c in self.capabilities()):
-            return False
-        for segment, literal in zip(message.segments, message.literals):
-            if len(literal) > _LITERAL_MINUS_MAX and _NON_SYNC_END.search(segment):
-                return True
-        return False
+    # -- literals -------------------------------------------------------------------
+
+    def _literal(self, announced: LiteralAnnounced) -> ServerEvent | None:
+        """A client announced a literal: ask for it, let it come, or refuse it unread."""
+        frag = self._input.fragmentizer
+        mode = self._session.mode
+        if mode is not Mode.COMMANDS:
+            if announced.synchronizing:
+                raise RemoteProtocolError(
+                    "literal in a SASL response or during IDLE",
+                    hint=ReplyHint(text="Unexpected literal", fatal=True),
+                )
+            # A SASL answer (RFC 9051 §6.2.2: base64) or DONE never holds a
+            # literal; this one's octets are coming anyway: dropped as they
+            # arrive, and the exchange ends as for any malformed line.
+            frag.skip()
+            if mode is Mode.AUTHENTICATING:
+                return self._sasl_end_bad(_AUTH_MALFORMED)
+            return self._idle_end_bad()
+        refusal = self._literal_refusal(announced)
+        if refusal is None:
+            if announced.synchronizing:
+                self._write(R.Continuation(text=_LITERAL_OK))
+            return None
+        status, code, text = refusal
+        if announced.synchronizing:
+            # RFC 9051 §7.5: the client waits for "+"; on a tagged answer
+            # instead it gives the command up, so it never sends the octets.
+            frag.discard()
+        else:
+            # RFC 7888 §4: tagged BAD now; the octets, already on their way,
+            # are read and dropped (never kept), and the session goes on.
+            frag.skip()
+            status = "BAD"
+        return self._bad(_tag_of(announced.first_line), text, status, code)
+
+    def _literal_refusal(self, announced: LiteralAnnounced) -> tuple[str, str | None, str] | None:
+        """Why the command announcing *announced* will be refused, or None.
+
+        ``(status, response code, text)``.  Decided from its first line and
+        the announced sizes only, so that nothing the command would be
+        refused for costs the server its literal's octets; everything else
+        is left to the parser and to :meth:`_dispatch`, after the literal.
+        """
+        head = _COMMAND_HEAD.match(announced.first_line)
+        if head is None:
+            return "BAD", None, "Expected a tag and a command name"
+        word = head.group(2).upper()
+        if word[:1] == b"X":
+            name = "EXPERIMENTAL"  # RFC 3501 §6.5.1: any state, the application's
+        elif word == b"UID":
+            name = (head.group(3) or b"").decode("ascii").upper()
+            if name not in _UID_COMMANDS:
+                return "BAD", None, _UNKNOWN
+        else:
+            name = word.decode("ascii")
+            if name not in ALLOWED_STATES or name == "EXPERIMENTAL":
+                return "BAD", None, _UNKNOWN
+        if head.group(1).decode("ascii") in self._inflight:
+            return "BAD", None, _TAG_IN_USE
+        if not self._session.allowed(name):
+            # RFC 9051 §6: e.g. APPEND (§6.3.12) before login.
+            return "BAD", None, _NOT_NOW
+        if name in _NO_LITERALS:
+            return "BAD", None, _NO_LITERAL
+        caps = {c.upper() for c in self.capabilities()}
+        if name == "APPEND" and "MULTIAPPEND" not in caps:
+            # RFC 3502: one message per APPEND unless MULTIAPPEND is
+            # advertised.  APPEND's literals are its messages (one each,
+            # RFC 9051 §9 "append-message"), after the mailbox when that is
+            # a literal too.
+            first_message = 1 if _APPEND_MAILBOX_LITERAL.match(announced.first_line) else 0
+            if announced.index > first_message:
+                return "BAD", None, f"{_NOT_ADVERTISED}: MULTIAPPEND"
+        if (
+            not announced.synchronizing
+            and announced.size > _LITERAL_MINUS_MAX
+            and "LITERAL+" not in caps
+        ):
+            # RFC 7888 §5 (LITERAL-, part of IMAP4rev2): without LITERAL+ a
+            # non-synchronising literal may carry at most 4096 octets.
+            return "BAD", "TOOBIG", _TOO_BIG
+        limits = self.limits
+        bound = (
+            limits.unauthenticated_command_size
+            if self._session.state is State.NOT_AUTHENTICATED
+            else limits.command_size
+        )
+        if self._input.fragmentizer.message_octets > bound:
+            return "NO", "TOOBIG", _TOO_BIG
+        return None
 
     def _dispatch(self, command: C.Command) -> ServerEvent | None:
         session = self._session
         name = command_name(command)
         if command.tag in self._inflight:
-            return self._bad(command.tag, "Tag already in use")
+            return self._bad(command.tag, _TAG_IN_USE)
         if name in BARRIERS and self._inflight:
             self._deferred = command
             return None
@@ -596,7 +719,12 @@ class ServerConnection:
         self._session.mode = Mode.COMMANDS
         if len(message.segments) == 1 and message.segments[0].rstrip(b"\r\n").upper() == b"DONE":
             return IdleDone(command=idle)
+        return self._idle_end_bad()
+
+    def _idle_end_bad(self) -> ServerEvent:
         # RFC 2177 §3: anything but DONE ends IDLE with BAD.
+        idle = next(c for c in self._inflight.values() if isinstance(c, C.Idle))
+        self._session.mode = Mode.COMMANDS
         del self._inflight[idle.tag]
         return self._bad(idle.tag, "Expected DONE")
 

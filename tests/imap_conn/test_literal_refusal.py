@@ -1,0 +1,507 @@
+"""A server never invites, nor buffers, a literal it is going to refuse.
+
+The audit of the reference server found that an unauthenticated client
+sending ``a APPEND INBOX {60000000}`` got ``+`` and could chain further
+literals (MULTIAPPEND, never advertised): ~57 MB buffered per literal before
+the command was refused.  These transcripts drive
+:class:`~mailproto.imap.server.ServerConnection` (sans-I/O) through each
+refusal: no ``+`` for a command that will be refused (RFC 9051 §6: APPEND is
+an authenticated-state command; §7.5: a client that gets a tagged answer
+instead of ``+`` abandons the command), a non-synchronising literal's
+octets dropped as they arrive (RFC 7888 §4), no second APPEND message
+without MULTIAPPEND (RFC 3502), and a bound on a whole command
+(:attr:`IMAPLimits.command_size`, before login
+:attr:`IMAPLimits.unauthenticated_command_size`).
+"""
+
+from __future__ import annotations
+
+import tracemalloc
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mailproto._sentinels import NEED_DATA, PAUSED
+from mailproto.errors import LimitExceeded, ProtocolError, RemoteProtocolError
+from mailproto.imap._events import AuthFailed, BadCommand
+from mailproto.imap._fragmentizer import Fragmentizer, LiteralAnnounced, RawMessage
+from mailproto.imap._state import State
+from mailproto.imap.server import DEFAULT_CAPABILITIES, ServerConnection
+from mailproto.imap.types import commands as C
+from mailproto.imap.types import responses as R
+from mailproto.limits import IMAPLimits
+from tests.imap_conn.pair import server_events, state
+
+PLUS = b"+ Ready for literal data\r\n"
+
+
+def _server(
+    *,
+    logged_in: bool = False,
+    capabilities: tuple[str, ...] = DEFAULT_CAPABILITIES,
+    limits: IMAPLimits | None = None,
+) -> ServerConnection:
+    server = ServerConnection(capabilities=capabilities, limits=limits, announce_capabilities=False)
+    status = "PREAUTH" if logged_in else "OK"
+    server.send(R.StatusResponse(tag=None, status=status, text="ready"))  # type: ignore[arg-type]
+    server.data_to_send()
+    return server
+
+
+def _exchange(server: ServerConnection, data: bytes) -> tuple[list[Any], bytes]:
+    events = server_events(server, data)
+    return events, server.data_to_send()
+
+
+# ---- not authenticated: APPEND and the other authenticated-state commands ------------
+
+
+def test_append_before_login_is_refused_without_continuation() -> None:
+    server = _server()
+    [bad], out = _exchange(server, b"a APPEND INBOX {20000000}\r\n")
+    assert isinstance(bad, BadCommand) and bad.tag == "a"
+    assert out == b"a BAD Command not valid in this state\r\n"
+    # The client, answered instead of "+", sends no literal: the next bytes
+    # are a new command.
+    [noop], out = _exchange(server, b"b NOOP\r\n")
+    assert noop == C.Noop(tag="b") and out == b""
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b"a SELECT {5}\r\n",
+        b"a CREATE {5}\r\n",
+        b"a STATUS {5}\r\n",
+        b"a LIST {0}\r\n",
+        b"a UID FETCH 1 (BODY[HEADER.FIELDS ({4}\r\n",
+        b"a COPY 1 {5}\r\n",
+    ],
+)
+def test_other_commands_not_valid_before_login_get_no_continuation(line: bytes) -> None:
+    server = _server()
+    [bad], out = _exchange(server, line)
+    assert isinstance(bad, BadCommand)
+    assert out == b"a BAD Command not valid in this state\r\n"
+
+
+def test_non_synchronising_append_before_login_is_dropped_as_it_arrives() -> None:
+    server = _server()
+    size = 4 * 1024 * 1024
+    # The refusal is sent at the announcement, before any literal octet.
+    [bad], out = _exchange(server, b"a APPEND INBOX {%d+}\r\n" % size)
+    assert isinstance(bad, BadCommand)
+    assert out == b"a BAD Command not valid in this state\r\n"
+    chunk = 65536
+    tracemalloc.start()
+    try:
+        for _ in range(size // chunk):
+            # A fresh chunk each time: freed at once unless the server keeps it.
+            server.receive_data(bytes(chunk))
+            assert server.next_event() is NEED_DATA
+        # The command's last line ends it; the session goes on (RFC 7888 §4).
+        [noop], out = _exchange(server, b"\r\nb NOOP\r\n")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # Buffering the literal would cost 4 MiB (8 once joined); dropping it,
+    # about one chunk.
+    assert peak < 1024 * 1024
+    assert noop == C.Noop(tag="b") and out == b""
+    assert state(server) is State.NOT_AUTHENTICATED
+
+
+def test_refused_non_synchronising_command_ends_at_a_synchronising_literal() -> None:
+    # Skipping goes through further {n+} literals; at a {n} one the client
+    # waits for "+", reads the BAD instead and gives the command up.
+    server = _server()
+    events, out = _exchange(server, b"a APPEND INBOX {3+}\r\nabc {3+}\r\nd\r\n {4}\r\nb NOOP\r\n")
+    assert [type(e) for e in events] == [BadCommand, C.Noop]
+    assert out == b"a BAD Command not valid in this state\r\n"
+
+
+def test_too_large_literal_while_skipping_closes_the_connection() -> None:
+    server = _server(limits=IMAPLimits(literal_size=100))
+    [bad] = server_events(server, b"a APPEND INBOX {3+}\r\n")
+    assert isinstance(bad, BadCommand)
+    with pytest.raises(LimitExceeded) as info:
+        server_events(server, b"abc {101+}\r\n")
+    assert info.value.limit == "literal_size"
+    # RFC 7888 §4, second choice: BYE (the command already has its BAD).
+    assert server.data_to_send() == (
+        b"a BAD Command not valid in this state\r\n* BYE [TOOBIG] Literal too large\r\n"
+    )
+    assert state(server) is State.LOGOUT
+
+
+# ---- pre-auth commands that do take literals ---------------------------------------
+
+
+def test_login_with_synchronising_literals_still_works() -> None:
+    server = _server()
+    events, out = _exchange(server, b"a LOGIN {5}\r\n")
+    assert events == [] and out == PLUS
+    events, out = _exchange(server, b"alice {6}\r\n")
+    assert events == [] and out == PLUS
+    [login], out = _exchange(server, b"secret\r\n")
+    assert login == C.Login(tag="a", username="alice", password="secret") and out == b""
+    server.send(R.StatusResponse(tag="a", status="OK", text="in"))
+    assert state(server) is State.AUTHENTICATED
+
+
+def test_login_with_non_synchronising_literals_still_works() -> None:
+    server = _server()
+    [login], out = _exchange(server, b"a LOGIN {5+}\r\nalice {6+}\r\nsecret\r\n")
+    assert login == C.Login(tag="a", username="alice", password="secret") and out == b""
+
+
+def test_id_with_literal_values_before_login() -> None:
+    server = _server()
+    _, out = _exchange(server, b'a ID ("name" {8}\r\n')
+    assert out == PLUS
+    [ident], out = _exchange(server, b'mailtest "version" "1")\r\n')
+    assert ident == C.Id(tag="a", params=(("name", "mailtest"), ("version", "1")))
+
+
+def test_pre_auth_literals_are_bounded_small() -> None:
+    server = _server()
+    bound = server.limits.unauthenticated_command_size
+    line = b"a LOGIN {%d}\r\n" % bound
+    [too_big], out = _exchange(server, line)
+    assert isinstance(too_big, BadCommand)
+    assert out == b"a NO [TOOBIG] Literal too large\r\n"
+    # The bound is on the whole command: line and literals together.
+    events, out = _exchange(server, b"b LOGIN {%d}\r\n" % (bound - len(line)))
+    assert events == [] and out == PLUS
+
+
+def test_pre_auth_bound_counts_every_literal_of_the_command() -> None:
+    server = _server(limits=IMAPLimits(unauthenticated_command_size=100))
+    _, out = _exchange(server, b"a LOGIN {40}\r\n")
+    assert out == PLUS
+    [too_big], out = _exchange(server, b"u" * 40 + b" {40}\r\n")
+    assert isinstance(too_big, BadCommand)
+    assert out == b"a NO [TOOBIG] Literal too large\r\n"
+    [noop], _ = _exchange(server, b"b NOOP\r\n")
+    assert noop == C.Noop(tag="b")
+
+
+def test_pre_auth_non_synchronising_literal_over_the_bound_is_bad_and_dropped() -> None:
+    server = _server(limits=IMAPLimits(unauthenticated_command_size=100))
+    events, out = _exchange(server, b"a LOGIN {200+}\r\n" + b"p" * 200 + b" x\r\nb NOOP\r\n")
+    assert [type(e) for e in events] == [BadCommand, C.Noop]
+    assert out == b"a BAD [TOOBIG] Literal too large\r\n"
+
+
+def test_after_login_the_larger_bound_applies() -> None:
+    server = _server(limits=IMAPLimits(unauthenticated_command_size=100))
+    [login] = server_events(server, b"a LOGIN u p\r\n")
+    server.send(R.StatusResponse(tag=login.tag, status="OK", text="in"))
+    server.data_to_send()
+    events, out = _exchange(server, b"b APPEND INBOX {1000}\r\n")
+    assert events == [] and out == PLUS
+
+
+# ---- commands whose literal would be refused anyway ---------------------------------
+
+
+NO_LITERAL = b"a BAD Command takes no literal\r\n"
+NOT_NOW = b"a BAD Command not valid in this state\r\n"
+
+
+@pytest.mark.parametrize(
+    ("line", "logged_in", "answer"),
+    [
+        (b"a NOOP {5}\r\n", False, NO_LITERAL),
+        (b"a NOOP {5}\r\n", True, NO_LITERAL),
+        (b"a CAPABILITY {5}\r\n", False, NO_LITERAL),
+        (b"a LOGOUT {5}\r\n", True, NO_LITERAL),
+        (b"a STARTTLS {5}\r\n", False, NO_LITERAL),
+        (b"a AUTHENTICATE PLAIN {5}\r\n", False, NO_LITERAL),
+        (b"a AUTHENTICATE PLAIN {5}\r\n", True, NOT_NOW),
+        (b"a LOGIN {5}\r\n", True, NOT_NOW),
+        (b"a ENABLE {5}\r\n", True, NO_LITERAL),
+        (b"a UID EXPUNGE {5}\r\n", True, NOT_NOW),
+    ],
+)
+def test_command_without_strings_gets_no_continuation(
+    line: bytes, logged_in: bool, answer: bytes
+) -> None:
+    server = _server(logged_in=logged_in)
+    [bad], out = _exchange(server, line)
+    assert isinstance(bad, BadCommand) and out == answer
+
+
+@pytest.mark.parametrize(
+    ("line", "answer"),
+    [
+        (b"a FROB {5}\r\n", b"a BAD Unknown command\r\n"),
+        (b"a UID FROB {5}\r\n", b"a BAD Unknown command\r\n"),
+        (b"a {5}\r\n", b"a BAD Expected a tag and a command name\r\n"),
+        (b"{5}\r\n", b"* BAD Expected a tag and a command name\r\n"),
+        (b"a STORE 1 FLAGS {5}\r\n", NOT_NOW),
+    ],
+)
+def test_unparseable_command_gets_no_continuation(line: bytes, answer: bytes) -> None:
+    server = _server(logged_in=True)
+    [bad], out = _exchange(server, line)
+    assert isinstance(bad, BadCommand) and out == answer
+
+
+def test_experimental_command_may_take_a_literal_before_login() -> None:
+    # RFC 3501 §6.5.1: X commands are the application's, in any state.
+    server = _server()
+    events, out = _exchange(server, b"a XFROB {3}\r\n")
+    assert events == [] and out == PLUS
+    [x], _ = _exchange(server, b"abc\r\n")
+    assert isinstance(x, C.Experimental) and x.name == "XFROB"
+
+
+def test_tag_already_in_flight_gets_no_continuation() -> None:
+    server = _server(logged_in=True)
+    [noop], _ = _exchange(server, b"a NOOP\r\n")
+    assert noop == C.Noop(tag="a")
+    [bad], out = _exchange(server, b"a APPEND INBOX {5}\r\n")
+    assert isinstance(bad, BadCommand) and out == b"a BAD Tag already in use\r\n"
+    server.send(R.StatusResponse(tag="a", status="OK", text="done"))
+    assert server.data_to_send() == b"a OK done\r\n"
+
+
+# ---- APPEND: one message unless MULTIAPPEND -------------------------------------------
+
+
+def test_no_second_append_message_without_multiappend() -> None:
+    server = _server(logged_in=True)
+    _, out = _exchange(server, b"b APPEND INBOX {10}\r\n")
+    assert out == PLUS
+    [bad], out = _exchange(server, b"0123456789 {10}\r\n")
+    assert isinstance(bad, BadCommand) and bad.tag == "b"
+    assert out == b"b BAD Command not advertised: MULTIAPPEND\r\n"
+    [noop], out = _exchange(server, b"c NOOP\r\n")
+    assert noop == C.Noop(tag="c")
+
+
+def test_second_non_synchronising_append_message_is_dropped() -> None:
+    server = _server(logged_in=True)
+    events, out = _exchange(
+        server, b"b APPEND INBOX {3+}\r\nabc (\\Seen) {5+}\r\nhello\r\nc NOOP\r\n"
+    )
+    assert [type(e) for e in events] == [BadCommand, C.Noop]
+    assert out == b"b BAD Command not advertised: MULTIAPPEND\r\n"
+
+
+def test_append_mailbox_literal_is_not_a_message() -> None:
+    server = _server(logged_in=True)
+    assert _exchange(server, b"b APPEND {5}\r\n") == ([], PLUS)
+    assert _exchange(server, b'INBOX (\\Seen) "01-Jan-2024 00:00:00 +0000" {3}\r\n') == ([], PLUS)
+    [append], out = _exchange(server, b"abc\r\n")
+    assert out == b""
+    assert isinstance(append, C.Append) and append.mailbox == "INBOX"
+    assert [m.data for m in append.messages] == [b"abc"]
+
+
+def test_multiappend_advertised_allows_several_messages() -> None:
+    server = _server(logged_in=True, capabilities=(*DEFAULT_CAPABILITIES, "MULTIAPPEND"))
+    assert _exchange(server, b"b APPEND INBOX {3}\r\n") == ([], PLUS)
+    assert _exchange(server, b"abc {3}\r\n") == ([], PLUS)
+    [append], out = _exchange(server, b"def\r\n")
+    assert out == b""
+    assert isinstance(append, C.Append)
+    assert [m.data for m in append.messages] == [b"abc", b"def"]
+
+
+# ---- the bound on a whole command ------------------------------------------------------
+
+
+def test_command_size_bounds_all_literals_together() -> None:
+    limits = IMAPLimits(command_size=200)
+    server = _server(
+        logged_in=True, capabilities=(*DEFAULT_CAPABILITIES, "MULTIAPPEND"), limits=limits
+    )
+    assert _exchange(server, b"b APPEND INBOX {100}\r\n") == ([], PLUS)
+    [too_big], out = _exchange(server, b"m" * 100 + b" {100}\r\n")
+    assert isinstance(too_big, BadCommand)
+    assert out == b"b NO [TOOBIG] Literal too large\r\n"
+    # A single literal within literal_size but over command_size: the same.
+    [too_big], out = _exchange(server, b"c APPEND INBOX {190}\r\n")
+    assert out == b"c NO [TOOBIG] Literal too large\r\n"
+    [noop], _ = _exchange(server, b"d NOOP\r\n")
+    assert noop == C.Noop(tag="d")
+
+
+def test_default_command_size_is_one_maximal_literal() -> None:
+    limits = IMAPLimits()
+    assert limits.command_size == limits.literal_size
+    # It follows literal_size (a server raising APPENDLIMIT raises both).
+    assert IMAPLimits(literal_size=1 << 30).command_size == 1 << 30
+    assert limits.unauthenticated_command_size <= limits.line_length
+
+
+def test_literal_minus_refusal_happens_before_the_octets() -> None:
+    # RFC 7888 §5: without LITERAL+, {n+} is limited to 4096 octets; the
+    # refusal is sent at the announcement and the octets are dropped.
+    server = _server(logged_in=True, capabilities=("IMAP4rev2",))
+    [bad], out = _exchange(server, b"a APPEND m {4097+}\r\n")
+    assert isinstance(bad, BadCommand) and out == b"a BAD [TOOBIG] Literal too large\r\n"
+    assert server._input.fragmentizer.buffered == 0
+    [noop], out = _exchange(server, b"b" * 4097 + b"\r\nc NOOP\r\n")
+    assert noop == C.Noop(tag="c") and out == b""
+
+
+# ---- AUTHENTICATE and IDLE: no literal belongs there ----------------------------------
+
+
+def test_non_synchronising_literal_in_a_sasl_answer_is_dropped() -> None:
+    server = _server()
+    events, out = _exchange(server, b"a AUTHENTICATE PLAIN\r\n")
+    assert events == [] and out == b"+ \r\n"
+    [failed, noop], out = _exchange(server, b"{5+}\r\nhello\r\nb NOOP\r\n")
+    assert isinstance(failed, AuthFailed)
+    assert out == b"a BAD Malformed SASL response\r\n"
+    assert noop == C.Noop(tag="b")
+
+
+def test_non_synchronising_literal_during_idle_ends_it() -> None:
+    server = _server(logged_in=True)
+    [idle], _ = _exchange(server, b"i IDLE\r\n")
+    assert idle == C.Idle(tag="i")
+    server.send(R.Continuation(text="idling"))
+    server.data_to_send()
+    events, out = _exchange(server, b"{5+}\r\nhello\r\nb NOOP\r\n")
+    assert [type(e) for e in events] == [BadCommand, C.Noop]
+    assert out == b"i BAD Expected DONE\r\n"
+
+
+def test_synchronising_literal_in_a_sasl_answer_is_fatal() -> None:
+    server = _server()
+    _exchange(server, b"a AUTHENTICATE PLAIN\r\n")
+    with pytest.raises(RemoteProtocolError):
+        server_events(server, b"{5}\r\n")
+    assert server.data_to_send() == b"* BYE Unexpected literal\r\n"
+
+
+# ---- the fragmentizer's part -------------------------------------------------------------
+
+
+def test_fragmentizer_reports_non_synchronising_literals_with_the_command_size() -> None:
+    f = Fragmentizer(report_sync_literals=True, report_non_sync_literals=True)
+    f.receive_data(b"a LOGIN {5+}\r\nalice {6}\r\nsecret\r\n")
+    first = f.next_message()
+    assert isinstance(first, LiteralAnnounced) and not first.synchronizing
+    assert f.message_octets == len(b"a LOGIN {5+}\r\n") + 5
+    second = f.next_message()
+    assert isinstance(second, LiteralAnnounced) and second.synchronizing
+    assert second.index == 1
+    assert f.message_octets == len(b"a LOGIN {5+}\r\n") + 5 + len(b" {6}\r\n") + 6
+    message = f.next_message()
+    assert isinstance(message, RawMessage) and message.literals == (b"alice", b"secret")
+    assert f.message_octets == 0
+
+
+def test_fragmentizer_without_the_option_reports_only_synchronising_literals() -> None:
+    f = Fragmentizer(report_sync_literals=True)
+    f.receive_data(b"a LOGIN {5+}\r\nalice {6}\r\n")
+    announced = f.next_message()
+    assert isinstance(announced, LiteralAnnounced) and announced.index == 1
+
+
+def test_fragmentizer_skip_keeps_nothing() -> None:
+    f = Fragmentizer(report_non_sync_literals=True)
+    f.receive_data(b"a APPEND x {10+}\r\n01234")
+    assert isinstance(f.next_message(), LiteralAnnounced)
+    f.skip()
+    assert f.next_message() is NEED_DATA
+    f.receive_data(b"56789 {3+}\r\nab")
+    assert f.next_message() is NEED_DATA
+    assert f.buffered == 0 and not f.in_message
+    f.receive_data(b"c\r\nb NOOP\r\n")
+    assert bytes(f.next_message()) == b"b NOOP\r\n"  # type: ignore[arg-type]
+
+
+# ---- properties ---------------------------------------------------------------------
+
+
+SESSION = (
+    b"a APPEND INBOX {20}\r\n"
+    b"b APPEND INBOX {6+}\r\nabcdef {2+}\r\nxy\r\n"
+    b"c NOOP {3}\r\n"
+    b"d LOGIN {5+}\r\nalice {6}\r\n"
+    b"secret\r\n"
+)
+
+
+def _run(chunks: list[bytes], limits: IMAPLimits | None = None) -> tuple[list[Any], bytes]:
+    server = _server(limits=limits)
+    events: list[Any] = []
+    out = b""
+    for chunk in chunks:
+        server.receive_data(chunk)
+        while True:
+            event = server.next_event()
+            if event is NEED_DATA or event is PAUSED:
+                break
+            events.append(event)
+        out += server.data_to_send()
+    return events, out
+
+
+def test_session_transcript() -> None:
+    events, out = _run([SESSION])
+    assert [type(e) for e in events] == [BadCommand, BadCommand, BadCommand, C.Login]
+    assert out == (
+        b"a BAD Command not valid in this state\r\n"
+        b"b BAD Command not valid in this state\r\n"
+        b"c BAD Command takes no literal\r\n" + PLUS
+    )
+
+
+@given(st.lists(st.integers(min_value=0, max_value=len(SESSION)), max_size=8))
+def test_refusals_do_not_depend_on_how_the_bytes_are_split(cuts: list[int]) -> None:
+    points = sorted(set(cuts))
+    # (b"" would mean the client closed the connection.)
+    chunks = [SESSION[i:j] for i, j in zip([0, *points], [*points, len(SESSION)]) if i < j]
+    assert _run(chunks) == _run([SESSION])
+
+
+_PIECES = st.sampled_from(
+    [
+        b"a APPEND INBOX ",
+        b"a LOGIN ",
+        b"a NOOP ",
+        b"a UID FETCH 1 BODY[",
+        b"a ID (",
+        b"{3}",
+        b"{3+}",
+        b"{9999999+}",
+        b"{2-}",
+        b"~{2}",
+        b"abc",
+        b"\r\n",
+        b"\n",
+        b" ",
+        b"u p",
+        b"a AUTHENTICATE PLAIN",
+        b"DONE",
+        b"b IDLE",
+    ]
+)
+
+
+@given(st.lists(_PIECES | st.binary(max_size=8), max_size=40))
+def test_hostile_literal_streams_raise_only_protocol_errors(pieces: list[bytes]) -> None:
+    data = b"".join(pieces) or b" "  # (b"" would mean the client closed)
+    limits = IMAPLimits(literal_size=4096, unauthenticated_command_size=64, errors=5)
+    for logged_in in (False, True):
+        server = _server(logged_in=logged_in, limits=limits)
+        server.receive_data(data)
+        try:
+            for _ in range(200):
+                event = server.next_event()
+                if event is NEED_DATA or event is PAUSED:
+                    break
+        except ProtocolError:
+            # A framing error is answered with BYE before it is raised.
+            assert b"* BYE " in server.data_to_send()
+            assert state(server) is State.LOGOUT
