@@ -128,11 +128,11 @@ class IMAPLimits:
     #: ``NO [TOOBIG]`` (``BAD [TOOBIG]`` for ``{n+}``, RFC 7888 §4).  Without
     #: it the bound was ``literals_per_message`` x ``literal_size`` (64 GiB)
     #: per connection, all buffered before the command could be judged.  The
-    #: default is ``literal_size`` (whatever it is set to): one maximal
-    #: APPEND; a server offering MULTIAPPEND (RFC 3502) may raise it for
-    #: several messages per command.
+    #: default is ``literal_size + line_length`` (whatever those are set to):
+    #: one maximal APPEND message and the line announcing it; a server
+    #: offering MULTIAPPEND (RFC 3502) may raise it for several messages.
     command_size: int = attrs.field(
-        default=attrs.Factory(lambda self: self.literal_size, takes_self=True),
+        default=attrs.Factory(lambda self: self.literal_size + self.line_length, takes_self=True),
         validator=_positive,
     )
     #: The same bound before authentication, when a client may only LOGIN

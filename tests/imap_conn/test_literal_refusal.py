@@ -333,10 +333,18 @@ def test_command_size_bounds_all_literals_together() -> None:
 
 def test_default_command_size_is_one_maximal_literal() -> None:
     limits = IMAPLimits()
-    assert limits.command_size == limits.literal_size
+    assert limits.command_size == limits.literal_size + limits.line_length
     # It follows literal_size (a server raising APPENDLIMIT raises both).
-    assert IMAPLimits(literal_size=1 << 30).command_size == 1 << 30
+    big = IMAPLimits(literal_size=1 << 30, line_length=1000)
+    assert big.command_size == (1 << 30) + 1000
     assert limits.unauthenticated_command_size <= limits.line_length
+
+
+def test_a_literal_of_literal_size_fits_the_default_command_size() -> None:
+    server = _server(logged_in=True, limits=IMAPLimits(literal_size=2000))
+    assert _exchange(server, b"d APPEND INBOX (\\Seen) {2000}\r\n") == ([], PLUS)
+    [append], _ = _exchange(server, b"x" * 2000 + b"\r\n")
+    assert isinstance(append, C.Append) and len(append.messages[0].data) == 2000
 
 
 def test_literal_minus_refusal_happens_before_the_octets() -> None:
