@@ -135,7 +135,15 @@ class Spool:
             self._file.flush()
             with open(self.path, "rb") as f:
                 return f.read(limit)
-        head = b"".join(self._chunks)
+        # Join only the chunks that reach the limit (a message is kept in
+        # memory up to SPOOL_IN_MEMORY): its start, not the whole of it.
+        taken, size = [], 0
+        for chunk in self._chunks:
+            taken.append(chunk)
+            size += len(chunk)
+            if size >= limit:
+                break
+        head = taken[0] if len(taken) == 1 else b"".join(taken)
         return head[:limit] if len(head) > limit else head
 
     def message(self, prefix: bytes) -> bytes | Spooled:
