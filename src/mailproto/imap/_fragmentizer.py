@@ -461,7 +461,7 @@ class Fragmentizer:
             self._pending = int(digits)
             self._pending_binary = bool(binary)
             self._octets += len(line) + self._pending
-            if sync and self._report_sync:
+            if self._report_sync if sync else self._report_non_sync:
                 segments = self._segments
                 return LiteralAnnounced(
                     size=self._pending,
@@ -469,16 +469,7 @@ class Fragmentizer:
                     line=line,
                     first_line=segments[0],
                     index=len(segments) - 1,
-                )
-            if not sync and self._report_non_sync:
-                segments = self._segments
-                return LiteralAnnounced(
-                    size=self._pending,
-                    binary=bool(binary),
-                    line=line,
-                    first_line=segments[0],
-                    index=len(segments) - 1,
-                    synchronizing=False,
+                    synchronizing=sync,
                 )
 
     def _too_large(self, digits: bytes, *, fatal: bool) -> LimitExceeded:
