@@ -79,8 +79,9 @@ numbers stay valid; deliveries and flag changes go on.
 :meth:`Folder.stage`, which touches nothing shared and may run in an
 executor, and the file work of :meth:`Folder.deliver`, which runs on
 :func:`io_executor` and commits through the folder's :class:`GroupCommit`:
-concurrent deliveries into one folder share one directory fsync and one
-index fdatasync per batch, and each returns only when its batch is durable.
+concurrent deliveries into one folder share one directory fsync per batch
+(and an index fdatasync when the batch passes the folder's UID reservation),
+and each returns only when its batch is durable.
 
 **Change notification**: :meth:`Mailbox.watch` registers a callback that is
 called (synchronously, in the mutating call) with a :class:`Change` after
