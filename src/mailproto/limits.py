@@ -69,6 +69,12 @@ class SMTPLimits:
     #: Most recipients per transaction.  RFC 5321 §4.5.3.1.8 requires at
     #: least 100 to be accepted; more get ``452 4.5.3``.
     recipients: int = attrs.field(default=1000, validator=_positive)
+    #: Recipients past :attr:`recipients` that are refused with ``452``
+    #: without counting toward :attr:`errors` (the client may pipeline a
+    #: long list and send the rest in another transaction, RFC 5321
+    #: §4.5.3.1.10); each one beyond counts.  Postfix's
+    #: smtpd_recipient_overshoot_limit (1000).
+    recipient_overshoot: int = attrs.field(default=1000, validator=_positive)
     #: Most commands a client may pipeline before the server has answered
     #: (RFC 2920 lets the client batch; this bounds the server's queue).
     pipelined_commands: int = attrs.field(default=1000, validator=_positive)

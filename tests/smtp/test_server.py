@@ -119,6 +119,30 @@ def test_recipient_limit() -> None:
     assert b"452 4.5.3" in out
 
 
+def test_recipients_past_the_limit_do_not_close_the_session() -> None:
+    # RFC 5321 §4.5.3.1.10: a client that pipelined more recipients than the
+    # server takes gets 452 for the rest and sends them in another
+    # transaction; those 452s are not errors (or the 421 of the error limit
+    # would fail the whole transaction, again at every retry).
+    app = session(limits=SMTPLimits(recipients=2, errors=3))
+    ehlo(app)
+    out = app.feed(b"MAIL FROM:<a@b.org>\r\n" + b"RCPT TO:<c@d.org>\r\n" * 10)
+    assert codes(out) == [250, 250, 250] + [452] * 8
+    assert app.conn.state is not State.CLOSED
+    assert codes(app.feed(b"DATA\r\n")) == [354]
+    assert len(app.conn.recipients) == 2
+
+
+def test_recipients_beyond_the_overshoot_count_as_errors() -> None:
+    app = session(limits=SMTPLimits(recipients=2, recipient_overshoot=2, errors=2))
+    ehlo(app)
+    out = app.feed(b"MAIL FROM:<a@b.org>\r\n" + b"RCPT TO:<c@d.org>\r\n" * 6)
+    # Two excess recipients are free; the third counts (error 1), the
+    # fourth reaches the error limit.
+    assert codes(out) == [250, 250, 250, 452, 452, 452, 421]
+    assert app.conn.state is State.CLOSED
+
+
 def test_too_many_errors_closes() -> None:
     app = session(limits=SMTPLimits(errors=3))
     out = app.feed(b"FOO\r\nBAR\r\nBAZ\r\nNOOP\r\n")

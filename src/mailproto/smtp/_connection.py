@@ -580,10 +580,13 @@ class ServerConnection:
         self._bdat_hold = False
         self._line_len = 0
 
-    def _reject(self, line: bytes, reply: Reply, verb: Verb | None = None) -> Event:
-        """Answer a bad command ourselves; give up after too many."""
-        self._errors += 1
-        if self._errors >= self.limits.errors:
+    def _reject(
+        self, line: bytes, reply: Reply, verb: Verb | None = None, *, error: bool = True
+    ) -> Event:
+        """Answer a bad command ourselves; give up after too many (*error* ones)."""
+        if error:
+            self._errors += 1
+        if error and self._errors >= self.limits.errors:
             reply = replies.TOO_MANY_ERRORS
             self._write(reply, verb)
             self._state = _S_CLOSED
@@ -655,6 +658,18 @@ class ServerConnection:
                     rejected = self._reject(line, refusal, verb)
                     self._events.append(MessageAborted(reply=refusal))
                     return rejected
+            if refusal is replies.TOO_MANY_RECIPIENTS:
+                # RFC 5321 §4.5.3.1.10: past the limit the client is told 452
+                # and is expected to send the rest in another transaction; a
+                # client that pipelined them all is not at fault.  Only
+                # recipients beyond the overshoot count as errors (Postfix's
+                # smtpd_recipient_overshoot_limit), so that the limit still
+                # ends a session that sends recipients for ever.
+                self._rcpt_attempts += 1
+                overshoot = self._rcpt_attempts - self.limits.recipients
+                return self._reject(
+                    line, refusal, verb, error=overshoot > self.limits.recipient_overshoot
+                )
             return self._reject(line, refusal, verb)
         if verb in _DECISIONS:
             if verb is _V_RCPT:
