@@ -257,7 +257,7 @@ def ceiling(tmp: Path, messages: int, size: int, sessions: int) -> float:
     canned_wall, canned_cpu = elapsed / messages * 1000, cpu / messages * 1000
     where = tmp / f"ceiling-{size}-{sessions}-{time.monotonic_ns()}"
     if sessions == 1:
-        sync_wall, sync_cpu = fsync_floor(where, size, count=min(messages, 300))
+        sync_wall, _ = fsync_floor(where, size, count=min(messages, 300))
         return 1000 / (canned_wall + sync_wall)
     sync_wall, sync_cpu = parallel_fsync_floor(where, size, sessions, count=min(messages, 600))
     cores = os.cpu_count() or 1

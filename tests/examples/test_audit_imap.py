@@ -26,7 +26,6 @@ import re
 import smtplib
 import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,16 +33,15 @@ import pytest
 
 from mailserver import imap_service
 from tests.examples.test_e2e_support import (
+    ANA,
     PASSWORDS,
+    PEPE,
     A,
     ServerThread,
     demo_config,
     recv_until,
     wait_for,
 )
-
-PEPE = "pepe@iesfbmoll.example"
-ANA = "ana@iesfbmoll.example"
 
 MULTIPART = (
     b"From: Pepe <pepe@iesfbmoll.example>\r\n"
@@ -102,13 +100,6 @@ BODY = (
     '("message" "rfc822" NIL NIL NIL "7bit" 47 ' + INNER_ENVELOPE + ' ("text" "plain"'
     ' ("charset" "us-ascii") NIL NIL "7bit" 10 0) 3) "mixed")'
 )
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
-    text, _ = demo_config()
-    with ServerThread(text, tmp_path_factory.mktemp("audit-imap")) as s:
-        yield s
 
 
 def _imap(server: ServerThread, user: str = PEPE) -> imaplib.IMAP4:

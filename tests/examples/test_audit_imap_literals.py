@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 
-import pytest
-
-from tests.examples.test_e2e_support import PASSWORDS, A, ServerThread, demo_config, recv_until
-
-PEPE = "pepe@iesfbmoll.example"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
-    text, _ = demo_config()
-    with ServerThread(text, tmp_path_factory.mktemp("literals")) as s:
-        yield s
+from tests.examples.test_e2e_support import (
+    PASSWORDS,
+    PEPE,
+    A,
+    ServerThread,
+    recv_until,
+)
 
 
 def test_no_continuation_for_append_before_login(server: ServerThread) -> None:

@@ -8,23 +8,14 @@ looping message delivers another copy to local list members.
 from __future__ import annotations
 
 import smtplib
-from collections.abc import Iterator
 
 import pytest
 
 from mailserver.relay import MAX_RECEIVED
 from mailserver.smtp_service import SPOOL_IN_MEMORY
-from tests.examples.test_e2e_support import A, ServerThread, demo_config
+from tests.examples.test_e2e_support import ANA, A, ServerThread
 
-ANA = "ana@iesfbmoll.example"
 TRACE = b"Received: from a by b; Mon, 1 Jan 2024 00:00:00 +0000\r\n"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
-    text, _ = demo_config()
-    with ServerThread(text, tmp_path_factory.mktemp("loop")) as s:
-        yield s
 
 
 def _send(server: ServerThread, message: bytes) -> tuple[int, bytes]:

@@ -15,30 +15,20 @@ from __future__ import annotations
 import base64
 import poplib
 import socket
-from collections.abc import Iterator
 
 import pytest
 
 from mailproto import sasl
 from tests.examples.test_e2e_support import (
+    ANA,
+    INFO,
     PASSWORDS,
+    PEPE,
     A,
     ServerThread,
-    demo_config,
     recv_until,
     wait_for,
 )
-
-PEPE = "pepe@iesfbmoll.example"
-ANA = "ana@iesfbmoll.example"
-INFO = "informacion@iesfbmoll.example"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
-    text, _ = demo_config()
-    with ServerThread(text, tmp_path_factory.mktemp("audit-pop3")) as s:
-        yield s
 
 
 def _bdat(server: ServerThread, rcpt: str, body: bytes) -> None:

@@ -24,7 +24,6 @@ import asyncio
 import smtplib
 import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -34,27 +33,18 @@ from mailserver.directory import Directory
 from mailserver.relay import MAX_RECEIVED, received_count, send_message
 from tests.examples.relay_support import Clock, dsn_fields, make_relay, read_inbox
 from tests.examples.test_e2e_support import (
+    ANA,
+    MANOLO,
     PASSWORDS,
+    PEPE,
     A,
     B,
     ServerThread,
-    demo_config,
     maildir_files,
     recv_until,
     unverified,
     wait_for,
 )
-
-ANA = "ana@iesfbmoll.example"
-PEPE = "pepe@iesfbmoll.example"
-MANOLO = "manolo@correo.example"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
-    text, _ = demo_config()
-    with ServerThread(text, tmp_path_factory.mktemp("audit-smtp")) as s:
-        yield s
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,11 @@ from mailserver.config import DEMO_CONFIG, parse_config
 
 A = "mx.iesfbmoll.example"
 B = "mx.correo.example"
+#: Demo accounts the tests use by name (passwords in PASSWORDS).
+PEPE = "pepe@iesfbmoll.example"
+ANA = "ana@iesfbmoll.example"
+INFO = "informacion@iesfbmoll.example"
+MANOLO = "manolo@correo.example"
 PASSWORDS = {
     "pepe@iesfbmoll.example": "pepe-demo-1",
     "ana@iesfbmoll.example": "ana-demo-1",
