@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from mailserver.cli import MailServer, free_port
+from mailserver.cli import MailServer, StartError, free_port
 from mailserver.config import DEMO_CONFIG, parse_config
 
 A = "mx.iesfbmoll.example"
@@ -53,9 +53,21 @@ def demo_config(
 
 
 class ServerThread:
-    """A :class:`MailServer` on a private event loop in a daemon thread."""
+    """A :class:`MailServer` on a private event loop in a daemon thread.
+
+    The config's ports were free when :func:`demo_config` chose them, but
+    another process may take one before the server binds it (a client's
+    ephemeral port, typically when a test restarts a server on the same
+    config): :meth:`start` then moves every port of the config to a new free
+    one and tries again, so use :meth:`port` rather than the ports chosen
+    up front.
+    """
+
+    #: Starts tried before a port in use is an error.
+    ATTEMPTS = 3
 
     def __init__(self, config_text: str, data_dir: Path, **kwargs: object) -> None:
+        self.config_text = config_text
         self.config = parse_config(config_text)
         self.data_dir = data_dir
         self.kwargs = kwargs
@@ -65,6 +77,18 @@ class ServerThread:
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._main, daemon=True)
+
+    def _move_ports(self) -> None:
+        # Every configured port (listeners, and the routes that name them)
+        # to a fresh free one, consistently through the whole text.
+        ports = {p for cfg in self.config.servers for p in cfg.ports.values() if p}
+        mapping = {p: free_port() for p in ports}
+        self.config_text = re.sub(
+            r"\b\d{2,5}\b",
+            lambda m: str(mapping.get(int(m[0]), m[0])),
+            self.config_text,
+        )
+        self.config = parse_config(self.config_text)
 
     def _main(self) -> None:
         asyncio.run(self._serve())
@@ -84,11 +108,24 @@ class ServerThread:
         await self.server.stop()
 
     def start(self) -> ServerThread:
-        self._thread.start()
-        self._ready.wait(30)
-        if self._error is not None:
-            raise self._error
-        return self
+        for attempt in range(self.ATTEMPTS):
+            self._thread.start()
+            self._ready.wait(30)
+            error = self._error
+            if error is None:
+                return self
+            self._thread.join(30)
+            if (
+                not isinstance(error, StartError)
+                or "address already in use" not in str(error)
+                or attempt == self.ATTEMPTS - 1
+            ):
+                raise error
+            self._move_ports()
+            self._error = None
+            self._ready = threading.Event()
+            self._thread = threading.Thread(target=self._main, daemon=True)
+        raise AssertionError("unreachable")
 
     def stop(self) -> None:
         if self._loop is not None and self._stop is not None and self._thread.is_alive():
