@@ -85,7 +85,7 @@ async def answer_sasl(site: Site, question: object) -> object:
     """
     directory = site.directory
     if isinstance(question, sasl.CheckPassword):
-        if question.authzid not in (None, "", question.authcid):
+        if not _acts_as_itself(question.authzid, question.authcid):
             return False  # no proxy authorisation
         password = question.password.reveal()
         loop = asyncio.get_running_loop()
@@ -94,10 +94,22 @@ async def answer_sasl(site: Site, question: object) -> object:
         )
         return account is not None
     if isinstance(question, sasl.LookupScramCredentials):
-        if question.authzid not in (None, "", question.username):
+        if not _acts_as_itself(question.authzid, question.username):
             return None
         return directory.scram_credentials(question.username, question.mechanism)
     return False
+
+
+def _acts_as_itself(authzid: str | None, login: str) -> bool:
+    """True when a SASL authorization identity names the login itself (or is empty).
+
+    RFC 4422 §3.4.1: an empty authzid means "act as the authentication
+    identity".  A non-empty one asks to act as someone else, which no account
+    here may do — unless it names the same user: login names are addresses,
+    looked up case-insensitively (:func:`~.directory.normalize_address`), so
+    ``PEPE@Example`` authorizing as ``pepe@example`` is the same identity.
+    """
+    return not authzid or normalize_address(authzid) == normalize_address(login)
 
 
 class Spool:
