@@ -18,7 +18,7 @@ tables (the demo runs two domains that relay to each other)::
     imaps = 2993
 
     [tls]                                 # absent: self-signed, generated at first start
-    cert = "cert.pem"
+    cert = "cert.pem"                     # relative names: to this file's directory
     key = "key.pem"
 
     [relay]
@@ -629,7 +629,12 @@ def parse_config(text: str, *, source: str = "<config>") -> Config:
 
 
 def load_config(path: Path | str) -> Config:
-    """Read and parse a configuration file."""
+    """Read and parse a configuration file.
+
+    Relative ``[tls]`` file names are taken relative to the file's own
+    directory, not to the working directory: a server started by a service
+    manager (or from another directory) finds the same files.
+    """
     path = Path(path)
     try:
         text = path.read_text("utf-8")
@@ -637,7 +642,18 @@ def load_config(path: Path | str) -> Config:
         raise ConfigError(f"cannot read: {exc.strerror}", source=str(path)) from None
     except UnicodeDecodeError:
         raise ConfigError("not UTF-8 text", source=str(path)) from None
-    return parse_config(text, source=str(path))
+    config = parse_config(text, source=str(path))
+    base = path.resolve().parent
+
+    def resolved(name: str | None) -> str | None:
+        return None if name is None else str(base / Path(name).expanduser())
+
+    return Config(
+        servers=tuple(
+            attrs.evolve(s, tls_cert=resolved(s.tls_cert), tls_key=resolved(s.tls_key))
+            for s in config.servers
+        )
+    )
 
 
 #: The demo: two domains on loopback, each with its own server, relaying to

@@ -32,7 +32,8 @@ from pathlib import Path
 import pytest
 
 from mailserver.cli import describe, free_port, main
-from mailserver.config import DEMO_CONFIG, parse_config
+from mailserver.config import DEMO_CONFIG, load_config, parse_config
+from mailserver.tls import ensure_certificate
 from tests.examples.test_e2e_support import (
     PASSWORDS,
     A,
@@ -142,6 +143,29 @@ def test_generated_certificate_is_kept_across_restarts(tmp_path: Path) -> None:
     with ServerThread(text, tmp_path) as second:
         assert _peer_certificate(second.port(A, "imaps")) == presented
     assert cert.read_bytes() == pem
+
+
+def test_relative_tls_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
+    # The config file lives elsewhere than the working directory (as under a
+    # service manager): "tls/cert.pem" means next to the file, not in the cwd.
+    conf = tmp_path / "conf"
+    cert, key = ensure_certificate(conf / "tls", "mx.iesfbmoll.example")
+    config, mapping = _one_server('\n[server.tls]\ncert = "tls/cert.pem"\nkey = "tls/key.pem"\n')
+    loaded = load_config(_write(conf / "server.toml", config)).servers[0]
+    assert (loaded.tls_cert, loaded.tls_key) == (str(cert), str(key))
+    proc, log = _launch(conf, config, "--data-dir", str(tmp_path / "data"))
+    try:
+        assert proc.poll() is None, log.read_text()
+        presented = _peer_certificate(mapping[2993])  # imaps
+    finally:
+        proc.terminate()
+        proc.wait(20)
+    assert ssl.DER_cert_to_PEM_cert(presented).encode() == cert.read_bytes().replace(b"\r\n", b"\n")
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
 
 
 @pytest.mark.parametrize("problem", ["missing", "junk"])
