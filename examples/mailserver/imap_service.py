@@ -119,8 +119,9 @@ def _settings(site: Site) -> tuple[IMAPLimits, tuple[str, ...]]:
 
     The config's ``max_message_size`` (SMTP's SIZE) bounds APPEND too: it
     is the largest literal accepted (a larger one is refused with ``NO
-    [TOOBIG]`` before any of it is sent, or ends the connection when
-    non-synchronising, RFC 7888 §4), and it is announced as ``APPENDLIMIT``
+    [TOOBIG]`` before any of it is sent, or, when non-synchronising, with
+    ``BAD [TOOBIG]`` while its octets are dropped as they arrive, RFC 7888
+    §4), and it is announced as ``APPENDLIMIT``
     (RFC 7889) so that clients know before trying.
     """
     size = site.config.max_message_size

@@ -122,18 +122,227 @@ def test_refused_non_synchronising_command_ends_at_a_synchronising_literal() -> 
     assert out == b"a BAD Command not valid in this state\r\n"
 
 
-def test_too_large_literal_while_skipping_closes_the_connection() -> None:
+def test_too_large_literal_while_skipping_is_counted_through() -> None:
+    # The command already has its BAD; a later {n+} of it over the limit is
+    # only counted and dropped like the rest (RFC 7888 §4, first choice).
     server = _server(limits=IMAPLimits(literal_size=100))
     [bad] = server_events(server, b"a APPEND INBOX {3+}\r\n")
     assert isinstance(bad, BadCommand)
+    events, out = _exchange(server, b"abc {1001+}\r\n" + b"z" * 1001 + b"\r\nb NOOP\r\n")
+    assert events == [C.Noop(tag="b")]
+    assert out == b"a BAD Command not valid in this state\r\n"
+    assert state(server) is State.NOT_AUTHENTICATED
+
+
+def test_literal_size_that_is_no_number64_while_skipping_closes_the_connection() -> None:
+    # RFC 9051 §9: number64 is at most 2^63-1; past it no literal can exist
+    # and where the command ends is unknowable: RFC 7888 §4's other choice.
+    server = _server()
+    [bad] = server_events(server, b"a APPEND INBOX {3+}\r\n")
+    assert isinstance(bad, BadCommand)
     with pytest.raises(LimitExceeded) as info:
-        server_events(server, b"abc {101+}\r\n")
+        server_events(server, b"abc {%d+}\r\n" % (1 << 63))
     assert info.value.limit == "literal_size"
-    # RFC 7888 §4, second choice: BYE (the command already has its BAD).
     assert server.data_to_send() == (
         b"a BAD Command not valid in this state\r\n* BYE [TOOBIG] Literal too large\r\n"
     )
     assert state(server) is State.LOGOUT
+
+
+# ---- a non-synchronising literal over literal_size ------------------------------------
+
+
+TOO_BIG_BAD = b"a BAD [TOOBIG] Literal too large\r\n"
+
+
+def _skipping(server: ServerConnection) -> bool:
+    return server._input.fragmentizer.skipping
+
+
+@pytest.mark.parametrize("logged_in", [False, True])
+def test_non_synchronising_literal_over_the_limit_is_refused_and_the_session_goes_on(
+    logged_in: bool,
+) -> None:
+    # RFC 7888 §4: tagged BAD, then read and ignore the rest of the command
+    # (its first choice; closing is the other).  TOOBIG: RFC 7888 §5, RFC
+    # 4469 §4.2.  The refusal leaves before any octet of the literal.
+    limits = IMAPLimits(literal_size=100, unauthenticated_command_size=100)
+    server = _server(logged_in=logged_in, limits=limits)
+    [bad], out = _exchange(server, b"a APPEND INBOX {101+}\r\n")
+    assert bad == BadCommand(tag="a", reason="Literal too large")
+    assert out == TOO_BIG_BAD
+    assert _skipping(server)
+    events, out = _exchange(server, b"m" * 101 + b"\r\nb NOOP\r\n")
+    assert events == [C.Noop(tag="b")] and out == b""
+    assert not _skipping(server)
+    assert state(server) is (State.AUTHENTICATED if logged_in else State.NOT_AUTHENTICATED)
+
+
+def test_too_large_non_synchronising_literal_mid_command_refuses_the_command() -> None:
+    # The second literal of a LOGIN is over the limit: the whole command is
+    # refused, the first literal (already read) dropped with it.
+    server = _server(limits=IMAPLimits(literal_size=100))
+    [bad], out = _exchange(server, b"a LOGIN {5+}\r\nalice {5000+}\r\n")
+    assert isinstance(bad, BadCommand) and out == TOO_BIG_BAD
+    events, out = _exchange(server, b"p" * 5000 + b" {7+}\r\nignored\r\nb NOOP\r\n")
+    assert events == [C.Noop(tag="b")] and out == b""
+
+
+def test_too_large_non_synchronising_literal_ends_at_a_synchronising_one() -> None:
+    # A {n} of the refused command: the client waits for "+", reads the BAD
+    # instead and gives the command up (RFC 9051 §7.5).
+    server = _server(logged_in=True, limits=IMAPLimits(literal_size=100))
+    events, out = _exchange(server, b"a APPEND INBOX {200+}\r\n" + b"m" * 200 + b" {10}\r\n")
+    assert [type(e) for e in events] == [BadCommand] and out == TOO_BIG_BAD
+    [noop], out = _exchange(server, b"b NOOP\r\n")
+    assert noop == C.Noop(tag="b") and out == b""
+
+
+def test_too_large_non_synchronising_literal_counts_as_a_bad_command() -> None:
+    # A BAD like any other: IMAPLimits.errors still ends a session that
+    # does nothing else.
+    server = _server(logged_in=True, limits=IMAPLimits(literal_size=10, errors=2))
+    [bad] = server_events(server, b"a APPEND INBOX {11+}\r\n" + b"x" * 11 + b"\r\n")
+    assert isinstance(bad, BadCommand)
+    with pytest.raises(LimitExceeded) as info:
+        server_events(server, b"b APPEND INBOX {11+}\r\n")
+    assert info.value.limit == "errors"
+    assert server.data_to_send().endswith(b"* BYE Too many errors\r\n")
+
+
+def test_non_synchronising_literal_size_that_is_no_number64_closes_the_connection() -> None:
+    server = _server(logged_in=True)
+    with pytest.raises(LimitExceeded):
+        server_events(server, b"a APPEND INBOX {99999999999999999999+}\r\n")
+    assert server.data_to_send() == TOO_BIG_BAD + b"* BYE [TOOBIG] Literal too large\r\n"
+    assert state(server) is State.LOGOUT
+
+
+def test_the_largest_number64_is_counted_through() -> None:
+    # 2^63-1 octets will never come, but the announcement is valid: the
+    # command is refused and the server simply keeps dropping octets.
+    server = _server(logged_in=True, limits=IMAPLimits(literal_size=100))
+    [bad], out = _exchange(server, b"a APPEND INBOX {%d+}\r\n" % ((1 << 63) - 1))
+    assert isinstance(bad, BadCommand) and out == TOO_BIG_BAD
+    server.receive_data(b"b NOOP\r\n" * 1000)
+    assert server.next_event() is NEED_DATA  # literal octets, not commands
+    assert server._input.fragmentizer.buffered == 0
+
+
+def test_too_large_non_synchronising_literal_in_a_sasl_answer_ends_the_exchange() -> None:
+    server = _server(limits=IMAPLimits(literal_size=100))
+    _exchange(server, b"a AUTHENTICATE PLAIN\r\n")
+    [failed, noop], out = _exchange(server, b"{500+}\r\n" + b"s" * 500 + b"\r\nb NOOP\r\n")
+    assert isinstance(failed, AuthFailed)
+    assert out == b"a BAD Malformed SASL response\r\n"
+    assert noop == C.Noop(tag="b")
+
+
+def test_too_large_non_synchronising_literal_during_idle_ends_it() -> None:
+    server = _server(logged_in=True, limits=IMAPLimits(literal_size=100))
+    _exchange(server, b"i IDLE\r\n")
+    server.send(R.Continuation(text="idling"))
+    server.data_to_send()
+    events, out = _exchange(server, b"{500+}\r\n" + b"s" * 500 + b"\r\nb NOOP\r\n")
+    assert [type(e) for e in events] == [BadCommand, C.Noop]
+    assert out == b"i BAD Expected DONE\r\n"
+
+
+def test_too_large_synchronising_literal_in_a_sasl_answer_is_fatal() -> None:
+    # As for any {n} there: the client waits for a "+" that never comes.
+    server = _server(limits=IMAPLimits(literal_size=100))
+    _exchange(server, b"a AUTHENTICATE PLAIN\r\n")
+    with pytest.raises(RemoteProtocolError):
+        server_events(server, b"{500}\r\n")
+    assert server.data_to_send() == b"* BYE Unexpected literal\r\n"
+
+
+def test_huge_non_synchronising_literal_is_dropped_as_it_arrives() -> None:
+    server = _server(logged_in=True, limits=IMAPLimits(literal_size=1000))
+    size = 4 * 1024 * 1024
+    [bad], out = _exchange(server, b"a APPEND INBOX {%d+}\r\n" % size)
+    assert isinstance(bad, BadCommand) and out == TOO_BIG_BAD
+    chunk = 65536
+    tracemalloc.start()
+    try:
+        for _ in range(size // chunk):
+            server.receive_data(bytes(chunk))
+            assert server.next_event() is NEED_DATA
+        [noop], out = _exchange(server, b"\r\nb NOOP\r\n")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1024 * 1024
+    assert noop == C.Noop(tag="b") and out == b""
+
+
+_HUGE = 1 << 20
+_HEAD = b"a APPEND INBOX (\\Seen) {%d+}\r\n" % _HUGE
+_TAIL = b" {3+}\r\nabc\r\nb NOOP\r\n"
+
+
+def _virtual(start: int, end: int) -> bytes:
+    """Octets [start, end) of _HEAD + 1 MiB of literal + _TAIL, never built whole."""
+    head_end = len(_HEAD)
+    tail_start = head_end + _HUGE
+    parts = []
+    if start < head_end:
+        parts.append(_HEAD[start : min(end, head_end)])
+    lo, hi = max(start, head_end), min(end, tail_start)
+    if lo < hi:
+        parts.append(b"L" * (hi - lo))
+    if end > tail_start:
+        parts.append(_TAIL[max(start, tail_start) - tail_start : end - tail_start])
+    return b"".join(parts)
+
+
+@given(
+    first=st.lists(st.integers(min_value=1, max_value=64), max_size=12),
+    middle=st.lists(st.integers(min_value=4096, max_value=65536), min_size=1, max_size=8),
+    last=st.lists(st.integers(min_value=1, max_value=16), max_size=8),
+)
+def test_refused_huge_literal_costs_constant_memory_however_split(
+    first: list[int], middle: list[int], last: list[int]
+) -> None:
+    # A refused {n+} of 1 MiB (literal_size 1000) fed in arbitrary splits:
+    # small ones around the announcement and around the end of the command,
+    # large ones in between.  Whatever the split, the server answers BAD
+    # once, keeps at most a few octets buffered, never holds the literal
+    # (peak well under its size), and serves the next command.
+    total = len(_HEAD) + _HUGE + len(_TAIL)
+    server = _server(logged_in=True, limits=IMAPLimits(literal_size=1000))
+    frag = server._input.fragmentizer
+    events: list[Any] = []
+    out = b""
+    position, i = 0, 0
+    tracemalloc.start()
+    try:
+        while position < total:
+            if position < len(_HEAD) + 64 and i < len(first):
+                step = first[i]
+                i += 1
+            elif total - position <= len(_TAIL) + 8 and last:
+                step = last.pop(0)
+            else:
+                step = middle[i % len(middle)]
+                i += 1
+            end = min(position + step, total)
+            if total - end < len(_TAIL) + 8 and total - position > len(_TAIL) + 8:
+                end = total - len(_TAIL) - 8  # the small splits take over here
+            server.receive_data(_virtual(position, end))
+            position = end
+            while (event := server.next_event()) is not NEED_DATA:
+                events.append(event)
+            out += server.data_to_send()
+            # Never more than part of a line is held: not the literal.
+            assert frag.buffered <= len(_HEAD) + len(_TAIL)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < _HUGE // 4
+    assert events == [BadCommand(tag="a", reason="Literal too large"), C.Noop(tag="b")]
+    assert out == TOO_BIG_BAD
+    assert not frag.skipping and not frag.in_message
 
 
 # ---- pre-auth commands that do take literals ---------------------------------------
@@ -413,6 +622,50 @@ def test_fragmentizer_without_the_option_reports_only_synchronising_literals() -
     f.receive_data(b"a LOGIN {5+}\r\nalice {6}\r\n")
     announced = f.next_message()
     assert isinstance(announced, LiteralAnnounced) and announced.index == 1
+
+
+def test_fragmentizer_skips_a_too_large_non_synchronising_literal_when_reporting() -> None:
+    f = Fragmentizer(limits=IMAPLimits(literal_size=10), report_non_sync_literals=True)
+    f.receive_data(b"a APPEND x {11+}\r\n0123")
+    with pytest.raises(LimitExceeded) as info:
+        f.next_message()
+    # Not fatal: nothing poisoned, the command is being skipped.
+    assert info.value.hint is not None and not info.value.hint.fatal
+    assert info.value.hint.response_code == "TOOBIG" and info.value.limit == "literal_size"
+    assert f.skipping and not f.in_message
+    assert f.next_message() is NEED_DATA and f.buffered == 0
+    f.receive_data(b"4567890\r\nb NOOP\r\n")
+    assert bytes(f.next_message()) == b"b NOOP\r\n"  # type: ignore[arg-type]
+    assert not f.skipping
+
+
+def test_fragmentizer_without_reports_still_poisons_a_too_large_non_sync_literal() -> None:
+    # The client side (a response cannot be refused) and plain decoders.
+    f = Fragmentizer(limits=IMAPLimits(literal_size=10), report_sync_literals=True)
+    f.receive_data(b"a APPEND x {11+}\r\n")
+    with pytest.raises(LimitExceeded) as info:
+        f.next_message()
+    assert info.value.hint is not None and info.value.hint.fatal
+    with pytest.raises(LimitExceeded):
+        f.next_message()
+
+
+@pytest.mark.parametrize(
+    ("digits", "number64"),
+    [
+        (b"0", True),
+        (b"9223372036854775807", True),
+        (b"00000000000000000000009223372036854775807", True),
+        (b"9223372036854775808", False),
+        (b"99999999999999999999", False),
+        # Past int()'s digit limit (CPython 3.11): never converted.
+        pytest.param(b"1" + b"0" * 5000, False, id="5001-digits"),
+    ],
+)
+def test_number64_bound(digits: bytes, number64: bool) -> None:
+    from mailproto.imap._fragmentizer import _is_number64
+
+    assert _is_number64(digits) is number64
 
 
 def test_fragmentizer_skip_keeps_nothing() -> None:

@@ -28,8 +28,8 @@ Literal announcements
     The size is checked before any literal octet is read: more than 20 digits
     is refused without converting (so no huge-int work), and any value above
     :attr:`~mailproto.limits.IMAPLimits.literal_size` raises
-    :class:`~mailproto.errors.LimitExceeded`.  A peer can therefore never make
-    us allocate more than the limit.
+    :class:`~mailproto.errors.LimitExceeded` (fatal or not: see below).  A
+    peer can therefore never make us allocate more than the limit.
 
 Synchronising literals
     A client must wait for the server's ``+`` continuation before it sends the
@@ -53,21 +53,36 @@ Refusing a non-synchronising literal
     *synchronising* announcement met while skipping also ends the command:
     the client waits for ``+``, reads the tagged answer instead and gives
     the command up (RFC 9051 §7.5), so the next bytes are a new command.
-    Framing is kept throughout: the line and literal size limits still
-    apply, so a skipped command can never make the server hold more than
-    one line.
+    Framing is kept throughout: the line limit still applies, so a skipped
+    command can never make the server hold more than one line; a literal
+    of a skipped command is only counted, so its size may be anything up
+    to number64 (RFC 9051 §9).
+
+    A non-synchronising literal announced *over*
+    :attr:`~mailproto.limits.IMAPLimits.literal_size` is refused the same
+    way when ``report_non_sync_literals=True``: the fragmentizer starts
+    skipping its command at once and raises a *non-fatal*
+    :class:`~mailproto.errors.LimitExceeded` (``hint.fatal`` False,
+    :attr:`Fragmentizer.skipping` True); the server answers
+    ``BAD [TOOBIG]`` (RFC 7888 §4, first choice: read and ignore) and the
+    session goes on.  Only an announcement that is not a number64 at all
+    still poisons: no literal that size can exist, so where the command
+    ends is unknowable.
 
 Poison, never skip
     When framing is lost — a line longer than the limit, a non-synchronising
-    literal larger than the limit (RFC 7888 §4: the server must answer BAD and
-    may close), an announcement with an absurd size — there is no way to find
-    where the next message begins: skipping to the next CRLF would interpret
-    the peer's literal data as commands.  The fragmentizer raises and stays
-    *poisoned*: every later call raises the same error (with a fresh
-    traceback each time, so asking again and again costs no memory), and
-    bytes received after that are dropped.  The only recoverable
-    case is a too-large *synchronising* literal on the server side: the client
-    is still waiting for ``+``, so the server can refuse it and carry on.
+    literal larger than the limit where nobody asked to skip it (the client
+    side, which cannot refuse a response), an announcement whose size is not
+    a number64 — there is no way to find where the next message begins:
+    skipping to the next CRLF would interpret the peer's literal data as
+    commands.  The fragmentizer raises and stays *poisoned*: every later
+    call raises the same error (with a fresh traceback each time, so asking
+    again and again costs no memory), and bytes received after that are
+    dropped.  The recoverable cases are on the server side: a too-large
+    *synchronising* literal (the client is still waiting for ``+``, so the
+    server refuses it and carries on), and, with
+    ``report_non_sync_literals=True``, a too-large non-synchronising one
+    (its octets are counted through and dropped, above).
 
 Memory and speed of literals
     Literal octets are never scanned and never pass through the line buffer
@@ -189,6 +204,22 @@ _new = object.__new__
 _ANNOUNCING_ENDS = (b"}\r\n", b"}\n")
 
 
+#: The largest number64 (RFC 9051 §9: "unsigned 63-bit integer"), the
+#: ceiling of any literal size on the wire.
+_NUMBER64_MAX = (1 << 63) - 1
+
+
+def _is_number64(digits: bytes) -> bool:
+    """True when *digits* (ASCII digits) is a valid number64, without huge-int work.
+
+    Leading zeros are allowed by the grammar (``number64 = 1*DIGIT``), so
+    they are dropped before the length test; 19 significant digits at most
+    keeps ``int()`` cheap and inside CPython's digit limit.
+    """
+    significant = digits.lstrip(b"0")
+    return len(significant) <= 19 and int(significant or b"0") <= _NUMBER64_MAX
+
+
 def _message(
     segments: tuple[bytes, ...], literals: tuple[bytes | LiteralChunks, ...]
 ) -> RawMessage:
@@ -269,6 +300,19 @@ class Fragmentizer:
     def buffered(self) -> int:
         """Octets received and not yet handed out."""
         return len(self._buffer)
+
+    @property
+    def skipping(self) -> bool:
+        """True while a refused command is read and dropped (see :meth:`skip`).
+
+        Set by :meth:`skip` and, on a fragmentizer created with
+        ``report_non_sync_literals=True``, by a non-synchronising literal
+        announced over :attr:`~mailproto.limits.IMAPLimits.literal_size`
+        (the :class:`~mailproto.errors.LimitExceeded` raised for it is then
+        not fatal: answer ``BAD [TOOBIG]`` and read on).  Cleared at the
+        command's last line, or at a synchronising announcement.
+        """
+        return self._skipping
 
     @property
     def in_message(self) -> bool:
@@ -359,7 +403,13 @@ class Fragmentizer:
         Raises :class:`~mailproto.errors.LimitExceeded` or
         :class:`~mailproto.errors.RemoteProtocolError` when framing is lost;
         after that every call raises the same error (the fragmentizer is
-        poisoned).  The one exception is documented on :meth:`discard`.
+        poisoned).  Two :class:`~mailproto.errors.LimitExceeded` errors are
+        not fatal (``hint.fatal`` False, nothing poisoned): a synchronising
+        literal over the limit with ``report_sync_literals`` (the command is
+        dropped, as by :meth:`discard`), and a non-synchronising one with
+        ``report_non_sync_literals`` (the command is being skipped, as by
+        :meth:`skip`; :attr:`skipping` is True).  Refuse the command and
+        call again.
         """
         if self._error is not None:
             # Re-raising the stored instance as it is would append this call's
@@ -443,12 +493,22 @@ class Fragmentizer:
             binary, digits, mode = match.groups()
             sync = not mode
             if len(digits) > 20 or int(digits) > limits.literal_size:
-                error = self._too_large(digits, fatal=not (sync and self._report_sync))
                 if sync and self._report_sync:
                     # The client waits for "+": refuse and carry on.
                     self.discard()
-                    raise error
-                raise self._poison(error)
+                    raise self._too_large(digits, fatal=False)
+                if not sync and self._report_non_sync and _is_number64(digits):
+                    # RFC 7888 §4, first choice: the command gets its tagged
+                    # BAD and the octets, already on their way, are read and
+                    # ignored - counted through as they arrive, never kept
+                    # (skip()), so the bound on memory holds whatever the
+                    # announced size.  The caller sees a non-fatal error
+                    # with skipping set, and the session goes on.
+                    self.skip()
+                    self._pending = int(digits)
+                    self._have = 0
+                    raise self._too_large(digits, fatal=False)
+                raise self._poison(self._too_large(digits, fatal=True))
             if len(self._literals) >= limits.literals_per_message:
                 raise self._poison(
                     LimitExceeded(
@@ -497,8 +557,11 @@ class Fragmentizer:
             self._skipping = False
             return
         digits = match.group(2)
-        if len(digits) > 20 or int(digits) > self.limits.literal_size:
-            # Too large even to count through: RFC 7888 §4's other choice,
-            # close the connection.
+        if not _is_number64(digits):
+            # Not a number64 (RFC 9051 §9): no literal this size can exist,
+            # so where the command ends is unknowable - RFC 7888 §4's other
+            # choice, close the connection.  Any real size, even one over
+            # literal_size, is only counted through: the command already
+            # has its refusal, and nothing of it is kept.
             raise self._poison(self._too_large(digits, fatal=True))
         self._pending = int(digits)

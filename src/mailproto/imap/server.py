@@ -73,8 +73,13 @@ answers the IDLE command with a :class:`~mailproto.imap.responses.Continuation`,
 pushes untagged updates whenever it likes, and gets :class:`IdleDone` when
 the client sends ``DONE``.
 
-Errors: a client that breaks framing (a line over the limit, a
-non-synchronising literal over the limit) gets ``* BYE`` queued and
+A non-synchronising literal over :attr:`IMAPLimits.literal_size` is
+refused the same way (``BAD [TOOBIG]``, its octets dropped as they arrive,
+RFC 7888 §4); only an announced size that is not a number64 (RFC 9051 §9)
+loses framing for good.
+
+Errors: a client that breaks framing (a line over the limit, a literal
+size that is not a number64) gets ``* BYE`` queued and
 ``next_event()`` raises :class:`~mailproto.errors.RemoteProtocolError`;
 flush :meth:`data_to_send` and close.  After :attr:`IMAPLimits.errors` bad
 commands the same happens.
@@ -549,10 +554,7 @@ class ServerConnection:
                 message = self._input.next_message()
             except LimitExceeded as exc:
                 if exc.hint is not None and not exc.hint.fatal:
-                    # A synchronising literal over the limit: the client waits
-                    # for "+", so refuse its command and read on.
-                    tag = _tag_of(self._input.fragmentizer.refused_line)
-                    return self._bad(tag, _TOO_BIG, "NO", "TOOBIG")
+                    return self._literal_too_large()
                 raise
             if message is NEED_DATA:
                 if self._closed:
@@ -582,23 +584,50 @@ class ServerConnection:
 
     # -- literals -------------------------------------------------------------------
 
+    def _literal_too_large(self) -> ServerEvent:
+        """The fragmentizer refused a literal over ``literal_size``; answer it.
+
+        A synchronising one was dropped with its command (the client waits
+        for ``+`` and gives the command up on a tagged answer, RFC 9051
+        §7.5): ``NO [TOOBIG]``.  A non-synchronising one is being skipped,
+        its octets counted and dropped as they arrive (the fragmentizer's
+        ``skipping``): RFC 7888 §4 asks for a tagged ``BAD`` and then lets
+        the server read and ignore the rest of the command rather than
+        close, so the session goes on - ``BAD [TOOBIG]``, the response code
+        RFC 7888 §5 and RFC 4469 §4.2 give for a literal too large.
+        """
+        frag = self._input.fragmentizer
+        if self._session.mode is not Mode.COMMANDS:
+            # During AUTHENTICATE or IDLE no literal belongs at all.
+            return self._unexpected_literal(synchronizing=not frag.skipping, skipped=True)
+        tag = _tag_of(frag.refused_line)
+        if frag.skipping:
+            return self._bad(tag, _TOO_BIG, "BAD", "TOOBIG")
+        return self._bad(tag, _TOO_BIG, "NO", "TOOBIG")
+
+    def _unexpected_literal(self, *, synchronizing: bool, skipped: bool) -> ServerEvent:
+        """A literal in a SASL answer or during IDLE (*skipped*: already skipping)."""
+        if synchronizing:
+            # The client waits for "+" that must never come: nothing it
+            # sends next can be framed with certainty.
+            raise RemoteProtocolError(
+                "literal in a SASL response or during IDLE",
+                hint=ReplyHint(text="Unexpected literal", fatal=True),
+            )
+        # A SASL answer (RFC 9051 §6.2.2: base64) or DONE never holds a
+        # literal; this one's octets are coming anyway: dropped as they
+        # arrive, and the exchange ends as for any malformed line.
+        if not skipped:
+            self._input.fragmentizer.skip()
+        if self._session.mode is Mode.AUTHENTICATING:
+            return self._sasl_end_bad(_AUTH_MALFORMED)
+        return self._idle_end_bad()
+
     def _literal(self, announced: LiteralAnnounced) -> ServerEvent | None:
         """A client announced a literal: ask for it, let it come, or refuse it unread."""
         frag = self._input.fragmentizer
-        mode = self._session.mode
-        if mode is not Mode.COMMANDS:
-            if announced.synchronizing:
-                raise RemoteProtocolError(
-                    "literal in a SASL response or during IDLE",
-                    hint=ReplyHint(text="Unexpected literal", fatal=True),
-                )
-            # A SASL answer (RFC 9051 §6.2.2: base64) or DONE never holds a
-            # literal; this one's octets are coming anyway: dropped as they
-            # arrive, and the exchange ends as for any malformed line.
-            frag.skip()
-            if mode is Mode.AUTHENTICATING:
-                return self._sasl_end_bad(_AUTH_MALFORMED)
-            return self._idle_end_bad()
+        if self._session.mode is not Mode.COMMANDS:
+            return self._unexpected_literal(synchronizing=announced.synchronizing, skipped=False)
         refusal = self._literal_refusal(announced)
         if refusal is None:
             if announced.synchronizing:
