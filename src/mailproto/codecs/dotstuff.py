@@ -12,10 +12,15 @@ sees it, so stuffing and unstuffing are inverse for any content.
 
 With ``normalize_newlines=True`` the stuffer also turns bare LF and bare CR
 into CRLF before stuffing (what an MTA does to locally submitted mail with Unix
-line ends; RFC 5321 §2.3.8 forbids bare LF/CR on the wire).
+line ends; RFC 5321 §2.3.8 forbids bare LF/CR on the wire).  The rule is
+:func:`mailproto.codecs.line_endings.normalize_line_endings`, applied piece
+by piece: the only state it needs across pieces is a final CR, held back
+until the next piece shows whether it begins a CRLF.
 """
 
 from __future__ import annotations
+
+from mailproto.codecs.line_endings import normalize_line_endings
 
 __all__ = ["DotStuffer", "dot_stuff"]
 
@@ -43,9 +48,9 @@ class DotStuffer:
         self._held_cr = chunk.endswith(b"\r")
         if self._held_cr:
             chunk = chunk[:-1]
-        if b"\r" in chunk:
-            chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        return chunk.replace(b"\n", b"\r\n")
+        # What is left has no CR that a later piece could complete: the
+        # whole-data rule applies as it is.
+        return normalize_line_endings(chunk)
 
     def stuff(self, chunk: bytes) -> bytes:
         """Return *chunk* dot-stuffed (and normalised, when asked)."""
@@ -81,7 +86,7 @@ class DotStuffer:
         out = b""
         if self._held_cr:
             self._held_cr = False
-            out = b"\r\n"  # a bare CR at the very end becomes CRLF
+            out = normalize_line_endings(b"\r")  # a bare CR at the very end: CRLF
             self._state = _LINE_START
         self.ended = True
         if self._state != _LINE_START:
