@@ -36,13 +36,14 @@ _INFLATE_CHUNK = 65536
 
 
 class _Fragmentizer(Fragmentizer):
-    """The codec's fragmentizer, remembering the line of a refused literal.
+    """The fragmentizer, remembering the lines of a refused command.
 
-    When a client announces a synchronising literal larger than the limit,
-    the codec's fragmentizer drops the half-read command (it calls
-    :meth:`discard`) and raises; the server must then answer that command's
-    tag with NO/BAD (RFC 9051 §7.5, RFC 7888 §4), so it needs the line the
-    tag is on.  This subclass keeps it.
+    When a client announces a literal larger than the limit, the
+    fragmentizer drops the half-read command (:meth:`discard`, or
+    :meth:`skip` for ``{n+}``) and raises; the server must then answer that
+    command's tag with NO/BAD (RFC 9051 §7.5, RFC 7888 §4), so it needs the
+    line the tag is on.  This subclass keeps it (the server connection and
+    the codec's CommandDecoder both use it).
     """
 
     __slots__ = ("refused_line",)
@@ -53,14 +54,18 @@ class _Fragmentizer(Fragmentizer):
         limits: IMAPLimits,
         report_sync_literals: bool,
         zero_copy_threshold: int | None = None,
+        report_non_sync_literals: bool | None = None,
     ) -> None:
         # A server judges every literal a client announces before reading it,
-        # the non-synchronising ones too (server.py, "Literals").
+        # the non-synchronising ones too (server.py, "Literals"); the codec's
+        # CommandDecoder leaves that to its user (None: as for {n}).
+        if report_non_sync_literals is None:
+            report_non_sync_literals = report_sync_literals
         super().__init__(
             limits=limits,
             report_sync_literals=report_sync_literals,
             zero_copy_threshold=zero_copy_threshold,
-            report_non_sync_literals=report_sync_literals,
+            report_non_sync_literals=report_non_sync_literals,
         )
         #: The lines of the last message dropped by :meth:`discard`.
         self.refused_line = b""

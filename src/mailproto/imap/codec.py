@@ -19,7 +19,11 @@ On the server side, :class:`CommandDecoder` also reports every synchronising
 literal a client announces (:class:`~mailproto.imap._fragmentizer.LiteralAnnounced`),
 because the client now waits for ``+ `` (RFC 9051 §7.5): the server answers
 ``+``, or refuses with a tagged ``NO``/``BAD`` and calls
-:meth:`CommandDecoder.discard`.
+:meth:`CommandDecoder.discard`.  With ``report_non_sync_literals=True`` it
+reports the non-synchronising ones too (``synchronizing=False``), before any
+of their octets is read, so that a server can refuse a command without
+buffering its literal: answer ``BAD`` and call :meth:`CommandDecoder.skip`
+(RFC 7888 §4), and the rest of the command is dropped as it arrives.
 
 Zero-copy literals (opt-in)
     ``ResponseDecoder(zero_copy_literals=True)`` hands out every literal of
@@ -53,6 +57,7 @@ Errors
 from __future__ import annotations
 
 from mailproto._sentinels import NEED_DATA, Sentinel
+from mailproto.imap._connection import _Fragmentizer
 from mailproto.imap._fragmentizer import Fragmentizer, LiteralAnnounced, RawMessage
 from mailproto.imap._parser import ParseError, parse_authenticate_data
 from mailproto.imap._parser import parse_command as _parse_command
@@ -137,16 +142,59 @@ class ResponseDecoder:
 
 
 class CommandDecoder:
-    """Server side: bytes from the client → typed commands."""
+    """Server side: bytes from the client → typed commands.
 
-    __slots__ = ("_fragmentizer", "limits", "utf8")
+    Literal announcements (a server answers each before reading it):
 
-    def __init__(self, *, limits: IMAPLimits | None = None, utf8: bool = False) -> None:
+    * ``{n}`` / ``~{n}``: always reported as a
+      :class:`~mailproto.imap._fragmentizer.LiteralAnnounced`
+      (``synchronizing=True``).  Send ``+`` and keep pulling, or answer
+      the tag (from :attr:`LiteralAnnounced.first_line`) with ``NO``/``BAD``
+      and call :meth:`discard`: the client gives the command up (RFC 9051
+      §7.5).
+    * ``{n+}`` / ``{n-}`` (RFC 7888): reported only with
+      *report_non_sync_literals* (``synchronizing=False``), before any of
+      the octets, which are on their way whatever the server says.  Keep
+      pulling to accept it (no ``+``), or answer ``BAD`` and call
+      :meth:`skip`: the octets, and the rest of the command, are then
+      dropped as they arrive, never buffered (RFC 7888 §4).  Without the
+      option such literals are read with their command, which is only
+      judged once complete.
+    * Larger than :attr:`~mailproto.limits.IMAPLimits.literal_size`:
+      :meth:`next_command` raises :class:`~mailproto.errors.LimitExceeded`
+      with ``hint.fatal`` False for ``{n}`` (the command is already
+      dropped: answer ``NO [TOOBIG]``) and, with
+      *report_non_sync_literals*, for ``{n+}`` (the command is already
+      being skipped, :attr:`skipping` is True: answer ``BAD [TOOBIG]``);
+      :attr:`refused_line` holds the command's lines for its tag.  A
+      too-large ``{n+}`` without the option is fatal (framing is lost:
+      answer ``BYE`` and close).
+
+    :attr:`message_octets` tells what the command weighs so far, the
+    literal just announced included, for a bound on a whole command.
+    """
+
+    __slots__ = ("_fragmentizer", "limits", "report_non_sync_literals", "utf8")
+
+    def __init__(
+        self,
+        *,
+        limits: IMAPLimits | None = None,
+        utf8: bool = False,
+        report_non_sync_literals: bool = False,
+    ) -> None:
         #: The bounds in force.
         self.limits = limits if limits is not None else IMAPLimits()
         #: UTF8=ACCEPT is enabled (RFC 6855).
         self.utf8 = utf8
-        self._fragmentizer = Fragmentizer(limits=self.limits, report_sync_literals=True)
+        #: Non-synchronising literals are reported too (read-only: fixed
+        #: at construction, like the fragmentizer's option of that name).
+        self.report_non_sync_literals = report_non_sync_literals
+        self._fragmentizer = _Fragmentizer(
+            limits=self.limits,
+            report_sync_literals=True,
+            report_non_sync_literals=report_non_sync_literals,
+        )
 
     def receive_data(self, data: bytes | bytearray | memoryview) -> None:
         """Add bytes received from the client."""
@@ -155,7 +203,11 @@ class CommandDecoder:
     def next_command(self) -> Command | Done | LiteralAnnounced | Sentinel:
         """The next command, a :class:`LiteralAnnounced`, or ``NEED_DATA``.
 
-        ``Done`` (the end of IDLE) is returned for a ``DONE`` line.
+        ``Done`` (the end of IDLE) is returned for a ``DONE`` line.  Raises
+        :class:`ParseError` for a command that breaks the grammar (answer
+        ``tag BAD`` and call again) and
+        :class:`~mailproto.errors.LimitExceeded` for limits (see the class
+        docstring for which are fatal).
         """
         message = self._fragmentizer.next_message()
         if message is NEED_DATA or isinstance(message, LiteralAnnounced):
@@ -164,18 +216,67 @@ class CommandDecoder:
         return _parse_command(message, limits=self.limits, utf8=self.utf8)
 
     def next_authenticate_data(self) -> AuthenticateData | Sentinel:
-        """During AUTHENTICATE: the client's next base64 line (or ``*``)."""
+        """During AUTHENTICATE: the client's next base64 line (or ``*``).
+
+        A literal has no place in a SASL answer (RFC 9051 §6.2.2):
+        :class:`ParseError`.  A non-synchronising one (reported with
+        *report_non_sync_literals*) is skipped first, so its octets, on
+        their way, are dropped as they arrive and never read as commands.
+        """
         message = self._fragmentizer.next_message()
         if message is NEED_DATA:
             return NEED_DATA
         if not isinstance(message, RawMessage) or len(message.segments) != 1:
-            self._fragmentizer.discard()
+            if isinstance(message, LiteralAnnounced) and not message.synchronizing:
+                self._fragmentizer.skip()
+            else:
+                self._fragmentizer.discard()
             raise ParseError("a SASL response cannot contain literals")
         return parse_authenticate_data(message.segments[0])
 
     def discard(self) -> None:
-        """Drop the half-received command whose literal the server refused."""
+        """Drop the half-received command whose synchronising literal was refused.
+
+        RFC 9051 §7.5: the client, answered with a tagged ``NO``/``BAD``
+        instead of ``+``, does not send the literal; the next bytes are a
+        new command.
+        """
         self._fragmentizer.discard()
+
+    def skip(self) -> None:
+        """Drop the command whose non-synchronising literal was refused, as it arrives.
+
+        RFC 7888 §4: after the tagged ``BAD`` the server reads and ignores
+        the rest of the command.  What was read of it is dropped now; the
+        literal's octets and the command's further lines and ``{n+}``
+        literals are counted and dropped as they come, never kept, up to
+        its last line (or a ``{n}``, where the client waits for ``+`` and
+        gives up).  Nothing of it is ever returned.
+        """
+        self._fragmentizer.skip()
+
+    @property
+    def skipping(self) -> bool:
+        """True while a refused command is being dropped (:meth:`skip`)."""
+        return self._fragmentizer.skipping
+
+    @property
+    def message_octets(self) -> int:
+        """Octets of the command being read, counting the literal just announced.
+
+        Compare it with a bound *before* answering ``+`` (or before a
+        non-synchronising literal's octets are read); 0 between commands.
+        """
+        return self._fragmentizer.message_octets
+
+    @property
+    def refused_line(self) -> bytes:
+        """The lines of the command last dropped by :meth:`discard` or :meth:`skip`.
+
+        Also after a non-fatal :class:`~mailproto.errors.LimitExceeded`:
+        the tag to answer is at its start.
+        """
+        return self._fragmentizer.refused_line
 
 
 def _single(data: bytes, limits: IMAPLimits | None) -> RawMessage:
