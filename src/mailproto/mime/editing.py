@@ -51,27 +51,53 @@ Adding an attachment to a message whose root is not ``multipart/mixed``
 wraps it: the root's ``Content-*`` fields move, byte for byte, into a new
 first child whose body is the original body, and the root becomes a
 ``multipart/mixed`` with a new, collision-checked boundary.
+
+Downgrading for a narrower transport
+------------------------------------
+``downgrade(message, allow_8bit=...)`` is what an MTA does with a message
+it accepted as ``BODY=BINARYMIME`` (RFC 3030) or ``8BITMIME`` (RFC 6152)
+when the next hop cannot take that: RFC 3030 §4 and RFC 6152 §3 let it
+either convert the message or return it as undeliverable.  It re-encodes,
+with :meth:`MessageEditor.set_transfer_encoding`, every leaf whose body the
+transport cannot carry as it is -- a ``binary`` part, one with NUL, a bare
+CR or LF, a line over 998 octets (RFC 5322 §2.1.1, RFC 2045 §2.7-§2.8), or
+8-bit octets for a 7-bit hop -- as quoted-printable (text without bare LF,
+mostly ASCII) or base64, and relabels the containers above them (RFC 2045
+§6.4: a multipart or ``message/rfc822`` is only ever 7bit, 8bit or binary,
+and says the widest encoding inside it).  Decoded content is unchanged,
+octet for octet; everything else is copied byte for byte.  It returns
+``None`` when no conversion can make the message fit: a header section, a
+preamble or an epilogue that is not clean CRLF text, a body that is not MIME
+(no ``MIME-Version`` at the top) or whose encoding is unknown, or 8-bit
+header text for a 7-bit hop.  A conversion invalidates signatures over the
+body (DKIM, S/MIME, PGP/MIME): that is the price RFC 3030 §4 names.
 """
 
 from __future__ import annotations
 
 import secrets
 
-from mailproto.mime._folding import HeaderInjectionError, check_name
+from mailproto.codecs import quoted_printable as qp
+from mailproto.mime._folding import HeaderInjectionError, check_name, check_text
 from mailproto.mime._message import Message, parse
 from mailproto.mime.builder import (
     BuildPolicy,
     Part,
+    _b64_body,
+    _line_safe,
     attachment,
     format_header,
 )
 
-__all__ = ["HeaderInjectionError", "MessageEditor", "edit"]
+__all__ = ["HeaderInjectionError", "MessageEditor", "downgrade", "edit"]
 
 # Fields that describe the body: replace_body and add_attachment manage them.
 _MANAGED = frozenset({"content-type", "content-transfer-encoding", "mime-version"})
 # Encoding classes, narrowest first (RFC 2045 §6.4).
 _RANK = {"7bit": 0, "8bit": 1, "binary": 2}
+_CLASSES = ("7bit", "8bit", "binary")
+# Every transfer encoding RFC 2045 §6.1 defines.
+_ENCODINGS = frozenset({"7bit", "8bit", "binary", "quoted-printable", "base64"})
 
 
 class _Edits:
@@ -298,6 +324,83 @@ class MessageEditor:
             else:
                 self._set(target, name or "Content-Transfer-Encoding", self._convert(raw, sep))
         edits.body = self._convert(body, sep)
+        return self
+
+    def set_transfer_encoding(self, part: Message, encoding: str) -> MessageEditor:
+        """Give a part another Content-Transfer-Encoding, keeping its content.
+
+        A leaf is re-encoded: its decoded content (:meth:`Message.decoded`)
+        is written with *encoding* -- ``base64``, ``quoted-printable``,
+        ``7bit``, ``8bit`` or ``binary`` -- and decodes to the same octets
+        afterwards (quoted-printable content with a bare LF is written with
+        CR and LF escaped, RFC 2045 §6.7 rule (4), so that it does too).
+        Only the ``Content-Transfer-Encoding`` field and the body change;
+        every other field is kept byte for byte.  ``7bit`` needs ASCII
+        lines, ``8bit`` lines (CRLF only, no NUL, at most 998 octets, RFC
+        2045 §2.7-§2.8) and a policy that allows 8bit or binary, ``binary``
+        a policy that allows it; otherwise :class:`ValueError`.  So does a
+        part whose current encoding is not one of these five (nothing
+        decodes it) unless the new one is the same.
+
+        A multipart or an enclosed message (a part with children) is not
+        encoded at all (RFC 2045 §6.4): *encoding* is then ``7bit``,
+        ``8bit`` or ``binary`` and only relabels it, as the class of
+        what is inside; re-encode its children first.
+        """
+        target = self._check_part(part)
+        cte = check_text(encoding, "transfer encoding").strip().lower()
+        if cte not in _ENCODINGS:
+            raise ValueError(f"unknown transfer encoding {encoding!r}")
+        composite = target.content_type.startswith("multipart/") or target.is_multipart
+        if composite:
+            if cte not in _RANK:
+                raise ValueError(
+                    f"{target.content_type} may only be 7bit, 8bit or binary (RFC 2045 §6.4)"
+                )
+            self._set(
+                target, "Content-Transfer-Encoding", self._field("Content-Transfer-Encoding", cte)
+            )
+            return self
+        current = target.content_transfer_encoding
+        if current not in _ENCODINGS and current != cte:
+            raise ValueError(f"cannot decode the transfer encoding {current!r}")
+        data = target.decoded()
+        policy = self.policy
+        if cte == "7bit" and not (data.isascii() and _line_safe(data)):
+            raise ValueError("7bit requires ASCII lines of at most 998 octets (RFC 2045 §2.7)")
+        if cte == "8bit":
+            if not (policy.allow_8bit or policy.allow_binary):
+                raise ValueError("8bit needs BuildPolicy(allow_8bit=True)")
+            if not _line_safe(data):
+                raise ValueError("8bit requires lines of at most 998 octets (RFC 2045 §2.8)")
+        if cte == "binary" and not policy.allow_binary:
+            raise ValueError("binary needs BuildPolicy(allow_binary=True)")
+        if cte == "base64":
+            body = _b64_body(data)
+            if not target.raw_body.endswith(b"\n"):
+                # The original body ended without a line break (the CRLF
+                # before a boundary delimiter belongs to the delimiter, RFC
+                # 2046 §5.1.1): so does the new one, with no empty line added.
+                body = body[:-2]
+            body = self._convert(body, self._sep)
+        elif cte == "quoted-printable":
+            # Body mode reads CRLF and a bare LF as line breaks and writes
+            # CRLF; a bare LF would come back as CRLF, so content that has
+            # one is encoded with every CR and LF escaped instead.
+            bare_lf = data.count(b"\n") != data.count(b"\r\n")
+            body = qp.encode(data, binary=bare_lf)
+            if bare_lf and target.raw_body.endswith(b"\n"):
+                # Every line break is escaped: end with a soft one, so the
+                # body still ends a line (a transport adding CRLF at the end
+                # of the data would otherwise add it to the content).
+                body += b"=\r\n"
+            body = self._convert(body, self._sep)
+        else:
+            body = data  # identity encodings: the content is the body
+        self._set(
+            target, "Content-Transfer-Encoding", self._field("Content-Transfer-Encoding", cte)
+        )
+        self._edits_for(target).body = body
         return self
 
     def _widen_ancestors(self, part: Message, klass: str, *, include_self: bool = False) -> None:
@@ -588,3 +691,82 @@ class MessageEditor:
 def edit(message: Message, *, policy: BuildPolicy | None = None) -> MessageEditor:
     """A :class:`MessageEditor` for ``message``."""
     return MessageEditor(message, policy=policy)
+
+
+# -- downgrade (RFC 3030 §4, RFC 6152 §3) ------------------------------------------------
+
+# Containers by type even when the parser did not split them (no boundary,
+# too deep, too many parts): they can only carry 7bit/8bit/binary (RFC 2045 §6.4).
+_COMPOSITE = ("multipart/", "message/rfc822", "message/news")
+_HIGH = bytes(range(128, 256))
+
+
+def _fits(data: bytes, allow_8bit: bool) -> bool:
+    """*data* can travel as it is: CRLF lines of at most 998 octets, no NUL,
+    and ASCII unless the transport is 8-bit (RFC 5321 §2.3.8, §4.5.3.1.6;
+    RFC 6152 §3)."""
+    return (allow_8bit or data.isascii()) and _line_safe(data)
+
+
+def _leaf_encoding(data: bytes, text: bool, allow_8bit: bool) -> str:
+    """The narrowest encoding that carries *data* on the transport, octets intact."""
+    if _line_safe(data):
+        if data.isascii():
+            return "7bit"
+        if allow_8bit:
+            return "8bit"
+    if text and data.count(b"\n") == data.count(b"\r\n"):
+        # Quoted-printable keeps text readable; worth it while at most one
+        # octet in six needs an escape (the builder's rule: beyond that,
+        # base64 is shorter).  Without a bare LF its body mode keeps every
+        # octet.
+        high = len(data) - len(data.translate(None, _HIGH))
+        nul = data.count(b"\x00")
+        if (high + nul) * 6 <= len(data):
+            return "quoted-printable"
+    return "base64"
+
+
+def downgrade(message: Message | bytes, *, allow_8bit: bool = False) -> bytes | None:
+    """*message* converted for a 7-bit transport, or an 8-bit one with *allow_8bit*.
+
+    See "Downgrading for a narrower transport" above.  Returns the message
+    itself (the same bytes) when it fits already, the converted bytes, or
+    ``None`` when no conversion can make it fit.  Never raises on any input.
+    """
+    msg = message if isinstance(message, Message) else parse(bytes(message))
+    data = bytes(msg)
+    rank = 1 if allow_8bit else 0
+    editor = MessageEditor(msg, policy=BuildPolicy(allow_8bit=allow_8bit))
+    changed = False
+    containers: list[Message] = []
+    for part in msg.walk():
+        cte = part.content_transfer_encoding
+        composite = part.is_multipart or part.content_type.startswith(_COMPOSITE)
+        if composite:
+            if _RANK.get(cte, 0) > rank:
+                containers.append(part)
+            if not part.is_multipart and not _fits(part.raw_body, allow_8bit):
+                return None  # an unsplit container cannot be re-encoded
+            continue
+        if _RANK.get(cte, 0) <= rank and _fits(part.raw_body, allow_8bit):
+            continue  # travels as it is (base64 and quoted-printable included)
+        if cte not in _ENCODINGS:
+            return None  # x-uuencode, x-anything: nothing here re-encodes it faithfully
+        content = part.decoded()
+        new = _leaf_encoding(content, part.content_type.startswith("text/"), allow_8bit)
+        try:
+            editor.set_transfer_encoding(part, new)
+        except ValueError:
+            return None
+        changed = True
+    if changed or containers:
+        if msg.headers.get("MIME-Version") is None:
+            # Not MIME: there is no Content-Transfer-Encoding to change.
+            return None
+        for part in containers:
+            editor.set_transfer_encoding(part, _CLASSES[rank])
+        data = editor.as_bytes()
+    # Header sections, preambles, epilogues and delimiters were copied as
+    # they were: the whole result must fit, or nothing can be sent.
+    return data if _fits(data, allow_8bit) else None
