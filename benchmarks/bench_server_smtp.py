@@ -28,10 +28,13 @@ alternating which server goes first, and the medians are reported.  Each
 server first gets :data:`WARMUP` untimed messages (creating the mailbox is
 not intake).  Every stored message is counted afterwards.
 
-``--ceiling`` adds two columns after each cell: the best messages per
+``--ceiling`` adds three columns after each cell: the best messages per
 second that this cell's floors allow any asyncio server, measured right
 after the two servers (see :func:`ceiling`), and that rate over aiosmtpd's
-— the largest ratio reachable here and now.
+— the largest ratio reachable here and now; then ``lib-max``, the same
+ratio for the best server built on mailproto: its bare SMTP
+``ServerConnection`` answering on the loop's sockets, with no session
+logic at all, plus the same durable Maildir steps.
 
 ``--floor`` measures, instead, what any Python server pays on this machine
 before any mail logic: the bare Maildir steps (write, fsync, rename, fsync
@@ -240,28 +243,46 @@ def parallel_fsync_floor(
     return elapsed / done * 1000, used / done * 1000
 
 
-def ceiling(tmp: Path, messages: int, size: int, sessions: int) -> float:
-    """An upper bound of the messages/s any asyncio server could reach in this cell, here and now.
+def ceiling(tmp: Path, messages: int, size: int, sessions: int) -> dict[str, float]:
+    """Upper bounds of the messages/s a server could reach in this cell, here and now.
 
-    Measured right after the two servers, from the two floors: the
-    canned-reply asyncio server (accept, replies and reads, nothing else)
-    and the bare durable Maildir steps (:func:`fsync_floor`, or
-    :func:`parallel_fsync_floor` with several sessions).  With one session
-    nothing overlaps — smtp-source waits for each reply, and ``250`` waits
-    for the syncs — so a message costs at least the sum of the two wall
-    times.  With several, the rate is bounded by each floor's own rate and
-    by the machine's cores shared by the two floors' CPU time (smtp-source's
-    own CPU is left out, so the bound is generous).
+    Measured right after the two servers, from two floors: a protocol
+    floor and the bare durable Maildir steps (:func:`fsync_floor`, or
+    :func:`parallel_fsync_floor` with several sessions, measured once and
+    used for both bounds).  One bound per protocol floor
+    (:data:`FLOOR_SERVERS`):
+
+    ``"canned"``
+        the canned-reply asyncio server (accept, replies and reads, nothing
+        else): the bound for any asyncio server;
+    ``"library"``
+        mailproto's own SMTP ``ServerConnection`` on the loop's sockets,
+        discarding the data (``bench_smtp.py --serve mailproto-loop``): the
+        bound for any server built on this library, with no session logic.
+
+    With one session nothing overlaps — smtp-source waits for each reply,
+    and ``250`` waits for the syncs — so a message costs at least the sum of
+    the two wall times.  With several, the rate is bounded by each floor's
+    own rate and by the machine's cores shared by the two floors' CPU time
+    (smtp-source's own CPU is left out, so the bound is generous).
     """
-    elapsed, cpu, _ = run_canned(tmp, messages, size, sessions)
-    canned_wall, canned_cpu = elapsed / messages * 1000, cpu / messages * 1000
     where = tmp / f"ceiling-{size}-{sessions}-{time.monotonic_ns()}"
     if sessions == 1:
-        sync_wall, _ = fsync_floor(where, size, count=min(messages, 300))
-        return 1000 / (canned_wall + sync_wall)
-    sync_wall, sync_cpu = parallel_fsync_floor(where, size, sessions, count=min(messages, 600))
-    cores = os.cpu_count() or 1
-    return min(1000 / canned_wall, 1000 / sync_wall, cores * 1000 / (canned_cpu + sync_cpu))
+        sync_wall, sync_cpu = fsync_floor(where, size, count=min(messages, 300))
+    else:
+        sync_wall, sync_cpu = parallel_fsync_floor(where, size, sessions, min(messages, 600))
+    bounds = {}
+    for server in FLOOR_SERVERS:
+        elapsed, cpu, _ = run_floor_server(tmp, messages, size, sessions, server)
+        proto_wall, proto_cpu = elapsed / messages * 1000, cpu / messages * 1000
+        if sessions == 1:
+            bounds[server] = 1000 / (proto_wall + sync_wall)
+        else:
+            cores = os.cpu_count() or 1
+            bounds[server] = min(
+                1000 / proto_wall, 1000 / sync_wall, cores * 1000 / (proto_cpu + sync_cpu)
+            )
+    return bounds
 
 
 def store_cost(messages: int, size: int, in_flight: int) -> tuple[float, float]:
@@ -293,11 +314,23 @@ def store_cost(messages: int, size: int, in_flight: int) -> tuple[float, float]:
         return asyncio.run(main(Path(d)))
 
 
-def run_canned(tmp: Path, messages: int, size: int, sessions: int) -> tuple[float, float, int]:
+#: The protocol floors :func:`ceiling` can measure: how to start each server.
+FLOOR_SERVERS = {
+    "canned": [sys.executable, __file__, "--serve-canned"],
+    "library": [
+        sys.executable,
+        str(ROOT / "benchmarks" / "bench_smtp.py"),
+        "--serve",
+        "mailproto-loop",
+    ],
+}
+
+
+def run_floor_server(
+    tmp: Path, messages: int, size: int, sessions: int, server: str = "canned"
+) -> tuple[float, float, int]:
     port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, __file__, "--serve-canned", str(port)], stdout=subprocess.DEVNULL
-    )
+    proc = subprocess.Popen([*FLOOR_SERVERS[server], str(port)], stdout=subprocess.DEVNULL)
     try:
         elapsed, cpu = _measure(proc, port, (messages, size, sessions))
     finally:
@@ -325,7 +358,7 @@ def floors(messages: int, sizes: list[int], sessions: list[int]) -> None:
                 )
         for size in sizes:
             for n in sessions:
-                elapsed, cpu, _ = run_canned(tmp, messages, size, n)
+                elapsed, cpu, _ = run_floor_server(tmp, messages, size, n)
                 print(
                     f"canned server {size:>7} octets x{n:<3}: {messages / elapsed:8.1f} messages/s,"
                     f" {cpu / messages * 1000:.2f} ms CPU per message"
@@ -462,11 +495,13 @@ def main() -> None:
     print("CPU ms per message of each server process (median); stored messages counted")
     print(f"load average at start: {os.getloadavg()[0]:.2f} (1 min)")
     if args.ceiling:
-        print("ceiling: the best messages/s the floors allow (see ceiling()), and that / aiosmtpd")
+        print("ceiling: the best messages/s the floors allow any asyncio server (see ceiling()),")
+        print("and that / aiosmtpd; lib-max: the same bound for a server built on mailproto")
+        print("(its bare SMTP ServerConnection, no session logic, instead of canned replies)")
     print(
         f"{'size':>8} {'sessions':>8} {'mailserver':>11} {'aiosmtpd':>9} {'ratio':>7}"
         f" {'cpu ms':>7} {'cpu ms':>7} {'load':>5}"
-        + (f" {'ceiling':>8} {'max':>6}" if args.ceiling else "")
+        + (f" {'ceiling':>8} {'max':>6} {'lib-max':>7}" if args.ceiling else "")
     )
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
@@ -488,8 +523,9 @@ def main() -> None:
                 aio_rate = statistics.median(rates["aio"])
                 bound = ""
                 if args.ceiling:
-                    best = ceiling(tmp, n, size, sessions)
-                    bound = f" {best:>8.1f} {best / aio_rate:>5.2f}x"
+                    bounds = ceiling(tmp, n, size, sessions)
+                    best, lib = bounds["canned"], bounds["library"]
+                    bound = f" {best:>8.1f} {best / aio_rate:>5.2f}x {lib / aio_rate:>6.2f}x"
                 print(
                     f"{size:>8} {sessions:>8} {ms_rate:>11.1f} {aio_rate:>9.1f}"
                     f" {ms_rate / aio_rate:>6.2f}x {statistics.median(cpus['ms']):>7.2f}"
