@@ -233,6 +233,7 @@ class MDA:
         delivery_id: str | None = None,
         queue_failures: bool = True,
         dsn: DsnRequest | None = None,
+        body: smtp.Body | None = None,
     ) -> list[RecipientResult]:
         """Deliver *data* to every recipient; return one result per recipient, in order.
 
@@ -253,6 +254,12 @@ class MDA:
         queued recipients to the next hop, and a recipient delivered here
         with ``NOTIFY=SUCCESS`` makes the MDA send a "delivered" DSN (through
         :attr:`on_success_dsn`, which the relay sets).
+
+        *body* is the ``BODY=`` of the client's MAIL command (RFC 6152, RFC
+        3030).  Local copies are stored as they are whatever it says; it is
+        queued with remote recipients, so that the relay sends a
+        ``BINARYMIME`` message's octets unchanged or converts it (RFC 3030
+        §3) instead of treating it as text.
         """
         delivery_id = delivery_id or new_queue_id()
         resolved = {}
@@ -293,7 +300,9 @@ class MDA:
             try:
                 # The requests are keyed by envelope address, so members a
                 # list expanded to carry none (RFC 3461 §5.2.7).
-                await self.queue.aenqueue(envelope_from, later, data, queue_id=delivery_id, dsn=dsn)
+                await self.queue.aenqueue(
+                    envelope_from, later, data, queue_id=delivery_id, dsn=dsn, body=body
+                )
             except OSError as exc:
                 queue_error = f"{exc.strerror or exc}"
             else:

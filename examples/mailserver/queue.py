@@ -33,10 +33,15 @@ from pathlib import Path
 
 import attrs
 
+from mailproto import smtp
+
 from .maildir import Spooled, _write_file_durably, atomic_write, fsync_dir
 from .mda import DsnRequest, new_queue_id
 
 __all__ = ["Queue", "QueueEntry", "QueuedRecipient"]
+
+# The BODY values an entry may record (RFC 6152 §2, RFC 3030 §3).
+_BODY_TYPES = {b.value: b for b in smtp.Body}
 
 PENDING = "pending"
 SENT = "sent"
@@ -95,6 +100,18 @@ class QueueEntry:
     ret: str | None = None
     #: RFC 3461 ``ENVID``, or None.
     envid: str | None = None
+    #: The ``BODY=`` the message arrived with (RFC 6152, RFC 3030):
+    #: ``"7BIT"``, ``"8BITMIME"`` or ``"BINARYMIME"``; None when none was
+    #: given, and for entries queued before the body type was recorded.
+    #: None and the first two are line-oriented text (the relay sends bare
+    #: CR/LF as CRLF); BINARYMIME octets are arbitrary and are relayed
+    #: unchanged or converted (RFC 3030 §3).
+    body: str | None = None
+
+    @property
+    def body_type(self) -> smtp.Body | None:
+        """:attr:`body` as an :class:`mailproto.smtp.Body` (None: not recorded)."""
+        return _BODY_TYPES.get(self.body or "")
 
     @property
     def pending(self) -> list[QueuedRecipient]:
@@ -118,6 +135,10 @@ class QueueEntry:
             attempts=int(obj["attempts"]),
             ret=obj.get("ret"),
             envid=obj.get("envid"),
+            # Absent in entries written before the body type was kept: those
+            # are relayed as line-oriented text, as they always were.  An
+            # unknown value is not trusted either way.
+            body=obj.get("body") if obj.get("body") in _BODY_TYPES else None,
         )
 
 
@@ -174,6 +195,7 @@ class Queue:
         queue_id: str | None = None,
         now: float | None = None,
         dsn: DsnRequest | None = None,
+        body: smtp.Body | None = None,
     ) -> QueueEntry:
         """Queue *data* for *recipients*; durable when it returns.
 
@@ -181,9 +203,11 @@ class Queue:
         parts (copied into the queue file without assembling it in memory).
 
         *queue_id* defaults to a new id; an id already queued gets a suffix
-        (one message may be queued by several deliveries).
+        (one message may be queued by several deliveries).  *body* is the
+        ``BODY=`` of the MAIL command that brought it (kept with the entry:
+        the relay needs it to tell binary content from text).
         """
-        entry = self._prepare(sender, recipients, queue_id, now, dsn)
+        entry = self._prepare(sender, recipients, queue_id, now, dsn, body)
         self._write(entry.id, entry.to_json(), data)
         self._entries[entry.id] = entry
         self.notify()
@@ -196,6 +220,7 @@ class Queue:
         queue_id: str | None,
         now: float | None,
         dsn: DsnRequest | None,
+        body: smtp.Body | None = None,
     ) -> QueueEntry:
         qid = queue_id or new_queue_id()
         if qid in self._entries or (self.path / f"{qid}.env").exists():
@@ -209,6 +234,7 @@ class Queue:
             next_attempt=now,
             ret=dsn.ret.value if dsn is not None and dsn.ret is not None else None,
             envid=dsn.envid if dsn is not None else None,
+            body=body.value if body is not None else None,
         )
 
     def _write(self, qid: str, env: bytes, data: bytes | Spooled) -> None:
@@ -235,9 +261,10 @@ class Queue:
         *,
         queue_id: str | None = None,
         dsn: DsnRequest | None = None,
+        body: smtp.Body | None = None,
     ) -> QueueEntry:
         """:meth:`enqueue` with the file writes in the default executor."""
-        entry = self._prepare(sender, recipients, queue_id, None, dsn)
+        entry = self._prepare(sender, recipients, queue_id, None, dsn, body)
         env = entry.to_json()
         # Reserve the id, but keep the relay off it until the files exist.
         self._entries[entry.id] = entry

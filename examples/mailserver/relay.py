@@ -9,14 +9,36 @@
   MAIL with SIZE/8BITMIME/SMTPUTF8 as needed, RCPTs (pipelined when
   PIPELINING is offered), then BDAT when CHUNKING is offered, else DATA;
   replies are per recipient.
-* **Line ends**: every bare CR and LF of the message is sent as CRLF (RFC
-  5321 §2.3.8 forbids them on the wire).  Mail that arrived with BDAT and
-  ``BODY=BINARYMIME`` or through IMAP APPEND can hold them; passed on as
-  they are, ``"\n.\r\n"`` is the end of the data for the many MTAs that
-  accept a bare LF as a line end, and what follows would be read there as
-  new commands (SMTP smuggling, relayed).  Postfix, which stores lines, does
-  the same.  The BODY type is not kept in the queue, so a BINARYMIME message
-  is relayed as lines (no MIME downgrade).
+* **Body types and line ends**: the queue keeps the ``BODY=`` a message
+  arrived with (RFC 6152, RFC 3030), and the relay honours it.
+
+  - Text (``7BIT``, ``8BITMIME``, or not recorded): every bare CR and LF is
+    sent as CRLF (:func:`mailproto.codecs.normalize_line_endings`; RFC 5321
+    §2.3.8 forbids them on the wire).  Passed on as they are,
+    ``"\n.\r\n"`` is the end of the data for the many MTAs that accept a
+    bare LF as a line end, and what follows would be read there as new
+    commands (SMTP smuggling, relayed).  Postfix, which stores lines, does
+    the same.  This holds for BDAT too: the body is declared as lines, and
+    the next hop may pass it on with DATA.
+  - ``BINARYMIME`` to a hop that offers CHUNKING and BINARYMIME: sent with
+    ``BODY=BINARYMIME`` and BDAT, octets unchanged.  RFC 3030 §3 makes such
+    content arbitrary octets (no line structure to repair); BDAT counts
+    them (§2), so nothing in the content can end the data early: there is
+    no smuggling to defend against, and normalising would corrupt binary
+    parts.  Whoever passes it on without BINARYMIME must convert it (§3).
+  - ``BINARYMIME`` to any other hop: RFC 3030 §3 leaves the choice between
+    converting the message and returning it as undeliverable.  It is
+    converted (:func:`mailproto.mime.editing.downgrade`): every part the hop
+    cannot carry (``binary``, NUL, bare CR/LF, long lines, 8-bit data for a
+    hop without 8BITMIME) is re-encoded as base64 or quoted-printable, its
+    decoded content unchanged, and sent as 8BITMIME or 7BIT.  When that is
+    impossible (not MIME, header sections that are not CRLF text ...) the
+    recipients fail with ``5.6.3`` (RFC 3463: conversion required but not
+    supported) and the sender gets a bounce.
+  - 8-bit text to a hop without 8BITMIME (RFC 6152 §3 allows a bounce or a
+    conversion): converted the same way (8-bit parts to quoted-printable or
+    base64); ``5.6.3`` only when impossible (8-bit header text, a body that
+    is not MIME).
 * **Loops**: a message that already carries ``MAX_RECEIVED`` (100)
   ``Received:`` fields is not sent on: its remote recipients fail with
   ``5.4.6`` (RFC 3463, routing loop) and the sender gets a bounce.  RFC
@@ -54,8 +76,10 @@ from datetime import datetime, timezone
 import attrs
 
 from mailproto import NEED_DATA, PAUSED, imf, smtp
+from mailproto.codecs import normalize_line_endings
 from mailproto.errors import ProtocolError
 from mailproto.mime import builder
+from mailproto.mime.editing import downgrade
 
 from .config import RelaySettings
 from .directory import Directory, domain_of
@@ -75,8 +99,6 @@ __all__ = [
     "send_message",
 ]
 
-#: A line end as stored (CRLF, or a bare CR or LF); each is sent as CRLF.
-_LINE_END = re.compile(rb"\r\n|\r|\n")
 #: Recipients per SMTP transaction: the number every server must accept
 #: (RFC 5321 §4.5.3.1.8).
 RCPTS_PER_TRANSACTION = 100
@@ -199,6 +221,7 @@ async def send_message(
     ret: smtp.Ret | None = None,
     envid: str | None = None,
     rcpt_params: Sequence[smtp.RcptParameters] | None = None,
+    body: smtp.Body | None = None,
 ) -> list[SendResult]:
     """Send one message to the SMTP server at *host*:*port*; one result per recipient.
 
@@ -208,8 +231,11 @@ async def send_message(
     recipient, and a recipient address that cannot be written in SMTP gets
     ``553 5.1.3`` without being sent.  *ret*, *envid*
     and *rcpt_params* (RFC 3461) are passed on when the server offers DSN.
-    One connection, one transaction, QUIT; the relay itself keeps sessions
-    open for the next message to the same hop (:class:`SessionPool`).
+    *body* is the message's ``BODY=`` type: ``BINARYMIME`` content is sent
+    unchanged with BDAT, or converted for a server without BINARYMIME (see
+    the module docstring); anything else is text.  One connection, one
+    transaction, QUIT; the relay itself keeps sessions open for the next
+    message to the same hop (:class:`SessionPool`).
     """
     session = await open_session(
         host,
@@ -222,7 +248,11 @@ async def send_message(
     )
     try:
         return await session.transaction(
-            sender=sender, recipients=recipients, data=data, dsn=(ret, envid, rcpt_params)
+            sender=sender,
+            recipients=recipients,
+            data=data,
+            dsn=(ret, envid, rcpt_params),
+            body=body,
         )
     finally:
         await session.close()
@@ -261,8 +291,12 @@ class Session:
             None,
             None,
         ),
+        body: smtp.Body | None = None,
     ) -> list[SendResult]:
-        """One mail transaction (MAIL, RCPTs, DATA or BDAT); one result per recipient."""
+        """One mail transaction (MAIL, RCPTs, DATA or BDAT); one result per recipient.
+
+        *body* as for :func:`send_message`.
+        """
         self.transactions += 1
         try:
             return await _transaction(
@@ -272,6 +306,7 @@ class Session:
                 recipients=recipients,
                 data=data,
                 dsn=dsn,
+                body=body,
             )
         except DeliveryFailure as exc:
             self.usable = self.usable and exc.session_ok
@@ -415,12 +450,11 @@ async def _transaction(
     recipients: Sequence[str],
     data: bytes,
     dsn: tuple[smtp.Ret | None, str | None, Sequence[smtp.RcptParameters] | None],
+    body: smtp.Body | None = None,
 ) -> list[SendResult]:
     ext = client.conn.extensions
     utf8 = not (sender.isascii() and all(r.isascii() for r in recipients))
-    crlf = data.count(b"\r\n")
-    if data.count(b"\n") != crlf or data.count(b"\r") != crlf:  # a bare line end
-        data = _LINE_END.sub(b"\r\n", data)
+    data, binary = _prepare_body(data, body, ext, host, utf8)
     # What the next hop cannot take is a permanent failure (a bounce), not a
     # retry: it will not change its mind (RFC 1870 §6, RFC 6531 §3.2, RFC 6152 §3).
     if ext.size and len(data) > ext.size:
@@ -437,17 +471,16 @@ async def _transaction(
             status="5.6.7",
             session_ok=True,
         )
-    if not data.isascii() and not (ext.eightbitmime or (utf8 and ext.smtputf8)):
-        raise DeliveryFailure(
-            f"{host} does not accept 8-bit data (no 8BITMIME)",
-            permanent=True,
-            status="5.6.3",
-            session_ok=True,
-        )
     ret, envid, rcpt_params = dsn if ext.dsn else (None, None, None)
+    if binary:
+        body_param: smtp.Body | None = smtp.Body.BINARY_MIME
+    elif not data.isascii() and ext.eightbitmime:
+        body_param = smtp.Body.EIGHT_BIT_MIME
+    else:
+        body_param = None  # 7BIT, the default (RFC 6152 §2)
     params = smtp.MailParameters(
         size=len(data) if "SIZE" in ext else None,
-        body=smtp.Body.EIGHT_BIT_MIME if (not data.isascii() and ext.eightbitmime) else None,
+        body=body_param,
         smtputf8=utf8 and ext.smtputf8,
         ret=ret,
         envid=envid,
@@ -497,7 +530,7 @@ async def _transaction(
                 recipient=rcpt, code=rr.code, status=_status(rr), text=rr.text, peer_dsn=ext.dsn
             )
     if accepted:
-        if ext.chunking:
+        if binary or ext.chunking:  # BINARYMIME only ever with BDAT (RFC 3030 §3)
             await client.send(smtp.Bdat(size=len(data), last=True), smtp.DataChunk(data=data))
             final = await client.reply()
         else:
@@ -517,6 +550,48 @@ async def _transaction(
                 peer_dsn=ext.dsn,
             )
     return [results[r] for r in recipients]
+
+
+def _prepare_body(
+    data: bytes, body: smtp.Body | None, ext: smtp.Extensions, host: str, utf8: bool
+) -> tuple[bytes, bool]:
+    """The octets to send to a hop offering *ext*, and whether they go as BINARYMIME.
+
+    Raises a permanent :class:`DeliveryFailure` (``5.6.3``) when the hop
+    cannot take the message and no conversion can make it fit.
+    """
+    if body is smtp.Body.BINARY_MIME:
+        if ext.chunking and ext.binarymime:
+            # RFC 3030 §3: arbitrary octets, counted by BDAT: sent unchanged.
+            return data, True
+        # RFC 3030 §3: convert, or return the message as undeliverable.
+        converted = downgrade(data, allow_8bit=ext.eightbitmime)
+        if converted is None:
+            raise DeliveryFailure(
+                f"{host} does not support BINARYMIME and the message cannot be converted"
+                " for it (not MIME, or header sections that are not CRLF text)",
+                permanent=True,
+                status="5.6.3",
+                session_ok=True,
+            )
+        return converted, False
+    # Text (7BIT, 8BITMIME, or no type recorded): bare CR/LF are line ends,
+    # sent as CRLF (RFC 5321 §2.3.8), whichever command carries the data.
+    data = normalize_line_endings(data)
+    if data.isascii() or ext.eightbitmime or (utf8 and ext.smtputf8):
+        return data, False
+    # 8-bit data, no 8BITMIME: RFC 6152 §3 allows a bounce or a conversion;
+    # the same converter re-encodes 8-bit parts as quoted-printable/base64.
+    converted = downgrade(data, allow_8bit=False)
+    if converted is None:
+        raise DeliveryFailure(
+            f"{host} does not accept 8-bit data (no 8BITMIME) and the message cannot be"
+            " converted to 7 bits (8-bit header text, or a body that is not MIME)",
+            permanent=True,
+            status="5.6.3",
+            session_ok=True,
+        )
+    return converted, False
 
 
 class SessionPool:
@@ -704,8 +779,13 @@ def build_dsn(
         body=status_body,
         transfer_encoding="7bit" if status_body.isascii() else "8bit",
     )
-    if full:
-        original_part = builder.message_part(original)
+    # RET=FULL returns the whole message (RFC 3461 §4.3) as message/rfc822,
+    # which is 7bit or 8bit here (RFC 2046 §5.2.1): a binary original is
+    # converted first, and one that cannot be is returned as its header
+    # section only (RFC 3462 allows "the headers only" of the original).
+    enclosed = downgrade(original, allow_8bit=True) if full else None
+    if enclosed is not None:
+        original_part = builder.message_part(enclosed)
     else:
         original_part = builder.Part("text/rfc822-headers", body=_header_section(original))
     report = builder.Part(
@@ -926,6 +1006,7 @@ class Relay:
                             entry.envid,
                             [_rcpt_params(r) for r in batch],
                         ),
+                        body=entry.body_type,
                     )
                 except DeliveryFailure as exc:
                     # The hop is down or refuses this message: the same for
@@ -968,6 +1049,7 @@ class Relay:
         recipients: list[str],
         data: bytes,
         dsn: tuple[smtp.Ret | None, str | None, Sequence[smtp.RcptParameters] | None],
+        body: smtp.Body | None = None,
     ) -> list[SendResult]:
         """One transaction to *hop*, on an idle session of the pool or a new one."""
         limit = self._per_hop.get(hop)
@@ -986,7 +1068,7 @@ class Relay:
                 )
             try:
                 return await session.transaction(
-                    sender=sender, recipients=recipients, data=data, dsn=dsn
+                    sender=sender, recipients=recipients, data=data, dsn=dsn, body=body
                 )
             finally:
                 self.sessions.give(hop, session)
