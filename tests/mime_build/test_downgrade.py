@@ -1,4 +1,4 @@
-"""MessageEditor.set_transfer_encoding and downgrade() (RFC 3030 §4, RFC 6152 §3).
+"""MessageEditor.set_transfer_encoding and downgrade() (RFC 3030 §3, RFC 6152 §3).
 
 The checks do not trust the code under test: what "fits a transport" means
 is written out here again (a regex for bare line ends, line lengths from

@@ -56,7 +56,7 @@ Downgrading for a narrower transport
 ------------------------------------
 ``downgrade(message, allow_8bit=...)`` is what an MTA does with a message
 it accepted as ``BODY=BINARYMIME`` (RFC 3030) or ``8BITMIME`` (RFC 6152)
-when the next hop cannot take that: RFC 3030 §4 and RFC 6152 §3 let it
+when the next hop cannot take that: RFC 3030 §3 and RFC 6152 §3 let it
 either convert the message or return it as undeliverable.  It re-encodes,
 with :meth:`MessageEditor.set_transfer_encoding`, every leaf whose body the
 transport cannot carry as it is -- a ``binary`` part, one with NUL, a bare
@@ -65,12 +65,13 @@ CR or LF, a line over 998 octets (RFC 5322 §2.1.1, RFC 2045 §2.7-§2.8), or
 mostly ASCII) or base64, and relabels the containers above them (RFC 2045
 §6.4: a multipart or ``message/rfc822`` is only ever 7bit, 8bit or binary,
 and says the widest encoding inside it).  Decoded content is unchanged,
-octet for octet; everything else is copied byte for byte.  It returns
+octet for octet, and no encoding is nested in another (both required by
+RFC 3030 §3); everything else is copied byte for byte.  It returns
 ``None`` when no conversion can make the message fit: a header section, a
 preamble or an epilogue that is not clean CRLF text, a body that is not MIME
 (no ``MIME-Version`` at the top) or whose encoding is unknown, or 8-bit
 header text for a 7-bit hop.  A conversion invalidates signatures over the
-body (DKIM, S/MIME, PGP/MIME): that is the price RFC 3030 §4 names.
+parts it changes (DKIM body hashes, S/MIME, PGP/MIME).
 """
 
 from __future__ import annotations
@@ -693,7 +694,7 @@ def edit(message: Message, *, policy: BuildPolicy | None = None) -> MessageEdito
     return MessageEditor(message, policy=policy)
 
 
-# -- downgrade (RFC 3030 §4, RFC 6152 §3) ------------------------------------------------
+# -- downgrade (RFC 3030 §3, RFC 6152 §3) ------------------------------------------------
 
 # Containers by type even when the parser did not split them (no boundary,
 # too deep, too many parts): they can only carry 7bit/8bit/binary (RFC 2045 §6.4).
