@@ -885,6 +885,33 @@ class ClientConnection:
     UIDL and CAPA their typed responses, and for RETR/TOP an
     :class:`OkResponse` followed by :class:`MessageData` pieces and
     :class:`MessageEnd`.
+
+    The client refuses to send what the server said it cannot take
+    (:class:`~mailproto.errors.LocalProtocolError` from :meth:`send`,
+    h11-style: the library does not send what the peer said it cannot take):
+
+    * ``USER`` (and so ``PASS``) when the last CAPA answer did not list
+      ``USER`` (RFC 2449 §6.2: the USER capability says USER/PASS are
+      supported);
+    * ``AUTH`` with a mechanism the last CAPA answer's ``SASL`` list does
+      not name, or any ``AUTH`` when it had no ``SASL`` line (RFC 2449
+      §6.3);
+    * ``STLS`` when the last CAPA answer did not list ``STLS`` (RFC 2595
+      §4);
+    * ``TOP`` / ``UIDL`` when a CAPA answered *in the TRANSACTION state*
+      did not list them (RFC 2449 §6.1, §6.8).  A CAPA answered before
+      login does not count for these: RFC 2449 §5 only requires what is
+      available before login to be announced in both states, so a server
+      may announce more after authentication, and TOP and UIDL are never
+      available before login;
+    * ``APOP`` when the greeting carried no timestamp (RFC 1939 §7: a
+      server that supports APOP puts one there; without it no digest can
+      be computed).
+
+    Except for APOP, the rule only applies once CAPA has been *answered*:
+    when it was never sent, is still in flight, failed (``-ERR``: an RFC
+    1939-only server), or was forgotten after STLS (RFC 2595 §4: send CAPA
+    again), the client cannot know, and sends the command.
     """
 
     def __init__(self, *, limits: POP3Limits | None = None) -> None:
@@ -914,6 +941,8 @@ class ClientConnection:
         self.greeting: Greeting | None = None
         #: The server's capabilities from the last CAPA (reset by STLS).
         self.capabilities: Capabilities | None = None
+        # The state the last CAPA was answered in (see _unsupported).
+        self._capa_state: State | None = None
         #: True once the session is encrypted (after :meth:`start_tls_done`).
         self.tls_active = False
 
@@ -963,6 +992,7 @@ class ClientConnection:
         self._session.complete("TLS_DONE", OK)
         self._projected = self._session.state
         self.capabilities = None
+        self._capa_state = None
         self.tls_active = True
         self._flush()
 
@@ -985,6 +1015,9 @@ class ClientConnection:
         target = SessionState.after(self._projected, verb, OK)
         if target is None:
             raise LocalProtocolError(f"{verb} is not allowed in state {self._projected.name}")
+        refusal = self._unsupported(verb, event)
+        if refusal is not None:
+            raise LocalProtocolError(refusal)
         if self.pending_commands >= self.limits.pipelined_commands:
             raise LocalProtocolError("too many commands in flight (pipelined_commands)")
         held = None
@@ -995,6 +1028,45 @@ class ClientConnection:
         self._projected = target
         self._queued.append(_InFlight(verb=verb, event=event, line=line, held_response=held))
         self._flush()
+
+    def _unsupported(self, verb: str, event: Event) -> str | None:
+        """Why the server said it cannot take this command, or None.
+
+        The rule is in the class docstring: only what the server *said*
+        counts (the last answered CAPA, the greeting's timestamp), never a
+        guess.
+        """
+        if verb == "APOP":
+            # A command is only allowed past GREETING, so the greeting is in.
+            if self.greeting is not None and self.greeting.timestamp is None:
+                return "APOP: the server greeting has no timestamp (RFC 1939 §7)"
+            return None
+        caps = self.capabilities
+        if caps is None:
+            return None  # no CAPA answer (never sent, in flight, -ERR, or after STLS)
+        if verb == "USER":
+            if not caps.user:
+                return "USER: the server's CAPA answer does not list USER (RFC 2449 §6.2)"
+        elif verb == "AUTH":
+            assert isinstance(event, Auth)
+            name = event.mechanism.name.upper()
+            if name not in caps.sasl:
+                listed = " ".join(caps.sasl) if caps.sasl else "no SASL capability"
+                return (
+                    f"AUTH {name}: not among the server's SASL mechanisms ({listed}) "
+                    "in its CAPA answer (RFC 2449 §6.3)"
+                )
+        elif verb == "STLS":
+            if not caps.stls:
+                return "STLS: the server's CAPA answer does not list STLS (RFC 2595 §4)"
+        elif verb in ("TOP", "UIDL") and self._capa_state is State.TRANSACTION:
+            if not (caps.top if verb == "TOP" else caps.uidl):
+                section = "6.1" if verb == "TOP" else "6.8"
+                return (
+                    f"{verb}: the server's CAPA answer after login does not list {verb} "
+                    f"(RFC 2449 §{section})"
+                )
+        return None
 
     def _auth_line(self, event: Auth) -> tuple[bytes, bytes | None]:
         """The AUTH line, and an initial response held back for the first
@@ -1246,6 +1318,7 @@ class ClientConnection:
         if verb == "CAPA":
             caps = build_capabilities([parse_capa_line(item) for item in listing.items])
             self.capabilities = caps
+            self._capa_state = self._session.state
             event = CapaResponse(capabilities=caps, text=listing.text)
         elif verb == "LIST":
             event = ListResponse(
