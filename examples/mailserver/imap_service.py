@@ -190,9 +190,28 @@ def _folder_name(name: str) -> str:
     RFC 9051 §5.1: mailbox names are Net-Unicode (RFC 5198), i.e. NFC; a
     server normalises or refuses other spellings.  This one normalises, so
     ``Cafe\u0301`` and ``Caf\u00e9`` are one folder (and answers with OLDNAME
-    where the spelling changed).
+    where the spelling changed).  That is the name of a folder this server
+    *creates*; an existing folder is looked up with
+    :meth:`IMAPSession._existing`, which also finds one created by another
+    program under a name that is not NFC.
     """
-    return validate_folder_name(unicodedata.normalize("NFC", name))
+    return validate_folder_name(_nfc(name))
+
+
+def _nfc(name: str) -> str:
+    return name if unicodedata.is_normalized("NFC", name) else unicodedata.normalize("NFC", name)
+
+
+class AmbiguousFolderName(FolderNameError):
+    """A name that is NFC-equal to several existing folders, and spelled like none.
+
+    Dovecot, or a mail program working on the Maildir directly, may create
+    folders whose names are not NFC (a client that sends decomposed NFD
+    names, as macOS file names are): ``A\u030a`` (NFD) next to ``\u212b``
+    (ANGSTROM SIGN), both ``\u00c5`` once normalised.  Each is reached by
+    its exact name; ``\u00c5``, which could mean either, is refused rather
+    than guessed.
+    """
 
 
 class _Pattern:
@@ -356,6 +375,8 @@ class IMAPSession:
             await handler(event)
         except MailboxLocked:
             conn.send(_no(tag, "A POP3 session holds this mailbox", "INUSE"))
+        except AmbiguousFolderName as exc:
+            conn.send(_no(tag, f"Ambiguous mailbox name: {exc}", "CANNOT"))
         except FolderNameError as exc:
             conn.send(_no(tag, f"Bad mailbox name: {exc}", "CANNOT"))
         except OSError:
@@ -423,11 +444,69 @@ class IMAPSession:
 
     def _open(self, name: str) -> Folder | None:
         assert self.mailbox is not None
-        name = _folder_name(name)
+        real = self._existing(name)
+        if real is None:
+            return None
         try:
-            return self.mailbox.folder(name)
+            return self.mailbox.folder(real)
         except KeyError:
             return None
+
+    def _existing(self, requested: str) -> str | None:
+        """The real name of the existing folder *requested* names, or None.
+
+        The exact spelling first, then its NFC form (the name this server
+        gives folders it creates, :func:`_folder_name`), then any one
+        folder whose name is NFC-equal to it: Dovecot stores a folder under
+        the name the client sent, so one created by a client that sends NFD
+        (``Cafe\u0301``) is a Maildir++ directory of that decomposed name,
+        which LIST shows as it is and which a client typing ``Caf\u00e9``
+        must still reach.  RFC 9051 §5.1 makes the two spellings one name.
+        Two distinct folders never meet: an exact or NFC match wins, and a
+        spelling NFC-equal to several folders but none of them exactly is
+        refused (:class:`AmbiguousFolderName`).  Invalid names raise
+        :class:`~mailserver.maildir.FolderNameError` as before.
+        """
+        mailbox = self.mailbox
+        assert mailbox is not None
+        nfc = _folder_name(requested)
+        try:
+            exact = validate_folder_name(requested)
+        except FolderNameError:
+            exact = nfc  # only the normalised spelling is a valid name
+        if mailbox.exists(exact):
+            return exact
+        if nfc != exact and mailbox.exists(nfc):
+            return nfc
+        # Rare (a miss, or a folder created elsewhere): scan for non-NFC names.
+        matches = [
+            info.name
+            for info in mailbox.list_folders()
+            if info.selectable and info.name != nfc and _nfc(info.name) == nfc
+        ]
+        if len(matches) > 1:
+            raise AmbiguousFolderName(
+                f"{len(matches)} folders are spelled {requested!r} once normalised; "
+                "use the exact name LIST shows"
+            )
+        return matches[0] if matches else None
+
+    def _subscribed_name(self, requested: str) -> str | None:
+        """*requested* as it appears in the subscriptions (see :meth:`_existing`)."""
+        assert self.mailbox is not None
+        subs = self.mailbox.subscriptions()
+        if requested in subs:
+            return requested
+        nfc = _folder_name(requested)
+        if nfc in subs:
+            return nfc
+        matches = [name for name in subs if _nfc(name) == nfc]
+        if len(matches) > 1:
+            raise AmbiguousFolderName(
+                f"{len(matches)} subscriptions are spelled {requested!r} once normalised; "
+                "use the exact name LSUB shows"
+            )
+        return matches[0] if matches else None
 
     def _done(self, tag: str, text: str, code: ResponseCode | None = None) -> None:
         self._send_updates(expunge_allowed=True)
@@ -537,7 +616,9 @@ class IMAPSession:
         if any(p == "" for p in cmd.patterns):
             # RFC 9051 §6.3.9: an empty pattern asks for the delimiter.
             self.conn.send(R.ListResponse(attributes=("\\Noselect",), delimiter=".", mailbox=""))
-        patterns = [_pattern(cmd.reference, p) for p in cmd.patterns if p]
+        # Matched on NFC forms, so "Caf\u00e9*" finds a folder Dovecot
+        # stored decomposed; the name listed is the folder's own.
+        patterns = [_pattern(_nfc(cmd.reference), _nfc(p)) for p in cmd.patterns if p]
         if not patterns:
             self._done(cmd.tag, "LIST completed")
             return
@@ -555,7 +636,7 @@ class IMAPSession:
             # mailbox no longer exists (then with \\NonExistent).
             names += sorted(n for n in subs if n not in infos)
         for name in names:
-            if not any(p.match(name) for p in patterns):
+            if not any(p.match(_nfc(name)) for p in patterns):
                 continue
             info = infos.get(name)
             extended: tuple[tuple[str, ExtensionValue], ...] = ()
@@ -594,9 +675,9 @@ class IMAPSession:
 
     async def cmd_lsub(self, cmd: C.Lsub) -> None:
         assert self.mailbox is not None
-        pattern = _pattern(cmd.reference, cmd.pattern)
+        pattern = _pattern(_nfc(cmd.reference), _nfc(cmd.pattern))
         for name in self.mailbox.subscriptions():
-            if pattern.match(name):
+            if pattern.match(_nfc(name)):
                 self.conn.send(
                     R.ListResponse(attributes=(), delimiter=".", mailbox=name, lsub=True)
                 )
@@ -653,6 +734,10 @@ class IMAPSession:
             )
             return
         try:
+            # Another spelling of an existing folder's name is that name
+            # (RFC 9051 §5.1): no second folder LIST would show alike.
+            if self._existing(name) is not None:
+                raise FileExistsError(name)
             self.mailbox.create_folder(name)
         except FileExistsError:
             self.conn.send(_no(cmd.tag, "Mailbox exists", "ALREADYEXISTS"))
@@ -664,7 +749,10 @@ class IMAPSession:
 
     async def cmd_delete(self, cmd: C.Delete) -> None:
         assert self.mailbox is not None
-        name = _folder_name(cmd.mailbox)
+        name = self._existing(cmd.mailbox)
+        if name is None:
+            self.conn.send(_no(cmd.tag, "No such mailbox", "NONEXISTENT"))
+            return
         if self.folder is not None and self.folder.name == name:
             self._deselect()
         try:
@@ -676,7 +764,15 @@ class IMAPSession:
 
     async def cmd_rename(self, cmd: C.Rename) -> None:
         assert self.mailbox is not None
-        old, new = _folder_name(cmd.mailbox), _folder_name(cmd.new_name)
+        old, new = self._existing(cmd.mailbox), _folder_name(cmd.new_name)
+        if old is None:
+            self.conn.send(_no(cmd.tag, "No such mailbox", "NONEXISTENT"))
+            return
+        taken = self._existing(cmd.new_name)
+        if taken is not None and taken != old:
+            # The new name is another spelling of an existing folder.
+            self.conn.send(_no(cmd.tag, "Target exists", "ALREADYEXISTS"))
+            return
         try:
             self.mailbox.rename_folder(old, new)
         except KeyError:
@@ -689,13 +785,20 @@ class IMAPSession:
 
     async def cmd_subscribe(self, cmd: C.Subscribe) -> None:
         assert self.mailbox is not None
-        self.mailbox.subscribe(_folder_name(cmd.mailbox))
+        # An existing folder is subscribed under its own name, so that LIST
+        # (SUBSCRIBED) marks it; a name that exists nowhere (RFC 9051
+        # §6.3.7 allows it) under its NFC form.
+        name = self._existing(cmd.mailbox) or _folder_name(cmd.mailbox)
+        self.mailbox.subscribe(name)
         self._done(cmd.tag, "SUBSCRIBE completed")
 
     async def cmd_unsubscribe(self, cmd: C.Unsubscribe) -> None:
         assert self.mailbox is not None
+        name = self._subscribed_name(cmd.mailbox)
         try:
-            self.mailbox.unsubscribe(_folder_name(cmd.mailbox))
+            if name is None:
+                raise KeyError(cmd.mailbox)
+            self.mailbox.unsubscribe(name)
         except KeyError:
             self.conn.send(_no(cmd.tag, "Not subscribed", "NONEXISTENT"))
             return
