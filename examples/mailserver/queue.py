@@ -13,6 +13,11 @@ an ``.env`` is an enqueue that never returned (so never acknowledged): it is
 deleted; an ``.env`` without its ``.msg`` cannot happen (the message is
 renamed first) and is dropped if a disk went wrong.
 
+The envelope includes the ``BODY=`` type the message arrived with
+(:attr:`QueueEntry.body`): the relay must know whether the octets are text
+lines (``7BIT``, ``8BITMIME``) or arbitrary (``BINARYMIME``, RFC 3030 §3).
+Entries written before it was recorded have none and are relayed as text.
+
 State changes (a recipient delivered or failed, the next attempt time) are
 written with :func:`~mailserver.maildir.atomic_write`: temp file, fsync,
 rename, fsync directory.  A crash therefore leaves either the old or the new
