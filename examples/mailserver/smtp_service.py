@@ -415,7 +415,13 @@ class SMTPSession:
         )
         try:
             results = await self.site.mda.deliver(
-                sender, rcpts, spool.message(trace), delivery_id=qid
+                sender,
+                rcpts,
+                spool.message(trace),
+                delivery_id=qid,
+                # RFC 3030 §3: the BODY type travels with queued mail, so the
+                # relay can keep BINARYMIME octets intact or convert them.
+                body=mail.parameters.body if mail is not None else None,
             )
         except OSError:
             return replies.INSUFFICIENT_STORAGE
