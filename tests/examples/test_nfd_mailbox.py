@@ -24,6 +24,7 @@ import pytest
 
 from mailproto.codecs import imap_utf7
 from tests.examples.test_e2e_support import PASSWORDS, PEPE, A, ServerThread
+from tests.interop.dovecot import DovecotServer, dovecot_fixture
 
 NFC = "Caf\u00e9"
 NFD = unicodedata.normalize("NFD", NFC)
@@ -232,3 +233,26 @@ def test_a_spelling_that_matches_two_folders_is_refused(
     finally:
         for path in made:
             _remove(path)
+
+
+# ---- the premise, checked against a live Dovecot ---------------------------------------
+
+dovecot = dovecot_fixture(scope="module")
+
+
+@pytest.mark.interop
+def test_dovecot_stores_an_nfd_name_as_the_fixture_does(dovecot: DovecotServer) -> None:
+    # What the tests above make on disk is what Dovecot makes for a client
+    # that sends the decomposed name: no normalisation on its side.
+    user = next(u for u in sorted(dovecot.users) if dovecot.users[u].isascii())
+    imap = imaplib.IMAP4(dovecot.host, dovecot.imap_port)
+    try:
+        imap.login(user, dovecot.users[user])
+        assert imap.create(_q(NFD))[0] == "OK"
+        # Dovecot itself does not find it by the NFC spelling.
+        assert imap.select(_q(NFC))[0] == "NO"
+    finally:
+        imap.logout()
+    root = dovecot.maildir(user)
+    assert (root / ("." + imap_utf7.encode(NFD)) / "cur").is_dir()
+    assert not (root / ("." + imap_utf7.encode(NFC))).exists()
