@@ -6,7 +6,7 @@
 * **Sending** uses :class:`mailproto.smtp.ClientConnection` over asyncio
   streams (:func:`send_message`): greeting, EHLO (HELO if refused),
   STARTTLS when offered (opportunistic; certificate checking configurable),
-  MAIL with SIZE/8BITMIME/SMTPUTF8 as needed, RCPTs (pipelined when
+  MAIL with SIZE/8BITMIME/BINARYMIME/SMTPUTF8 as needed, RCPTs (pipelined when
   PIPELINING is offered), then BDAT when CHUNKING is offered, else DATA;
   replies are per recipient.
 * **Body types and line ends**: the queue keeps the ``BODY=`` a message
@@ -454,21 +454,23 @@ async def _transaction(
 ) -> list[SendResult]:
     ext = client.conn.extensions
     utf8 = not (sender.isascii() and all(r.isascii() for r in recipients))
-    data, binary = _prepare_body(data, body, ext, host, utf8)
     # What the next hop cannot take is a permanent failure (a bounce), not a
-    # retry: it will not change its mind (RFC 1870 §6, RFC 6531 §3.2, RFC 6152 §3).
-    if ext.size and len(data) > ext.size:
-        raise DeliveryFailure(
-            f"message size {len(data)} exceeds the fixed limit {ext.size} of {host}",
-            permanent=True,
-            status="5.3.4",
-            session_ok=True,
-        )
+    # retry: it will not change its mind (RFC 1870 §6, RFC 6531 §3.2, RFC
+    # 6152 §3, RFC 3030 §3).  The addresses first: no conversion helps there.
     if utf8 and not ext.smtputf8:
         raise DeliveryFailure(
             f"{host} does not support SMTPUTF8 for internationalised addresses",
             permanent=True,
             status="5.6.7",
+            session_ok=True,
+        )
+    data, binary = _prepare_body(data, body, ext, host, utf8)
+    # The size of what is sent: a conversion (base64) makes it larger.
+    if ext.size and len(data) > ext.size:
+        raise DeliveryFailure(
+            f"message size {len(data)} exceeds the fixed limit {ext.size} of {host}",
+            permanent=True,
+            status="5.3.4",
             session_ok=True,
         )
     ret, envid, rcpt_params = dsn if ext.dsn else (None, None, None)

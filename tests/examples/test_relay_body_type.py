@@ -25,6 +25,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from mailproto import mime, smtp
+from mailproto.limits import SMTPLimits
 from mailserver.directory import Directory, make_account
 from mailserver.maildir import Store
 from mailserver.mda import MDA
@@ -179,6 +180,24 @@ def test_unconvertible_binarymime_bounces_5_6_3(tmp_path: Path) -> None:
     assert "Action: failed" in status
     assert "BINARYMIME" in status
     assert "Subject: raw" in headers
+
+
+@pytest.mark.parametrize(("binarymime", "delivered"), [(True, True), (False, False)])
+def test_size_is_checked_on_what_is_sent(tmp_path: Path, binarymime: bool, delivered: bool) -> None:
+    # SIZE (RFC 1870) just above the message: it fits as BINARYMIME, but not
+    # once converted (base64 takes 4 octets for 3).  The relay compares the
+    # octets it would send with SIZE before MAIL, and bounces with 5.3.4.
+    limits = SMTPLimits(message_size=len(BINARY_MSG) + 16)
+    with threaded_server(smtp.ServerConfig(binarymime=binarymime), limits) as hop:
+        store = _relay_once(tmp_path, hop.port, BINARY_MSG, BINARYMIME)
+        got = [m.data for m in hop.store.messages]
+    if delivered:
+        assert got == [BINARY_MSG]
+        assert read_inbox(store) == []
+    else:
+        assert got == []
+        (bounce,) = read_inbox(store)
+        assert "Status: 5.3.4" in dsn_fields(bounce)[1]
 
 
 def test_8bit_text_to_a_7bit_hop_is_converted_not_bounced(tmp_path: Path) -> None:
