@@ -36,6 +36,7 @@ sys.path[:0] = [str(HERE), str(ROOT)]
 CORPUS = Path(os.environ.get("MAILPROTO_CORPUS", ROOT.parent / "shared" / "corpus"))
 NAMES = [
     "mime_parse",
+    "mime_downgrade",
     "imf_values",
     "imap_codec_command",
     "imap_codec_response",
@@ -97,7 +98,7 @@ def _smtp_traces() -> tuple[list[bytes], list[bytes]]:
 def seeds(target: str) -> list[bytes]:
     """The starting inputs of *target* (connection targets: chunk byte first)."""
     out: list[bytes] = []
-    if target == "mime_parse":
+    if target in ("mime_parse", "mime_downgrade"):
         out = _corpus_messages()
     elif target == "imf_values":
         for msg in _corpus_messages(150):

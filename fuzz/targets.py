@@ -23,6 +23,7 @@ from mailproto.codecs.encoded_words import decode_header_text
 from mailproto.errors import LocalProtocolError
 from mailproto.imap import client as imap_cli
 from mailproto.imap import server as imap_srv
+from mailproto.mime.editing import downgrade
 
 Target = Callable[[bytes], None]
 
@@ -41,6 +42,37 @@ def mime_parse(data: bytes) -> None:
         part.decoded()
         if part.content_type.startswith("text/"):
             part.text()
+
+
+def _leaf_contents(msg: mime.Message) -> list[bytes]:
+    return [
+        part.decoded()
+        for part in msg.walk()
+        if not part.is_multipart and not part.content_type.startswith(_COMPOSITE)
+    ]
+
+
+_COMPOSITE = ("multipart/", "message/rfc822", "message/news")
+
+
+def mime_downgrade(data: bytes) -> None:
+    """editing.downgrade (what the relay sends to a narrower hop) never raises.
+
+    What it returns travels on that transport — CRLF lines of at most 998
+    octets, no NUL, ASCII unless 8-bit — and carries the same content: the
+    same leaf parts, in order, with the same decoded octets.
+    """
+    original = mime.parse(data)
+    for allow_8bit in (False, True):
+        out = downgrade(data, allow_8bit=allow_8bit)
+        if out is None:
+            continue
+        assert allow_8bit or out.isascii()
+        assert b"\0" not in out
+        for line in out.split(b"\r\n"):
+            assert b"\r" not in line and b"\n" not in line and len(line) <= 998
+        if out != data:
+            assert _leaf_contents(mime.parse(out)) == _leaf_contents(original)
 
 
 def imf_values(data: bytes) -> None:
@@ -250,6 +282,7 @@ def imap_response_zero_copy(data: bytes) -> None:
 
 TARGETS: dict[str, Target] = {
     "mime_parse": mime_parse,
+    "mime_downgrade": mime_downgrade,
     "imf_values": imf_values,
     "imap_codec_command": imap_codec_command,
     "imap_codec_response": imap_codec_response,
