@@ -138,6 +138,22 @@ def test_enclosed_message_is_converted_and_relabelled() -> None:
     assert enclosed.decoded() == b"\x00\xff\n\r"
 
 
+def test_message_leaves_keep_identity_encodings() -> None:
+    # RFC 2045 §6.4: message/* is composite, never base64/quoted-printable;
+    # RFC 6532 §3.7 / RFC 6533 §6 allow it for the message/global* types.
+    status = b"Reporting-MTA: dns; x\r\n\r\nFinal-Recipient: rfc822; a@b\x00\r\n"
+    plain = _mixed(("message/delivery-status", "binary", status))
+    assert downgrade(plain) is None
+    msg = mime.parse(plain)
+    with pytest.raises(ValueError, match=r"6\.4"):
+        MessageEditor(msg).set_transfer_encoding(msg.parts[0], "base64")
+    glob = _mixed(("message/global-delivery-status", "binary", status))
+    out = downgrade(glob)
+    assert out is not None and _fits(out, False)
+    assert _leaves(out) == _leaves(glob)
+    assert mime.parse(out).parts[0].content_transfer_encoding == "base64"
+
+
 # -- set_transfer_encoding ----------------------------------------------------------------
 
 

@@ -346,7 +346,10 @@ class MessageEditor:
         A multipart or an enclosed message (a part with children) is not
         encoded at all (RFC 2045 §6.4): *encoding* is then ``7bit``,
         ``8bit`` or ``binary`` and only relabels it, as the class of
-        what is inside; re-encode its children first.
+        what is inside; re-encode its children first.  The same rule keeps
+        other ``message/*`` leaves (``delivery-status``, ``partial`` ...) to
+        those three; only the RFC 6532 ``message/global*`` types may also
+        be base64 or quoted-printable (RFC 6532 §3.7, RFC 6533 §6).
         """
         target = self._check_part(part)
         cte = check_text(encoding, "transfer encoding").strip().lower()
@@ -362,6 +365,10 @@ class MessageEditor:
                 target, "Content-Transfer-Encoding", self._field("Content-Transfer-Encoding", cte)
             )
             return self
+        if cte not in _RANK and not _encodable(target.content_type):
+            raise ValueError(
+                f"{target.content_type} may only be 7bit, 8bit or binary (RFC 2045 §6.4)"
+            )
         current = target.content_transfer_encoding
         if current not in _ENCODINGS and current != cte:
             raise ValueError(f"cannot decode the transfer encoding {current!r}")
@@ -702,6 +709,13 @@ _COMPOSITE = ("multipart/", "message/rfc822", "message/news")
 _HIGH = bytes(range(128, 256))
 
 
+def _encodable(content_type: str) -> bool:
+    """May this leaf type be base64 or quoted-printable?  RFC 2045 §6.4
+    forbids it for every ``message/*`` type (composite by definition), and
+    RFC 6532 §3.7 / RFC 6533 §6 lift that for the ``message/global*`` ones."""
+    return not content_type.startswith("message/") or content_type.startswith("message/global")
+
+
 def _fits(data: bytes, allow_8bit: bool) -> bool:
     """*data* can travel as it is: CRLF lines of at most 998 octets, no NUL,
     and ASCII unless the transport is 8-bit (RFC 5321 §2.3.8, §4.5.3.1.6;
@@ -756,6 +770,8 @@ def downgrade(message: Message | bytes, *, allow_8bit: bool = False) -> bytes | 
             return None  # x-uuencode, x-anything: nothing here re-encodes it faithfully
         content = part.decoded()
         new = _leaf_encoding(content, part.content_type.startswith("text/"), allow_8bit)
+        if new not in _RANK and not _encodable(part.content_type):
+            return None  # e.g. message/delivery-status with a NUL: identity only
         try:
             editor.set_transfer_encoding(part, new)
         except ValueError:
