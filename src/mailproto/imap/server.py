@@ -498,8 +498,9 @@ class ServerConnection:
             text = exc.hint.text if exc.hint is not None else "Protocol error"
             code = exc.hint.response_code if exc.hint is not None else None
             if isinstance(exc, LimitExceeded) and exc.limit == "literal_size":
-                # RFC 7888 §4: a non-synchronising literal over the limit is
-                # answered with a tagged BAD, then the connection closes.
+                # A literal size that is no number64 (any other size over
+                # the limit is refused and read on, _literal_too_large):
+                # RFC 7888 §4's second choice, a tagged BAD, then close.
                 tag = _tag_of(self._input.fragmentizer.partial_line())
                 if tag is not None:
                     self._tagged(tag, "BAD", text, code)
