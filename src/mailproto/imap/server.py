@@ -53,7 +53,9 @@ is refused by the tagged answer alone: the client never sends it.  A
 non-synchronising one is already on its way: the command gets its tagged
 ``BAD`` at once, and its octets — and the rest of the command — are dropped
 as they arrive, never buffered (RFC 7888 §4, first choice); the session
-goes on.
+goes on.  A non-synchronising literal over :attr:`IMAPLimits.literal_size`
+is refused the same way (``BAD [TOOBIG]``), whatever its size: only an
+announced size that is not a number64 (RFC 9051 §9) loses framing for good.
 
 *Ordering.*  Independent commands may be pipelined by the client and are
 reported as soon as they are read, up to
@@ -72,11 +74,6 @@ inflated on demand with a bounded output size.  *IDLE*: the application
 answers the IDLE command with a :class:`~mailproto.imap.responses.Continuation`,
 pushes untagged updates whenever it likes, and gets :class:`IdleDone` when
 the client sends ``DONE``.
-
-A non-synchronising literal over :attr:`IMAPLimits.literal_size` is
-refused the same way (``BAD [TOOBIG]``, its octets dropped as they arrive,
-RFC 7888 §4); only an announced size that is not a number64 (RFC 9051 §9)
-loses framing for good.
 
 Errors: a client that breaks framing (a line over the limit, a literal
 size that is not a number64) gets ``* BYE`` queued and
@@ -594,8 +591,10 @@ class ServerConnection:
         its octets counted and dropped as they arrive (the fragmentizer's
         ``skipping``): RFC 7888 §4 asks for a tagged ``BAD`` and then lets
         the server read and ignore the rest of the command rather than
-        close, so the session goes on - ``BAD [TOOBIG]``, the response code
-        RFC 7888 §5 and RFC 4469 §4.2 give for a literal too large.
+        close, so the session goes on - ``BAD [TOOBIG]``: TOOBIG (defined
+        by RFC 4469, used by RFC 7889 for APPEND over the limit) is the code
+        this server already gives a too-large ``{n+}`` under LITERAL- (RFC
+        7888 §5, :meth:`_literal_refusal`).
         """
         frag = self._input.fragmentizer
         if self._session.mode is not Mode.COMMANDS:
