@@ -162,6 +162,25 @@ def test_smtp_tutorial_client_sends_to_the_tutorial_server() -> None:
     assert f"a@example.org [Mailbox(local_part='c', domain='mx.example')] {len(body)}" in proc_out
 
 
+def test_smtp_tutorial_starttls_and_auth_against_the_demo(demo: ServerThread) -> None:
+    """The STARTTLS + AUTH snippet, after the client's EHLO, at the demo's submission port."""
+    port = _port(demo, "mx.iesfbmoll.example", "submission")
+    client = replace(block("tutorials/smtp.rst", "def next_reply"), "2525", str(port))
+    opening = client.split("\nbody = ", 1)[0] + "\n"  # connect, greeting, EHLO
+    tls = replace(
+        block("tutorials/smtp.rst", "conn.start_tls_done()"),
+        "ssl.create_default_context()",
+        "ssl._create_unverified_context()",  # the demo's self-signed certificate
+    )
+    tls = replace(tls, '"tim"', '"pepe@iesfbmoll.example"')
+    for mechanism in ("PLAIN", "SCRAM-SHA-256"):  # SCRAM: 334 challenges answered
+        source = opening + replace(tls, '"PLAIN"', f'"{mechanism}"')
+        printed = run_here(replace(source, '"secret"', '"pepe-demo-1"'), "smtp.rst")
+        assert printed.splitlines()[-1] == "235", printed
+    wrong = run_here(opening + tls, "smtp.rst")  # the doc's own password is wrong here
+    assert wrong.splitlines()[-1] == "535", wrong
+
+
 # -- docs/tutorials/pop3.rst -------------------------------------------------
 
 
