@@ -50,9 +50,10 @@ from collections.abc import Callable
 import attrs
 
 from mailproto import sasl
-from mailproto._buffer import DotBlockReader, ReceiveBuffer, has_bare_line_end
+from mailproto._buffer import DotBlockReader, ReceiveBuffer
 from mailproto._sentinels import NEED_DATA, PAUSED, Sentinel
 from mailproto.codecs.dotstuff import DotStuffer
+from mailproto.codecs.line_endings import normalize_line_endings
 from mailproto.errors import LimitExceeded, LocalProtocolError, RemoteProtocolError
 from mailproto.limits import SMTPLimits
 from mailproto.smtp import replies
@@ -963,9 +964,7 @@ class ServerConnection:
         if not final and piece.endswith(b"\r"):
             piece = piece[:-1]
             self._bdat_hold = True
-        if has_bare_line_end(piece):
-            piece = piece.replace(b"\r\n", b"\n").replace(b"\r", b"\n").replace(b"\n", b"\r\n")
-        return piece
+        return normalize_line_endings(piece)
 
     def _binary(self) -> bool:
         return self.mail_from is not None and self.mail_from.parameters.body is _BODY_BINARY_MIME
