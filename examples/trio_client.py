@@ -9,7 +9,7 @@ sans-I/O library.
 
 Run against the demo (``python examples/run_mailserver.py --demo``)::
 
-    python examples/trio_client.py
+    python examples/trio_client.py [--submission-port 2587] [--pop3-port 3110]
 
 It sends a message from pepe@iesfbmoll.example to manolo@correo.example
 through iesfbmoll's submission port (STARTTLS, AUTH SCRAM-SHA-256), waits for
@@ -228,5 +228,17 @@ async def main(submission_port: int = 2587, pop3_port: int = 3110) -> int:
     return 1
 
 
+def _args(argv: list[str] | None = None) -> tuple[int, int]:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        description="Send pepe -> manolo through the demo servers on trio, then fetch it by POP3.",
+    )
+    parser.add_argument("--submission-port", type=int, default=2587, help="iesfbmoll's")
+    parser.add_argument("--pop3-port", type=int, default=3110, help="correo's")
+    args = parser.parse_args(argv)
+    return args.submission_port, args.pop3_port
+
+
 if __name__ == "__main__":
-    sys.exit(trio.run(main))
+    sys.exit(trio.run(main, *_args()))

@@ -45,7 +45,7 @@ async def serve_client(
             await writer.drain()
             if conn.state is State.TLS_HANDSHAKE:
                 # The 220 is written; nothing the client pipelined after
-                # STARTTLS was interpreted (RFC 3207 §5 injection defence).
+                # STARTTLS was interpreted (RFC 3207 §4.2 injection defence).
                 assert tls is not None
                 await _start_tls(writer, tls)
                 conn.start_tls_done()

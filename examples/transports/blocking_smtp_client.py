@@ -103,6 +103,19 @@ def send_message(
 
 
 if __name__ == "__main__":  # pragma: no cover - manual use
-    host, port, mail_from, rcpt = sys.argv[1:5]
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        description="Send the message on standard input over SMTP, with STARTTLS when offered."
+    )
+    parser.add_argument("host")
+    parser.add_argument("port", type=int)
+    parser.add_argument("sender", help="the envelope sender (MAIL FROM)")
+    parser.add_argument("recipient", nargs="+", help="envelope recipients (RCPT TO)")
+    args = parser.parse_args()
     ctx = ssl.create_default_context()
-    print(send_message(host, int(port), mail_from, [rcpt], sys.stdin.buffer.read(), tls=ctx))
+    print(
+        send_message(
+            args.host, args.port, args.sender, args.recipient, sys.stdin.buffer.read(), tls=ctx
+        )
+    )

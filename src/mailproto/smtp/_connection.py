@@ -1497,7 +1497,7 @@ class ClientConnection:
             self._reset_tx()
         elif verb is _V_STARTTLS:
             if self._buf:
-                # RFC 3207 §5 / CVE-2011-0411 class: anything after the 220 in
+                # RFC 3207 §4.2 / CVE-2011-0411 class: anything after the 220 in
                 # the same plaintext read was injected by someone.
                 raise RemoteProtocolError(
                     "data received after the STARTTLS reply before the TLS handshake "
