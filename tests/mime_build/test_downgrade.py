@@ -138,6 +138,26 @@ def test_enclosed_message_is_converted_and_relabelled() -> None:
     assert enclosed.decoded() == b"\x00\xff\n\r"
 
 
+@pytest.mark.parametrize("allow_8bit", [False, True])
+def test_enclosed_message_without_an_empty_line_keeps_its_parse(allow_8bit: bool) -> None:
+    # Found by the mime_downgrade fuzz target: a message/rfc822 part whose
+    # header section runs straight into the enclosed message (no empty
+    # line; the enclosed message has no fields and a bare CR).  The field
+    # given to the enclosed message must not read as one of the part's.
+    raw = _mixed(("text/plain", "7bit", b"before"), ("message/rfc822", "7bit", b""))
+    raw = raw.replace(
+        b"Content-Type: message/rfc822\r\nContent-Transfer-Encoding: 7bit\r\n\r\n\r\n",
+        b"Content-Type: message/rfc822\r\n\rinner body\r\n",
+    )
+    assert mime.parse(raw).parts[1].parts[0].raw_body.startswith(b"\rinner")
+    out = downgrade(raw, allow_8bit=allow_8bit)
+    assert out is not None and _fits(out, allow_8bit)
+    assert _leaves(out) == _leaves(raw)
+    enclosing = mime.parse(out).parts[1]
+    assert enclosing.content_transfer_encoding == "7bit"  # never re-encoded (RFC 2045 §6.4)
+    assert enclosing.parts[0].content_transfer_encoding == "quoted-printable"
+
+
 def test_message_leaves_keep_identity_encodings() -> None:
     # RFC 2045 §6.4: message/* is composite, never base64/quoted-printable;
     # RFC 6532 §3.7 / RFC 6533 §6 allow it for the message/global* types.

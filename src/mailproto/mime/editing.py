@@ -76,6 +76,7 @@ parts it changes (DKIM body hashes, S/MIME, PGP/MIME).
 
 from __future__ import annotations
 
+import re
 import secrets
 
 from mailproto.codecs import quoted_printable as qp
@@ -147,6 +148,22 @@ def _line_ending(data: bytes, start: int) -> bytes:
     if nl >= 0:
         return b"\n"
     return b"\r\n"
+
+
+#: The start of a line that a header section would take as its own: a
+#: field name and a colon (RFC 5322 §2.2, ftext), or white space that
+#: continues the field before it (§2.2.3).
+_FIELD_START = re.compile(rb"[ \t]|[!-9;-~]+[ \t]*:")
+
+
+def _reads_as_more_fields(chunks: list[bytes]) -> bool:
+    """Would *chunks*, written right after a header section, begin with a field?"""
+    head = b""
+    for chunk in chunks:
+        head += chunk[:1000]
+        if len(head) >= 1000 or b"\n" in head:
+            break
+    return _FIELD_START.match(head) is not None
 
 
 class MessageEditor:
@@ -603,8 +620,14 @@ class MessageEditor:
             self._emit_wrapped(pieces, separator, body, edits, out)
             return
         out.extend(b for _, b in pieces)
-        if not separator and edits is not None and edits.body:
-            # A part that had no body (and so perhaps no empty line) got one.
+        if not separator and ((edits is not None and edits.body) or _reads_as_more_fields(body)):
+            # A part that had no body (and so perhaps no empty line) got one;
+            # or a part whose body began right after its last field (no empty
+            # line: a defect the parser tolerates, ending the header section
+            # at the first line that is not a field) is written with a body
+            # that now starts like a field -- an enclosed message given a
+            # field, say -- and would read as more fields of this part.  The
+            # empty line keeps the parse of the original.
             if pieces and not pieces[-1][1].endswith(b"\n"):
                 out.append(self._sep)
             separator = self._sep
