@@ -121,9 +121,11 @@ class IMAPLimits:
     #: imap_max_line_length is 65536, which we follow.
     line_length: int = attrs.field(default=65536, validator=_positive)
     #: Largest literal (``{n}``, ``{n+}``, ``~{n}``) accepted, in octets.  A
-    #: larger announcement is refused before any of it is read (RFC 7888 §4
-    #: tells servers to answer a too-large non-synchronising literal with BAD
-    #: and close).  64 MiB is larger than any sane message.
+    #: larger announcement is refused before any of it is read: ``{n}`` gets
+    #: ``NO [TOOBIG]`` instead of ``+``; a non-synchronising ``{n+}`` gets
+    #: ``BAD [TOOBIG]`` and its octets are dropped as they arrive, never
+    #: buffered, and the session goes on (RFC 7888 §4 lets the server read
+    #: and discard them or close).  64 MiB is larger than any sane message.
     literal_size: int = attrs.field(default=64 * 1024 * 1024, validator=_positive)
     #: Most literals in one command or response.
     literals_per_message: int = attrs.field(default=1000, validator=_positive)

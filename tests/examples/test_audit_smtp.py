@@ -3,10 +3,11 @@
 * Inbound: every spelling of a false end of data (bare LF or CR around the
   dot, a NUL) — not only ``"\\n.\\n"`` — leaves one refused message and no
   smuggled second one (RFC 5321 §2.3.8, §4.1.1.4).
-* Outbound: a stored message may hold bare LF/CR (BDAT with BINARYMIME).
-  The relay sends it as CRLF lines, so a next hop that takes a bare LF as a
-  line end does not see ``"\\n.\\r\\n"`` as the end of the data and the rest
-  as commands.
+* Outbound: a stored text message may hold bare LF/CR (IMAP APPEND, a
+  queue entry of old).  The relay sends it as CRLF lines, so a next hop that
+  takes a bare LF as a line end does not see ``"\\n.\\r\\n"`` as the end of
+  the data and the rest as commands.  (``BODY=BINARYMIME`` content is kept
+  or converted instead: ``test_relay_body_type.py``.)
 * A bounce for an unknown remote user is one RFC 3464 report naming that
   recipient alone, with status 5.1.1, while the known one gets the message.
 * The relay sends at most 100 recipients per transaction (RFC 5321

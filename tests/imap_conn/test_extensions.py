@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mailproto import NEED_DATA, sasl
-from mailproto.errors import LocalProtocolError, RemoteProtocolError
+from mailproto.errors import LocalProtocolError
 from mailproto.imap._events import (
     Authenticated,
     AuthFailed,
@@ -241,16 +241,17 @@ def test_utf8_accept_switches_both_sides() -> None:
     p.c(C.Select(tag="s", mailbox="Entwürfe"), 's SELECT "Entwürfe"\r\n'.encode())
 
 
-def test_non_synchronising_literal_over_the_limit_is_fatal() -> None:
+def test_non_synchronising_literal_over_the_limit_is_refused_and_dropped() -> None:
     server = ServerConnection(limits=IMAPLimits(literal_size=10))
     server.send(R.StatusResponse(tag=None, status="PREAUTH", text="hi"))
     server.data_to_send()
-    with pytest.raises(RemoteProtocolError):
-        server_events(server, b"a APPEND INBOX {100+}\r\n" + b"x" * 100)
-    out = server.data_to_send()
-    # RFC 7888 §4: tagged BAD, then the server closes.
-    assert out == b"a BAD [TOOBIG] Literal too large\r\n* BYE [TOOBIG] Literal too large\r\n"
-    assert state(server) is State.LOGOUT
+    [bad] = server_events(server, b"a APPEND INBOX {100+}\r\n" + b"x" * 100)
+    assert isinstance(bad, BadCommand)
+    # RFC 7888 §4: tagged BAD, then the octets are read and ignored.
+    assert server.data_to_send() == b"a BAD [TOOBIG] Literal too large\r\n"
+    [noop] = server_events(server, b"\r\nb NOOP\r\n")
+    assert noop == C.Noop(tag="b")
+    assert state(server) is State.AUTHENTICATED
 
 
 def test_second_compress_gets_compressionactive() -> None:

@@ -317,7 +317,13 @@ def test_client_sees_the_capabilities_change_after_stls() -> None:
 
 
 def test_client_login_before_stls_gets_auth_code() -> None:
-    client, app, _ = stls_pair()
+    # A client that never asked CAPA cannot know: it sends USER and AUTH
+    # PLAIN, and the server refuses them with [AUTH].
+    conn = ServerConnection(stls=True, sasl_mechanisms=MECHANISMS, login_requires_tls=True)
+    conn.send(Greeting())
+    app = ServerApp(conn, Store())
+    client = ClientConnection()
+    exchange(client, app)
     client.send(User(name="mrose"))
     answer = exchange(client, app)[-1]
     assert isinstance(answer, ErrResponse) and answer.code == ResponseCode.AUTH
@@ -326,6 +332,18 @@ def test_client_login_before_stls_gets_auth_code() -> None:
     answer = exchange(client, app)[-1]
     assert isinstance(answer, ErrResponse) and answer.code == ResponseCode.AUTH
     assert not any(isinstance(e, (Pass, AuthQuestion)) for e in app.events)
+
+
+def test_client_that_read_capa_does_not_send_the_hidden_commands() -> None:
+    # CAPA left USER and PLAIN out: the client refuses to send them
+    # (RFC 2449 §6.2, §6.3), so no password leaves in clear at all.
+    client, app, _ = stls_pair()
+    with pytest.raises(LocalProtocolError):
+        client.send(User(name="mrose"))
+    mech = sasl.client_mechanism("PLAIN", username="mrose", password="tanstaaf")
+    with pytest.raises(LocalProtocolError):
+        client.send(Auth(mechanism=mech))
+    assert client.data_to_send() == b""
     # SCRAM works without TLS.
     mech = sasl.client_mechanism("SCRAM-SHA-256", username="mrose", password="tanstaaf")
     client.send(Auth(mechanism=mech))
