@@ -5,8 +5,16 @@ The connection pattern of DESIGN.md::
     client = ClientConnection()
     client.receive_data(sock.recv(65536))     # b"" when the server closed
     event = client.next_event()               # Greeting, Untagged, Completed ...
+    sock.sendall(client.data_to_send())       # after EVERY next_event(), too
     handle = client.send(Select(tag=client.new_tag(), mailbox="INBOX"))
     sock.sendall(client.data_to_send())
+
+Write what :meth:`~ClientConnection.data_to_send` holds after every
+``next_event()``, not only after ``send()``: a server's ``+`` releases the
+fragments held behind a synchronising literal, and answers a SASL
+challenge, inside ``next_event()`` -- which then returns ``NEED_DATA``.  A
+loop that writes only after ``send()`` waits for a reply to bytes it never
+sent (APPEND without LITERAL+ and AUTHENTICATE hang).
 
 Theory of operation
 -------------------
