@@ -39,6 +39,10 @@
     conversion): converted the same way (8-bit parts to quoted-printable or
     base64); ``5.6.3`` only when impossible (8-bit header text, a body that
     is not MIME).
+  - Text with lines over 998 octets (taken at intake, as most MTAs do; RFC
+    5321 §4.5.3.1.6 and RFC 5322 §2.1.1 do not let them travel on): the
+    parts holding them are converted the same way, content unchanged; when
+    that is impossible the message is sent as it is and the next hop decides.
 * **Loops**: a message that already carries ``MAX_RECEIVED`` (100)
   ``Received:`` fields is not sent on: its remote recipients fail with
   ``5.4.6`` (RFC 3463, routing loop) and the sender gets a bounce.  RFC
@@ -580,11 +584,20 @@ def _prepare_body(
     # Text (7BIT, 8BITMIME, or no type recorded): bare CR/LF are line ends,
     # sent as CRLF (RFC 5321 §2.3.8), whichever command carries the data.
     data = normalize_line_endings(data)
-    if data.isascii() or ext.eightbitmime or (utf8 and ext.smtputf8):
+    eight_bit = data.isascii() or ext.eightbitmime or (utf8 and ext.smtputf8)
+    long_lines = _has_long_line(data)
+    if eight_bit and not long_lines:
         return data, False
     # 8-bit data, no 8BITMIME: RFC 6152 §3 allows a bounce or a conversion;
     # the same converter re-encodes 8-bit parts as quoted-printable/base64.
-    converted = downgrade(data, allow_8bit=False)
+    # Lines over 998 octets (accepted at intake, as most MTAs do, but beyond
+    # RFC 5321 §4.5.3.1.6 and RFC 5322 §2.1.1) are re-encoded the same way,
+    # content unchanged, rather than sent for the next hop to refuse or cut.
+    converted = downgrade(data, allow_8bit=eight_bit)
+    if converted is None and eight_bit:
+        # Only long lines, and no conversion for them (a header line, a body
+        # that is not MIME): sent as they are; the next hop decides.
+        return data, False
     if converted is None:
         raise DeliveryFailure(
             f"{host} does not accept 8-bit data (no 8BITMIME) and the message cannot be"
@@ -594,6 +607,18 @@ def _prepare_body(
             session_ok=True,
         )
     return converted, False
+
+
+#: Longest text line, CRLF excluded (RFC 5321 §4.5.3.1.6, RFC 5322 §2.1.1).
+MAX_LINE = 998
+
+
+def _has_long_line(data: bytes) -> bool:
+    """Does *data* (CRLF lines) hold a line longer than :data:`MAX_LINE` octets?"""
+    if len(data) <= MAX_LINE:
+        return False
+    # Usually a few thousand short lines: the longest is found in C.
+    return max(map(len, data.split(b"\r\n"))) > MAX_LINE
 
 
 class SessionPool:

@@ -218,6 +218,43 @@ def test_8bit_text_to_a_7bit_hop_is_converted_not_bounced(tmp_path: Path) -> Non
     assert msg.text() == text * 3
 
 
+@pytest.mark.parametrize("eightbitmime", [True, False])
+def test_lines_over_998_octets_are_re_encoded_for_the_next_hop(
+    tmp_path: Path, eightbitmime: bool
+) -> None:
+    # Intake takes long lines (as most MTAs do); RFC 5321 §4.5.3.1.6 and RFC
+    # 5322 §2.1.1 do not let them travel on: the part is re-encoded
+    # (quoted-printable soft line breaks, or base64 for text that is mostly
+    # 8-bit), its content unchanged.
+    long_line = ("caf\u00e9 " if eightbitmime else "cafe ") * 600
+    raw = (
+        b"From: ann@a.example\r\nTo: far@remote.example\r\nSubject: long\r\n"
+        b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        b"Content-Transfer-Encoding: 8bit\r\n\r\n" + long_line.encode() + b"\r\nshort\r\n"
+    )
+    config = smtp.ServerConfig(chunking=False, binarymime=False, eightbitmime=eightbitmime)
+    with threaded_server(config) as hop:
+        store = _relay_once(tmp_path, hop.port, raw, smtp.Body.EIGHT_BIT_MIME)
+        (received,) = hop.store.messages
+    assert read_inbox(store) == []
+    assert _fits(received.data, eight_bit=eightbitmime)
+    msg = mime.parse(received.data)
+    assert msg.content_transfer_encoding in ("quoted-printable", "base64")
+    assert msg.text() == long_line + "\r\nshort\r\n"
+
+
+def test_long_lines_that_cannot_be_re_encoded_are_sent_as_they_are(
+    tmp_path: Path, binary_hop: ThreadedServer
+) -> None:
+    # Not MIME: nothing to re-encode.  Sent unchanged (the next hop decides),
+    # not bounced: many MTAs accept such lines.
+    raw = b"Subject: long\r\n\r\n" + b"y" * 1500 + b"\r\n"
+    store = _relay_once(tmp_path, binary_hop.port, raw, None)
+    (received,) = binary_hop.store.messages
+    assert received.data == raw
+    assert read_inbox(store) == []
+
+
 def test_8bit_header_to_a_7bit_hop_still_bounces(tmp_path: Path) -> None:
     raw = "Subject: caf\u00e9\r\nMIME-Version: 1.0\r\n\r\nascii body\r\n".encode()
     config = smtp.ServerConfig(chunking=False, binarymime=False, eightbitmime=False)
