@@ -55,6 +55,28 @@ def _exchange(server: ServerConnection, data: bytes) -> tuple[list[Any], bytes]:
     return events, server.data_to_send()
 
 
+def _drop_literal_then_noop(
+    server: ServerConnection, size: int, chunk: int = 65536
+) -> tuple[list[object], bytes, int]:
+    """Feed *size* octets of a refused literal, then ``CRLF b NOOP``.
+
+    Returns the events and output of the NOOP, and the peak memory traced
+    while the literal went by.
+    """
+    tracemalloc.start()
+    try:
+        for _ in range(size // chunk):
+            # A fresh chunk each time: freed at once unless the server keeps it.
+            server.receive_data(bytes(chunk))
+            assert server.next_event() is NEED_DATA
+        # The command's last line ends it; the session goes on (RFC 7888 §4).
+        events, out = _exchange(server, b"\r\nb NOOP\r\n")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return events, out, peak
+
+
 # ---- not authenticated: APPEND and the other authenticated-state commands ------------
 
 
@@ -94,20 +116,9 @@ def test_non_synchronising_append_before_login_is_dropped_as_it_arrives() -> Non
     [bad], out = _exchange(server, b"a APPEND INBOX {%d+}\r\n" % size)
     assert isinstance(bad, BadCommand)
     assert out == b"a BAD Command not valid in this state\r\n"
-    chunk = 65536
-    tracemalloc.start()
-    try:
-        for _ in range(size // chunk):
-            # A fresh chunk each time: freed at once unless the server keeps it.
-            server.receive_data(bytes(chunk))
-            assert server.next_event() is NEED_DATA
-        # The command's last line ends it; the session goes on (RFC 7888 §4).
-        [noop], out = _exchange(server, b"\r\nb NOOP\r\n")
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
     # Buffering the literal would cost 4 MiB (8 once joined); dropping it,
     # about one chunk.
+    [noop], out, peak = _drop_literal_then_noop(server, size)
     assert peak < 1024 * 1024
     assert noop == C.Noop(tag="b") and out == b""
     assert state(server) is State.NOT_AUTHENTICATED
@@ -262,16 +273,7 @@ def test_huge_non_synchronising_literal_is_dropped_as_it_arrives() -> None:
     size = 4 * 1024 * 1024
     [bad], out = _exchange(server, b"a APPEND INBOX {%d+}\r\n" % size)
     assert isinstance(bad, BadCommand) and out == TOO_BIG_BAD
-    chunk = 65536
-    tracemalloc.start()
-    try:
-        for _ in range(size // chunk):
-            server.receive_data(bytes(chunk))
-            assert server.next_event() is NEED_DATA
-        [noop], out = _exchange(server, b"\r\nb NOOP\r\n")
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    [noop], out, peak = _drop_literal_then_noop(server, size)
     assert peak < 1024 * 1024
     assert noop == C.Noop(tag="b") and out == b""
 

@@ -11,8 +11,6 @@ or was forgotten after STLS, the client cannot know and sends the command.
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -27,7 +25,6 @@ from mailproto.pop3 import (
     ErrResponse,
     Event,
     Greeting,
-    MessageEnd,
     OkResponse,
     Pass,
     ServerConnection,
@@ -41,6 +38,7 @@ from mailproto.pop3 import (
     User,
 )
 from tests.interop.dovecot import DovecotServer, dovecot_fixture
+from tests.interop.test_pop3_dovecot import Session
 from tests.pop3.support import ServerApp, Store, exchange
 
 TIMESTAMP_GREETING = b"+OK POP3 server ready <1896.697170952@dbc.mtview.ca.us>\r\n"
@@ -323,44 +321,12 @@ def test_refusals_match_the_capa_answer(lines: list[str], sasl_line: str, stampe
 dovecot = dovecot_fixture(scope="module")
 
 
-class _Pump:
-    """A blocking socket pump around ClientConnection (one answer per call)."""
-
-    def __init__(self, server: DovecotServer) -> None:
-        self.sock = socket.create_connection((server.host, server.pop3_port), timeout=20)
-        self.conn = ClientConnection()
-        self.greeting = self.next()
-
-    def next(self) -> Event:
-        while True:
-            out = self.conn.data_to_send()
-            if out:
-                self.sock.sendall(out)
-            event = self.conn.next_event()
-            out = self.conn.data_to_send()
-            if out:
-                self.sock.sendall(out)
-            if event is NEED_DATA:
-                self.conn.receive_data(self.sock.recv(65536))
-                continue
-            assert isinstance(event, Event)
-            return event
-
-    def call(self, command: Event) -> Event:
-        self.conn.send(command)
-        first = self.next()
-        if isinstance(first, OkResponse) and isinstance(command, Top):
-            while not isinstance(self.next(), MessageEnd):
-                pass
-        return first
-
-
 @pytest.mark.interop
 def test_dovecot_capa_allows_what_dovecot_takes(dovecot: DovecotServer) -> None:
     dovecot.deliver("alice", b"Subject: hi\r\n\r\nbody\r\n")
-    pump = _Pump(dovecot)
+    pump = Session(dovecot)
     try:
-        before = pump.call(Capa())
+        (before,) = pump.call(Capa())
         assert isinstance(before, CapaResponse)
         # What Dovecot does not offer is refused here, before the wire.
         assert "XOAUTH2" not in before.capabilities.sasl
@@ -370,14 +336,11 @@ def test_dovecot_capa_allows_what_dovecot_takes(dovecot: DovecotServer) -> None:
         # What it offers goes through: USER/PASS, then, after login, a CAPA
         # answered in TRANSACTION that governs TOP and UIDL.
         assert before.capabilities.user
-        pump.conn.send(User(name="alice"))
-        pump.conn.send(Pass(password=dovecot.users["alice"]))
-        assert isinstance(pump.next(), OkResponse)
-        assert isinstance(pump.next(), OkResponse)
-        after = pump.call(Capa())
+        pump.login("alice")
+        (after,) = pump.call(Capa())
         assert isinstance(after, CapaResponse)
         assert after.capabilities.top and after.capabilities.uidl
-        assert isinstance(pump.call(Uidl()), UidlResponse)
-        assert isinstance(pump.call(Top(msg=1, lines=0)), OkResponse)
+        assert isinstance(pump.call(Uidl())[0], UidlResponse)
+        assert isinstance(pump.call(Top(msg=1, lines=0))[0], OkResponse)
     finally:
-        pump.sock.close()
+        pump.close()
