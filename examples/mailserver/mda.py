@@ -23,6 +23,8 @@ success early for anybody.
 from __future__ import annotations
 
 import contextlib
+import errno
+import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -176,6 +178,17 @@ class RecipientResult:
     #: Addresses queued through this recipient: remote ones for relay, and
     #: local accounts whose mailbox could not be written now (retried later).
     queued: tuple[str, ...] = ()
+    #: For a temporary failure: the disk (or a quota) was full (``ENOSPC``,
+    #: ``EDQUOT``).  The SMTP intake then answers ``452 4.3.1`` — RFC 5321
+    #: §4.2.2 "insufficient system storage", RFC 3463 X.3.1 "mail system
+    #: full" — rather than the generic ``451 4.3.0``.
+    storage_full: bool = False
+
+
+#: errno values that mean "the disk or the quota is full" (RFC 3463 X.3.1).
+STORAGE_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+log = logging.getLogger("mailserver.mda")
 
 
 class MDA:
@@ -280,12 +293,16 @@ class MDA:
         stored = (
             Spooled((return_path, data)) if isinstance(data, bytes) else data.prefixed(return_path)
         )
-        failed: dict[str, str] = {}
+        failed: dict[str, OSError] = {}
+        copies: dict[str, int] = {}  # account -> UID of the copy made now
         for address in accounts:
             try:
-                await self.deliver_to_account(address, stored, delivery_id=delivery_id)
+                uid = await self.deliver_to_account(address, stored, delivery_id=delivery_id)
             except OSError as exc:
-                failed[address] = f"{exc.strerror or exc}"
+                failed[address] = exc
+            else:
+                if uid is not None:
+                    copies[address] = uid
         # Accounts whose mailbox could not be written right now (disk full,
         # permissions) go to the queue with the remote recipients: the relay
         # retries them locally with the same delivery id, so the sender can
@@ -295,7 +312,7 @@ class MDA:
         if self.queue is not None and queue_failures:
             deferred = set(failed)
             later += list(failed)
-        queue_error: str | None = None
+        queue_error: OSError | None = None
         if later and self.queue is not None:
             try:
                 # The requests are keyed by envelope address, so members a
@@ -304,7 +321,7 @@ class MDA:
                     envelope_from, later, data, queue_id=delivery_id, dsn=dsn, body=body
                 )
             except OSError as exc:
-                queue_error = f"{exc.strerror or exc}"
+                queue_error = exc
             else:
                 for address in deferred:
                     del failed[address]
@@ -346,7 +363,8 @@ class MDA:
                         permanent=False,
                         code=451,
                         enhanced="4.3.0",
-                        text=f"local delivery failed: {errors[0]}",
+                        text=f"local delivery failed: {errors[0].strerror or errors[0]}",
+                        storage_full=any(e.errno in STORAGE_FULL for e in errors),
                     )
                 )
                 continue
@@ -366,6 +384,13 @@ class MDA:
                     queued=later_here,
                 )
             )
+        if queue_failures and copies and any(not r.ok and not r.permanent for r in results):
+            # The SMTP intake answers one reply for the whole message, and a
+            # 4xx makes the client send all of it again (under a new queue
+            # id): the copies made now would then be delivered twice.  "No
+            # lost or duplicated mail": take them back, and fail every
+            # recipient that had one, so the client's retry is the only copy.
+            results = await self._withdraw(results, copies, delivery_id)
         if dsn is not None and envelope_from and self.on_success_dsn is not None:
             delivered = [
                 r.recipient
@@ -376,6 +401,35 @@ class MDA:
                 whole = data if isinstance(data, bytes) else data.read()
                 await self.on_success_dsn(envelope_from, delivered, whole, dsn, delivery_id)
         return results
+
+    async def _withdraw(
+        self, results: list[RecipientResult], copies: dict[str, int], delivery_id: str
+    ) -> list[RecipientResult]:
+        """Expunge the *copies* (account -> UID); turn the results they made ok into 451."""
+        kept: set[str] = set()
+        for address, uid in copies.items():
+            try:
+                self.store.mailbox(address).folder("INBOX").remove([uid])
+            except OSError:
+                # The copy stays (the client's retry will duplicate it): the
+                # best left to do is to say so.
+                log.exception("%s: cannot withdraw copy %s of %s", address, uid, delivery_id)
+                kept.add(address)
+        first = next(r for r in results if not r.ok and not r.permanent)
+        out = []
+        for r in results:
+            if r.ok and r.accounts and not set(r.accounts) <= kept:
+                r = RecipientResult(
+                    recipient=r.recipient,
+                    ok=False,
+                    permanent=False,
+                    code=451,
+                    enhanced="4.3.0",
+                    text=f"not delivered: {first.text}",
+                    storage_full=first.storage_full,
+                )
+            out.append(r)
+        return out
 
     async def deliver_to_account(
         self,

@@ -251,12 +251,16 @@ class Queue:
             _write_file_durably(tmp_env, env)
             os.rename(tmp_msg, self.path / f"{qid}.msg")
             os.rename(tmp_env, self.path / f"{qid}.env")  # the commit point
+            # Inside the try: an enqueue whose directory fsync fails is not
+            # acknowledged (the client gets a 4xx and sends again), so its
+            # files must go too, or the relay would send the message behind
+            # the sender's back and the retry would make a second copy.
+            fsync_dir(self.path)
         except BaseException:
-            for p in (tmp_msg, tmp_env, self.path / f"{qid}.msg"):
+            for p in (tmp_msg, tmp_env, self.path / f"{qid}.env", self.path / f"{qid}.msg"):
                 with contextlib.suppress(OSError):
                     p.unlink()
             raise
-        fsync_dir(self.path)
 
     async def aenqueue(
         self,

@@ -432,8 +432,16 @@ class SMTPSession:
         # Accounts that did get their copy keep it; a retry by the client
         # would give them a second one, but a 4xx must still be honest.
         failed = [r for r in results if not r.ok]
-        if any(not r.permanent for r in failed):
-            return smtp.Reply(code=451, enhanced_status="4.3.0", lines=failed[0].text)
+        temporary = [r for r in failed if not r.permanent]
+        if temporary:
+            # A full disk or quota is 452 4.3.1 (RFC 5321 §4.2.2 "insufficient
+            # system storage", RFC 3463 X.3.1 "mail system full"); any other
+            # local failure 451 4.3.0.  The MDA has taken back the copies it
+            # made, so the client's retry delivers each exactly once.
+            full = next((r for r in temporary if r.storage_full), None)
+            if full is not None:
+                return smtp.Reply(code=452, enhanced_status="4.3.1", lines=full.text)
+            return smtp.Reply(code=451, enhanced_status="4.3.0", lines=temporary[0].text)
         worst = failed[0]
         return smtp.Reply(code=554, enhanced_status="5.0.0", lines=worst.text)
 
