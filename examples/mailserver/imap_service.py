@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import bisect
 import datetime
+import errno
 import re
 import unicodedata
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -379,8 +380,17 @@ class IMAPSession:
             conn.send(_no(tag, f"Ambiguous mailbox name: {exc}", "CANNOT"))
         except FolderNameError as exc:
             conn.send(_no(tag, f"Bad mailbox name: {exc}", "CANNOT"))
-        except OSError:
-            conn.send(_no(tag, "Server error", "SERVERBUG"))
+        except OSError as exc:
+            # A disk that fails under a command: a temporary NO, the session
+            # goes on.  RFC 5530 §3: OVERQUOTA when the disk or quota is full
+            # (as Dovecot answers ENOSPC/EDQUOT), UNAVAILABLE ("temporary
+            # failure because a subsystem is down") for other I/O errors —
+            # not SERVERBUG, which says the server broke its own invariants.
+            # The store leaves nothing half-done (tests/examples/test_faults_imap.py).
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                conn.send(_no(tag, "Not enough disk space", "OVERQUOTA"))
+            else:
+                conn.send(_no(tag, "Mail storage temporarily unavailable", "UNAVAILABLE"))
 
     async def _sasl_answer(self, question: object) -> object:
         if isinstance(question, sasl.CheckPassword) and not self.site.plaintext_ok(
@@ -809,13 +819,20 @@ class IMAPSession:
         if folder is None:
             self.conn.send(_no(cmd.tag, "No such mailbox", "TRYCREATE"))
             return
-        uids = []
+        uids: list[int] = []
         for message in cmd.messages:
             flags = [f for f in (message.flags or ()) if f.lower() != "\\recent"]
             when = message.date.timestamp() if message.date is not None else None
             try:
                 uids.append(folder.append(message.data, flags=flags, internaldate=when))
-            except ValueError as exc:
+            except (ValueError, OSError) as exc:
+                # RFC 3502 §6.3.11: "If the server fails to append any
+                # message, none of the messages are appended": take back
+                # those of this command that were.
+                if uids:
+                    folder.remove(uids)
+                if isinstance(exc, OSError):
+                    raise  # answered by handle() (OVERQUOTA / UNAVAILABLE)
                 self.conn.send(_no(cmd.tag, str(exc), "CANNOT"))
                 return
         code = ResponseCode(

@@ -154,6 +154,7 @@ IO_THREADS = 32
 RESERVE = 1024
 
 log = logging.getLogger("mailserver.maildir")
+_log = log  # for methods with a local named ``log``
 
 _INDEX = "mailproto-index"
 _SUBSCRIPTIONS = "mailproto-subscriptions"
@@ -889,6 +890,11 @@ class Folder:
         # The reservation found by _load, for its rescan (see GroupCommit).
         self._recovery_floor: tuple[int, int] | None = None
         self._log_lines = 0
+        # Index records of changes already made on disk whose append failed
+        # (a full disk): written ahead of the next append (_append_log).
+        self._unlogged: list[str] = []
+        # The last append failed and may have left a partial line.
+        self._log_torn = False
         self._load()
 
     # -- loading ---------------------------------------------------------------
@@ -998,17 +1004,37 @@ class Folder:
     # -- the log ---------------------------------------------------------------
 
     def _append_log(self, lines: list[str]) -> None:
+        # Records of changes already made on disk whose own append failed
+        # (see _remove, rescan) go first: the log catches up with them.
+        lines = [*self._unlogged, *lines]
         data = "".join(line + "\n" for line in lines).encode("utf-8", "surrogateescape")
+        if self._log_torn:
+            # The last append failed, maybe after a short write (ENOSPC):
+            # start on a fresh line so no record is glued to a partial one
+            # (loading ignores the partial line; an empty one is no record).
+            data = b"\n" + data
         fd = os.open(self._index_path(), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
-            os.write(fd, data)
+            self._log_torn = True
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
             os.fdatasync(fd)
+            self._log_torn = False
         finally:
             os.close(fd)
+        self._unlogged = []
         self._log_lines += len(lines)
         if not self._reserved and self._log_lines > 2 * len(self._records) + self.COMPACT_SLACK:
             # (Never while a delivery thread may be appending to the old file.)
-            self._compact()
+            try:
+                self._compact()
+            except OSError:
+                # The old log is intact (atomic_write) and the records just
+                # appended are durable: the change the caller made stands,
+                # so a failed compaction must not fail it.  Retried with the
+                # next append.
+                log.warning("%s: index compaction failed", self.path, exc_info=True)
 
     def _compact(self) -> None:
         if len(self._vanished) > VANISHED_HISTORY:
@@ -1031,6 +1057,8 @@ class Folder:
         data = "".join(line + "\n" for line in out).encode("utf-8", "surrogateescape")
         atomic_write(self._index_path(), data)
         self._log_lines = len(out) - 1
+        self._log_torn = False
+        self._unlogged = []  # the new log holds them (from memory)
 
     @property
     def highestmodseq(self) -> int:
@@ -1128,10 +1156,17 @@ class Folder:
         for rec in self._records.values():
             if (d := _delivery_id(rec.base)) is not None:
                 self._delivery_ids.add(d)
-        if log:
-            self._append_log(log)
         if not log:
             return None
+        try:
+            self._append_log(log)
+        except OSError:
+            # The records describe what is on disk and memory already holds
+            # them: a full disk must not fail the SELECT or POP3 login that
+            # rescanned.  Kept for the next append; lost by a crash, they are
+            # found again by the next load (above the reservation).
+            self._unlogged.extend(log)
+            _log.warning("%s: cannot log a rescan", self.path, exc_info=True)
         change = Change(
             folder=self.name,
             added=tuple(added),
@@ -1294,6 +1329,7 @@ class Folder:
         size = size_of(data)
         base = new_base_name(size, delivery_id)
         tmp = self.path / "tmp" / base
+        target: Path | None = None
         try:
             _write_file_durably(tmp, data, size)
             if internaldate is not None:
@@ -1307,11 +1343,16 @@ class Folder:
                 name = base
                 target = self.path / "new" / name
             os.rename(tmp, target)
+            # Inside the try: a stage that fails is not acknowledged, so its
+            # file must not stay in new/ or cur/ for a rescan to deliver.
+            fsync_dir(target.parent)
         except BaseException:
             with contextlib.suppress(OSError):
                 tmp.unlink()
+            if target is not None:
+                with contextlib.suppress(OSError):
+                    target.unlink()
             raise
-        fsync_dir(target.parent)
         return name
 
     def register(self, filename: str, *, internaldate: float | None = None) -> int:
@@ -1532,7 +1573,14 @@ class Folder:
                 self._keyword_letter(flag, create=True)
         when = internaldate if internaldate is not None else time.time()
         name = self.stage(data, delivery_id=delivery_id, flags=flags, internaldate=when)
-        return self.register(name, internaldate=when)
+        try:
+            return self.register(name, internaldate=when)
+        except BaseException:
+            # Not acknowledged (APPEND answers NO): the staged file must not
+            # stay for a later rescan to show behind the client's back.
+            with contextlib.suppress(OSError):
+                (self.path / ("cur" if flags else "new") / name).unlink()
+            raise
 
     def claim_recent(self) -> frozenset[int]:
         """Move every message of ``new/`` to ``cur/``; return their UIDs.
@@ -1605,6 +1653,7 @@ class Folder:
             # Log first: a crash after it costs only a spurious modseq bump.
             self._append_log([f"M {r.uid} {modseq}" for r in will_change])
         changed: list[_Record] = []
+        error: OSError | None = None
         for rec, letters in todo:
             src = self._filename(rec)
             old = (rec.subdir, rec.letters)
@@ -1614,6 +1663,13 @@ class Folder:
             except FileNotFoundError:
                 rec.subdir, rec.letters = old
                 continue
+            except OSError as exc:
+                # The flags are in the file name: memory must say what the
+                # disk says.  Stop here; the messages renamed so far keep
+                # their new flags (and are announced), the caller gets NO.
+                rec.subdir, rec.letters = old
+                error = exc
+                break
             if letters != old[1]:
                 rec.modseq = modseq
                 changed.append(rec)
@@ -1621,6 +1677,8 @@ class Folder:
             self._notify(
                 Change(folder=self.name, flags=tuple(r.uid for r in changed), modseq=modseq)
             )
+        if error is not None:
+            raise error
         return StoreResult(changed=tuple(self._info(r) for r in changed), modified=tuple(modified))
 
     def _check_lock(self, lock: Pop3Lock | None) -> None:
@@ -1654,18 +1712,42 @@ class Folder:
         if not targets:
             return []
         dirs = set()
+        error: OSError | None = None
         if unlink:
             # Unlink before logging: a crash between leaves a record whose
             # file is gone, which the next load turns into an expunge.
-            for rec in targets:
-                path = self._filename(rec)
-                with contextlib.suppress(FileNotFoundError):
-                    path.unlink()
-                dirs.add(path.parent)
-            for directory in dirs:
-                fsync_dir(directory)
+            gone: list[_Record] = []
+            try:
+                for rec in targets:
+                    path = self._filename(rec)
+                    with contextlib.suppress(FileNotFoundError):
+                        path.unlink()
+                    gone.append(rec)
+                    dirs.add(path.parent)
+                for directory in dirs:
+                    fsync_dir(directory)
+            except OSError as exc:
+                # The files already unlinked are gone whatever we answer:
+                # never keep (and serve) a record whose file is missing.
+                # They are expunged below, the rest stay, and the caller
+                # gets the error (POP3 "-ERR some deleted messages not
+                # removed", IMAP NO with the EXPUNGEs of those that went).
+                error, targets = exc, gone
+                if not targets:
+                    raise
         modseq = self._next_modseq()
-        self._append_log([f"X {r.uid} {modseq}" for r in targets])
+        lines = [f"X {r.uid} {modseq}" for r in targets]
+        try:
+            self._append_log(lines)
+        except OSError:
+            if not unlink:
+                raise
+            # The files are gone (and the directory synced): the expunge
+            # has happened.  Its records wait for the next append; a crash
+            # before that loses nothing, as loading turns a record whose
+            # file is missing into an expunge.
+            self._unlogged.extend(lines)
+            log.warning("%s: cannot log an expunge", self.path, exc_info=True)
         for rec in targets:
             del self._records[rec.uid]
             self._by_base.pop(rec.base, None)
@@ -1674,6 +1756,8 @@ class Folder:
             self._vanished.append((rec.uid, modseq))
         expunged = tuple(r.uid for r in targets)
         self._notify(Change(folder=self.name, expunged=expunged, modseq=modseq))
+        if error is not None:
+            raise error
         return list(expunged)
 
     def copy(self, uids: Iterable[int], dest: Folder) -> list[tuple[int, int]]:
@@ -1684,31 +1768,42 @@ class Folder:
         """
         sources: list[int] = []
         staged: list[tuple[str, float | None]] = []
-        for uid in sorted(set(uids)):
-            rec = self._records.get(uid)
-            if rec is None:
-                continue
-            src = self._filename(rec)
-            letters = dest._letters(self._info(rec).flags)
-            base = new_base_name(rec.size)
-            tmp = dest.path / "tmp" / base
-            try:
-                os.link(src, tmp)  # same content, no copy: files are immutable
-            except OSError:
-                try:
-                    _write_file_durably(tmp, src.read_bytes())
-                except FileNotFoundError:
+        tmp: Path | None = None
+        try:
+            for uid in sorted(set(uids)):
+                rec = self._records.get(uid)
+                if rec is None:
                     continue
-            name = f"{base}:2,{letters}"
-            os.rename(tmp, dest.path / "cur" / name)
-            sources.append(uid)
-            staged.append((name, rec.internaldate))
-        if not staged:
-            return []
-        # One directory fsync and one index append for the whole batch.
-        fsync_dir(dest.path / "cur")
-        pairs = list(zip(sources, dest.register_many(staged)))
-        return pairs
+                src = self._filename(rec)
+                letters = dest._letters(self._info(rec).flags)
+                base = new_base_name(rec.size)
+                tmp = dest.path / "tmp" / base
+                try:
+                    os.link(src, tmp)  # same content, no copy: files are immutable
+                except OSError:
+                    try:
+                        _write_file_durably(tmp, src.read_bytes())
+                    except FileNotFoundError:
+                        continue
+                name = f"{base}:2,{letters}"
+                os.rename(tmp, dest.path / "cur" / name)
+                tmp = None
+                sources.append(uid)
+                staged.append((name, rec.internaldate))
+            if not staged:
+                return []
+            # One directory fsync and one index append for the whole batch.
+            fsync_dir(dest.path / "cur")
+            return list(zip(sources, dest.register_many(staged)))
+        except BaseException:
+            # COPY is all or nothing (RFC 9051 §6.4.7: on failure the
+            # destination is left as it was): remove what was staged, so no
+            # later rescan shows copies the client was told had failed.
+            for path in [tmp, *(dest.path / "cur" / name for name, _ in staged)]:
+                if path is not None:
+                    with contextlib.suppress(OSError):
+                        path.unlink()
+            raise
 
     def move(self, uids: Iterable[int], dest: Folder) -> list[tuple[int, int]]:
         """Move messages to *dest* (RFC 6851): copy, then expunge here.
@@ -1718,7 +1813,14 @@ class Folder:
         """
         self._check_lock(None)
         pairs = self.copy(uids, dest)
-        self.remove([src for src, _ in pairs])
+        try:
+            self.remove([src for src, _ in pairs])
+        except OSError:
+            # Messages still here must not also stay there (a retried MOVE
+            # would copy them twice): take their copies back.  Those whose
+            # source did go are moved.
+            dest.remove([d for s, d in pairs if s in self._records])
+            raise
         return pairs
 
 
@@ -1935,12 +2037,24 @@ class Mailbox:
         if (path / "cur").is_dir():
             raise FileExistsError(name)
         tmp = self.path / f"{_SCRATCH}create-{os.urandom(6).hex()}"
-        for sub in ("tmp", "new", "cur"):
-            (tmp / sub).mkdir(parents=True)
-        (tmp / "maildirfolder").touch()
-        os.rename(tmp, path)
-        fsync_dir(self.path)
-        return self.folder(name)
+        renamed = False
+        try:
+            for sub in ("tmp", "new", "cur"):
+                (tmp / sub).mkdir(parents=True)
+            (tmp / "maildirfolder").touch()
+            os.rename(tmp, path)
+            renamed = True
+            fsync_dir(self.path)
+            return self.folder(name)  # writes the index (a new UIDVALIDITY)
+        except BaseException:
+            # CREATE answers NO: the folder must not appear anyway (it is
+            # new and empty, so taking it back loses nothing).
+            self._folders.pop(validate_folder_name(name), None)
+            if renamed:
+                with contextlib.suppress(OSError):
+                    os.rename(path, tmp)
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
 
     def delete_folder(self, name: str) -> None:
         """Delete folder *name* and its messages (not INBOX, not its children)."""
@@ -1953,7 +2067,13 @@ class Mailbox:
         # Rename out of sight first (atomic), then remove at leisure.
         doomed = self.path / f"{_SCRATCH}delete-{os.urandom(6).hex()}"
         os.rename(path, doomed)
-        fsync_dir(self.path)
+        try:
+            fsync_dir(self.path)
+        except BaseException:
+            # DELETE answers NO: put the folder back as it was.
+            with contextlib.suppress(OSError):
+                os.rename(doomed, path)
+            raise
         folder = self._folders.pop(name, None)
         shutil.rmtree(doomed, ignore_errors=True)
         if folder is not None:
@@ -1987,13 +2107,25 @@ class Mailbox:
                 renames.append((info.name, new + info.name[len(old) :]))
         for _, b in renames:
             validate_folder_name(b)
-        for a, b in renames:
-            os.rename(self._dir(a), self._dir(b))
-            self._folders.pop(a, None)
-        fsync_dir(self.path)
-        subs = self.subscriptions()
-        if old in subs:
-            self._write_subscriptions([new if s == old else s for s in subs])
+        done: list[tuple[str, str]] = []
+        try:
+            for a, b in renames:
+                os.rename(self._dir(a), self._dir(b))
+                self._folders.pop(a, None)
+                done.append((a, b))
+            fsync_dir(self.path)
+            subs = self.subscriptions()
+            if old in subs:
+                self._write_subscriptions([new if s == old else s for s in subs])
+        except BaseException:
+            # RENAME answers NO: no half-renamed hierarchy.  Undo in reverse.
+            for a, b in reversed(done):
+                self._folders.pop(b, None)
+                with contextlib.suppress(OSError):
+                    os.rename(self._dir(b), self._dir(a))
+            with contextlib.suppress(OSError):
+                fsync_dir(self.path)
+            raise
 
     # -- subscriptions (IMAP SUBSCRIBE/LSUB) -------------------------------------
 
@@ -2053,7 +2185,15 @@ class Mailbox:
             if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
                 raise MailboxLocked("another POP3 session holds this maildrop") from None
             raise
-        lock = Pop3Lock(self, fd)
+        try:
+            lock = Pop3Lock(self, fd)
+        except BaseException:
+            # (The snapshot's rescan failed: a disk error.)  Without this the
+            # flock stayed held by a leaked descriptor and every later login
+            # got "maildrop already locked" until the server restarted.
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+            raise
         self._pop3_holder = lock
         return lock
 

@@ -1,0 +1,433 @@
+"""Disk faults under IMAP commands: a temporary NO, the session goes on, nothing half-done.
+
+A real ``imaplib`` client drives the reference server while
+:func:`tests.examples.fault_support.inject` makes one durable step of the
+store fail.  Each test checks the tagged answer (``NO [OVERQUOTA]`` for a
+full disk, ``NO [UNAVAILABLE]`` for another I/O error, RFC 5530 §3), that
+the session can go on, that the state the client sees matches the disk
+(no message file without its record, no record without its file, flags as
+the file names say), and, after the fault is lifted, that the command works;
+the last test restarts the server and checks UIDVALIDITY, UIDs and flags.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import imaplib
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.examples.fault_support import inject, leftovers
+from tests.examples.test_e2e_support import (
+    ANA,
+    PASSWORDS,
+    A,
+    ServerThread,
+    demo_config,
+)
+
+MSG = b"From: a@b.example\r\nSubject: %s\r\n\r\nbody\r\n"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
+    """The demo servers, for this module."""
+    text, _ = demo_config()
+    with ServerThread(text, tmp_path_factory.mktemp("faults_imap")) as s:
+        yield s
+
+
+@pytest.fixture
+def imap(server: ServerThread) -> Iterator[imaplib.IMAP4]:
+    """Ana, logged in."""
+    client = imaplib.IMAP4("127.0.0.1", server.port(A, "imap"), timeout=20)
+    client.login(ANA, PASSWORDS[ANA])
+    yield client
+    with contextlib.suppress(imaplib.IMAP4.error, OSError):
+        client.logout()
+
+
+def home(server: ServerThread) -> Path:
+    """Ana's Maildir."""
+    return server.data_dir / "iesfbmoll.example" / "mail" / ANA
+
+
+def folder_dir(server: ServerThread, name: str) -> Path:
+    """The directory of Ana's folder *name* (ASCII names only)."""
+    return home(server) if name == "INBOX" else home(server) / f".{name}"
+
+
+def files(server: ServerThread, name: str) -> list[str]:
+    """Message file names (new/ and cur/) of folder *name*, sorted."""
+    d = folder_dir(server, name)
+    return sorted(p.name for sub in ("new", "cur") for p in (d / sub).iterdir())
+
+
+def code(data: list[bytes | None] | list[bytes]) -> str:
+    """The response code of a tagged answer's text (``OVERQUOTA``)."""
+    first = data[0] if data else b""
+    text = first.decode() if isinstance(first, bytes) else ""
+    m = re.match(r"\[([A-Z-]+)", text)
+    return m.group(1) if m else ""
+
+
+def state(imap: imaplib.IMAP4, name: str) -> list[tuple[int, str, bytes]]:
+    """``(UID, FLAGS, BODY[])`` of every message of *name*, as the server serves them."""
+    typ, _ = imap.select(name)
+    assert typ == "OK"
+    if imap.uid("SEARCH", "ALL")[1] == [b""]:
+        return []
+    typ, data = imap.uid("FETCH", "1:*", "(FLAGS)")
+    assert typ == "OK"
+    flags: dict[int, str] = {}
+    for item in data:
+        assert isinstance(item, bytes)
+        m = re.search(rb"UID (\d+)", item)
+        f = re.search(rb"FLAGS \(([^)]*)\)", item)
+        assert m is not None and f is not None
+        # \Recent belongs to the session, not the message (RFC 3501 §2.3.2).
+        kept = [x for x in f.group(1).decode().split() if x != "\\Recent"]
+        flags[int(m.group(1))] = " ".join(sorted(kept))
+    typ, data = imap.uid("FETCH", "1:*", "(BODY.PEEK[])")
+    assert typ == "OK"
+    out = []
+    for item in data:
+        if isinstance(item, tuple):
+            m = re.search(rb"UID (\d+)", item[0])
+            assert m is not None
+            out.append((int(m.group(1)), flags[int(m.group(1))], item[1]))
+    assert len(out) == len(flags)
+    return sorted(out)
+
+
+def append(imap: imaplib.IMAP4, name: str, subject: str, flags: str = "") -> tuple[str, str]:
+    typ, data = imap.append(name, flags or None, None, MSG % subject.encode())
+    return typ, code(data)
+
+
+def ensure(imap: imaplib.IMAP4, name: str, n: int) -> None:
+    """Folder *name* exists and holds at least *n* messages."""
+    imap.create(name)
+    typ, data = imap.select(name)
+    assert typ == "OK"
+    for i in range(int(data[0] or 0), n):
+        assert append(imap, name, f"{name}-{i}", "(\\Seen)")[0] == "OK"
+
+
+def consistent(server: ServerThread, imap: imaplib.IMAP4, name: str) -> None:
+    """What the server serves for *name* is what its directory holds, nothing more."""
+    served = state(imap, name)
+    on_disk = files(server, name)
+    assert len(served) == len(on_disk)
+    # Every served message has its file, and its flags are the file's.
+    letters = {"\\Seen": "S", "\\Flagged": "F", "\\Deleted": "T", "\\Answered": "R"}
+    for (_, flags, _), fname in zip(served, sorted(on_disk, key=_uid_order(server, name))):
+        info = fname.split(":2,", 1)[1] if ":2," in fname else ""
+        want = "".join(sorted(letters[f] for f in flags.split() if f in letters))
+        assert "".join(c for c in info if c.isupper()) == want, (flags, fname)
+    assert leftovers(folder_dir(server, name)) == []
+
+
+def _uid_order(server: ServerThread, name: str) -> Callable[[str], int]:
+    # Files in UID order, from the server's own records.
+    assert server.server is not None
+    store = server.server.sites[A].store
+
+    async def bases() -> dict[str, int]:
+        folder = store.mailbox(ANA).folder(name)
+        return {folder.file_path(u).name.split(":2,")[0]: u for u in folder.uids()}
+
+    assert server._loop is not None
+    order = asyncio.run_coroutine_threadsafe(bases(), server._loop).result(30)
+    return lambda fname: order.get(fname.split(":2,")[0], 1 << 30)
+
+
+# -- APPEND ---------------------------------------------------------------------------------
+
+# (call, skip): the message file created, written, synced, renamed into cur/;
+# the directory synced after the rename (the second fsync); the index record.
+APPEND_STEPS = [
+    ("open", 0),
+    ("writev", 0),
+    ("fsync", 0),
+    ("rename", 0),
+    ("fsync", 1),
+    ("write", 0),
+]
+
+
+@pytest.mark.parametrize(("call", "skip"), APPEND_STEPS)
+def test_append_fault_is_overquota_and_leaves_nothing(
+    server: ServerThread, imap: imaplib.IMAP4, call: str, skip: int
+) -> None:
+    ensure(imap, "INBOX", 1)
+    before = state(imap, "INBOX")
+    with inject(call, home(server), skip=skip) as fault:
+        assert append(imap, "INBOX", f"app-{call}-{skip}") == ("NO", "OVERQUOTA")
+    assert fault.fired == 1
+    assert state(imap, "INBOX") == before
+    consistent(server, imap, "INBOX")
+    typ, data = imap.append("INBOX", None, None, MSG % b"after")
+    assert typ == "OK" and code(data) == "APPENDUID"
+
+
+def test_append_io_error_is_unavailable(server: ServerThread, imap: imaplib.IMAP4) -> None:
+    with inject("fsync", home(server), err=errno.EIO) as fault:
+        assert append(imap, "INBOX", "eio") == ("NO", "UNAVAILABLE")
+    assert fault.fired == 1
+    assert imap.noop()[0] == "OK"  # the session goes on
+
+
+# -- COPY and MOVE --------------------------------------------------------------------------
+
+
+# The hard link (and the copy it falls back to), the second rename into
+# cur/ (the first copy is in place by then), the directory sync, the index.
+COPY_STEPS = [(("link", "open"), 0), (("rename",), 1), (("fsync",), 0), (("write",), 0)]
+
+
+@pytest.mark.parametrize(("call", "skip"), COPY_STEPS)
+def test_copy_fault_copies_nothing(
+    server: ServerThread, imap: imaplib.IMAP4, call: tuple[str, ...], skip: int
+) -> None:
+    ensure(imap, "Src", 3)
+    ensure(imap, "Dst", 0)
+    src, dst = state(imap, "Src"), state(imap, "Dst")
+    imap.select("Src")
+    with inject(call, folder_dir(server, "Dst"), skip=skip, times=None) as fault:
+        typ, data = imap.copy("1:*", "Dst")
+    assert fault.fired >= 1
+    assert (typ, code(data)) == ("NO", "OVERQUOTA")
+    assert state(imap, "Src") == src
+    assert state(imap, "Dst") == dst
+    consistent(server, imap, "Dst")
+    imap.select("Src")
+    typ, _ = imap.copy("1:*", "Dst")
+    assert typ == "OK"
+    assert len(state(imap, "Dst")) == len(dst) + len(src)
+
+
+def test_move_fault_in_the_expunge_keeps_one_copy(
+    server: ServerThread, imap: imaplib.IMAP4
+) -> None:
+    # The copy succeeds, removing the sources fails: the messages must stay
+    # where they were and only there (before the fix: in both folders).
+    ensure(imap, "MvSrc", 2)
+    ensure(imap, "MvDst", 0)
+    src, dst = state(imap, "MvSrc"), state(imap, "MvDst")
+    imap.select("MvSrc")
+    with inject("unlink", folder_dir(server, "MvSrc")) as fault:
+        typ, data = imap.uid("MOVE", "1:*", "MvDst")
+    assert fault.fired == 1
+    assert (typ, code(data)) == ("NO", "OVERQUOTA")
+    assert state(imap, "MvSrc") == src
+    assert state(imap, "MvDst") == dst
+    consistent(server, imap, "MvSrc")
+    consistent(server, imap, "MvDst")
+    imap.select("MvSrc")
+    typ, _ = imap.uid("MOVE", "1:*", "MvDst")
+    assert typ == "OK"
+    assert state(imap, "MvSrc") == []
+    assert len(state(imap, "MvDst")) == len(src)
+
+
+# -- STORE, EXPUNGE, compaction -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("call", ["rename", "write"])
+def test_store_fault_keeps_flags_and_files_in_step(
+    server: ServerThread, imap: imaplib.IMAP4, call: str
+) -> None:
+    ensure(imap, "Flags", 3)
+    before = state(imap, "Flags")
+    with inject(call, folder_dir(server, "Flags")) as fault:
+        typ, data = imap.store("1:*", "+FLAGS", "(\\Flagged)")
+    assert fault.fired == 1
+    assert typ == "NO" and b"OVERQUOTA" in b" ".join(d for d in data if isinstance(d, bytes))
+    # Asked in the same session (SELECT rescans, which would hide a store
+    # whose memory and files disagree): no message changed flags, as its
+    # file was not renamed (before the fix the first one claimed \Flagged).
+    typ, data = imap.fetch("1:*", "(FLAGS)")
+    assert typ == "OK"
+    assert not any(b"\\Flagged" in d for d in data if isinstance(d, bytes))
+    # A rename that failed left its message as it was; memory says the same.
+    consistent(server, imap, "Flags")
+    after = state(imap, "Flags")
+    assert [m[0] for m in after] == [m[0] for m in before]
+    imap.select("Flags")
+    typ, _ = imap.store("1:*", "-FLAGS", "(\\Flagged)")
+    assert typ == "OK"
+    assert state(imap, "Flags") == before
+
+
+def test_expunge_unlink_fault_serves_no_missing_file(
+    server: ServerThread, imap: imaplib.IMAP4
+) -> None:
+    ensure(imap, "Exp", 3)
+    imap.select("Exp")
+    imap.store("1:*", "+FLAGS", "(\\Deleted)")
+    # The second unlink fails: the first message is gone, the others stay.
+    with inject("unlink", folder_dir(server, "Exp"), skip=1) as fault:
+        typ, data = imap.expunge()
+    assert fault.fired == 1
+    assert typ == "NO" and code(data) == "OVERQUOTA"
+    # In the same session (SELECT rescans and would hide it): the message
+    # whose file is gone is not served any more (before the fix it was
+    # listed, with an empty body).
+    typ, data = imap.uid("SEARCH", "ALL")
+    assert typ == "OK" and len((data[0] or b"").split()) == 2
+    typ, data = imap.fetch("1:*", "(BODY.PEEK[])")
+    assert typ == "OK"
+    assert len([d for d in data if isinstance(d, tuple)]) == 2
+    assert all(d[1] for d in data if isinstance(d, tuple))
+    consistent(server, imap, "Exp")
+    assert len(state(imap, "Exp")) == 2
+    imap.select("Exp")
+    assert imap.expunge()[0] == "OK"
+    assert state(imap, "Exp") == []
+
+
+def test_expunge_index_fault_still_expunges(server: ServerThread, imap: imaplib.IMAP4) -> None:
+    # The files are gone and the directory synced: the expunge happened,
+    # whatever the index append says; its record is written later.
+    ensure(imap, "Exp2", 2)
+    imap.select("Exp2")
+    imap.store("1", "+FLAGS", "(\\Deleted)")
+    with inject("write", folder_dir(server, "Exp2")) as fault:
+        typ, _ = imap.expunge()
+    assert fault.fired == 1
+    assert typ == "OK"
+    consistent(server, imap, "Exp2")
+    assert len(state(imap, "Exp2")) == 1
+    index = (folder_dir(server, "Exp2") / "mailproto-index").read_text()
+    assert not re.search(r"^X ", index, re.M)
+    append(imap, "Exp2", "next")  # the next append writes the missing record
+    index = (folder_dir(server, "Exp2") / "mailproto-index").read_text()
+    assert re.search(r"^X ", index, re.M)
+
+
+def test_failed_compaction_does_not_fail_the_command(
+    server: ServerThread, imap: imaplib.IMAP4, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mailserver.maildir import Folder
+
+    ensure(imap, "Compact", 2)
+    monkeypatch.setattr(Folder, "COMPACT_SLACK", -100)  # compact at every append
+    imap.select("Compact")
+    # The STORE's record is appended; the compaction after it (atomic_write:
+    # replace) fails.  The flags did change: OK, not NO.
+    with inject("replace", folder_dir(server, "Compact")) as fault:
+        typ, _ = imap.store("1:*", "+FLAGS", "(\\Answered)")
+    assert fault.fired == 1
+    assert typ == "OK"
+    consistent(server, imap, "Compact")
+    assert all("\\Answered" in m[1] for m in state(imap, "Compact"))
+
+
+# -- folders and subscriptions --------------------------------------------------------------
+
+
+def folders(imap: imaplib.IMAP4, command: str = "LIST") -> list[str]:
+    typ, data = imap.list() if command == "LIST" else imap.lsub()
+    assert typ == "OK"
+    return sorted(d.decode().rsplit(" ", 1)[1].strip('"') for d in data if isinstance(d, bytes))
+
+
+@pytest.mark.parametrize(
+    ("call", "skip"), [("mkdir", 0), ("open", 0), ("rename", 0), ("fsync", 0), ("replace", 0)]
+)
+def test_create_fault_creates_nothing(
+    server: ServerThread, imap: imaplib.IMAP4, call: str, skip: int
+) -> None:
+    name = f"New{call}"
+    with inject(call, home(server), skip=skip) as fault:
+        typ, data = imap.create(name)
+    assert fault.fired == 1
+    assert (typ, code(data)) == ("NO", "OVERQUOTA")
+    assert name not in folders(imap)
+    assert not folder_dir(server, name).exists()
+    assert imap.create(name)[0] == "OK"
+    assert name in folders(imap)
+
+
+def test_rename_fault_leaves_no_half_renamed_hierarchy(
+    server: ServerThread, imap: imaplib.IMAP4
+) -> None:
+    ensure(imap, "Tree", 1)
+    ensure(imap, "Tree.Leaf", 1)
+    tree, leaf = state(imap, "Tree"), state(imap, "Tree.Leaf")
+    imap.select("INBOX")
+    with inject("rename", home(server), skip=1) as fault:  # the child's rename
+        typ, data = imap.rename("Tree", "Bush")
+    assert fault.fired == 1
+    assert (typ, code(data)) == ("NO", "OVERQUOTA")
+    listed = folders(imap)
+    assert "Tree" in listed and "Tree.Leaf" in listed
+    assert "Bush" not in listed and "Bush.Leaf" not in listed
+    assert state(imap, "Tree") == tree and state(imap, "Tree.Leaf") == leaf
+    imap.select("INBOX")
+    assert imap.rename("Tree", "Bush")[0] == "OK"
+    assert state(imap, "Bush") == tree and state(imap, "Bush.Leaf") == leaf
+
+
+def test_delete_fault_keeps_the_folder(server: ServerThread, imap: imaplib.IMAP4) -> None:
+    ensure(imap, "Doomed", 2)
+    before = state(imap, "Doomed")
+    imap.select("INBOX")
+    only_home = str(home(server).resolve())
+    with inject("fsync", home(server), match=lambda p: p == only_home) as fault:
+        typ, data = imap.delete("Doomed")
+    assert fault.fired == 1
+    assert (typ, code(data)) == ("NO", "OVERQUOTA")
+    assert "Doomed" in folders(imap)
+    assert state(imap, "Doomed") == before
+    imap.select("INBOX")
+    assert imap.delete("Doomed")[0] == "OK"
+    assert "Doomed" not in folders(imap)
+
+
+def test_subscribe_fault_changes_nothing(server: ServerThread, imap: imaplib.IMAP4) -> None:
+    before = folders(imap, "LSUB")
+    with inject("writev", home(server), match="mailproto-subscriptions") as fault:
+        typ, data = imap.subscribe("Elsewhere")
+    assert fault.fired == 1
+    assert (typ, code(data)) == ("NO", "OVERQUOTA")
+    assert folders(imap, "LSUB") == before
+    assert leftovers(home(server)) == []
+    assert not [p for p in home(server).glob(".mailproto-subscriptions*")]
+    assert imap.subscribe("Elsewhere")[0] == "OK"
+    assert "Elsewhere" in folders(imap, "LSUB")
+
+
+# -- after a restart ------------------------------------------------------------------------
+
+
+def test_state_survives_a_restart(server: ServerThread) -> None:
+    # Last in the module: every folder serves the same UIDVALIDITY, UIDs,
+    # flags and contents after a restart on the same data.
+    names = ["INBOX", "Src", "Dst", "MvSrc", "MvDst", "Flags", "Exp", "Exp2", "Compact", "Bush"]
+    client = imaplib.IMAP4("127.0.0.1", server.port(A, "imap"), timeout=20)
+    client.login(ANA, PASSWORDS[ANA])
+    before = {n: (_uidvalidity(client, n), state(client, n)) for n in names}
+    client.logout()
+    server.stop()
+    again = ServerThread(server.config_text, server.data_dir)
+    with again:
+        client = imaplib.IMAP4("127.0.0.1", again.port(A, "imap"), timeout=20)
+        client.login(ANA, PASSWORDS[ANA])
+        after = {n: (_uidvalidity(client, n), state(client, n)) for n in names}
+        client.logout()
+    assert after == before
+
+
+def _uidvalidity(imap: imaplib.IMAP4, name: str) -> int:
+    typ, data = imap.status(name, "(UIDVALIDITY)")
+    assert typ == "OK"
+    m = re.search(rb"UIDVALIDITY (\d+)", data[0] or b"")
+    assert m is not None
+    return int(m.group(1))
