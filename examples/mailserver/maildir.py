@@ -1157,6 +1157,11 @@ class Folder:
             if (d := _delivery_id(rec.base)) is not None:
                 self._delivery_ids.add(d)
         if not log:
+            if self._unlogged:
+                # Records a full disk held back (a UID a client has seen):
+                # a rescan (SELECT, POP3 login) is a chance to write them.
+                with contextlib.suppress(OSError):
+                    self._append_log([])
             return None
         try:
             self._append_log(log)
