@@ -168,6 +168,12 @@ class Queue:
         (self.path / "tmp").mkdir(parents=True, exist_ok=True)
         self._entries: dict[str, QueueEntry] = {}
         self._listeners: list[asyncio.Event] = []
+        # Entries whose state changed in memory but could not be written (a
+        # full disk): due again, so that the next attempt saves (or removes)
+        # them.  Otherwise an entry with nothing left pending was never
+        # looked at again, and its stale .env sent the message a second
+        # time after a restart.
+        self._unsaved: set[str] = set()
         self._recover()
 
     def _recover(self) -> None:
@@ -304,11 +310,20 @@ class Queue:
 
     def save(self, entry: QueueEntry) -> None:
         """Durably record *entry*'s new state; remove it when nothing is pending."""
-        if not entry.pending:
-            self.remove(entry.id)
-            return
-        atomic_write(self.path / f"{entry.id}.env", entry.to_json())
+        try:
+            if not entry.pending:
+                self.remove(entry.id)
+                return
+            atomic_write(self.path / f"{entry.id}.env", entry.to_json())
+        except OSError:
+            self._unsaved.add(entry.id)
+            raise
+        self._unsaved.discard(entry.id)
         self._entries[entry.id] = entry
+
+    def unsaved(self, entry: QueueEntry) -> bool:
+        """True when *entry*'s last :meth:`save` failed (it must be saved again)."""
+        return entry.id in self._unsaved
 
     def remove(self, qid: str) -> None:
         """Forget an entry (envelope first: without it the message is an orphan)."""
@@ -318,15 +333,22 @@ class Queue:
             (self.path / f"{qid}.msg").unlink()
         fsync_dir(self.path)
         self._entries.pop(qid, None)
+        self._unsaved.discard(qid)
 
     def due(self, now: float | None = None) -> list[QueueEntry]:
         """Entries whose next attempt time has come."""
         now = time.time() if now is None else now
-        return [e for e in self.entries() if e.next_attempt <= now and e.pending]
+        return [
+            e
+            for e in self.entries()
+            if e.next_attempt <= now and (e.pending or e.id in self._unsaved)
+        ]
 
     def next_due(self) -> float | None:
         """The earliest next-attempt time, or None when the queue is empty."""
-        times = [e.next_attempt for e in self._entries.values() if e.pending]
+        times = [
+            e.next_attempt for e in self._entries.values() if e.pending or e.id in self._unsaved
+        ]
         return min(times) if times else None
 
     # -- wake-ups ---------------------------------------------------------------

@@ -70,6 +70,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import re
 import ssl
@@ -918,7 +919,7 @@ class Relay:
                 times = [
                     e.next_attempt
                     for e in self.queue.entries()
-                    if e.pending and e.id not in self._busy
+                    if (e.pending or self.queue.unsaved(e)) and e.id not in self._busy
                 ]
                 delay = 3600.0 if not times else min(3600.0, max(0.0, min(times) - self._clock()))
                 with contextlib.suppress(asyncio.TimeoutError):
@@ -978,6 +979,12 @@ class Relay:
             self._busy.discard(entry.id)
 
     async def _attempt(self, entry: QueueEntry) -> None:
+        if not entry.pending:
+            # Everything was done, but the state could not be written (a
+            # full disk): write it now (removing the entry), so that a
+            # restart does not send the message again.
+            self.queue.save(entry)
+            return
         try:
             data = self.queue.read(entry.id)
         except FileNotFoundError:
@@ -1064,7 +1071,23 @@ class Relay:
         entry.next_attempt = now + self.backoff(entry.attempts)
         self._delay_warnings(entry, now, notices)
         if notices:
-            await self._send_dsn(entry, data, notices)
+            try:
+                await self._send_dsn(entry, data, notices)
+            except OSError:
+                # The notice could not be delivered nor queued (the disk is
+                # full): it must not be dropped.  Put the recipients it
+                # reports on back to pending (a delay warning back to due),
+                # so the next attempt finds the same outcome and sends the
+                # notice then.  A success notice cannot be retried that way
+                # (the message went: sending it again would duplicate it).
+                log.warning("queue %s: DSN not delivered, retried later", entry.id)
+                failed = {n.recipient for n in notices if n.action == "failed"}
+                delayed = {n.recipient for n in notices if n.action == "delayed"}
+                for r in entry.recipients:
+                    if r.address in failed and r.status == FAILED:
+                        r.status = PENDING
+                    if r.address in delayed:
+                        r.delay_notified = False
         self.queue.save(entry)
         log.info("queue %s attempt %d: %d pending", entry.id, entry.attempts, len(entry.pending))
 
@@ -1194,6 +1217,10 @@ class Relay:
         )
         if results and not results[0].ok:
             log.warning("DSN for %s to %s failed: %s", entry.id, entry.sender, results[0].text)
+            if not results[0].permanent:
+                # Neither the mailbox nor the queue took it (disk full): the
+                # caller keeps the notice for the next attempt.
+                raise OSError(errno.EAGAIN, results[0].text)
 
     async def success_dsn(
         self, sender: str, recipients: list[str], data: bytes, request: DsnRequest, qid: str
