@@ -110,3 +110,35 @@ def test_bounce_that_cannot_be_stored_is_sent_later_once(server: ServerThread) -
     assert count(server, A, PEPE, marker) == 1
     (dsn,) = [m for m in server.messages(A, PEPE) if marker in m]
     assert b"multipart/report" in dsn and b"5.4.4" in dsn
+
+
+def test_failed_env_rewrite_stays_due_until_written(tmp_path: Path) -> None:
+    # A partial outcome (one recipient sent, one still pending) whose .env
+    # rewrite (atomic_write: os.replace) fails: the entry stays due as
+    # "unsaved", and once written the file says what memory says.
+    from mailserver.queue import PENDING, SENT, Queue
+
+    q = Queue(tmp_path / "queue")
+    entry = q.enqueue("s@a.example", ["r1@b.example", "r2@b.example"], b"Subject: x\r\n\r\nx\r\n")
+    entry.recipients[0].status = SENT
+    with inject("replace", tmp_path / "queue") as fault, pytest.raises(OSError):
+        q.save(entry)
+    assert fault.fired == 1
+    assert q.unsaved(entry)
+    # The old .env is intact (never half written), no temporary file stays.
+    (on_disk,) = Queue(tmp_path / "queue").entries()
+    assert [r.status for r in on_disk.recipients] == [PENDING, PENDING]
+    assert list((tmp_path / "queue" / "tmp").iterdir()) == []
+    assert not [p for p in (tmp_path / "queue").glob(".*.tmp")]
+    # Everything done, and the removal fails: still due although nothing is
+    # pending (before the fix it was never due again).
+    entry.recipients[1].status = SENT
+    entry.next_attempt = 0.0
+    with inject("unlink", tmp_path / "queue") as fault, pytest.raises(OSError):
+        q.save(entry)
+    assert fault.fired == 1
+    assert entry in q.due()
+    q.save(entry)
+    assert not q.unsaved(entry)
+    assert q.due() == [] and len(q) == 0
+    assert Queue(tmp_path / "queue").entries() == []
