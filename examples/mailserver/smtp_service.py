@@ -42,7 +42,7 @@ from mailproto.smtp import replies
 from .config import ServerConfig
 from .directory import Account, Directory, normalize_address
 from .maildir import Spooled
-from .mda import new_queue_id, received_header
+from .mda import STORAGE_FULL, new_queue_id, received_header
 from .pump import Link, Site, pump_session
 from .relay import MAX_RECEIVED, received_count
 from .tls import plaintext_auth_allowed
@@ -127,19 +127,31 @@ class Spool:
         self._file: BinaryIO | None = None
         #: The spool file, once the data went to disk.
         self.path: Path | None = None
+        #: The error that stopped spooling (a full disk), or None.  The rest
+        #: of the data is read and dropped, and the message is answered with
+        #: a temporary failure (452 4.3.1 / 451 4.3.0) at its end: raising
+        #: here would drop the connection without a reply.
+        self.error: OSError | None = None
 
     def write(self, data: bytes) -> None:
         """Add the next piece of message data."""
-        if self._file is not None:
-            self._file.write(data)
+        if self.error is not None:
             return
-        self._chunks.append(data)
-        self._size += len(data)
-        if self._size > self._in_memory:
-            self.path = self._directory / f"{new_queue_id()}.spool"
-            self._file = open(self.path, "xb")  # noqa: SIM115 (closed by close())
-            self._file.writelines(self._chunks)
-            self._chunks = []
+        try:
+            if self._file is not None:
+                self._file.write(data)
+                return
+            self._chunks.append(data)
+            self._size += len(data)
+            if self._size > self._in_memory:
+                self.path = self._directory / f"{new_queue_id()}.spool"
+                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                self._file = os.fdopen(fd, "wb")
+                self._file.writelines(self._chunks)
+                self._chunks = []
+        except OSError as exc:
+            self.error = exc
+            self.close()
 
     def head(self, limit: int) -> bytes:
         """The first *limit* octets of the data (fewer if it is shorter)."""
@@ -169,8 +181,9 @@ class Spool:
         """Forget the data (removing the spool file)."""
         self._chunks = []
         if self._file is not None:
-            self._file.close()
-            self._file = None
+            file, self._file = self._file, None
+            with contextlib.suppress(OSError):  # (a full disk fails the flush too)
+                file.close()
         if self.path is not None:
             with contextlib.suppress(OSError):
                 os.unlink(self.path)
@@ -390,6 +403,12 @@ class SMTPSession:
                 spool.close()
 
     async def _deliver_spool(self, spool: Spool) -> smtp.Reply:
+        if spool.error is not None:
+            # The data could not be spooled (see Spool.error): nothing was
+            # delivered, the client may send it again.
+            if spool.error.errno in STORAGE_FULL:
+                return replies.INSUFFICIENT_STORAGE
+            return smtp.Reply(code=451, enhanced_status="4.3.0", lines="spool write failed")
         if received_count(spool.head(LOOP_SCAN)) >= MAX_RECEIVED:
             # RFC 5321 §6.3: count the Received fields to detect a loop,
             # with a threshold of at least 100.  Refused here, at intake,

@@ -264,6 +264,34 @@ def test_session_goes_on_after_a_4xx(server: ServerThread) -> None:
     assert copies(server, PEPE, "same-session") == 1
 
 
+@pytest.mark.parametrize(
+    ("err", "reply"), [(errno.ENOSPC, (452, "4.3.1")), (errno.EIO, (451, "4.3.0"))]
+)
+def test_spool_failure_is_answered_at_the_end_of_data(
+    server: ServerThread, err: int, reply: tuple[int, str]
+) -> None:
+    # A message over 256 KiB is streamed into <data>/spool/ as it arrives.
+    # When that file cannot be made, the rest of the data is read and
+    # dropped and the end of DATA gets a 4xx: before the fix the OSError
+    # escaped the session and the connection dropped without a reply.
+    subject = f"spooled-{err}"
+    body = ("x" * 998 + "\r\n") * 400  # ~400 KB
+    msg = f"Subject: {subject}\r\n\r\n{body}"
+    with smtplib.SMTP("127.0.0.1", server.port(A, "smtp"), timeout=20) as client:
+        with (
+            inject("open", root(server) / "spool", err=err) as fault,
+            pytest.raises(SMTPDataError) as info,
+        ):
+            client.sendmail("x@remote.example", [PEPE], msg)
+        assert fault.fired == 1
+        assert (info.value.smtp_code, enhanced(info.value)) == reply
+        assert list((root(server) / "spool").iterdir()) == []
+        assert files_with(server, PEPE, subject) == 0
+        client.sendmail("x@remote.example", [PEPE], msg)  # the session goes on
+    assert copies(server, PEPE, subject) == 1
+    assert list((root(server) / "spool").iterdir()) == []
+
+
 def test_state_survives_a_restart(server: ServerThread, tmp_path: Path) -> None:
     # Last in the module: everything delivered above is there once after a
     # restart on the same data, with the same UIDs and UIDVALIDITY.
