@@ -171,6 +171,19 @@ def _ok(tag: str, text: str, code: ResponseCode | None = None) -> R.StatusRespon
     return R.StatusResponse(tag=tag, status="OK", code=code, text=text)
 
 
+def _storage_no(tag: str, exc: OSError) -> R.StatusResponse:
+    """The NO for a command the disk failed under (RFC 5530 §3).
+
+    OVERQUOTA when the disk or quota is full (as Dovecot answers ENOSPC and
+    EDQUOT); UNAVAILABLE ("temporary failure because a subsystem is down")
+    for other I/O errors — not SERVERBUG, which says the server broke its
+    own invariants.  Both tell the client to try again later.
+    """
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return _no(tag, "Not enough disk space", "OVERQUOTA")
+    return _no(tag, "Mail storage temporarily unavailable", "UNAVAILABLE")
+
+
 def _no(tag: str, text: str, code: str | None = None) -> R.StatusResponse:
     return R.StatusResponse(
         tag=tag, status="NO", code=ResponseCode(name=code) if code else None, text=text
@@ -355,7 +368,12 @@ class IMAPSession:
             if account is None:
                 conn.send(_no(event.command.tag, "No such account", "AUTHENTICATIONFAILED"))
                 return
-            self._login(account)
+            try:
+                self._login(account)
+            except OSError as exc:
+                # (Outside the command try below: the SASL exchange is over.)
+                conn.send(_storage_no(event.command.tag, exc))
+                return
             conn.send(_ok(event.command.tag, "AUTHENTICATE completed"))
             return
         if isinstance(event, IdleDone):
@@ -382,15 +400,9 @@ class IMAPSession:
             conn.send(_no(tag, f"Bad mailbox name: {exc}", "CANNOT"))
         except OSError as exc:
             # A disk that fails under a command: a temporary NO, the session
-            # goes on.  RFC 5530 §3: OVERQUOTA when the disk or quota is full
-            # (as Dovecot answers ENOSPC/EDQUOT), UNAVAILABLE ("temporary
-            # failure because a subsystem is down") for other I/O errors —
-            # not SERVERBUG, which says the server broke its own invariants.
-            # The store leaves nothing half-done (tests/examples/test_faults_imap.py).
-            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-                conn.send(_no(tag, "Not enough disk space", "OVERQUOTA"))
-            else:
-                conn.send(_no(tag, "Mail storage temporarily unavailable", "UNAVAILABLE"))
+            # goes on; the store leaves nothing half-done
+            # (tests/examples/test_faults_imap.py).
+            conn.send(_storage_no(tag, exc))
 
     async def _sasl_answer(self, question: object) -> object:
         if isinstance(question, sasl.CheckPassword) and not self.site.plaintext_ok(
@@ -402,13 +414,16 @@ class IMAPSession:
     # -- helpers --------------------------------------------------------------------------
 
     def _login(self, account: Account) -> None:
-        self.account = account
-        self.link.idle_timeout = self.site.imap_timeout  # the 30 minutes of RFC 9051 §5.4
-        self.mailbox = self.site.store.mailbox(account.address)
+        # The mailbox first: when the disk fails here the login is answered
+        # NO (handle()) and the session stays as it was, not half logged in.
+        mailbox = self.site.store.mailbox(account.address)
         for name in ("Sent", "Drafts", "Trash", "Junk"):
-            if not self.mailbox.exists(name):
-                self.mailbox.create_folder(name)
-                self.mailbox.subscribe(name)
+            if not mailbox.exists(name):
+                mailbox.subscribe(name)  # first: see Mailbox.__init__
+                mailbox.create_folder(name)
+        self.account = account
+        self.mailbox = mailbox
+        self.link.idle_timeout = self.site.imap_timeout  # the 30 minutes of RFC 9051 §5.4
         self._unwatch = self.mailbox.watch(self._on_change)
 
     def _on_change(self, change: Change) -> None:

@@ -1892,19 +1892,26 @@ class Mailbox:
         self._watchers: list[Callable[[Change], None]] = []
         self._pop3_holder: Pop3Lock | None = None
         fresh = not (path / "cur").exists()
+        path.mkdir(parents=True, exist_ok=True)
+        if fresh:
+            # Before cur/ exists: if the disk fails anywhere in this first
+            # open, the next open is "fresh" again and subscribes INBOX then
+            # (made after, a failed first open lost the subscription).
+            self.subscribe("INBOX")
         for sub in ("tmp", "new", "cur"):
             (path / sub).mkdir(parents=True, exist_ok=True)
         for leftover in path.glob(f"{_SCRATCH}*"):
             shutil.rmtree(leftover, ignore_errors=True)  # a crash mid-create/delete
         self._migrate_legacy_dirs()
-        if fresh:
-            self.subscribe("INBOX")
         # The special-use folders always exist (Dovecot's "auto = subscribe"):
         # made, and subscribed, whenever one is missing at open.
         for name in SPECIAL_USE:
             if not self.exists(name):
-                self.create_folder(name)
+                # Subscribed first (a name need not exist to be subscribed,
+                # RFC 3501 §6.3.6): if the disk fails between the two, the
+                # folder is still missing and the next open does both.
                 self.subscribe(name)
+                self.create_folder(name)
 
     # -- folders ---------------------------------------------------------------
 

@@ -25,6 +25,7 @@ import pytest
 from tests.examples.fault_support import inject, leftovers
 from tests.examples.test_e2e_support import (
     ANA,
+    INFO,
     PASSWORDS,
     A,
     ServerThread,
@@ -401,6 +402,39 @@ def test_subscribe_fault_changes_nothing(server: ServerThread, imap: imaplib.IMA
     assert not [p for p in home(server).glob(".mailproto-subscriptions*")]
     assert imap.subscribe("Elsewhere")[0] == "OK"
     assert "Elsewhere" in folders(imap, "LSUB")
+
+
+def test_first_login_on_a_full_disk_is_no_and_loses_no_subscription(
+    server: ServerThread,
+) -> None:
+    # Informacion's mailbox has never been opened: the first login creates
+    # it.  With the disk full it answers NO [OVERQUOTA] (AUTHENTICATE used
+    # to escape the session and drop the connection), the session goes on,
+    # and once the disk is back the account is complete: before the fix a
+    # first open that failed after making cur/ never subscribed INBOX.
+    info_home = server.data_dir / "iesfbmoll.example" / "mail" / INFO
+    assert not info_home.exists()
+    client = imaplib.IMAP4("127.0.0.1", server.port(A, "imap"), timeout=20)
+    password = PASSWORDS[INFO]
+    with inject("replace", info_home, times=None) as fault:
+        with pytest.raises(imaplib.IMAP4.error, match="OVERQUOTA"):
+            client.authenticate("PLAIN", lambda _: f"\0{INFO}\0{password}".encode())
+        with pytest.raises(imaplib.IMAP4.error, match="OVERQUOTA"):
+            client.login(INFO, password)
+    assert fault.fired >= 2
+    assert client.noop()[0] == "OK"
+    # Now the special folders: the subscription list cannot be rewritten
+    # after the first special folder is subscribed (before the fix: created
+    # and left unsubscribed for good).
+    with (
+        inject("replace", info_home, skip=1, times=None) as fault,
+        pytest.raises(imaplib.IMAP4.error, match="OVERQUOTA"),
+    ):
+        client.login(INFO, password)
+    assert fault.fired >= 1
+    client.login(INFO, password)
+    assert {"INBOX", "Sent", "Drafts", "Trash", "Junk"} <= set(folders(client, "LSUB"))
+    client.logout()
 
 
 # -- after a restart ------------------------------------------------------------------------
