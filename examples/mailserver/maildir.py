@@ -1604,6 +1604,13 @@ class Folder:
             except FileNotFoundError:
                 rec.subdir = "new"
                 continue
+            except OSError:
+                # A disk error: the file is still in new/, so must the record
+                # be (or the message could not be read).  It stays recent for
+                # the next session; this SELECT goes on with those claimed.
+                rec.subdir = "new"
+                log.warning("%s: cannot claim recent messages", self.path, exc_info=True)
+                break
             claimed.append(rec.uid)
         return frozenset(claimed)
 

@@ -329,6 +329,29 @@ def test_failed_compaction_does_not_fail_the_command(
     assert all("\\Answered" in m[1] for m in state(imap, "Compact"))
 
 
+def test_select_whose_recent_claim_fails_still_serves_every_message(
+    server: ServerThread, imap: imaplib.IMAP4
+) -> None:
+    # SELECT moves new/ to cur/ (\Recent, RFC 3501 §2.3.2).  A rename that
+    # fails leaves that message in new/; before the fix its record said cur/
+    # and the message could no longer be read (an empty body, FETCH NO).
+    ensure(imap, "Fresh", 0)
+    for i in range(3):
+        imap.append("Fresh", None, None, MSG % f"fresh-{i}".encode())
+    # (APPEND without flags puts the messages in new/: nobody claimed them.)
+    assert len(list((folder_dir(server, "Fresh") / "new").iterdir())) == 3
+    imap.select("INBOX")
+    with inject("rename", folder_dir(server, "Fresh"), skip=1) as fault:
+        typ, _ = imap.select("Fresh")
+    assert fault.fired == 1
+    assert typ == "OK"
+    typ, data = imap.fetch("1:*", "(BODY.PEEK[])")
+    assert typ == "OK"
+    bodies = [d[1] for d in data if isinstance(d, tuple)]
+    assert len(bodies) == 3 and all(b.startswith(b"From: ") for b in bodies)
+    consistent(server, imap, "Fresh")
+
+
 # -- folders and subscriptions --------------------------------------------------------------
 
 
