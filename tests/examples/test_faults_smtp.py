@@ -16,6 +16,7 @@ two, and each test checks which and that it holds after the fault is lifted:
 from __future__ import annotations
 
 import errno
+import poplib
 import smtplib
 import time
 from collections.abc import Iterator
@@ -182,6 +183,30 @@ def test_several_recipients_one_mailbox_full_no_partial_copies(server: ServerThr
     send(server, [ANA, PEPE], "two")
     assert copies(server, ANA, "two") == 1
     assert copies(server, PEPE, "two") == 1
+
+
+def test_copy_taken_back_while_pop3_holds_the_maildrop(server: ServerThread) -> None:
+    # As above, while Ana has a POP3 session open (RFC 1939 §8 lock): her
+    # copy is still taken back (it is in no POP3 snapshot); before the fix
+    # the lock error escaped the SMTP session and dropped the connection.
+    pop = poplib.POP3("127.0.0.1", server.port(A, "pop3"), timeout=20)
+    pop.user(ANA)
+    pop.pass_(PASSWORDS[ANA])
+    listed = len(pop.list()[1])
+    pepe_dir = root(server) / "mail" / PEPE
+    with (
+        inject("fsync", pepe_dir, times=None),
+        inject("fsync", root(server) / "queue", times=None),
+        pytest.raises(SMTPDataError) as info,
+    ):
+        send(server, [ANA, PEPE], "locked")
+    assert info.value.smtp_code == 452
+    assert copies(server, ANA, "locked") == 0
+    assert len(pop.list()[1]) == listed  # the POP3 session's view did not move
+    pop.quit()
+    send(server, [ANA, PEPE], "locked")
+    assert copies(server, ANA, "locked") == 1
+    assert copies(server, PEPE, "locked") == 1
 
 
 # -- one mailbox full, the queue works: 250, delivered once later -------------------------
