@@ -845,7 +845,7 @@ class IMAPSession:
                 # message, none of the messages are appended": take back
                 # those of this command that were.
                 if uids:
-                    folder.remove(uids)
+                    folder.withdraw(uids)
                 if isinstance(exc, OSError):
                     raise  # answered by handle() (OVERQUOTA / UNAVAILABLE)
                 self.conn.send(_no(cmd.tag, str(exc), "CANNOT"))

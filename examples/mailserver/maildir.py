@@ -1720,6 +1720,22 @@ class Folder:
         targets = [self._records[u] for u in sorted(set(uids)) if u in self._records]
         return self._remove(targets)
 
+    def withdraw(self, uids: Iterable[int]) -> list[int]:
+        """Expunge messages just added by an operation that then failed.
+
+        What an SMTP message answered 4xx, a MULTIAPPEND or a MOVE that
+        failed half way use to take back their copies (so a retry does not
+        duplicate them).  Unlike :meth:`remove` it is allowed while a POP3
+        session holds INBOX: a message added after the lock was taken is in
+        no POP3 snapshot, so the POP3 message numbers stay valid (RFC 1939
+        §8).  Raises :class:`MailboxLocked` for a message that is in one.
+        """
+        wanted = set(uids)
+        holder = self._mailbox._pop3_holder if self.name == "INBOX" else None
+        if holder is not None and any(m.uid in wanted for m in holder.messages):
+            raise MailboxLocked("a POP3 session holds this message")
+        return self._remove([self._records[u] for u in sorted(wanted) if u in self._records])
+
     def _remove(self, targets: list[_Record], *, unlink: bool = True) -> list[int]:
         if not targets:
             return []
@@ -1831,7 +1847,7 @@ class Folder:
             # Messages still here must not also stay there (a retried MOVE
             # would copy them twice): take their copies back.  Those whose
             # source did go are moved.
-            dest.remove([d for s, d in pairs if s in self._records])
+            dest.withdraw([d for s, d in pairs if s in self._records])
             raise
         return pairs
 

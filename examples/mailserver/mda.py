@@ -409,10 +409,8 @@ class MDA:
         kept: set[str] = set()
         for address, uid in copies.items():
             try:
-                box = self.store.mailbox(address)
-                # Also while a POP3 session holds the maildrop: a message
-                # this new is in no POP3 snapshot, so its numbers stay valid.
-                box.folder("INBOX").remove([uid], lock=box._pop3_holder)
+                # (Also while a POP3 session holds the maildrop: see withdraw.)
+                self.store.mailbox(address).folder("INBOX").withdraw([uid])
             except OSError:
                 # The copy stays (the client's retry will duplicate it): the
                 # best left to do is to say so.
