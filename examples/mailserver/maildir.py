@@ -577,6 +577,12 @@ class GroupCommit:
         self._lock = threading.Lock()
         self._waiting: list[_Ticket] = []
         self._leading = False
+        #: The last append to the index failed and may have left a partial
+        #: line (a short write on a full disk): the next append, here or by
+        #: :meth:`Folder._append_log`, starts with a newline so that its
+        #: first record is not glued to the fragment (loading drops a line
+        #: that does not parse, and an empty one is no record).
+        self.torn = False
         #: Batches committed and records they held (for tests and tuning).
         self.batches = 0
         self.records = 0
@@ -668,11 +674,15 @@ class GroupCommit:
                 covered = (top_uid + 1 + reserve, top_modseq + reserve)
                 data += b"R %d %d\n" % covered
                 sync_index = True
+        if self.torn:
+            data = b"\n" + data
         fd = os.open(self._index, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
+            self.torn = True
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view) :]
+            self.torn = False
             subdirs = sorted({t.subdir for t in batch})
             if not sync_index:
                 for sub in subdirs:
@@ -893,8 +903,6 @@ class Folder:
         # Index records of changes already made on disk whose append failed
         # (a full disk): written ahead of the next append (_append_log).
         self._unlogged: list[str] = []
-        # The last append failed and may have left a partial line.
-        self._log_torn = False
         self._load()
 
     # -- loading ---------------------------------------------------------------
@@ -1008,19 +1016,19 @@ class Folder:
         # (see _remove, rescan) go first: the log catches up with them.
         lines = [*self._unlogged, *lines]
         data = "".join(line + "\n" for line in lines).encode("utf-8", "surrogateescape")
-        if self._log_torn:
+        if self._group.torn:
             # The last append failed, maybe after a short write (ENOSPC):
             # start on a fresh line so no record is glued to a partial one
             # (loading ignores the partial line; an empty one is no record).
             data = b"\n" + data
         fd = os.open(self._index_path(), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
-            self._log_torn = True
+            self._group.torn = True
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view) :]
             os.fdatasync(fd)
-            self._log_torn = False
+            self._group.torn = False
         finally:
             os.close(fd)
         self._unlogged = []
@@ -1057,7 +1065,7 @@ class Folder:
         data = "".join(line + "\n" for line in out).encode("utf-8", "surrogateescape")
         atomic_write(self._index_path(), data)
         self._log_lines = len(out) - 1
-        self._log_torn = False
+        self._group.torn = False
         self._unlogged = []  # the new log holds them (from memory)
 
     @property

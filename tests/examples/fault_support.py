@@ -57,6 +57,7 @@ class Fault:
         times: int | None,
         skip: int,
         match: str | Callable[[str], bool] | None,
+        short: bool = False,
     ) -> None:
         #: The names of the :mod:`os` functions that fail.
         self.calls = frozenset(calls)
@@ -74,7 +75,12 @@ class Fault:
         #: A substring the path must contain, or a test on the path (None:
         #: any path under *under*).
         self.match = match
-        #: Calls failed so far.
+        #: The first fault is a short write (``os.write`` writes half the
+        #: octets and returns that count, as on a disk filling up) and the
+        #: following ones raise.
+        self.short = short
+        self._shorted = False
+        #: Calls failed so far (a short write counts).
         self.fired = 0
         #: Matching calls seen so far (failed or let through), by call name.
         self.seen: dict[str, int] = {}
@@ -112,6 +118,10 @@ class Fault:
         def fd_call(*args: Any, **kwargs: Any) -> Any:
             hit = self._decide(name, [_fd_path(args[0]) if args else None])
             if hit is not None:
+                if self.short and name == "write" and not self._shorted:
+                    self._shorted = True
+                    data = memoryview(args[1])
+                    return real(args[0], data[: max(1, len(data) // 2)])
                 raise OSError(self.err, os.strerror(self.err), hit)
             return real(*args, **kwargs)
 
@@ -137,6 +147,7 @@ def inject(
     times: int | None = 1,
     skip: int = 0,
     match: str | Callable[[str], bool] | None = None,
+    short: bool = False,
 ) -> Iterator[Fault]:
     """Make ``os.<call>`` raise ``OSError(err)`` for paths under *under*.
 
@@ -144,11 +155,14 @@ def inject(
     the first *skip* matching calls go through, then *times* of them fail
     (``None``: all, until the block ends).  *match* narrows the paths to
     those containing that substring (``"mailproto-index"``, ``"/cur/"``) or
-    passing that test (a callable on the absolute path).
+    passing that test (a callable on the absolute path).  With *short*, the
+    first fault of an ``os.write`` is a short write (half the octets really
+    written, that count returned) and the next raises: what a filling disk
+    does; *times* counts both.
     The real functions are back when the block ends, whatever happened.
     """
     names = [calls] if isinstance(calls, str) else list(calls)
-    fault = Fault(names, under, err=err, times=times, skip=skip, match=match)
+    fault = Fault(names, under, err=err, times=times, skip=skip, match=match, short=short)
     originals = {name: getattr(os, name) for name in fault.calls}
     try:
         for name, real in originals.items():

@@ -317,6 +317,25 @@ def test_spool_failure_is_answered_at_the_end_of_data(
     assert list((root(server) / "spool").iterdir()) == []
 
 
+def test_short_index_write_loses_no_record(server: ServerThread) -> None:
+    # A disk filling up: the index append writes half a record, then fails.
+    # The delivery fails (and is queued); the relay's retry appends again.
+    # Its record must not be glued to the fragment (before the fix it was,
+    # the record was lost, and a restart gave the message another UID).
+    subject = "short-write"
+    assert copies(server, PEPE, subject) == 0
+    pepe = root(server) / "mail" / PEPE
+    with inject("write", pepe, match="mailproto-index", short=True, times=2) as fault:
+        send(server, [PEPE], subject)
+    assert fault.fired == 2
+    assert wait_for(lambda: copies(server, PEPE, subject) == 1)
+    settle(server)
+    index = (pepe / "mailproto-index").read_text()
+    recorded = {line.split(" ")[4] for line in index.split("\n") if line.startswith("A ")}
+    for path in maildir_files(root(server), PEPE):
+        assert path.name.split(":2,")[0] in recorded, path.name
+
+
 def test_state_survives_a_restart(server: ServerThread, tmp_path: Path) -> None:
     # Last in the module: everything delivered above is there once after a
     # restart on the same data, with the same UIDs and UIDVALIDITY.
