@@ -103,6 +103,26 @@ def test_quit_with_a_failing_unlink_answers_err_and_releases(
     assert leftovers(home(server)) == []
 
 
+def test_quit_with_a_failing_directory_sync_is_err_and_consistent(server: ServerThread) -> None:
+    # The files are unlinked, the directory sync fails: the removal may not
+    # be durable, so -ERR; the messages are gone all the same (no record is
+    # kept for a missing file) and a new session agrees with the disk.
+    deliver(server, "f", "g")
+    before = listing(server)
+    pop = login(server)
+    pop.dele(len(before))
+    is_dir = lambda p: p.endswith(("/new", "/cur"))  # noqa: E731
+    with (
+        inject("fsync", home(server), match=is_dir) as fault,
+        pytest.raises(poplib.error_proto, match="SYS/TEMP"),
+    ):
+        pop.quit()
+    assert fault.fired == 1
+    after = listing(server)
+    assert after == before[:-1]
+    assert len(after) == on_disk(server)
+
+
 def test_quit_with_a_failing_index_append_removes_the_messages(server: ServerThread) -> None:
     # The files are gone and the directory synced: the deletion happened,
     # the index record follows with the next append.  +OK, not -ERR.
