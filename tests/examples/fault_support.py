@@ -176,3 +176,14 @@ def inject(
 def leftovers(root: Path) -> list[Path]:
     """Files in any ``tmp/`` directory under *root* (partial writes left behind)."""
     return sorted(p for p in root.rglob("tmp/*") if p.is_file())
+
+
+def error_text(exc: BaseException) -> bytes:
+    """The server's answer carried by a stdlib client's exception, as bytes.
+
+    ``poplib.error_proto`` and ``imaplib.IMAP4.error`` hold the server's
+    line as bytes; ``str()`` of it (what ``pytest.raises(match=...)`` does)
+    is a ``BytesWarning`` under ``python -bb``, as the suite runs.
+    """
+    arg = exc.args[0] if exc.args else b""
+    return arg if isinstance(arg, bytes) else str(arg).encode("utf-8", "replace")

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from mailserver.cli import MailServer, StartError, free_port
+from mailserver.cli import MailServer, StartError
 from mailserver.config import DEMO_CONFIG, parse_config
 
 A = "mx.iesfbmoll.example"
@@ -38,11 +38,31 @@ PASSWORDS = {
 _DEMO_PORTS = (2525, 2587, 2465, 2110, 2995, 2143, 2993, 3525, 3587, 3465, 3110, 3995, 3143, 3993)
 
 
+def free_ports(count: int) -> list[int]:
+    """*count* distinct ports that were free a moment ago.
+
+    All are held open together while they are chosen: ports asked for one
+    at a time (:func:`~mailserver.cli.free_port`) may repeat, since the
+    kernel can hand out a port again as soon as it is closed — and two
+    listeners of one config on the same port fail every start.
+    """
+    socks: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            s = socket.socket()
+            socks.append(s)
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
 def demo_config(
     *, retry_base: float = 5, extra: Callable[[str], str] | None = None
 ) -> tuple[str, dict[int, int]]:
     """The demo config with free ports; returns ``(text, {demo port: real port})``."""
-    mapping = {p: free_port() for p in _DEMO_PORTS}
+    mapping = dict(zip(_DEMO_PORTS, free_ports(len(_DEMO_PORTS))))
     text = re.sub(
         r"\b(2|3)(525|587|465|110|995|143|993)\b", lambda m: str(mapping[int(m[0])]), DEMO_CONFIG
     )
@@ -81,8 +101,8 @@ class ServerThread:
     def _move_ports(self) -> None:
         # Every configured port (listeners, and the routes that name them)
         # to a fresh free one, consistently through the whole text.
-        ports = {p for cfg in self.config.servers for p in cfg.ports.values() if p}
-        mapping = {p: free_port() for p in ports}
+        ports = sorted({p for cfg in self.config.servers for p in cfg.ports.values() if p})
+        mapping = dict(zip(ports, free_ports(len(ports))))
         self.config_text = re.sub(
             r"\b\d{2,5}\b",
             lambda m: str(mapping.get(int(m[0]), m[0])),

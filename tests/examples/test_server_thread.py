@@ -6,7 +6,7 @@ import smtplib
 import socket
 from pathlib import Path
 
-from tests.examples.test_e2e_support import A, B, ServerThread, demo_config
+from tests.examples.test_e2e_support import A, B, ServerThread, demo_config, free_ports
 
 
 def test_a_port_taken_after_it_was_chosen_is_moved(tmp_path: Path) -> None:
@@ -26,3 +26,14 @@ def test_a_port_taken_after_it_was_chosen_is_moved(tmp_path: Path) -> None:
                 assert s.noop()[0] == 250
     finally:
         blocker.close()
+
+
+def test_demo_ports_are_distinct() -> None:
+    # Chosen one at a time, two could repeat (the kernel hands a closed port
+    # out again): two listeners on one port then failed every start, and
+    # moving the ports could not separate them (CI failed so once).
+    for _ in range(20):
+        _, mapping = demo_config()
+        assert len(set(mapping.values())) == len(mapping)
+    ports = free_ports(200)
+    assert len(set(ports)) == 200
