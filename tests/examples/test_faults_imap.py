@@ -29,18 +29,9 @@ from tests.examples.test_e2e_support import (
     PASSWORDS,
     A,
     ServerThread,
-    demo_config,
 )
 
 MSG = b"From: a@b.example\r\nSubject: %s\r\n\r\nbody\r\n"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
-    """The demo servers, for this module."""
-    text, _ = demo_config()
-    with ServerThread(text, tmp_path_factory.mktemp("faults_imap")) as s:
-        yield s
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import poplib
 import smtplib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,17 +23,8 @@ from tests.examples.test_e2e_support import (
     PEPE,
     A,
     ServerThread,
-    demo_config,
     maildir_files,
 )
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
-    """The demo servers, for this module."""
-    text, _ = demo_config()
-    with ServerThread(text, tmp_path_factory.mktemp("faults_pop3")) as s:
-        yield s
 
 
 def home(server: ServerThread) -> Path:

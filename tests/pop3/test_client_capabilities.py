@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mailproto import NEED_DATA, PAUSED, LocalProtocolError, sasl
+from mailproto import LocalProtocolError, sasl
 from mailproto.pop3 import (
     Apop,
     Auth,
@@ -39,7 +39,7 @@ from mailproto.pop3 import (
 )
 from tests.interop.dovecot import DovecotServer, dovecot_fixture
 from tests.interop.test_pop3_dovecot import Session
-from tests.pop3.support import ServerApp, Store, exchange
+from tests.pop3.support import ServerApp, Store, client_events, exchange
 
 TIMESTAMP_GREETING = b"+OK POP3 server ready <1896.697170952@dbc.mtview.ca.us>\r\n"
 PLAIN_GREETING = b"+OK POP3 server ready\r\n"
@@ -51,13 +51,7 @@ CAPA_BARE = b"+OK Capability list follows\r\nRESP-CODES\r\n.\r\n"
 
 
 def _events(client: ClientConnection) -> list[Event]:
-    out: list[Event] = []
-    while True:
-        event = client.next_event()
-        if event is NEED_DATA or event is PAUSED:
-            return out
-        assert isinstance(event, Event)
-        out.append(event)
+    return list(client_events(client))
 
 
 def _client(greeting: bytes = TIMESTAMP_GREETING, capa: bytes | None = None) -> ClientConnection:
