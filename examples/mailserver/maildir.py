@@ -152,6 +152,10 @@ IO_THREADS = 32
 #: index is fdatasync'ed for a delivery only when it passes the reservation
 #: (see :class:`GroupCommit`), so about once per this many deliveries.
 RESERVE = 1024
+#: What an index append writes first after one that failed: a NUL (which no
+#: record holds) and a newline, so the failed append's fragment becomes a
+#: line that loading drops instead of a shorter record.
+TORN_MARK = b"\0\n"
 
 log = logging.getLogger("mailserver.maildir")
 _log = log  # for methods with a local named ``log``
@@ -579,9 +583,10 @@ class GroupCommit:
         self._leading = False
         #: The last append to the index failed and may have left a partial
         #: line (a short write on a full disk): the next append, here or by
-        #: :meth:`Folder._append_log`, starts with a newline so that its
-        #: first record is not glued to the fragment (loading drops a line
-        #: that does not parse, and an empty one is no record).
+        #: :meth:`Folder._append_log`, starts with :data:`TORN_MARK`, which
+        #: ends the fragment as a line loading drops — so its first record
+        #: is not glued to the fragment, and the fragment (``X 12`` of
+        #: ``X 123 45``, say) is never read as a record of its own.
         self.torn = False
         #: Batches committed and records they held (for tests and tuning).
         self.batches = 0
@@ -675,7 +680,7 @@ class GroupCommit:
                 data += b"R %d %d\n" % covered
                 sync_index = True
         if self.torn:
-            data = b"\n" + data
+            data = TORN_MARK + data
         fd = os.open(self._index, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             self.torn = True
@@ -946,6 +951,8 @@ class Folder:
         pending: dict[int, tuple[int, float, str]] = {}
         pending_bases: dict[str, int] = {}
         for raw in lines:
+            if b"\0" in raw:
+                continue  # the fragment of a failed append (TORN_MARK)
             parts = raw.decode("utf-8", "surrogateescape").split(" ", 4)
             kind = parts[0]
             try:
@@ -1018,9 +1025,8 @@ class Folder:
         data = "".join(line + "\n" for line in lines).encode("utf-8", "surrogateescape")
         if self._group.torn:
             # The last append failed, maybe after a short write (ENOSPC):
-            # start on a fresh line so no record is glued to a partial one
-            # (loading ignores the partial line; an empty one is no record).
-            data = b"\n" + data
+            # end the partial line as one loading drops (GroupCommit.torn).
+            data = TORN_MARK + data
         fd = os.open(self._index_path(), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             self._group.torn = True

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from mailproto.codecs import imap_utf7
 from mailserver.maildir import (
+    TORN_MARK,
     Change,
     Folder,
     FolderNameError,
@@ -808,3 +809,25 @@ def test_flags_round_trip_through_disk(tmp_path: Path) -> None:
         assert inbox.read(uid) == MSG
 
     check()
+
+
+def test_a_torn_index_fragment_is_never_read_as_a_record(tmp_path: Path) -> None:
+    # An append that failed after a short write (a filling disk) leaves a
+    # fragment: of "M 1 987\n", say, "M 1 98".  The next append must not
+    # turn it into a record: "M 1 98" would give message 1 a modseq never
+    # handed out (and "X 1..." of a failed expunge would expunge it).
+    store = Store(tmp_path)
+    inbox = store.mailbox("u@example.org").folder("INBOX")
+    first, second = inbox.append(MSG), inbox.append(MSG)
+    modseq = inbox.get(first).modseq  # type: ignore[union-attr]
+    index = tmp_path / "u@example.org" / "mailproto-index"
+    with index.open("ab") as f:
+        f.write(b"M %d 98" % first)  # the fragment, no newline
+    inbox._group.torn = True  # what the failed append left behind
+    inbox.store_flags([second], ["\\Seen"], "add")  # the next append
+    assert not inbox._group.torn
+    assert TORN_MARK in index.read_bytes()
+    again = Store(tmp_path).mailbox("u@example.org").folder("INBOX")
+    assert again.get(first).modseq == modseq  # type: ignore[union-attr]
+    assert again.get(second).flags == frozenset({"\\Seen"})  # type: ignore[union-attr]
+    assert again.highestmodseq < 98
