@@ -40,6 +40,7 @@ from __future__ import annotations
 import bisect
 import datetime
 import errno
+import logging
 import re
 import unicodedata
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -93,6 +94,8 @@ from .pump import Link, Site, pump_session
 from .smtp_service import answer_sasl
 
 __all__ = ["BUSY", "IMAPSession", "imap_session"]
+
+log = logging.getLogger("mailserver.imap")
 
 BUSY = b"* BYE [UNAVAILABLE] Too many connections, try again later\r\n"
 CAPABILITIES = (
@@ -1075,13 +1078,22 @@ class IMAPSession:
                 continue
             if cmd.changed_since is not None and info.modseq <= cmd.changed_since:
                 continue
+            names_now = names
             if sets_seen and "\\Seen" not in info.flags:
-                folder.store_flags([uid], ["\\Seen"], "add")
-                self._flag_changes.discard(uid)
-                names_now = names | {"FLAGS"}
-                info = folder.get(uid) or info
-            else:
-                names_now = names
+                try:
+                    folder.store_flags([uid], ["\\Seen"], "add")
+                except OSError:
+                    # The disk refuses the rename that sets \Seen (full,
+                    # failing): serve the data all the same — a user on a
+                    # full disk must still read mail, to delete some — with
+                    # the flags as they stay (store_flags left memory as the
+                    # file says); no more tries in this FETCH.
+                    log.warning("%s: cannot set \\Seen", folder.path, exc_info=True)
+                    sets_seen = False
+                else:
+                    self._flag_changes.discard(uid)
+                    names_now = names | {"FLAGS"}
+                    info = folder.get(uid) or info
             try:
                 response = self._fetch_one(folder, where, seq, info, names_now, items, source)
             except (KeyError, FileNotFoundError):

@@ -481,3 +481,31 @@ def _uidvalidity(imap: imaplib.IMAP4, name: str) -> int:
     m = re.search(rb"UIDVALIDITY (\d+)", data[0] or b"")
     assert m is not None
     return int(m.group(1))
+
+
+def test_fetch_whose_implicit_seen_fails_still_serves_the_message(
+    server: ServerThread, imap: imaplib.IMAP4
+) -> None:
+    # FETCH BODY[] sets \Seen (RFC 9051 §6.4.5): a rename of the file.  On
+    # a full disk that rename fails; the message is served all the same (a
+    # user must be able to read mail, and delete some, on a full disk),
+    # without \Seen, and nothing changes on disk.  Before: NO [OVERQUOTA]
+    # and no data, for every unseen message.
+    imap.create("Unread")
+    for i in range(2):
+        assert append(imap, "Unread", f"unread-{i}")[0] == "OK"
+    before = state(imap, "Unread")
+    imap.select("Unread")
+    with inject("rename", folder_dir(server, "Unread"), times=None) as fault:
+        typ, data = imap.fetch("1:2", "(BODY[])")
+    assert fault.fired == 1  # tried once, not for every message
+    assert typ == "OK", data
+    bodies = [d[1] for d in data if isinstance(d, tuple)]
+    assert bodies == [MSG % b"unread-0", MSG % b"unread-1"]
+    assert not any(b"\\Seen" in d[0] for d in data if isinstance(d, tuple))
+    consistent(server, imap, "Unread")
+    assert state(imap, "Unread") == before  # nothing changed
+    imap.select("Unread")
+    typ, data = imap.fetch("1", "(BODY[] FLAGS)")
+    assert typ == "OK" and b"\\Seen" in b" ".join(d[0] for d in data if isinstance(d, tuple))
+    consistent(server, imap, "Unread")
