@@ -454,35 +454,6 @@ def test_first_login_on_a_full_disk_is_no_and_loses_no_subscription(
     client.logout()
 
 
-# -- after a restart ------------------------------------------------------------------------
-
-
-def test_state_survives_a_restart(server: ServerThread) -> None:
-    # Last in the module: every folder serves the same UIDVALIDITY, UIDs,
-    # flags and contents after a restart on the same data.
-    names = ["INBOX", "Src", "Dst", "MvSrc", "MvDst", "Flags", "Exp", "Exp2", "Compact", "Bush"]
-    client = imaplib.IMAP4("127.0.0.1", server.port(A, "imap"), timeout=20)
-    client.login(ANA, PASSWORDS[ANA])
-    before = {n: (_uidvalidity(client, n), state(client, n)) for n in names}
-    client.logout()
-    server.stop()
-    again = ServerThread(server.config_text, server.data_dir)
-    with again:
-        client = imaplib.IMAP4("127.0.0.1", again.port(A, "imap"), timeout=20)
-        client.login(ANA, PASSWORDS[ANA])
-        after = {n: (_uidvalidity(client, n), state(client, n)) for n in names}
-        client.logout()
-    assert after == before
-
-
-def _uidvalidity(imap: imaplib.IMAP4, name: str) -> int:
-    typ, data = imap.status(name, "(UIDVALIDITY)")
-    assert typ == "OK"
-    m = re.search(rb"UIDVALIDITY (\d+)", data[0] or b"")
-    assert m is not None
-    return int(m.group(1))
-
-
 def test_fetch_whose_implicit_seen_fails_still_serves_the_message(
     server: ServerThread, imap: imaplib.IMAP4
 ) -> None:
@@ -509,3 +480,44 @@ def test_fetch_whose_implicit_seen_fails_still_serves_the_message(
     typ, data = imap.fetch("1", "(BODY[] FLAGS)")
     assert typ == "OK" and b"\\Seen" in b" ".join(d[0] for d in data if isinstance(d, tuple))
     consistent(server, imap, "Unread")
+
+
+# -- after a restart ------------------------------------------------------------------------
+
+
+def test_state_survives_a_restart(server: ServerThread) -> None:
+    # Last in the module: every folder serves the same UIDVALIDITY, UIDs,
+    # flags and contents after a restart on the same data.
+    names = [
+        "INBOX",
+        "Src",
+        "Dst",
+        "MvSrc",
+        "MvDst",
+        "Flags",
+        "Exp",
+        "Exp2",
+        "Compact",
+        "Bush",
+        "Unread",
+    ]
+    client = imaplib.IMAP4("127.0.0.1", server.port(A, "imap"), timeout=20)
+    client.login(ANA, PASSWORDS[ANA])
+    before = {n: (_uidvalidity(client, n), state(client, n)) for n in names}
+    client.logout()
+    server.stop()
+    again = ServerThread(server.config_text, server.data_dir)
+    with again:
+        client = imaplib.IMAP4("127.0.0.1", again.port(A, "imap"), timeout=20)
+        client.login(ANA, PASSWORDS[ANA])
+        after = {n: (_uidvalidity(client, n), state(client, n)) for n in names}
+        client.logout()
+    assert after == before
+
+
+def _uidvalidity(imap: imaplib.IMAP4, name: str) -> int:
+    typ, data = imap.status(name, "(UIDVALIDITY)")
+    assert typ == "OK"
+    m = re.search(rb"UIDVALIDITY (\d+)", data[0] or b"")
+    assert m is not None
+    return int(m.group(1))
