@@ -979,11 +979,21 @@ class IMAPSession:
     cmd_examine = cmd_select
 
     async def cmd_close(self, cmd: C.Close) -> None:
+        text = "CLOSE completed"
         if self.folder is not None and not self.read_only:
             # RFC 9051 §6.4.1: expunge silently, no EXPUNGE responses.
-            self.folder.expunge()
+            try:
+                self.folder.expunge()
+            except OSError:
+                # CLOSE has no NO (RFC 9051 §6.4.1: OK, now in the
+                # authenticated state, or BAD): the session leaves the
+                # mailbox all the same.  Messages whose files could not be
+                # removed stay, \Deleted, for a later expunge; the store
+                # serves no message whose file is gone.
+                log.warning("%s: CLOSE could not expunge", self.folder.path, exc_info=True)
+                text = "CLOSE completed; some deleted messages remain (storage error)"
         self._deselect()
-        self.conn.send(_ok(cmd.tag, "CLOSE completed"))
+        self.conn.send(_ok(cmd.tag, text))
 
     async def cmd_unselect(self, cmd: C.Unselect) -> None:
         self._deselect()

@@ -482,6 +482,30 @@ def test_fetch_whose_implicit_seen_fails_still_serves_the_message(
     consistent(server, imap, "Unread")
 
 
+def test_close_whose_expunge_fails_still_leaves_the_mailbox(
+    server: ServerThread, imap: imaplib.IMAP4
+) -> None:
+    # CLOSE answers OK or BAD only (RFC 9051 §6.4.1): a failing unlink leaves
+    # the message \Deleted for a later expunge, and the session is in the
+    # authenticated state all the same (it stayed selected, with NO).
+    ensure(imap, "Closing", 2)
+    imap.select("Closing")
+    imap.store("1", "+FLAGS", "(\\Deleted)")
+    with inject("unlink", folder_dir(server, "Closing")) as fault:
+        typ, data = imap.close()
+    assert fault.fired == 1
+    assert typ == "OK", data
+    # The server's state, not imaplib's: FETCH is refused out of SELECTED.
+    imap.send(b"x1 FETCH 1 (FLAGS)\r\n")
+    assert imap.readline().startswith(b"x1 BAD")
+    consistent(server, imap, "Closing")
+    served = state(imap, "Closing")
+    assert len(served) == 2 and "\\Deleted" in served[0][1]
+    imap.select("Closing")
+    assert imap.close()[0] == "OK"
+    assert len(state(imap, "Closing")) == 1
+
+
 # -- after a restart ------------------------------------------------------------------------
 
 
