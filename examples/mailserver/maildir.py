@@ -2146,7 +2146,17 @@ class Mailbox:
         if old == "INBOX":
             src = self.folder("INBOX")
             dest = self.create_folder(new)
-            src.move(src.uids(), dest)
+            try:
+                src.move(src.uids(), dest)
+            except BaseException:
+                # All or nothing where it can be: the move took its copies
+                # back, so a folder left empty goes again (a retried RENAME
+                # would find it and fail).  One holding messages whose
+                # sources did go stays: they live there now.
+                if not dest.uids():
+                    with contextlib.suppress(OSError):
+                        self.delete_folder(new)
+                raise
             return
         if not self.exists(old):
             raise KeyError(old)

@@ -506,6 +506,27 @@ def test_close_whose_expunge_fails_still_leaves_the_mailbox(
     assert len(state(imap, "Closing")) == 1
 
 
+def test_rename_inbox_that_fails_leaves_no_new_folder(
+    server: ServerThread, imap: imaplib.IMAP4
+) -> None:
+    # RENAME INBOX moves its messages into a new folder (RFC 9051 §6.3.6).
+    # A copy that fails leaves INBOX as it was and no new folder behind (a
+    # retry found it and failed with ALREADYEXISTS).
+    for i in range(2):
+        assert append(imap, "INBOX", f"inbox-{i}")[0] == "OK"
+    before = state(imap, "INBOX")
+    # The copy's rename into the new folder's cur/ (not the folder's creation).
+    with inject("rename", home(server) / ".Archived", match="/cur/") as fault:
+        typ, data = imap.rename("INBOX", "Archived")
+    assert fault.fired >= 1
+    assert typ == "NO" and code(data) == "OVERQUOTA", data
+    assert "Archived" not in folders(imap, "LIST")
+    assert state(imap, "INBOX") == before
+    assert imap.rename("INBOX", "Archived")[0] == "OK"
+    assert [m[1:] for m in state(imap, "Archived")] == [m[1:] for m in before]
+    assert state(imap, "INBOX") == []
+
+
 # -- after a restart ------------------------------------------------------------------------
 
 
