@@ -356,15 +356,17 @@ class MDA:
             if res.remote and queue_error is not None:
                 errors.append(queue_error)
             if errors:
+                full = any(e.errno in STORAGE_FULL for e in errors)
                 results.append(
                     RecipientResult(
                         recipient=rcpt,
                         ok=False,
                         permanent=False,
-                        code=451,
-                        enhanced="4.3.0",
+                        # RFC 3463 X.3.1 "mail system full", else X.3.0.
+                        code=452 if full else 451,
+                        enhanced="4.3.1" if full else "4.3.0",
                         text=f"local delivery failed: {errors[0].strerror or errors[0]}",
-                        storage_full=any(e.errno in STORAGE_FULL for e in errors),
+                        storage_full=full,
                     )
                 )
                 continue
@@ -424,8 +426,8 @@ class MDA:
                     recipient=r.recipient,
                     ok=False,
                     permanent=False,
-                    code=451,
-                    enhanced="4.3.0",
+                    code=first.code,
+                    enhanced=first.enhanced,
                     text=f"not delivered: {first.text}",
                     storage_full=first.storage_full,
                 )

@@ -106,7 +106,7 @@ def test_disk_failure_is_temporary_and_not_partial(
     monkeypatch.undo()
     assert not res.ok
     assert not res.permanent
-    assert res.code == 451
+    assert (res.code, res.enhanced) == (452, "4.3.1")  # RFC 3463 X.3.1: mail system full
     assert "No space" in res.text
     assert os.listdir(box.path / "tmp") == []
     assert os.listdir(box.path / "new") == []
@@ -220,9 +220,9 @@ def test_unwritable_mailbox_is_queued_and_retried_once(
     assert [r.address for r in entry.recipients] == ["bob@a.example"]
 
     relay = Relay(q, mda.directory, mda, hostname="mx.a.example", settings=RelaySettings())
-    asyncio.run(relay.run_once())  # still failing: 451, stays queued, no new entry
+    asyncio.run(relay.run_once())  # still failing: 452, stays queued, no new entry
     assert len(q.entries()) == 1
-    assert q.entries()[0].pending[0].last_status == "4.3.0"
+    assert q.entries()[0].pending[0].last_status == "4.3.1"  # ENOSPC: mail system full
     monkeypatch.undo()
     relay._clock = lambda: entry.next_attempt + 1
     asyncio.run(relay.run_once())
@@ -247,6 +247,6 @@ def test_index_failure_after_the_file_is_written_leaves_no_file(
     monkeypatch.setattr(os, "write", full)
     (res,) = asyncio.run(mda.deliver("s@remote.example", ["ann@a.example"], MSG))
     monkeypatch.undo()
-    assert res.code == 451
+    assert res.code == 452
     assert os.listdir(box.path / "new") == []
     assert box.folder("INBOX").rescan() is None
