@@ -86,7 +86,7 @@ class DotStuffer:
         out = b""
         if self._held_cr:
             self._held_cr = False
-            out = normalize_line_endings(b"\r")  # a bare CR at the very end: CRLF
+            out = b"\r\n"  # a bare CR at the very end becomes CRLF
             self._state = _LINE_START
         self.ended = True
         if self._state != _LINE_START:

@@ -35,54 +35,6 @@ __all__ = ["Input", "Output"]
 _INFLATE_CHUNK = 65536
 
 
-class _Fragmentizer(Fragmentizer):
-    """The fragmentizer, remembering the lines of a refused command.
-
-    When a client announces a literal larger than the limit, the
-    fragmentizer drops the half-read command (:meth:`discard`, or
-    :meth:`skip` for ``{n+}``) and raises; the server must then answer that
-    command's tag with NO/BAD (RFC 9051 §7.5, RFC 7888 §4), so it needs the
-    line the tag is on.  This subclass keeps it (the server connection and
-    the codec's CommandDecoder both use it).
-    """
-
-    __slots__ = ("refused_line",)
-
-    def __init__(
-        self,
-        *,
-        limits: IMAPLimits,
-        report_sync_literals: bool,
-        zero_copy_threshold: int | None = None,
-        report_non_sync_literals: bool | None = None,
-    ) -> None:
-        # A server judges every literal a client announces before reading it,
-        # the non-synchronising ones too (server.py, "Literals"); the codec's
-        # CommandDecoder leaves that to its user (None: as for {n}).
-        if report_non_sync_literals is None:
-            report_non_sync_literals = report_sync_literals
-        super().__init__(
-            limits=limits,
-            report_sync_literals=report_sync_literals,
-            zero_copy_threshold=zero_copy_threshold,
-            report_non_sync_literals=report_non_sync_literals,
-        )
-        #: The lines of the last message dropped by :meth:`discard`.
-        self.refused_line = b""
-
-    def discard(self) -> None:
-        self.refused_line = b"".join(self._segments)
-        super().discard()
-
-    def partial_line(self) -> bytes:
-        """The lines of the message being read (for a poisoned one's tag)."""
-        return b"".join(self._segments)
-
-    def drain(self) -> bytes:
-        """Remove and return every buffered octet not yet framed."""
-        return self._buffer.take_all()
-
-
 class Input:
     """Received bytes → framed messages, with optional inflation."""
 
@@ -93,8 +45,13 @@ class Input:
     ) -> None:
         #: The framing layer (zero_copy_threshold: see the codec's
         #: ResponseDecoder; only a client passes it).
-        self.fragmentizer = _Fragmentizer(
-            limits=limits, report_sync_literals=server, zero_copy_threshold=zero_copy_threshold
+        # A server judges every literal a client announces before reading
+        # it, the non-synchronising ones too (server.py, "Literals").
+        self.fragmentizer = Fragmentizer(
+            limits=limits,
+            report_sync_literals=server,
+            report_non_sync_literals=server,
+            zero_copy_threshold=zero_copy_threshold,
         )
         #: The inflater once COMPRESS is active, else None.
         self.inflater: Inflater | None = None

@@ -220,6 +220,18 @@ def _is_number64(digits: bytes) -> bool:
     return len(significant) <= 19 and int(significant or b"0") <= _NUMBER64_MAX
 
 
+def _announcement(line: bytes) -> re.Match[bytes] | None:
+    """The literal announcement that ends *line* (``{n}``, ``{n+}``, ``~{n}`` ...), or None.
+
+    *line* ends with ``}`` and a line end; only its last ``{`` can open the
+    announcement, so the regex runs from there, not over the whole line.
+    """
+    start = line.rfind(b"{")
+    if start > 0 and line[start - 1] == 0x7E:  # "~"
+        start -= 1
+    return _ANNOUNCEMENT.match(line, max(start, 0))
+
+
 def _message(
     segments: tuple[bytes, ...], literals: tuple[bytes | LiteralChunks, ...]
 ) -> RawMessage:
@@ -260,6 +272,7 @@ class Fragmentizer:
         "_skipping",
         "_zero_copy",
         "limits",
+        "refused_line",
     )
 
     def __init__(
@@ -295,6 +308,10 @@ class Fragmentizer:
         self._skipping = False
         # The error that poisoned this fragmentizer, re-raised forever after.
         self._error: RemoteProtocolError | None = None
+        #: The lines of the last message dropped by :meth:`discard` or
+        #: :meth:`skip`: a server answers that command's tag with NO/BAD
+        #: (RFC 9051 §7.5, RFC 7888 §4), so it needs the line the tag is on.
+        self.refused_line = b""
 
     @property
     def buffered(self) -> int:
@@ -367,6 +384,7 @@ class Fragmentizer:
         ``+`` does not send the literal, and the command is over; the next
         bytes begin a new command.
         """
+        self.refused_line = b"".join(self._segments)
         self._segments.clear()
         self._literals.clear()
         self._pending = -1
@@ -392,6 +410,14 @@ class Fragmentizer:
         if pending >= 0:
             self._pending = pending
             self._have = have
+
+    def partial_line(self) -> bytes:
+        """The lines of the message being read (for a poisoned one's tag)."""
+        return b"".join(self._segments)
+
+    def drain(self) -> bytes:
+        """Remove and return every buffered octet not yet framed."""
+        return self._buffer.take_all()
 
     def _poison(self, error: RemoteProtocolError) -> RemoteProtocolError:
         self._error = error
@@ -472,24 +498,13 @@ class Fragmentizer:
                     return _one_line(line)
                 # No literal: the message is complete.
                 self._segments.append(line)
-                message = _message(tuple(self._segments), tuple(self._literals))
-                self._segments.clear()
-                self._literals.clear()
-                self._octets = 0
-                return message
+                return self._complete()
             self._segments.append(line)
-            start = line.rfind(b"{")
-            if start > 0 and line[start - 1] == 0x7E:  # "~"
-                start -= 1
-            match = _ANNOUNCEMENT.match(line, max(start, 0))
+            match = _announcement(line)
             if match is None:
                 # "}" ends the line but it is no announcement (e.g. a quoted
                 # "{x}"): the message is complete, the grammar will judge it.
-                message = _message(tuple(self._segments), tuple(self._literals))
-                self._segments.clear()
-                self._literals.clear()
-                self._octets = 0
-                return message
+                return self._complete()
             binary, digits, mode = match.groups()
             sync = not mode
             if len(digits) > 20 or int(digits) > limits.literal_size:
@@ -532,6 +547,14 @@ class Fragmentizer:
                     synchronizing=sync,
                 )
 
+    def _complete(self) -> RawMessage:
+        """The message gathered so far, now complete; the gathering starts again."""
+        message = _message(tuple(self._segments), tuple(self._literals))
+        self._segments.clear()
+        self._literals.clear()
+        self._octets = 0
+        return message
+
     def _too_large(self, digits: bytes, *, fatal: bool) -> LimitExceeded:
         """The error for an announced literal above ``literal_size``."""
         shown = digits[:20].decode() + ("..." if len(digits) > 20 else "")
@@ -544,12 +567,7 @@ class Fragmentizer:
 
     def _skip_line(self, line: bytes) -> None:
         """One line of a command being skipped (see :meth:`skip`)."""
-        match = None
-        if line.endswith(_ANNOUNCING_ENDS):
-            start = line.rfind(b"{")
-            if start > 0 and line[start - 1] == 0x7E:  # "~"
-                start -= 1
-            match = _ANNOUNCEMENT.match(line, max(start, 0))
+        match = _announcement(line) if line.endswith(_ANNOUNCING_ENDS) else None
         if match is None or not match.group(3):
             # The command's last line, or a synchronising announcement: the
             # client waits for "+", reads the refusal instead and drops the

@@ -57,7 +57,6 @@ Errors
 from __future__ import annotations
 
 from mailproto._sentinels import NEED_DATA, Sentinel
-from mailproto.imap._connection import _Fragmentizer
 from mailproto.imap._fragmentizer import Fragmentizer, LiteralAnnounced, RawMessage
 from mailproto.imap._parser import ParseError, parse_authenticate_data
 from mailproto.imap._parser import parse_command as _parse_command
@@ -190,7 +189,7 @@ class CommandDecoder:
         #: Non-synchronising literals are reported too (read-only: fixed
         #: at construction, like the fragmentizer's option of that name).
         self.report_non_sync_literals = report_non_sync_literals
-        self._fragmentizer = _Fragmentizer(
+        self._fragmentizer = Fragmentizer(
             limits=self.limits,
             report_sync_literals=True,
             report_non_sync_literals=report_non_sync_literals,
