@@ -453,14 +453,13 @@ class SMTPSession:
         failed = [r for r in results if not r.ok]
         temporary = [r for r in failed if not r.permanent]
         if temporary:
-            # A full disk or quota is 452 4.3.1 (RFC 5321 §4.2.2 "insufficient
-            # system storage", RFC 3463 X.3.1 "mail system full"); any other
-            # local failure 451 4.3.0.  The MDA has taken back the copies it
-            # made, so the client's retry delivers each exactly once.
-            full = next((r for r in temporary if r.storage_full), None)
-            if full is not None:
-                return smtp.Reply(code=452, enhanced_status="4.3.1", lines=full.text)
-            return smtp.Reply(code=451, enhanced_status="4.3.0", lines=temporary[0].text)
+            # The MDA's results carry the code: 452 4.3.1 for a full disk or
+            # quota (RFC 5321 §4.2.2 "insufficient system storage", RFC 3463
+            # X.3.1 "mail system full"), which wins, else 451 4.3.0.  The MDA
+            # has taken back the copies it made, so the client's retry
+            # delivers each exactly once.
+            first = next((r for r in temporary if r.storage_full), temporary[0])
+            return smtp.Reply(code=first.code, enhanced_status=first.enhanced, lines=first.text)
         worst = failed[0]
         return smtp.Reply(code=554, enhanced_status="5.0.0", lines=worst.text)
 
