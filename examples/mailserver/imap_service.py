@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import bisect
 import datetime
-import errno
 import logging
 import re
 import unicodedata
@@ -82,6 +81,7 @@ from .directory import Account
 from .imap_cache import CACHE
 from .maildir import (
     STANDARD_FLAGS,
+    STORAGE_FULL,
     Change,
     Folder,
     FolderNameError,
@@ -182,7 +182,7 @@ def _storage_no(tag: str, exc: OSError) -> R.StatusResponse:
     for other I/O errors — not SERVERBUG, which says the server broke its
     own invariants.  Both tell the client to try again later.
     """
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+    if exc.errno in STORAGE_FULL:
         return _no(tag, "Not enough disk space", "OVERQUOTA")
     return _no(tag, "Mail storage temporarily unavailable", "UNAVAILABLE")
 

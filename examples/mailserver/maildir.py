@@ -117,6 +117,7 @@ from mailproto.codecs import imap_utf7
 __all__ = [
     "SPECIAL_USE",
     "STANDARD_FLAGS",
+    "STORAGE_FULL",
     "VANISHED_HISTORY",
     "Change",
     "Folder",
@@ -156,6 +157,10 @@ RESERVE = 1024
 #: record holds) and a newline, so the failed append's fragment becomes a
 #: line that loading drops instead of a shorter record.
 TORN_MARK = b"\0\n"
+#: errno values that mean "the disk or the quota is full": SMTP answers them
+#: ``452 4.3.1`` (RFC 3463 X.3.1 "mail system full"), IMAP ``NO [OVERQUOTA]``
+#: (RFC 5530 §3), where other I/O errors get 451 4.3.0 and ``[UNAVAILABLE]``.
+STORAGE_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 log = logging.getLogger("mailserver.maildir")
 _log = log  # for methods with a local named ``log``

@@ -23,7 +23,6 @@ success early for anybody.
 from __future__ import annotations
 
 import contextlib
-import errno
 import logging
 import re
 import time
@@ -36,7 +35,7 @@ import attrs
 from mailproto import imf, smtp
 
 from .directory import Account, Directory, Resolution
-from .maildir import Folder, Spooled, Store, unique_token
+from .maildir import STORAGE_FULL, Folder, Spooled, Store, unique_token
 
 if TYPE_CHECKING:
     from .queue import Queue
@@ -184,9 +183,6 @@ class RecipientResult:
     #: full" — rather than the generic ``451 4.3.0``.
     storage_full: bool = False
 
-
-#: errno values that mean "the disk or the quota is full" (RFC 3463 X.3.1).
-STORAGE_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 log = logging.getLogger("mailserver.mda")
 

@@ -41,8 +41,8 @@ from mailproto.smtp import replies
 
 from .config import ServerConfig
 from .directory import Account, Directory, normalize_address
-from .maildir import Spooled
-from .mda import STORAGE_FULL, new_queue_id, received_header
+from .maildir import STORAGE_FULL, Spooled
+from .mda import new_queue_id, received_header
 from .pump import Link, Site, pump_session
 from .relay import MAX_RECEIVED, received_count
 from .tls import plaintext_auth_allowed
