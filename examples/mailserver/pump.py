@@ -35,7 +35,7 @@ import asyncio
 import ssl
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
 import attrs
 
@@ -98,8 +98,10 @@ class Link(asyncio.Protocol):
     # -- asyncio.Protocol -------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # A stream transport, by the contract of ``create_server``; not checked
+        # with isinstance: other event loops' transports (uvloop's) implement
+        # asyncio.Transport's methods without deriving from the class.
+        self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         # Fast path: the task is parked waiting for input and nothing is

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import imaplib
+import os
 import poplib
 import re
 import resource
@@ -325,3 +326,54 @@ def test_a_clean_stop_refuses_the_message_in_flight_and_keeps_the_queue(tmp_path
     assert any(p.suffix == ".msg" for p in (root / "queue").iterdir())
     with ServerThread(config_b, tmp_path / "b") as b, ServerThread(config_a, tmp_path / "a"):
         assert wait_for(lambda: any(m.endswith(queued) for m in b.messages(B, MANOLO)), 30)
+
+
+def test_event_loop_uvloop_serves_a_message_end_to_end(tmp_path: Path) -> None:
+    """``--event-loop uvloop``: the launcher delivers, serves POP3 over STLS, stops."""
+    config, mapping = _one_server()
+    proc, log = _launch(
+        tmp_path, config, "--data-dir", str(tmp_path / "data"), "--event-loop", "uvloop"
+    )
+    try:
+        assert proc.poll() is None, log.read_bytes().decode(errors="replace")
+        message = b"Subject: on uvloop\r\n\r\nline one\r\n.line with a dot\r\n"
+        with smtplib.SMTP("127.0.0.1", mapping[2525], timeout=10) as s:
+            assert s.sendmail("someone@elsewhere.example", [PEPE], message) == {}
+        pop = poplib.POP3("127.0.0.1", mapping[2110], timeout=10)
+        pop.stls(context=unverified())  # loop.start_tls on uvloop's transport
+        pop.user(PEPE)
+        pop.pass_(PASSWORDS[PEPE])
+        count, _ = pop.stat()
+        assert count == 1
+        stored = b"\r\n".join(pop.retr(1)[1]) + b"\r\n"
+        pop.quit()
+        # Behind the trace fields the server adds, the message as sent.
+        assert stored.endswith(b"\r\n" + message)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    out = log.read_text()
+    assert "mailserver: stopped" in out and "Traceback" not in out
+
+
+def test_event_loop_uvloop_missing_is_a_clear_error(tmp_path: Path) -> None:
+    # A uvloop module that cannot be imported stands in for "not installed".
+    (tmp_path / "uvloop.py").write_text("raise ImportError('No module named uvloop')\n")
+    result = subprocess.run(
+        [sys.executable, str(LAUNCHER), "--demo", "--event-loop", "uvloop"],
+        check=False,
+        capture_output=True,
+        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.decode() == (
+        "mailserver: error: --event-loop uvloop: No module named uvloop\n"
+    )
+    assert not (tmp_path / "mailserver-data").exists() or not any(
+        (tmp_path / "mailserver-data").iterdir()
+    )

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from mailserver.cli import EVENT_LOOPS
 from tests.conftest import require_program
 from tests.examples.test_e2e_support import (
     PASSWORDS,
@@ -44,10 +45,17 @@ def _message(subject: str, body: bytes = b"Hola Manolo,\r\n.una linea con punto\
     ).encode() + body
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
+@pytest.fixture(scope="module", params=EVENT_LOOPS)
+def demo(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerThread]:
+    """The demo, once on each event loop the server supports (asyncio's, uvloop's).
+
+    Everything below runs on both: the server is written against asyncio's
+    interfaces only, and uvloop's transports are not asyncio's classes.
+    """
     text, _ = demo_config(retry_base=1)
-    with ServerThread(text, tmp_path_factory.mktemp("demo")) as server:
+    with ServerThread(text, tmp_path_factory.mktemp("demo"), event_loop=request.param) as server:
         yield server
 
 

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from mailserver.cli import MailServer, StartError
+from mailserver.cli import MailServer, StartError, loop_runner
 from mailserver.config import DEMO_CONFIG, parse_config
 
 A = "mx.iesfbmoll.example"
@@ -86,8 +86,13 @@ class ServerThread:
     #: Starts tried before a port in use is an error.
     ATTEMPTS = 3
 
-    def __init__(self, config_text: str, data_dir: Path, **kwargs: object) -> None:
+    def __init__(
+        self, config_text: str, data_dir: Path, *, event_loop: str = "asyncio", **kwargs: object
+    ) -> None:
         self.config_text = config_text
+        #: Which event loop the server runs on (:data:`mailserver.cli.EVENT_LOOPS`).
+        self.event_loop = event_loop
+        self._run = loop_runner(event_loop)  # ImportError here, not in the thread
         self.config = parse_config(config_text)
         self.data_dir = data_dir
         self.kwargs = kwargs
@@ -111,7 +116,7 @@ class ServerThread:
         self.config = parse_config(self.config_text)
 
     def _main(self) -> None:
-        asyncio.run(self._serve())
+        self._run(self._serve())
 
     async def _serve(self) -> None:
         self._loop = asyncio.get_running_loop()
