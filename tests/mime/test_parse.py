@@ -317,6 +317,27 @@ def test_transfer_decodings(cte: str, body: bytes, decoded: bytes) -> None:
     assert bytes(msg.body_view()) == body
 
 
+@pytest.mark.parametrize(
+    ("value", "cte"),
+    [
+        ("base64 (made by the scanner)", "base64"),
+        ("(comment (nested)) Quoted-Printable", "quoted-printable"),
+        ('"BINARY"', "binary"),
+        ('"8bit" (quoted, outside the grammar)', "8bit"),
+        ("(nothing but a comment)", "7bit"),
+        ("  7BIT  ", "7bit"),
+    ],
+)
+def test_transfer_encoding_is_read_without_comments(value: str, cte: str) -> None:
+    # RFC 2045 §6.1: a structured field, so RFC 5322 comments may surround
+    # the mechanism; the part is still decoded by it.
+    msg = mime.parse(b"Content-Transfer-Encoding: " + value.encode() + b"\r\n\r\naGk=\r\n")
+    assert msg.content_transfer_encoding == cte
+    # "=" CRLF is a soft line break in quoted-printable.
+    assert msg.decoded() == {"base64": b"hi", "quoted-printable": b"aGk"}.get(cte, b"aGk=\r\n")
+    assert kinds(msg) == []
+
+
 def test_unknown_transfer_encoding_is_a_defect_once() -> None:
     msg = mime.parse(b"Content-Transfer-Encoding: x-weird\r\n\r\nbody")
     assert msg.decoded() == b"body"
