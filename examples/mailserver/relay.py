@@ -43,6 +43,10 @@
     5321 §4.5.3.1.6 and RFC 5322 §2.1.1 do not let them travel on): the
     parts holding them are converted the same way, content unchanged; when
     that is impossible the message is sent as it is and the next hop decides.
+  - Text (not ``BINARYMIME``) with a part labelled
+    ``Content-Transfer-Encoding: binary``: the label is valid with
+    ``BODY=BINARYMIME`` only (RFC 3030 §3), so the part is converted the same
+    way; sent as it is when that is impossible.
 * **Loops**: a message that already carries ``MAX_RECEIVED`` (100)
   ``Received:`` fields is not sent on: its remote recipients fail with
   ``5.4.6`` (RFC 3463, routing loop) and the sender gets a bounce.  RFC
@@ -587,7 +591,11 @@ def _prepare_body(
     data = normalize_line_endings(data)
     eight_bit = data.isascii() or ext.eightbitmime or (utf8 and ext.smtputf8)
     long_lines = _has_long_line(data)
-    if eight_bit and not long_lines:
+    # A part labelled "binary" in a message that did not arrive as
+    # BINARYMIME: RFC 3030 §3 lets that label travel with BODY=BINARYMIME
+    # only (and RFC 2045 §2.9 never over plain SMTP), so it is re-encoded
+    # like any part the hop cannot carry rather than passed on mislabelled.
+    if eight_bit and not long_lines and not _labels_binary(data):
         return data, False
     # 8-bit data, no 8BITMIME: RFC 6152 §3 allows a bounce or a conversion;
     # the same converter re-encodes 8-bit parts as quoted-printable/base64.
@@ -612,6 +620,16 @@ def _prepare_body(
 
 #: Longest text line, CRLF excluded (RFC 5321 §4.5.3.1.6, RFC 5322 §2.1.1).
 MAX_LINE = 998
+#: A Content-Transfer-Encoding field naming ``binary`` (RFC 2045 §6.1: the
+#: name is case-insensitive, and may be quoted or followed by a comment).
+#: Only a hint that :func:`downgrade` must look: it parses the message.
+_BINARY_LABEL = re.compile(rb'(?im)^content-transfer-encoding[ \t]*:\s*"?binary\b')
+
+
+def _labels_binary(data: bytes) -> bool:
+    """Does some part of *data* say ``Content-Transfer-Encoding: binary``?"""
+    return _BINARY_LABEL.search(data) is not None
+
 
 
 def _has_long_line(data: bytes) -> bool:

@@ -255,6 +255,33 @@ def test_long_lines_that_cannot_be_re_encoded_are_sent_as_they_are(
     assert read_inbox(store) == []
 
 
+@pytest.mark.parametrize("body", [smtp.Body.EIGHT_BIT_MIME, None])
+def test_a_binary_label_without_binarymime_is_converted(
+    tmp_path: Path, binary_hop: ThreadedServer, body: smtp.Body | None
+) -> None:
+    # The sender said 8BITMIME (or nothing) but labelled a part "binary":
+    # RFC 3030 §3 allows that label with BODY=BINARYMIME only.  Even to a hop
+    # that offers BINARYMIME, the message goes as text, so the part is
+    # re-encoded instead of travelling mislabelled; its content is kept.
+    raw = (
+        b"From: ann@a.example\r\nTo: far@remote.example\r\nSubject: label\r\n"
+        b'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        b"--b\r\nContent-Type: text/plain\r\n\r\nhello\r\n"
+        b"--b\r\nContent-Type: application/octet-stream\r\n"
+        b'Content-Transfer-Encoding: "Binary" (sic)\r\n\r\n'
+        + "caf\u00e9 \x01\x02 bytes\r\nline two".encode()
+        + b"\r\n--b--\r\n"
+    )
+    store = _relay_once(tmp_path, binary_hop.port, raw, body)
+    (received,) = binary_hop.store.messages
+    assert read_inbox(store) == []
+    assert received.mail_from.parameters.body is not BINARYMIME
+    ctes = [p.content_transfer_encoding for p in mime.parse(received.data).walk()]
+    assert "binary" not in ctes
+    assert _fits(received.data, eight_bit=True)
+    assert _leaves(received.data) == _leaves(raw)
+
+
 def test_8bit_header_to_a_7bit_hop_still_bounces(tmp_path: Path) -> None:
     raw = "Subject: caf\u00e9\r\nMIME-Version: 1.0\r\n\r\nascii body\r\n".encode()
     config = smtp.ServerConfig(chunking=False, binarymime=False, eightbitmime=False)
