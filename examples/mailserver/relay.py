@@ -621,15 +621,14 @@ def _prepare_body(
 #: Longest text line, CRLF excluded (RFC 5321 §4.5.3.1.6, RFC 5322 §2.1.1).
 MAX_LINE = 998
 #: A Content-Transfer-Encoding field naming ``binary`` (RFC 2045 §6.1: the
-#: name is case-insensitive, and may be quoted or followed by a comment).
-#: Only a hint that :func:`downgrade` must look: it parses the message.
-_BINARY_LABEL = re.compile(rb'(?im)^content-transfer-encoding[ \t]*:\s*"?binary\b')
+#: name is case-insensitive; a comment may come first, rarely).  Only a hint
+#: that :func:`downgrade` must look: it parses the message.
+_BINARY_LABEL = re.compile(rb"(?im)^content-transfer-encoding[ \t]*:[^\r\n]*\bbinary\b")
 
 
 def _labels_binary(data: bytes) -> bool:
     """Does some part of *data* say ``Content-Transfer-Encoding: binary``?"""
     return _BINARY_LABEL.search(data) is not None
-
 
 
 def _has_long_line(data: bytes) -> bool:

@@ -268,7 +268,7 @@ def test_a_binary_label_without_binarymime_is_converted(
         b'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n'
         b"--b\r\nContent-Type: text/plain\r\n\r\nhello\r\n"
         b"--b\r\nContent-Type: application/octet-stream\r\n"
-        b'Content-Transfer-Encoding: "Binary" (sic)\r\n\r\n'
+        b"Content-Transfer-Encoding: (sic) Binary\r\n\r\n"
         + "caf\u00e9 \x01\x02 bytes\r\nline two".encode()
         + b"\r\n--b--\r\n"
     )

@@ -272,3 +272,45 @@ def test_envelope_and_bodystructure_agree_with_dovecot(dovecot: DovecotServer) -
         print(f"  differs: {name}: {what}")
     unexplained = sorted(set(differ) - set(KNOWN))
     assert not unexplained, unexplained
+
+
+#: Content-Transfer-Encoding values with comments (RFC 2045 §6.1 makes the
+#: field structured), and the body-fld-enc both servers report for them.
+COMMENTED_CTE = [
+    (b"base64 (made by a scanner)", "base64"),
+    (b"(comment) Quoted-Printable", "Quoted-Printable"),
+    (b"BASE64", "BASE64"),
+    (b"(nothing but a comment)", "7bit"),
+    (b"x-weird (still unknown)", "x-weird"),
+]
+
+
+def test_commented_transfer_encodings_agree_with_dovecot(dovecot: DovecotServer) -> None:
+    for value, _ in COMMENTED_CTE:
+        dovecot.deliver(
+            "alice",
+            b"Subject: cte\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n"
+            b"Content-Transfer-Encoding: " + value + b"\r\n\r\naGk=\r\n",
+            folder="CTE",
+        )
+    client = BlockingClient(dovecot.host, dovecot.imap_port, timeout=30)
+    client.run(C.Login(tag="l", username="alice", password=dovecot.users["alice"]))
+    client.run(C.Select(tag="s", mailbox="CTE"))
+    untagged, done = client.run(
+        C.Fetch(
+            tag="f",
+            sequence_set=SequenceSet.of((1, "*")),
+            attributes=("BODYSTRUCTURE", SectionRequest(peek=True)),
+        )
+    )
+    assert done.ok
+    fetches = [u.response for u in untagged if isinstance(u.response, R.FetchResponse)]
+    assert len(fetches) == len(COMMENTED_CTE)
+    for fetch in fetches:
+        theirs = fetch.body_structure
+        raw = fetch.sections[0].data
+        assert isinstance(theirs, SinglePartBody) and raw is not None
+        ours = body_structure(mime.parse(bytes(raw)))
+        assert isinstance(ours, SinglePartBody)
+        expected = COMMENTED_CTE[fetch.seq - 1][1]
+        assert (ours.encoding, theirs.encoding) == (expected, expected)

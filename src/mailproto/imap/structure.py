@@ -70,7 +70,7 @@ from mailproto.imap.types import (
 )
 from mailproto.imf.addresses import Group, parse_address_list
 from mailproto.mime import Message
-from mailproto.mime._params import split_params
+from mailproto.mime._params import split_params, strip_comments
 
 __all__ = [
     "binary_section",
@@ -317,6 +317,20 @@ def _lines(body: bytes) -> int:
     return body.count(b"\n")
 
 
+def _encoding(msg: Message) -> str:
+    """body-fld-enc: the Content-Transfer-Encoding as written, without comments.
+
+    RFC 9051 §9 allows any string, so an unusual or misspelt mechanism
+    reaches the client intact (case included, as in Dovecot); the comments
+    a structured field may carry (RFC 2045 §6.1) are not part of it, and a
+    field that holds nothing else is the default, ``7bit``.
+    """
+    value = _raw_value(msg, "Content-Transfer-Encoding") or ""
+    if "(" in value:
+        value = strip_comments(value)
+    return value.strip() or "7bit"
+
+
 def _raw_params(msg: Message, name: str) -> tuple[tuple[str, str], ...]:
     """Parameters of a Content-Type/-Disposition field as written.
 
@@ -418,9 +432,7 @@ def body_structure(msg: Message, *, extensible: bool = True) -> BodyStructure:
         params=params,
         id=_raw_value(msg, "Content-ID"),
         description=_raw_value(msg, "Content-Description"),
-        # body-fld-enc is the field as written (RFC 9051 §9 allows any
-        # string), so an unusual or misspelt value reaches the client intact.
-        encoding=(_raw_value(msg, "Content-Transfer-Encoding") or "").strip() or "7bit",
+        encoding=_encoding(msg),
         size=len(body),
         lines=lines,
         envelope=env,

@@ -79,7 +79,7 @@ from mailproto.codecs import b64, quoted_printable, uuencode
 from mailproto.imf.defects import Defect
 from mailproto.imf.headers import _HEADER_LINES, Headers, split_header_section
 from mailproto.limits import MessageLimits
-from mailproto.mime._params import _strip_comments, parse_disposition, parse_media_type
+from mailproto.mime._params import parse_disposition, parse_media_type, strip_comments
 
 __all__ = ["Message", "parse"]
 
@@ -505,14 +505,11 @@ class Message:
         if not value:
             return "7bit"
         # A structured field (RFC 2045 §6.1): comments may surround the
-        # mechanism, ``base64 (from the scanner)``.  A quoted mechanism is
-        # outside the grammar but unambiguous, so it is read too.
+        # mechanism, ``base64 (from the scanner)``.  (A quoted mechanism is
+        # outside the grammar and stays an unknown encoding, as in Dovecot.)
         if "(" in value:
-            value = _strip_comments(value)
-        value = value.strip()
-        if len(value) > 1 and value[0] == '"' and value[-1] == '"':
-            value = value[1:-1].strip()
-        return value.lower() or "7bit"
+            value = strip_comments(value)
+        return value.strip().lower() or "7bit"
 
     # -- structure -----------------------------------------------------------
 

@@ -24,7 +24,7 @@ import re
 
 from mailproto.imf.defects import Defect
 
-__all__ = ["parse_disposition", "parse_media_type", "split_params"]
+__all__ = ["parse_disposition", "parse_media_type", "split_params", "strip_comments"]
 
 # RFC 2045 §5.1 token: any US-ASCII char except SPACE, CTLs and tspecials.
 _TOKEN = r"[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+"
@@ -43,7 +43,7 @@ _PARAM = re.compile(r'\s*([^\s=;"]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"?|(.*))', re.DO
 _QUOTED_PAIR = re.compile(r"\\(.)", re.DOTALL)
 
 
-def _strip_comments(value: str) -> str:
+def strip_comments(value: str) -> str:
     """Drop comments, keeping quoted strings (which may contain parentheses)."""
     if "(" not in value:
         return value
@@ -59,7 +59,7 @@ def split_params(value: str) -> tuple[str, list[tuple[str, str]]]:
     head = value if semi < 0 else value[:semi]
     pairs: list[tuple[str, str]] = []
     if semi >= 0:
-        rest = _strip_comments(value[semi + 1 :])
+        rest = strip_comments(value[semi + 1 :])
         for segment in _SEGMENT.finditer(rest):
             m = _PARAM.match(segment.group())
             if m is None:
@@ -89,7 +89,7 @@ def parse_media_type(
     Parameters are RFC 2231 decoded, names lower-cased.
     """
     head, pairs = split_params(value)
-    m = _MEDIA_TYPE.match(_strip_comments(head))
+    m = _MEDIA_TYPE.match(strip_comments(head))
     media: str | None
     if m is None:
         media = None
@@ -110,7 +110,7 @@ def parse_disposition(
 ) -> tuple[str | None, dict[str, str]]:
     """Parse a Content-Disposition value into ``(type, params)`` (RFC 2183 §2)."""
     head, pairs = split_params(value)
-    m = _DISPOSITION.match(_strip_comments(head))
+    m = _DISPOSITION.match(strip_comments(head))
     return (
         m.group(1).lower() if m is not None else None,
         _collapse(pairs, defects) if pairs else {},
