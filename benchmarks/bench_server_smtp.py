@@ -62,6 +62,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import cast
+
+from bench_smtp import use_event_loop
 
 SMTP_SOURCE = "/usr/sbin/smtp-source"
 #: Messages sent to each server before the timed run.
@@ -130,6 +133,8 @@ def store_durably(maildir: Path, name: str, data: bytes) -> None:
 
 
 def serve_aiosmtpd(port: int, maildir: Path) -> None:
+    # The Controller creates its loop with asyncio.new_event_loop(): the
+    # policy set from --event-loop (use_event_loop) decides which kind.
     from aiosmtpd.controller import Controller
 
     for sub in ("tmp", "new", "cur"):
@@ -167,11 +172,11 @@ def serve_canned(port: int) -> None:
 
     class Canned(asyncio.Protocol):
         def connection_made(self, transport: asyncio.BaseTransport) -> None:
-            assert isinstance(transport, asyncio.Transport)
-            self.transport = transport
+            # (not isinstance-checked: uvloop's transports are not asyncio's classes)
+            self.transport = cast(asyncio.Transport, transport)
             self.in_data = False
             self.tail = b""
-            transport.write(b"220 floor ESMTP\r\n")
+            self.transport.write(b"220 floor ESMTP\r\n")
 
         def data_received(self, data: bytes) -> None:
             if self.in_data:
@@ -314,7 +319,8 @@ def store_cost(messages: int, size: int, in_flight: int) -> tuple[float, float]:
         return asyncio.run(main(Path(d)))
 
 
-#: The protocol floors :func:`ceiling` can measure: how to start each server.
+#: The protocol floors :func:`ceiling` can measure: how to start each server
+#: (the port and then ``--event-loop`` follow).
 FLOOR_SERVERS = {
     "canned": [sys.executable, __file__, "--serve-canned"],
     "library": [
@@ -324,13 +330,19 @@ FLOOR_SERVERS = {
         "mailproto-loop",
     ],
 }
+#: The event loop each server runs on (set from the command line): the
+#: floors run on the reference server's, since they bound it.
+LOOPS = {"mailserver": "asyncio", "aiosmtpd": "asyncio"}
 
 
 def run_floor_server(
     tmp: Path, messages: int, size: int, sessions: int, server: str = "canned"
 ) -> tuple[float, float, int]:
     port = _free_port()
-    proc = subprocess.Popen([*FLOOR_SERVERS[server], str(port)], stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [*FLOOR_SERVERS[server], str(port), "--event-loop", LOOPS["mailserver"]],
+        stdout=subprocess.DEVNULL,
+    )
     try:
         elapsed, cpu = _measure(proc, port, (messages, size, sessions))
     finally:
@@ -430,6 +442,8 @@ def run_mailserver(tmp: Path, messages: int, size: int, sessions: int) -> tuple[
             str(config),
             "--data-dir",
             str(data),
+            "--event-loop",
+            LOOPS["mailserver"],
         ],
         stdout=subprocess.DEVNULL,
     )
@@ -445,7 +459,15 @@ def run_aiosmtpd(tmp: Path, messages: int, size: int, sessions: int) -> tuple[fl
     port = _free_port()
     maildir = tmp / f"aio-{size}-{sessions}-{time.monotonic_ns()}"
     proc = subprocess.Popen(
-        [sys.executable, __file__, "--serve-aiosmtpd", str(port), str(maildir)],
+        [
+            sys.executable,
+            __file__,
+            "--serve-aiosmtpd",
+            str(port),
+            str(maildir),
+            "--event-loop",
+            LOOPS["aiosmtpd"],
+        ],
         stdout=subprocess.DEVNULL,
     )
     try:
@@ -472,9 +494,19 @@ def main() -> None:
         action="store_true",
         help="after each cell, measure the floors and print the best rate and ratio they allow",
     )
+    for who in LOOPS:
+        p.add_argument(
+            f"--{who}-loop",
+            choices=("asyncio", "uvloop"),
+            default="asyncio",
+            help=f"the event loop {who} runs on (default asyncio)",
+        )
     p.add_argument("--serve-aiosmtpd", nargs=2, metavar=("PORT", "MAILDIR"), help=argparse.SUPPRESS)
     p.add_argument("--serve-canned", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    p.add_argument("--event-loop", default="asyncio", help=argparse.SUPPRESS)
     args = p.parse_args()
+    use_event_loop(args.event_loop)
+    LOOPS.update(mailserver=args.mailserver_loop, aiosmtpd=args.aiosmtpd_loop)
     if args.serve_aiosmtpd:
         serve_aiosmtpd(int(args.serve_aiosmtpd[0]), Path(args.serve_aiosmtpd[1]))
         return
@@ -494,6 +526,7 @@ def main() -> None:
     print(f"{n} messages per run, {args.repeat} run(s) per cell; messages/s (median),")
     print("CPU ms per message of each server process (median); stored messages counted")
     print(f"load average at start: {os.getloadavg()[0]:.2f} (1 min)")
+    print(f"event loops: mailserver on {LOOPS['mailserver']}, aiosmtpd on {LOOPS['aiosmtpd']}")
     if args.ceiling:
         print("ceiling: the best messages/s the floors allow any asyncio server (see ceiling()),")
         print("and that / aiosmtpd; lib-max: the same bound for a server built on mailproto")

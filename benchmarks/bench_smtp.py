@@ -114,6 +114,14 @@ def serve_mailproto(port: int) -> None:
     asyncio.run(main())
 
 
+def use_event_loop(name: str) -> None:
+    """Make the loops this process creates from now on of the kind *name* (asyncio, uvloop)."""
+    if name == "uvloop":
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
 def serve_mailproto_loop(port: int) -> None:
     """The same machine on asyncio's event loop without its transports.
 
@@ -468,6 +476,12 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--serve", nargs=2, metavar=("NAME", "PORT"))
+    parser.add_argument(
+        "--event-loop",
+        choices=("asyncio", "uvloop"),
+        default="asyncio",
+        help="the event loop a --serve server runs on",
+    )
     parser.add_argument("--only", choices=["throughput", "intake", "memory", "session"])
     parser.add_argument("--messages", type=int, default=4000)
     parser.add_argument("--big-messages", type=int, default=300)
@@ -475,6 +489,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.serve:
         name, port = args.serve
+        use_event_loop(args.event_loop)
         SERVERS[name](int(port))
         return
     if args.only in (None, "session"):

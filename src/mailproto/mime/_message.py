@@ -489,7 +489,11 @@ class Message:
 
     @property
     def content_transfer_encoding(self) -> str:
-        """The transfer encoding, lower case (``"7bit"`` when absent, RFC 2045 §6.1)."""
+        """The transfer encoding, lower case (``"7bit"`` when absent, RFC 2045 §6.1).
+
+        Comments around the mechanism are dropped: ``base64 (scanner)`` is
+        ``"base64"``.
+        """
         if self._header_end < 0:
             self._split()
         section = self._section
