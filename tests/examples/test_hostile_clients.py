@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from mailserver.cli import EVENT_LOOPS
 from tests.examples.test_e2e_support import (
     PASSWORDS,
     A,
@@ -28,11 +29,19 @@ PEPE = "pepe@iesfbmoll.example"
 ANA = "ana@iesfbmoll.example"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
+@pytest.fixture(scope="module", params=EVENT_LOOPS)
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerThread]:
+    """The demo on each event loop (flow control and TLS upgrades are the loop's)."""
     text, _ = demo_config()
     # A deliberately small connection bound so the flood test is cheap.
-    with ServerThread(text, tmp_path_factory.mktemp("hostile"), max_connections=200) as s:
+    with ServerThread(
+        text,
+        tmp_path_factory.mktemp("hostile"),
+        event_loop=request.param,
+        max_connections=200,
+    ) as s:
         yield s
 
 
