@@ -21,7 +21,8 @@ CONDSTORE (RFC 7162: MODSEQ, CHANGEDSINCE, UNCHANGEDSINCE, HIGHESTMODSEQ),
 QRESYNC (RFC 7162 §3.2: SELECT/EXAMINE resynchronisation, VANISHED, UID
 FETCH ... VANISHED, CLOSED), SPECIAL-USE (RFC 6154: Sent, Drafts, Trash,
 Junk), LIST-EXTENDED (RFC 5258) with LIST-STATUS (RFC 5819), NAMESPACE, ID,
-ENABLE, IDLE, UNSELECT, ESEARCH, SEARCHRES (``$``), LITERAL+, APPENDLIMIT
+ENABLE, IDLE, UNSELECT, ESEARCH, SEARCHRES (``$``), LITERAL+, MULTIAPPEND
+(RFC 3502: several messages in one APPEND, all or none), APPENDLIMIT
 (RFC 7889: the config's ``max_message_size``), COMPRESS=DEFLATE,
 BODYSTRUCTURE/ENVELOPE from :mod:`mailproto.imap.structure` over
 :func:`mailproto.mime.parse`.  For IMAP4rev2 clients (``ENABLE IMAP4rev2``):
@@ -100,6 +101,11 @@ log = logging.getLogger("mailserver.imap")
 BUSY = b"* BYE [UNAVAILABLE] Too many connections, try again later\r\n"
 CAPABILITIES = (
     *DEFAULT_CAPABILITIES,
+    # Several messages in one APPEND, all or none (RFC 3502 §6.3.11):
+    # cmd_append takes back what it stored when one of them fails.  The
+    # whole command is bounded by IMAPLimits.command_size, that is one
+    # message of the largest size (APPENDLIMIT) plus a line.
+    "MULTIAPPEND",
     "CONDSTORE",
     "QRESYNC",
     "SPECIAL-USE",

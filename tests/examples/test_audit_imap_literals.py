@@ -5,8 +5,6 @@ from __future__ import annotations
 import socket
 
 from tests.examples.test_e2e_support import (
-    PASSWORDS,
-    PEPE,
     A,
     ServerThread,
     recv_until,
@@ -22,20 +20,6 @@ def test_no_continuation_for_append_before_login(server: ServerThread) -> None:
         recv_until(sock, b"\r\n")
         sock.sendall(b"a APPEND INBOX {20000000}\r\n")
         assert recv_until(sock, b"\r\n", timeout=5).startswith((b"a BAD", b"a NO", b"* BYE"))
-    finally:
-        sock.close()
-
-
-def test_no_second_append_literal_without_multiappend(server: ServerThread) -> None:
-    sock = socket.create_connection(("127.0.0.1", server.port(A, "imap")), timeout=10)
-    try:
-        recv_until(sock, b"\r\n")
-        sock.sendall(f"a LOGIN {PEPE} {PASSWORDS[PEPE]}\r\n".encode())
-        recv_until(sock, b"a OK")
-        sock.sendall(b"b APPEND INBOX {10}\r\n")
-        assert recv_until(sock, b"\r\n").startswith(b"+ ")
-        sock.sendall(b"0123456789 {10}\r\n")  # MULTIAPPEND (RFC 3502), not announced
-        assert not recv_until(sock, b"\r\n", timeout=5).startswith(b"+ ")
     finally:
         sock.close()
 

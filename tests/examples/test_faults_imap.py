@@ -30,6 +30,7 @@ from tests.examples.test_e2e_support import (
     A,
     ServerThread,
 )
+from tests.examples.test_imap_multiappend import multiappend, raw_session
 
 MSG = b"From: a@b.example\r\nSubject: %s\r\n\r\nbody\r\n"
 
@@ -166,6 +167,40 @@ def test_append_fault_is_overquota_and_leaves_nothing(
     consistent(server, imap, "INBOX")
     typ, data = imap.append("INBOX", None, None, MSG % b"after")
     assert typ == "OK" and code(data) == "APPENDUID"
+
+
+# The second message's steps (the first message's went through): its file
+# created, written, synced, renamed; the directory sync; its index record.
+SECOND_MESSAGE_STEPS = [
+    ("open", "/tmp/"),
+    ("writev", "/tmp/"),
+    ("fsync", "/tmp/"),
+    ("rename", "/tmp/"),
+    ("fsync", "/cur"),
+    ("write", "mailproto-index"),
+]
+
+
+@pytest.mark.parametrize(("call", "match"), SECOND_MESSAGE_STEPS)
+def test_multiappend_fault_in_a_later_message_appends_none(
+    server: ServerThread, imap: imaplib.IMAP4, call: str, match: str
+) -> None:
+    # RFC 3502 §6.3.11: all of a MULTIAPPEND's messages or none.  The first
+    # message is stored, the second fails: the first is taken back.
+    ensure(imap, "Multi", 1)
+    before = state(imap, "Multi")
+    with contextlib.closing(raw_session(server)) as sock:
+        with inject(call, home(server), skip=1, match=match) as fault:
+            answer = multiappend(
+                sock,
+                "a",
+                "Multi",
+                [("\\Seen", None, MSG % b"one"), ("\\Seen", None, MSG % b"two")],
+            )
+        assert fault.fired == 1, fault.seen
+        assert b"a NO [OVERQUOTA]" in answer, answer
+    assert state(imap, "Multi") == before
+    consistent(server, imap, "Multi")
 
 
 def test_append_io_error_is_unavailable(server: ServerThread, imap: imaplib.IMAP4) -> None:
