@@ -76,6 +76,13 @@ def _launch(tmp_path: Path, config: str, *flags: str) -> tuple[subprocess.Popen[
     return proc, log
 
 
+def _reap(proc: subprocess.Popen[bytes]) -> None:
+    """Kill the launcher if a failed assertion left it running."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait(10)
+
+
 def _refused(port: int) -> bool:
     try:
         socket.create_connection(("127.0.0.1", port), timeout=5).close()
@@ -115,9 +122,7 @@ def test_port_flags_and_host_override_the_config_and_sigint_stops(tmp_path: Path
         assert proc.wait(20) == 0
         assert time.monotonic() - started < 10
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
+        _reap(proc)
     out = log.read_text()
     assert "mailserver: stopped" in out and "Traceback" not in out
     assert (tmp_path / "data" / "iesfbmoll.example" / "queue").is_dir()
@@ -180,9 +185,7 @@ def test_bad_tls_files_are_clear_start_errors(tmp_path: Path, problem: str) -> N
     try:
         assert proc.wait(30) == 2
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
+        _reap(proc)
     out = log.read_text()
     assert "mailserver: error:" in out and str(cert) in out, out
     if problem == "missing":
@@ -352,9 +355,7 @@ def test_event_loop_uvloop_serves_a_message_end_to_end(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(20) == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
+        _reap(proc)
     out = log.read_text()
     assert "mailserver: stopped" in out and "Traceback" not in out
 

@@ -231,23 +231,30 @@ def _corpus() -> list[Path]:
     )
 
 
-def test_envelope_and_bodystructure_agree_with_dovecot(dovecot: DovecotServer) -> None:
-    files = _corpus()
-    for path in files:
-        dovecot.deliver("alice", path.read_bytes(), folder="Corpus")
+def _fetch_all(
+    dovecot: DovecotServer, folder: str, items: tuple[str, ...]
+) -> list[R.FetchResponse]:
+    """Alice's *folder* on Dovecot: *items* and ``BODY.PEEK[]`` of every message."""
     limits = IMAPLimits(line_length=50_000_000, nesting_depth=100_000)
     client = BlockingClient(dovecot.host, dovecot.imap_port, timeout=120, limits=limits)
     client.run(C.Login(tag="l", username="alice", password=dovecot.users["alice"]))
-    client.run(C.Select(tag="s", mailbox="Corpus"))
+    client.run(C.Select(tag="s", mailbox=folder))
     untagged, done = client.run(
         C.Fetch(
             tag="f",
             sequence_set=SequenceSet.of((1, "*")),
-            attributes=("ENVELOPE", "BODYSTRUCTURE", SectionRequest(peek=True)),
+            attributes=(*items, SectionRequest(peek=True)),
         )
     )
     assert done.ok
-    fetches = [u.response for u in untagged if isinstance(u.response, R.FetchResponse)]
+    return [u.response for u in untagged if isinstance(u.response, R.FetchResponse)]
+
+
+def test_envelope_and_bodystructure_agree_with_dovecot(dovecot: DovecotServer) -> None:
+    files = _corpus()
+    for path in files:
+        dovecot.deliver("alice", path.read_bytes(), folder="Corpus")
+    fetches = _fetch_all(dovecot, "Corpus", ("ENVELOPE", "BODYSTRUCTURE"))
     assert len(fetches) == len(files)
     # Dovecot numbers messages in delivery order, which is the file order.
     names = {i + 1: str(p.relative_to(CORPUS)) for i, p in enumerate(files)}
@@ -293,18 +300,7 @@ def test_commented_transfer_encodings_agree_with_dovecot(dovecot: DovecotServer)
             b"Content-Transfer-Encoding: " + value + b"\r\n\r\naGk=\r\n",
             folder="CTE",
         )
-    client = BlockingClient(dovecot.host, dovecot.imap_port, timeout=30)
-    client.run(C.Login(tag="l", username="alice", password=dovecot.users["alice"]))
-    client.run(C.Select(tag="s", mailbox="CTE"))
-    untagged, done = client.run(
-        C.Fetch(
-            tag="f",
-            sequence_set=SequenceSet.of((1, "*")),
-            attributes=("BODYSTRUCTURE", SectionRequest(peek=True)),
-        )
-    )
-    assert done.ok
-    fetches = [u.response for u in untagged if isinstance(u.response, R.FetchResponse)]
+    fetches = _fetch_all(dovecot, "CTE", ("BODYSTRUCTURE",))
     assert len(fetches) == len(COMMENTED_CTE)
     for fetch in fetches:
         theirs = fetch.body_structure
