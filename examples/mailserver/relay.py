@@ -593,8 +593,8 @@ def _prepare_body(
     long_lines = _has_long_line(data)
     # A part labelled "binary" in a message that did not arrive as
     # BINARYMIME: RFC 3030 §3 lets that label travel with BODY=BINARYMIME
-    # only (and RFC 2045 §2.9 never over plain SMTP), so it is re-encoded
-    # like any part the hop cannot carry rather than passed on mislabelled.
+    # only, so it is re-encoded like any part the hop cannot carry rather
+    # than passed on mislabelled.
     if eight_bit and not long_lines and not _labels_binary(data):
         return data, False
     # 8-bit data, no 8BITMIME: RFC 6152 §3 allows a bounce or a conversion;
