@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mailproto import mime
+from mailproto.codecs import quoted_printable as qp
 from mailproto.mime.builder import BuildPolicy
 from mailproto.mime.editing import MessageEditor, downgrade
 
@@ -156,6 +157,47 @@ def test_enclosed_message_without_an_empty_line_keeps_its_parse(allow_8bit: bool
     enclosing = mime.parse(out).parts[1]
     assert enclosing.content_transfer_encoding == "7bit"  # never re-encoded (RFC 2045 §6.4)
     assert enclosing.parts[0].content_transfer_encoding == "quoted-printable"
+
+
+def _soft_break_before(needle: bytes) -> bytes:
+    """Content whose quoted-printable encoding breaks a line just before *needle*."""
+    for pad in range(200):
+        content = b"NUL \x00 " + b"x" * pad + needle + b" and more"
+        if b"=\r\n" + needle in qp.encode(content):
+            return content
+    raise AssertionError("no padding puts a soft line break there")
+
+
+@pytest.mark.parametrize("allow_8bit", [False, True])
+def test_re_encoded_content_never_starts_a_line_with_an_enclosing_delimiter(
+    allow_8bit: bool,
+) -> None:
+    # Found by the mime_downgrade fuzz target: a part holding "--XyZ" in
+    # the middle of a line, re-encoded (it has a NUL).  Quoted-printable's
+    # soft line break fell just before it, so the new body had a line
+    # starting with the delimiter and a reader split the part there (RFC
+    # 2046 §5.1.1).  That line's first "-" is now written as =2D: the same
+    # content, no delimiter.
+    content = _soft_break_before(b"--XyZ")
+    raw = _mixed(("text/plain", "binary", content), ("text/plain", "7bit", b"second"))
+    assert [body for _, body in _leaves(raw)] == [content, b"second"]
+    out = downgrade(raw, allow_8bit=allow_8bit)
+    assert out is not None and _fits(out, allow_8bit)
+    assert _leaves(out) == _leaves(raw)
+    assert b"=\r\n=2D-XyZ" in out
+
+
+def test_editing_refuses_identity_content_holding_a_delimiter() -> None:
+    raw = _mixed(("text/plain", "7bit", b"one"), ("text/plain", "7bit", b"two"))
+    msg = mime.parse(raw)
+    editor = MessageEditor(msg)
+    with pytest.raises(ValueError, match="delimiter of an enclosing multipart"):
+        editor.replace_body(msg.parts[0], b"head\r\n--XyZ--\r\ntail\r\n")
+    # Text the builder writes as quoted-printable is escaped instead, and kept.
+    text = "line\r\n--XyZ--\r\n" + "\u00e9" * 3
+    editor.replace_body(msg.parts[0], text)
+    out = editor.as_bytes()
+    assert [p.decoded() for p in mime.parse(out).parts] == [text.encode(), b"two"]
 
 
 def test_message_leaves_keep_identity_encodings() -> None:

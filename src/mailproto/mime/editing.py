@@ -333,6 +333,8 @@ class MessageEditor:
         self._widen_ancestors(target, klass)
         header_bytes, body = chunks[0], b"".join(chunks[2:])
         fields = parse(header_bytes + b"\r\n").headers
+        cte = (fields.get("Content-Transfer-Encoding") or "7bit").strip().lower()
+        body = self._keep_delimiters_out(target, body, cte)
         edits = self._edits_for(target)
         sep = self._sep
         for key, name in (("content-type", "Content-Type"), ("content-transfer-encoding", None)):
@@ -422,6 +424,7 @@ class MessageEditor:
             body = self._convert(body, self._sep)
         else:
             body = data  # identity encodings: the content is the body
+        body = self._keep_delimiters_out(target, body, cte)
         self._set(
             target, "Content-Transfer-Encoding", self._field("Content-Transfer-Encoding", cte)
         )
@@ -451,6 +454,33 @@ class MessageEditor:
     def _convert(self, data: bytes, sep: bytes) -> bytes:
         """Generated CRLF bytes in the message's line-ending convention."""
         return data if sep == b"\r\n" else data.replace(b"\r\n", sep)
+
+    def _keep_delimiters_out(self, part: Message, body: bytes, cte: str) -> bytes:
+        """*body*, written into *part*, with no line that starts an enclosing delimiter.
+
+        RFC 2046 §5.1.1: a multipart's boundary must not appear in what it
+        encloses, or a reader splits there.  Content that is re-encoded in
+        place keeps its ancestors' boundaries, so the new body is checked
+        against each of them (any line starting ``--boundary``, more than
+        the parser needs).  Quoted-printable writes such a line's first
+        ``-`` as ``=2D`` (RFC 2045 §6.7 rule (1): any octet may be
+        escaped), so the content is kept; base64 cannot contain ``-``; an
+        identity encoding would change the structure: :class:`ValueError`.
+        """
+        family = self._family()
+        node = family[id(part)][1]
+        while node is not None:
+            boundary = node.boundary
+            if boundary and (node.is_multipart or node.content_type.startswith("multipart/")):
+                needle = b"--" + boundary.encode("utf-8", "surrogateescape")
+                if body.startswith(needle) or b"\n" + needle in body:
+                    if cte != "quoted-printable":
+                        raise ValueError(
+                            "the new body contains a delimiter of an enclosing multipart"
+                        )
+                    body = re.sub(rb"(\A|\n)-(?=" + re.escape(needle[1:]) + rb")", rb"\1=2D", body)
+            node = family[id(node)][1]
+        return body
 
     def replace_part(self, part: Message, new: Part) -> MessageEditor:
         """Replace a whole body part (headers and body) with a newly built one.
