@@ -313,7 +313,10 @@ class MessageEditor:
         ``content`` is text (``str``, for ``text/*``) or bytes.  The content
         type stays the part's unless given; its parameters other than
         ``charset`` (a ``name``, a ``format``) are kept when it stays.
-        The transfer encoding is chosen as the builder does.
+        The transfer encoding is chosen as the builder does.  As with
+        :meth:`set_transfer_encoding`, no line of the new body may start with
+        an enclosing multipart's delimiter: escaped in quoted-printable, a
+        :class:`ValueError` in an identity encoding.
         """
         target = self._check_part(part)
         if target.is_multipart or target.content_type.startswith("multipart/"):
@@ -360,7 +363,11 @@ class MessageEditor:
         2045 §2.7-§2.8) and a policy that allows 8bit or binary, ``binary``
         a policy that allows it; otherwise :class:`ValueError`.  So does a
         part whose current encoding is not one of these five (nothing
-        decodes it) unless the new one is the same.
+        decodes it) unless the new one is the same.  No line of the new body
+        may start with an enclosing multipart's delimiter (RFC 2046 §5.1.1):
+        quoted-printable writes such a line's first ``-`` as ``=2D``; content
+        that would need one in ``7bit``, ``8bit`` or ``binary`` is a
+        :class:`ValueError` (base64 never has one).
 
         A multipart or an enclosed message (a part with children) is not
         encoded at all (RFC 2045 §6.4): *encoding* is then ``7bit``,
