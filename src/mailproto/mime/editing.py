@@ -829,13 +829,22 @@ def downgrade(message: Message | bytes, *, allow_8bit: bool = False) -> bytes | 
         if cte not in _ENCODINGS:
             return None  # x-uuencode, x-anything: nothing here re-encodes it faithfully
         content = part.decoded()
-        new = _leaf_encoding(content, part.content_type.startswith("text/"), allow_8bit)
+        text = part.content_type.startswith("text/")
+        new = _leaf_encoding(content, text, allow_8bit)
         if new not in _RANK and not _encodable(part.content_type):
             return None  # e.g. message/delivery-status with a NUL: identity only
         try:
             editor.set_transfer_encoding(part, new)
         except ValueError:
-            return None
+            if new not in _RANK:
+                return None
+            # An identity body with a line that starts like an enclosing
+            # delimiter (RFC 2046 §5.1.1 forbids it; the part had it as a
+            # binary one): quoted-printable escapes it, base64 has no "-".
+            try:
+                editor.set_transfer_encoding(part, "quoted-printable" if text else "base64")
+            except ValueError:
+                return None
         changed = True
     if changed or containers:
         if msg.headers.get("MIME-Version") is None:
