@@ -479,7 +479,7 @@ class MessageEditor:
         while node is not None:
             boundary = node.boundary
             if boundary and (node.is_multipart or node.content_type.startswith("multipart/")):
-                needle = b"--" + boundary.encode("utf-8", "surrogateescape")
+                needle = _dash_boundary(boundary)
                 if body.startswith(needle) or b"\n" + needle in body:
                     if cte != "quoted-printable":
                         raise ValueError(
@@ -507,7 +507,7 @@ class MessageEditor:
         rendered = self._convert(b"".join(chunks), self._sep)
         boundary = parent.boundary
         if boundary and parent.content_type.startswith("multipart/"):
-            if (b"--" + boundary.encode("utf-8", "surrogateescape")) in rendered:
+            if _dash_boundary(boundary) in rendered:
                 raise ValueError("the new part contains its parent's boundary")
         if not parent.content_type.startswith("multipart/"):
             # The enclosed message of a message/rfc822 part: it ends the body.
@@ -568,14 +568,14 @@ class MessageEditor:
             if any(d.kind == "too-many-parts" for d in target.defects):
                 raise ValueError("this multipart was not fully split (too many parts)")
             boundary = target.boundary or ""
-            if (b"--" + boundary.encode("utf-8", "surrogateescape")) in rendered:
+            if _dash_boundary(boundary) in rendered:
                 raise ValueError("the new part contains the multipart's boundary")
             self._edits_for(target).children_added.append(rendered)
             return self
         edits = self._edits_for(target)
         if edits.wrap is None:
             edits.wrap = self._wrap_boundary(rendered)
-        elif (b"--" + edits.wrap.encode("ascii")) in rendered:
+        elif _dash_boundary(edits.wrap) in rendered:
             raise ValueError("the new part contains the boundary")
         edits.wrap_added.append(rendered)
         edits.wrap_rank = max(edits.wrap_rank, _RANK.get(klass, 0))
@@ -585,7 +585,7 @@ class MessageEditor:
         data = self._data
         while True:
             boundary = "=_" + secrets.token_hex(16)
-            needle = b"--" + boundary.encode("ascii")
+            needle = _dash_boundary(boundary)
             if needle not in data and needle not in rendered:
                 return boundary
 
@@ -698,7 +698,7 @@ class MessageEditor:
         tail = data[children[-1].span[1] : end]  # close delimiter + epilogue
         if edits is not None and edits.children_added:
             sep = self._sep
-            delimiter = b"--" + (part.boundary or "").encode("utf-8", "surrogateescape")
+            delimiter = _dash_boundary(part.boundary or "")
             for rendered in edits.children_added:
                 out.append(sep + delimiter + sep + rendered)
         out.append(tail)
@@ -713,7 +713,7 @@ class MessageEditor:
     ) -> None:
         sep = self._sep
         assert edits.wrap is not None
-        delimiter = b"--" + edits.wrap.encode("ascii")
+        delimiter = _dash_boundary(edits.wrap)
         moved = [b for n, b in pieces if n is not None and n.startswith("content-")]
         kept = [b for n, b in pieces if n is None or not n.startswith("content-")]
         names = {n for n, _ in pieces if n is not None}
@@ -767,6 +767,15 @@ def edit(message: Message, *, policy: BuildPolicy | None = None) -> MessageEdito
 # too deep, too many parts): they can only carry 7bit/8bit/binary (RFC 2045 §6.4).
 _COMPOSITE = ("multipart/", "message/rfc822", "message/news")
 _HIGH = bytes(range(128, 256))
+
+
+def _dash_boundary(boundary: str) -> bytes:
+    """``"--" boundary`` as it stands in the message (RFC 2046 §5.1.1 dash-boundary).
+
+    Parsed boundaries keep non-UTF-8 octets as surrogates, so they are
+    written back as the octets they came from.
+    """
+    return b"--" + boundary.encode("utf-8", "surrogateescape")
 
 
 def _encodable(content_type: str) -> bool:
