@@ -131,6 +131,8 @@ __all__ = [
     "Spooled",
     "Store",
     "StoreResult",
+    "UnsyncedWrite",
+    "atomic_write",
     "fsync_dir",
     "io_executor",
     "size_of",
@@ -323,8 +325,39 @@ def _write_file_durably(path: Path, data: bytes | Spooled, size: int | None = No
         os.close(fd)
 
 
+class UnsyncedWrite(OSError):
+    """:func:`atomic_write` replaced the file but could not sync its directory.
+
+    The new contents are in place — every reader sees them from now on —
+    but the rename may not survive a crash (the old file could come back).
+    A plain :class:`OSError` from :func:`atomic_write` means the opposite:
+    nothing changed.  The errno and message are those of the failed
+    directory ``fsync``.
+    """
+
+
 def atomic_write(path: Path, data: bytes) -> None:
-    """Replace *path* with *data*: temp file, fsync, rename, fsync the directory."""
+    """Replace *path* with *data*: temp file, fsync, rename, fsync the directory.
+
+    Two ways to fail, which callers must tell apart (a change that is
+    visible must not be reported as not made):
+
+    * :class:`OSError` — raised before the rename: *path* is untouched (the
+      temporary file is removed);
+    * :class:`UnsyncedWrite` (an :class:`OSError` too, so a caller that
+      does not care fails safe) — raised after it: the new contents are in
+      place, only their durability is unknown.
+
+    Which answer an ``UnsyncedWrite`` deserves is the caller's business:
+    a value that must never be handed out twice (the UIDVALIDITY counter)
+    or a state whose loss would repeat work (the relay queue's ``.env``)
+    treats it as a failure and writes again later; a client-visible
+    preference (IMAP subscriptions) or a file that is rebuilt when lost
+    (a folder's index) counts the change as made and logs the sync failure
+    — rolling back would need a second rename whose own durability is just
+    as unknown, and would report "not done" for a state every reader has
+    already seen.
+    """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     try:
         _write_file_durably(tmp, data)
@@ -333,7 +366,10 @@ def atomic_write(path: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
-    fsync_dir(path.parent)
+    try:
+        fsync_dir(path.parent)
+    except OSError as exc:
+        raise UnsyncedWrite(exc.errno, exc.strerror or str(exc), str(path.parent)) from exc
 
 
 def validate_folder_name(name: str) -> str:
@@ -593,6 +629,10 @@ class GroupCommit:
         #: is not glued to the fragment, and the fragment (``X 12`` of
         #: ``X 123 45``, say) is never read as a record of its own.
         self.torn = False
+        #: The index was replaced (:meth:`Folder._replace_index`) but the
+        #: directory holding it could not be synced: the next append, here
+        #: or by :meth:`Folder._append_log`, syncs it first (:meth:`sync_name`).
+        self.name_unsynced = False
         #: Batches committed and records they held (for tests and tuning).
         self.batches = 0
         self.records = 0
@@ -670,7 +710,19 @@ class GroupCommit:
                 except Exception:
                     log.exception("group commit callback failed")
 
+    def sync_name(self) -> None:
+        """Sync the index's directory if a replacement left that owed.
+
+        Called before an append writes anything: a record made durable by
+        ``fdatasync`` is durable only if the file's name is, and when that
+        sync fails again the append fails cleanly, having written nothing.
+        """
+        if self.name_unsynced:
+            fsync_dir(self._index.parent)
+            self.name_unsynced = False
+
     def _write(self, batch: list[_Ticket]) -> None:
+        self.sync_name()
         data = b"".join(t.line for t in batch)
         covered = self.covered
         reserve = self._reserve
@@ -948,7 +1000,7 @@ class Folder:
             # No usable index: every file gets a new UID, so the folder must
             # get a new UIDVALIDITY too (RFC 3501 §2.3.1.1).
             self.uidvalidity = self._mailbox._next_uidvalidity()
-            atomic_write(index, f"mailproto-index 1 {self.uidvalidity}\n".encode())
+            self._replace_index(f"mailproto-index 1 {self.uidvalidity}\n".encode())
             lines = []
         else:
             self.uidvalidity = int(header[2])
@@ -1015,6 +1067,25 @@ class Folder:
         finally:
             self._recovery_floor = None
 
+    def _replace_index(self, data: bytes) -> None:
+        """Replace the index with *data* (:func:`atomic_write`).
+
+        When only the directory sync fails the new index is in place, and
+        it is the file every later append goes to: the change counts as
+        made (the old log and the new one hold the same records), and the
+        sync is owed — :attr:`GroupCommit.name_unsynced` makes the next
+        append sync the directory *before* it writes, so no record is
+        reported durable while the name of the file holding it is not.
+        (Were the rename lost in a crash, the old log would come back
+        complete, or no log for a new folder: a fresh UIDVALIDITY, RFC 3501
+        §2.3.1.1.)
+        """
+        try:
+            atomic_write(self._index_path(), data)
+        except UnsyncedWrite:
+            log.warning("%s: index replaced, directory not synced", self.path, exc_info=True)
+            self._group.name_unsynced = True
+
     def _bump(self, uid: int, modseq: int) -> None:
         if uid >= self.uidnext:
             self.uidnext = uid + 1
@@ -1027,6 +1098,7 @@ class Folder:
         # Records of changes already made on disk whose own append failed
         # (see _remove, rescan) go first: the log catches up with them.
         lines = [*self._unlogged, *lines]
+        self._group.sync_name()
         data = "".join(line + "\n" for line in lines).encode("utf-8", "surrogateescape")
         if self._group.torn:
             # The last append failed, maybe after a short write (ENOSPC):
@@ -1074,7 +1146,7 @@ class Folder:
             for r in sorted(self._records.values(), key=lambda r: r.uid)
         )
         data = "".join(line + "\n" for line in out).encode("utf-8", "surrogateescape")
-        atomic_write(self._index_path(), data)
+        self._replace_index(data)
         self._log_lines = len(out) - 1
         self._group.torn = False
         self._unlogged = []  # the new log holds them (from memory)
@@ -2202,7 +2274,14 @@ class Mailbox:
         return [line for line in text.split("\n") if line]
 
     def _write_subscriptions(self, names: list[str]) -> None:
-        atomic_write(self.path / _SUBSCRIPTIONS, "".join(n + "\n" for n in names).encode())
+        try:
+            atomic_write(self.path / _SUBSCRIPTIONS, "".join(n + "\n" for n in names).encode())
+        except UnsyncedWrite:
+            # The new list is in place and LSUB/LIST (SUBSCRIBED) show it:
+            # SUBSCRIBE answering NO would deny a change every reader sees.
+            # A crash before the directory reaches the disk may bring the
+            # old list back — what a crash just before the command does.
+            log.warning("%s: subscriptions written, directory not synced", self.path, exc_info=True)
 
     def subscribe(self, name: str) -> None:
         """Add *name* to the subscriptions (it need not exist, RFC 3501 §6.3.6)."""
@@ -2230,6 +2309,8 @@ class Mailbox:
         except (FileNotFoundError, ValueError):
             last = 0
         value = max(int(time.time()), last + 1) & 0xFFFFFFFF
+        # An UnsyncedWrite fails the caller too: a value handed out whose
+        # counter a crash could roll back might be handed out again.
         atomic_write(path, f"{value}\n".encode())
         return value
 

@@ -453,6 +453,53 @@ def test_subscribe_fault_changes_nothing(server: ServerThread, imap: imaplib.IMA
     assert "Elsewhere" in folders(imap, "LSUB")
 
 
+def test_subscription_change_whose_directory_sync_fails_is_ok(
+    server: ServerThread, imap: imaplib.IMAP4
+) -> None:
+    # The new list is renamed into place, then the account directory's
+    # fsync fails: LSUB already shows the change, so the command says OK
+    # (atomic_write's UnsyncedWrite).  Before: NO [OVERQUOTA] for a
+    # subscription every later LSUB listed.
+    only_home = str(home(server).resolve())
+    with inject("fsync", home(server), match=lambda p: p == only_home) as fault:
+        typ, data = imap.subscribe("Synced")
+    assert fault.fired == 1
+    assert typ == "OK", data
+    assert "Synced" in folders(imap, "LSUB")
+    with inject("fsync", home(server), match=lambda p: p == only_home) as fault:
+        typ, data = imap.unsubscribe("Synced")
+    assert fault.fired == 1
+    assert typ == "OK", data
+    assert "Synced" not in folders(imap, "LSUB")
+    assert leftovers(home(server)) == []
+    assert not [p for p in home(server).glob(".mailproto-subscriptions*")]
+
+
+def test_new_index_whose_directory_sync_fails_is_synced_before_the_next_append(
+    server: ServerThread, imap: imaplib.IMAP4
+) -> None:
+    # CREATE writes the folder's first index; its directory sync fails
+    # after the rename.  The folder and its index are in place, so CREATE
+    # is OK (before: NO, and the folder taken back) — and the sync is owed:
+    # the first append syncs the directory before writing a record, and
+    # when that fails too the APPEND fails cleanly.
+    name = "Unsynced"
+    target = str(folder_dir(server, name).resolve())
+    with inject("fsync", home(server), times=2, match=lambda p: p == target) as fault:
+        typ, data = imap.create(name)
+        assert typ == "OK", data
+        assert fault.fired == 1
+        assert name in folders(imap)
+        assert append(imap, name, "owed-sync") == ("NO", "OVERQUOTA")
+        assert fault.fired == 2
+        consistent(server, imap, name)
+        assert state(imap, name) == []
+        assert append(imap, name, "owed-sync")[0] == "OK"
+    assert fault.fired == 2
+    consistent(server, imap, name)
+    assert [body for _, _, body in state(imap, name)] == [MSG % b"owed-sync"]
+
+
 def test_first_login_on_a_full_disk_is_no_and_loses_no_subscription(
     server: ServerThread,
 ) -> None:

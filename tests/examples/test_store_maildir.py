@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import signal
 import subprocess
@@ -23,8 +24,11 @@ from mailserver.maildir import (
     FolderNameError,
     MailboxLocked,
     Store,
+    UnsyncedWrite,
+    atomic_write,
     validate_folder_name,
 )
+from tests.examples.fault_support import inject
 
 MSG = b"From: a@example.org\r\nSubject: test\r\n\r\nHello\r\n"
 
@@ -271,6 +275,81 @@ def test_subscriptions(tmp_path: Path) -> None:
     assert "Later" not in box.subscriptions()
     with pytest.raises(KeyError):
         box.unsubscribe("Later")
+
+
+def test_atomic_write_tells_a_failure_before_the_rename_from_one_after(tmp_path: Path) -> None:
+    target = tmp_path / "state"
+    atomic_write(target, b"one\n")
+    # Before the rename: a plain OSError, the old contents stay.
+    with inject("replace", tmp_path) as fault, pytest.raises(OSError) as info:
+        atomic_write(target, b"two\n")
+    assert fault.fired == 1
+    assert not isinstance(info.value, UnsyncedWrite)
+    assert target.read_bytes() == b"one\n"
+    # After it (the directory's fsync): UnsyncedWrite, the new contents are there.
+    here = str(tmp_path.resolve())
+    with (
+        inject("fsync", tmp_path, match=lambda p: p == here) as fault,
+        pytest.raises(UnsyncedWrite) as unsynced,
+    ):
+        atomic_write(target, b"three\n")
+    assert fault.fired == 1
+    assert unsynced.value.errno == errno.ENOSPC
+    assert target.read_bytes() == b"three\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state"]
+
+
+def test_unsynced_uidvalidity_counter_is_not_handed_out(tmp_path: Path) -> None:
+    # The counter must be durable before a folder gets its value (a crash
+    # rolling it back could hand the value out again): a directory sync
+    # failing after the counter's rename fails CREATE, and the next
+    # UIDVALIDITY is above the one written.
+    box = Store(tmp_path).mailbox("u")
+    here = str(box.path.resolve())
+    counter = int((box.path / "mailproto-uidvalidity").read_text())
+    with (
+        inject("fsync", box.path, match=lambda p: p == here, skip=1) as fault,
+        pytest.raises(UnsyncedWrite),
+    ):
+        box.create_folder("Later")
+    assert fault.fired == 1
+    assert not box.exists("Later")
+    written = int((box.path / "mailproto-uidvalidity").read_text())
+    assert written > counter
+    assert box.create_folder("Later").uidvalidity > written
+
+
+def _sync_owed(folder: Folder) -> bool:
+    # (A function: mypy would narrow the attribute across the asserts.)
+    return folder._group.name_unsynced
+
+
+def test_index_replaced_without_directory_sync_owes_the_sync(tmp_path: Path) -> None:
+    # A compaction's rename happens, the directory sync fails: the
+    # compacted index is in place and the change stands, and the next
+    # append syncs the directory before writing (failing, unwritten, when
+    # that sync fails again).
+    box = Store(tmp_path).mailbox("u")
+    folder = box.folder("INBOX")
+    first = folder.append(MSG)
+    here = str(folder.path.resolve())
+    with inject("fsync", folder.path, match=lambda p: p == here, times=2) as fault:
+        folder._compact()
+        assert fault.fired == 1
+        assert _sync_owed(folder)
+        with pytest.raises(OSError):
+            folder.append(MSG)
+        assert fault.fired == 2
+        assert folder.uids() == [first]
+        assert _files(folder.path) == [f"new/{folder.file_path(first).name}"]
+        index = (folder.path / "mailproto-index").read_bytes()
+        assert index.count(b"\nA ") == 1  # nothing appended past the failed sync
+    assert _sync_owed(folder)
+    second = folder.append(MSG)
+    assert not _sync_owed(folder)
+    again = Store(tmp_path).mailbox("u").folder("INBOX")
+    assert again.uids() == [first, second]
+    assert again.uidvalidity == folder.uidvalidity
 
 
 @pytest.mark.parametrize(
