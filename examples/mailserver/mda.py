@@ -396,8 +396,15 @@ class MDA:
                 if r.ok and r.accounts and dsn.wants(r.recipient, smtp.NotifyCondition.SUCCESS)
             ]
             if delivered:
-                whole = data if isinstance(data, bytes) else data.read()
-                await self.on_success_dsn(envelope_from, delivered, whole, dsn, delivery_id)
+                try:
+                    whole = data if isinstance(data, bytes) else data.read()
+                    await self.on_success_dsn(envelope_from, delivered, whole, dsn, delivery_id)
+                except Exception:
+                    # The message is delivered and durable: its 250 stands
+                    # whatever happens to the notice about it (the relay's
+                    # hook keeps a notice it cannot store; this is the last
+                    # guard, for a hook that raises anyway).
+                    log.exception("%s: success DSN to %s failed", delivery_id, envelope_from)
         return results
 
     async def _withdraw(

@@ -174,6 +174,8 @@ class Queue:
         # looked at again, and its stale .env sent the message a second
         # time after a restart.
         self._unsaved: set[str] = set()
+        # Entries that exist in memory only (hold): qid -> message.
+        self._held: dict[str, bytes] = {}
         self._recover()
 
     def _recover(self) -> None:
@@ -223,6 +225,40 @@ class Queue:
         self._entries[entry.id] = entry
         self.notify()
         return entry
+
+    def hold(
+        self,
+        sender: str,
+        recipients: Iterable[str],
+        data: bytes,
+        *,
+        queue_id: str | None = None,
+        now: float | None = None,
+    ) -> QueueEntry:
+        """Queue *data* in memory, for a message that must go out although
+        the disk refused it (a full disk: :meth:`enqueue` failed).
+
+        What it is for: a delivery status notification the client asked for
+        (``NOTIFY=SUCCESS``, RFC 3461 §4.1, §5.2.3) about a message already
+        delivered — the message's own ``250`` cannot be taken back, so its
+        notice has nowhere to wait but here.  The entry is an ordinary one
+        to the relay (due now, retried with backoff, expired after the
+        lifetime) that is also :meth:`unsaved`: every :meth:`save` first
+        tries to write its files as :meth:`enqueue` does, after which it is
+        durable like any other.  Until then a stop or a crash loses it
+        (logged by the caller).  Delivered before it was ever written, it
+        is simply forgotten.
+        """
+        entry = self._prepare(sender, recipients, queue_id, now, None)
+        self._held[entry.id] = data
+        self._entries[entry.id] = entry
+        self._unsaved.add(entry.id)
+        self.notify()
+        return entry
+
+    def held(self, entry: QueueEntry) -> bool:
+        """True while *entry* (from :meth:`hold`) exists in memory only."""
+        return entry.id in self._held
 
     def _prepare(
         self,
@@ -306,15 +342,31 @@ class Queue:
 
     def read(self, qid: str) -> bytes:
         """The queued message's bytes."""
+        held = self._held.get(qid)
+        if held is not None:
+            return held
         return (self.path / f"{qid}.msg").read_bytes()
 
     def save(self, entry: QueueEntry) -> None:
-        """Durably record *entry*'s new state; remove it when nothing is pending."""
+        """Durably record *entry*'s new state; remove it when nothing is pending.
+
+        A :meth:`held <hold>` entry still pending gets both its files now
+        (it stays held when that fails).
+        """
         try:
             if not entry.pending:
                 self.remove(entry.id)
                 return
-            atomic_write(self.path / f"{entry.id}.env", entry.to_json())
+            held = self._held.get(entry.id)
+            if held is not None:
+                self._write(entry.id, entry.to_json(), held)
+                del self._held[entry.id]
+            else:
+                # (An UnsyncedWrite — the new .env in place, the directory
+                # not synced — is a failure here too: the entry stays
+                # unsaved and the next attempt writes it again, so a crash
+                # cannot bring back a state that repeats a delivery.)
+                atomic_write(self.path / f"{entry.id}.env", entry.to_json())
         except OSError:
             self._unsaved.add(entry.id)
             raise
@@ -327,6 +379,11 @@ class Queue:
 
     def remove(self, qid: str) -> None:
         """Forget an entry (envelope first: without it the message is an orphan)."""
+        if self._held.pop(qid, None) is not None:
+            # Never written: nothing on disk to remove.
+            self._entries.pop(qid, None)
+            self._unsaved.discard(qid)
+            return
         with contextlib.suppress(FileNotFoundError):
             (self.path / f"{qid}.env").unlink()
         with contextlib.suppress(FileNotFoundError):

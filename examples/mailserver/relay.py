@@ -1105,6 +1105,15 @@ class Relay:
                         r.status = PENDING
                     if r.address in delayed:
                         r.delay_notified = False
+                # Success notices go out in a report of their own, held in
+                # the queue's memory when the disk still refuses it.
+                succeeded = [n for n in notices if n.action in ("delivered", "relayed")]
+                if succeeded:
+                    await self._deliver_notice(
+                        entry.sender,
+                        self._entry_dsn(entry, data, succeeded),
+                        f"{entry.id}N{entry.attempts}S",
+                    )
         self.queue.save(entry)
         log.info("queue %s attempt %d: %d pending", entry.id, entry.attempts, len(entry.pending))
 
@@ -1208,16 +1217,9 @@ class Relay:
         else:
             r.status = PENDING
 
-    async def _send_dsn(self, entry: QueueEntry, data: bytes, notices: list[Failure]) -> None:
-        if not entry.sender:
-            # RFC 5321 §4.5.5 / RFC 3461 §6.2: never notify the null sender.
-            log.warning(
-                "%s: no DSN for a null-sender message: %s",
-                entry.id,
-                ", ".join(f"{f.recipient} {f.action}" for f in notices),
-            )
-            return
-        dsn = build_dsn(
+    def _entry_dsn(self, entry: QueueEntry, data: bytes, notices: list[Failure]) -> bytes:
+        """The DSN reporting *notices* about queued *entry* (message *data*)."""
+        return build_dsn(
             reporting_mta=self.hostname,
             sender=entry.sender,
             original=data,
@@ -1227,6 +1229,17 @@ class Relay:
             envid=entry.envid,
             full=entry.ret == "FULL",
         )
+
+    async def _send_dsn(self, entry: QueueEntry, data: bytes, notices: list[Failure]) -> None:
+        if not entry.sender:
+            # RFC 5321 §4.5.5 / RFC 3461 §6.2: never notify the null sender.
+            log.warning(
+                "%s: no DSN for a null-sender message: %s",
+                entry.id,
+                ", ".join(f"{f.recipient} {f.action}" for f in notices),
+            )
+            return
+        dsn = self._entry_dsn(entry, data, notices)
         # The DSN's delivery id is derived from the entry and the attempt, so
         # a crash and retry of this step cannot deliver two copies locally.
         results = await self.mda.deliver(
@@ -1267,7 +1280,41 @@ class Relay:
             envid=request.envid,
             full=request.ret is smtp.Ret.FULL,
         )
-        await self.mda.deliver("", [sender], dsn, delivery_id=f"{qid}S")
+        await self._deliver_notice(sender, dsn, f"{qid}S")
+
+    async def _deliver_notice(self, sender: str, dsn: bytes, delivery_id: str) -> None:
+        """Deliver a success notice *dsn* to *sender*, or keep it; never raises.
+
+        A "delivered" or "relayed" notice reports a message that went: it
+        cannot be made again from the state of a queue entry, as a failure
+        notice is (the recipients it reports on are done), and the message's
+        own ``250`` must stand whatever happens to it.  The MDA tries the
+        sender's mailbox and then the relay queue (for a remote sender, the
+        queue only); when neither takes it — the disk is full — the notice
+        is held in the queue's memory (:meth:`Queue.hold
+        <mailserver.queue.Queue.hold>`): the relay retries it like any
+        queued message and writes it to the queue as soon as the disk
+        allows.  Retries use *delivery_id*, so a mailbox never gets it twice.
+        """
+        try:
+            results = await self.mda.deliver("", [sender], dsn, delivery_id=delivery_id)
+        except Exception:
+            log.exception("success DSN %s to %s: delivery failed", delivery_id, sender)
+            results = []
+        if results and results[0].ok:
+            return
+        if results and results[0].permanent:
+            # Nobody to give it to (the sender is no account here): the
+            # null-sender notice cannot bounce either.
+            log.warning("success DSN %s to %s refused: %s", delivery_id, sender, results[0].text)
+            return
+        log.warning(
+            "success DSN %s to %s not stored (%s): held for the next attempt",
+            delivery_id,
+            sender,
+            results[0].text if results else "error",
+        )
+        self.queue.hold("", [sender], dsn, queue_id=delivery_id)
 
 
 def _orcpt(r: QueuedRecipient) -> tuple[str, str] | None:

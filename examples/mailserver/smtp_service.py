@@ -42,7 +42,7 @@ from mailproto.smtp import replies
 from .config import ServerConfig
 from .directory import Account, Directory, normalize_address
 from .maildir import STORAGE_FULL, Spooled
-from .mda import new_queue_id, received_header
+from .mda import DsnRequest, new_queue_id, received_header
 from .pump import Link, Site, pump_session
 from .relay import MAX_RECEIVED, received_count
 from .tls import plaintext_auth_allowed
@@ -420,6 +420,15 @@ class SMTPSession:
         mail = conn.mail_from
         sender = str(mail.sender) if mail is not None and mail.sender is not None else ""
         rcpts = [normalize_address(str(r.recipient)) for r in conn.recipients]
+        # RFC 3461 requests (DSN is advertised): NOTIFY and ORCPT per
+        # recipient, keyed as the MDA sees the recipient; RET and ENVID.
+        dsn = (
+            DsnRequest.from_smtp(
+                mail.parameters, dict(zip(rcpts, (r.parameters for r in conn.recipients)))
+            )
+            if mail is not None
+            else None
+        )
         qid = new_queue_id()
         tls = self.link.tls_version
         protocol = "ESMTP" + ("S" if tls else "") + ("A" if self.account else "")
@@ -438,6 +447,7 @@ class SMTPSession:
                 rcpts,
                 spool.message(trace),
                 delivery_id=qid,
+                dsn=dsn,
                 # RFC 3030 §3: the BODY type travels with queued mail, so the
                 # relay can keep BINARYMIME octets intact or convert them.
                 body=mail.parameters.body if mail is not None else None,
