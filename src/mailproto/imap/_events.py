@@ -33,6 +33,7 @@ __all__ = [
     "Handle",
     "IdleDone",
     "IdleStarted",
+    "LiteralRequest",
     "SaslAnswer",
     "SaslQuestion",
     "Untagged",
@@ -155,6 +156,41 @@ class BadCommand:
     tag: str | None
     #: What was wrong.
     reason: str
+
+
+@attrs.frozen(kw_only=True)
+class LiteralRequest:
+    """A client announced a literal the application wants to approve first.
+
+    Reported only by a server connection made with ``literal_approval`` set,
+    for a literal of a command whose octets so far (this literal included)
+    reach that many, and only once the connection itself found nothing to
+    refuse (state, size limits, capabilities).  Nothing of the literal has
+    been read yet.  The connection waits (``next_event()`` returns
+    ``PAUSED``) until the application calls
+    :meth:`~mailproto.imap.ServerConnection.approve_literal` — a
+    synchronising literal then gets its ``+`` — or
+    :meth:`~mailproto.imap.ServerConnection.refuse_literal`.  The
+    application may take its time: a client sending a synchronising literal
+    waits for ``+`` (RFC 9051 §7.5), and the octets of a non-synchronising
+    one wait in the transport.  What it is for: bounding the memory that
+    literals in flight take across all sessions (APPEND messages, which a
+    connection holds until the command is complete).
+    """
+
+    #: The tag of the command the literal belongs to.
+    tag: str | None
+    #: The command's name as the state tables key it (``APPEND``, ``FETCH``
+    #: for UID FETCH ...).
+    command: str
+    #: The literal's announced size, in octets.
+    size: int
+    #: The command's octets so far, this literal included (see
+    #: :attr:`~mailproto.imap.codec.Fragmentizer.message_octets`).
+    command_octets: int
+    #: False for a ``{n+}`` literal (RFC 7888): its octets are already on
+    #: their way, and a refusal drops them as they arrive.
+    synchronizing: bool
 
 
 @attrs.frozen(kw_only=True)

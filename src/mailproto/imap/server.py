@@ -96,6 +96,7 @@ from mailproto.imap._events import (
     BadCommand,
     ConnectionClosed,
     IdleDone,
+    LiteralRequest,
     SaslAnswer,
     SaslQuestion,
 )
@@ -136,7 +137,14 @@ __all__ = ["DEFAULT_CAPABILITIES", "ServerConnection", "ServerEvent"]
 
 #: Everything :meth:`ServerConnection.next_event` can return besides sentinels.
 ServerEvent = (
-    C.Command | BadCommand | SaslQuestion | Authenticated | AuthFailed | IdleDone | ConnectionClosed
+    C.Command
+    | BadCommand
+    | LiteralRequest
+    | SaslQuestion
+    | Authenticated
+    | AuthFailed
+    | IdleDone
+    | ConnectionClosed
 )
 
 #: What a server built on this connection supports without extra work from
@@ -237,6 +245,7 @@ class ServerConnection:
         compress: bool = False,
         sasl_hostname: str = "localhost",
         announce_capabilities: bool = True,
+        literal_approval: int | None = None,
     ) -> None:
         #: The bounds in force.
         self.limits = limits if limits is not None else IMAPLimits()
@@ -257,6 +266,12 @@ class ServerConnection:
         #: AUTHENTICATE when the application gives no code (RFC 9051 §7.1,
         #: §6.2.2: saves the client a CAPABILITY round trip).
         self.announce_capabilities = announce_capabilities
+        #: Report a literal as :class:`LiteralRequest` and wait for
+        #: :meth:`approve_literal` / :meth:`refuse_literal` once its command's
+        #: octets reach this many (None: never ask; the limits alone decide).
+        self.literal_approval = literal_approval
+        # The announcement waiting for the application's approval.
+        self._pending_literal: LiteralAnnounced | None = None
         self._sasl_hostname = sasl_hostname
         self._session = SessionState()
         self._input = Input(self.limits, server=True)
@@ -467,6 +482,51 @@ class ServerConnection:
         self._session.mode = Mode.COMMANDS
         self.tls = True
 
+    # -- literal approval -------------------------------------------------------------
+
+    def _take_pending_literal(self) -> LiteralAnnounced:
+        announced = self._pending_literal
+        if announced is None:
+            raise LocalProtocolError("no literal waits for approval (see LiteralRequest)")
+        self._pending_literal = None
+        return announced
+
+    def approve_literal(self) -> None:
+        """Let the literal of the last :class:`LiteralRequest` come.
+
+        A synchronising literal gets its ``+`` now (RFC 9051 §7.5); the
+        octets of a non-synchronising one are read as they arrive.
+        """
+        announced = self._take_pending_literal()
+        if announced.synchronizing:
+            self._write(R.Continuation(text=_LITERAL_OK))
+
+    def refuse_literal(self, text: str, code: str | None = "UNAVAILABLE") -> None:
+        """Refuse the command of the last :class:`LiteralRequest`, unread.
+
+        A synchronising literal: the tagged ``NO`` is the whole answer, the
+        client gives the command up and never sends the octets (RFC 9051
+        §7.5).  A non-synchronising one is already on its way: the command
+        gets a tagged ``BAD`` and its octets are dropped as they arrive,
+        never kept, and the session goes on (RFC 7888 §4).  *code* is the
+        response code: ``UNAVAILABLE`` (RFC 5530: try again later) suits a
+        server that is short of memory for literals right now.  The refusal
+        does not count towards :attr:`IMAPLimits.errors`: the client did
+        nothing wrong.  ``next_event()`` then reports it as
+        :class:`BadCommand`, like every command the connection refused.
+        """
+        announced = self._take_pending_literal()
+        frag = self._input.fragmentizer
+        if announced.synchronizing:
+            frag.discard()
+            status = "NO"
+        else:
+            frag.skip()
+            status = "BAD"
+        tag = _tag_of(announced.first_line)
+        self._tagged(tag, status, text, code)
+        self._queued_event = BadCommand(tag=tag, reason=text)
+
     # -- input ----------------------------------------------------------------------
 
     def receive_data(self, data: bytes | bytearray | memoryview) -> None:
@@ -534,6 +594,13 @@ class ServerConnection:
                 return PAUSED  # the application owes the AUTHENTICATE answer
             if session.state is State.GREETING:
                 return PAUSED  # the greeting must be sent first
+            if self._pending_literal is not None:
+                if self._closed:
+                    # The client went away while the application decided.
+                    self._pending_literal = None
+                    session.state = State.LOGOUT
+                    return ConnectionClosed()
+                return PAUSED  # approve_literal() or refuse_literal() is owed
             if self._deferred is not None:
                 if self._inflight:
                     return PAUSED
@@ -630,6 +697,21 @@ class ServerConnection:
             return self._unexpected_literal(synchronizing=announced.synchronizing, skipped=False)
         refusal = self._literal_refusal(announced)
         if refusal is None:
+            threshold = self.literal_approval
+            if threshold is not None and frag.message_octets >= threshold:
+                self._pending_literal = announced
+                head = _COMMAND_HEAD.match(announced.first_line)
+                assert head is not None  # _literal_refusal matched it
+                word = head.group(2).decode("ascii").upper()
+                if word == "UID":
+                    word = (head.group(3) or b"").decode("ascii").upper()
+                return LiteralRequest(
+                    tag=_tag_of(announced.first_line),
+                    command=word if word[:1] != "X" else "EXPERIMENTAL",
+                    size=announced.size,
+                    command_octets=frag.message_octets,
+                    synchronizing=announced.synchronizing,
+                )
             if announced.synchronizing:
                 self._write(R.Continuation(text=_LITERAL_OK))
             return None
