@@ -955,6 +955,10 @@ class Relay:
             for task in late:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+        held = [e.id for e in self.queue.entries() if self.queue.held(e)]
+        if held:
+            # Notices the disk never took (Queue.hold): they end with the process.
+            log.error("stopping with %d notices never written, lost: %s", len(held), held)
         await self.sessions.close_all()
 
     def stop(self, grace: float = 5.0) -> None:
