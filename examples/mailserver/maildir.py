@@ -464,6 +464,19 @@ class MessageInfo:
     #: The Maildir base name (also a stable POP3 UIDL: unique, printable).
     key: str
 
+    @property
+    def internaldate_offset(self) -> int:
+        """The zone INTERNALDATE is given in, in minutes east of UTC.
+
+        What the client wrote in APPEND's date-time (RFC 9051 §6.3.12; a
+        COPY or MOVE keeps it), else 0: UTC.  RFC 3501 and 9051 only
+        require the instant, but a client that said ``+0200`` gets
+        ``+0200`` back.  Kept in the message's file name (a ``,Z=+0200``
+        field of the base name, as ``,S=`` keeps the size), so the index
+        format is unchanged and a rebuilt index still knows it.
+        """
+        return _offset_from_base(self.key)
+
 
 @attrs.frozen(kw_only=True)
 class Change:
@@ -557,8 +570,13 @@ def unique_token(nbytes: int) -> str:
     return f"{_unique.getrandbits(8 * nbytes):0{2 * nbytes}x}"
 
 
-def new_base_name(size: int, delivery_id: str | None = None) -> str:
-    """A unique Maildir base name (maildir(5): time, microseconds, pid, randomness, host)."""
+def new_base_name(size: int, delivery_id: str | None = None, *, offset: int = 0) -> str:
+    """A unique Maildir base name (maildir(5): time, microseconds, pid, randomness, host).
+
+    *offset* is the zone of the message's INTERNALDATE in minutes east of
+    UTC (see :attr:`MessageInfo.internaldate_offset`): kept as a ``,Z=``
+    field when not 0.
+    """
     now = time.time()
     sec = int(now)
     usec = int((now - sec) * 1_000_000)
@@ -567,7 +585,31 @@ def new_base_name(size: int, delivery_id: str | None = None) -> str:
         if not _DELIVERY_ID_RE.match(delivery_id):
             raise ValueError(f"bad delivery id {delivery_id!r}")
         base += f",I={delivery_id}"
+    if offset:
+        if not -_MAX_OFFSET < offset < _MAX_OFFSET:
+            raise ValueError(f"zone offset out of range: {offset} minutes")
+        hours, minutes = divmod(abs(offset), 60)
+        base += f",Z={'+' if offset > 0 else '-'}{hours:02d}{minutes:02d}"
     return base
+
+
+# A zone is less than a day away from UTC (what datetime.timezone accepts;
+# RFC 9051's zone is "+"/"-" 4DIGIT, hours and minutes).
+_MAX_OFFSET = 24 * 60
+_ZONE_FIELD_RE = re.compile(r",Z=([+-])([0-2][0-9])([0-5][0-9])(?:,|\Z)")
+
+
+def _offset_from_base(base: str) -> int:
+    """The ``,Z=+HHMM`` field of a base name in minutes (0 when absent or bad)."""
+    if ",Z=" not in base:  # the usual case (every delivery): no regex
+        return 0
+    m = _ZONE_FIELD_RE.search(base)
+    if m is None:
+        return 0
+    offset = int(m.group(2)) * 60 + int(m.group(3))
+    if offset >= _MAX_OFFSET:
+        return 0
+    return -offset if m.group(1) == "-" else offset
 
 
 class GroupCommit:
@@ -1414,16 +1456,18 @@ class Folder:
         delivery_id: str | None = None,
         flags: Iterable[str] = (),
         internaldate: float | None = None,
+        offset: int = 0,
     ) -> str:
         """Durably write a message into this folder; return its file name.
 
         ``tmp/`` → fsync(file) → rename into ``new/`` (or ``cur/`` with an
         info suffix when *flags* are given) → fsync(directory).  Touches no
         shared state, so it may run in a thread; call :meth:`register` with
-        the result on the event-loop thread to give it a UID.
+        the result on the event-loop thread to give it a UID.  *offset* is
+        the zone of *internaldate* (:attr:`MessageInfo.internaldate_offset`).
         """
         size = size_of(data)
-        base = new_base_name(size, delivery_id)
+        base = new_base_name(size, delivery_id, offset=offset)
         tmp = self.path / "tmp" / base
         target: Path | None = None
         try:
@@ -1510,6 +1554,7 @@ class Folder:
         delivery_id: str | None = None,
         flags: Iterable[str] = (),
         internaldate: float | None = None,
+        offset: int = 0,
         executor: concurrent.futures.Executor | None = None,
     ) -> int:
         """Store *data* and return its UID; durable when it returns.
@@ -1538,10 +1583,11 @@ class Folder:
         back into the event loop (one thread hand-over each way per message).
         A caller that is cancelled meanwhile (its client went away) does not
         stop the delivery: the message is registered all the same.
+        *offset* is the zone of *internaldate*, as for :meth:`append`.
         """
         letters = self._checked_letters(flags)
         size = size_of(data)
-        base = new_base_name(size, delivery_id)
+        base = new_base_name(size, delivery_id, offset=offset)
         uid = self.uidnext
         self.uidnext += 1
         modseq = self._next_modseq()
@@ -1655,10 +1701,13 @@ class Folder:
         flags: Iterable[str] = (),
         internaldate: float | None = None,
         delivery_id: str | None = None,
+        offset: int = 0,
     ) -> int:
         """Store a message (IMAP APPEND, or a delivery); return its UID.
 
         Durable when it returns.  Keywords in *flags* are created as needed.
+        *offset* is the zone *internaldate* was given in, minutes east of
+        UTC (:attr:`MessageInfo.internaldate_offset`).
         """
         # \Recent is the server's to set (RFC 3501 §2.3.2): ignored here.
         flags = [f for f in flags if f.lower() != "\\recent"]
@@ -1668,7 +1717,9 @@ class Folder:
             if not flag.startswith("\\"):
                 self._keyword_letter(flag, create=True)
         when = internaldate if internaldate is not None else time.time()
-        name = self.stage(data, delivery_id=delivery_id, flags=flags, internaldate=when)
+        name = self.stage(
+            data, delivery_id=delivery_id, flags=flags, internaldate=when, offset=offset
+        )
         try:
             return self.register(name, internaldate=when)
         except BaseException:
@@ -1895,7 +1946,8 @@ class Folder:
                     continue
                 src = self._filename(rec)
                 letters = dest._letters(self._info(rec).flags)
-                base = new_base_name(rec.size)
+                # The copy keeps the INTERNALDATE (RFC 9051 §6.4.7), zone included.
+                base = new_base_name(rec.size, offset=_offset_from_base(rec.base))
                 tmp = dest.path / "tmp" / base
                 try:
                     os.link(src, tmp)  # same content, no copy: files are immutable

@@ -778,6 +778,62 @@ def test_async_deliveries_are_consistent(tmp_path: Path) -> None:
     assert again.recent_count() == 30
 
 
+@pytest.mark.parametrize("offset", [120, -330, 0, 23 * 60 + 59, -(23 * 60 + 59)])
+def test_internaldate_zone_is_kept_through_copy_move_reopen_and_rebuild(
+    tmp_path: Path, offset: int
+) -> None:
+    # The zone an APPEND gave (minutes east of UTC) lives in the file name
+    # (",Z=+0200"): a copy and a move keep it, a reopened folder and an
+    # index rebuilt from the files (a lost index) still know it.
+    box = Store(tmp_path).mailbox("u")
+    when = 1_700_000_000.0
+    folder = box.folder("INBOX")
+    uid = folder.append(MSG, flags=["\\Seen"], internaldate=when, offset=offset)
+    info = folder.get(uid)
+    assert info is not None
+    assert (info.internaldate, info.internaldate_offset) == (when, offset)
+    assert (",Z=" in info.key) == (offset != 0)
+    async_uid = asyncio.run(folder.deliver(MSG, flags=["\\Seen"], internaldate=when, offset=offset))
+    async_info = folder.get(async_uid)
+    assert async_info is not None and async_info.internaldate_offset == offset
+    box.create_folder("Copies")
+    box.create_folder("Moved")
+    ((_, copied),) = folder.copy([uid], box.folder("Copies"))
+    ((_, moved),) = folder.move([async_uid], box.folder("Moved"))
+    for name, u in (("Copies", copied), ("Moved", moved)):
+        got = box.folder(name).get(u)
+        assert got is not None
+        assert (got.internaldate, got.internaldate_offset) == (when, offset)
+    reopened = Store(tmp_path).mailbox("u")
+    (info2,) = reopened.folder("INBOX").messages()
+    assert (info2.internaldate, info2.internaldate_offset) == (when, offset)
+    (reopened.folder("Copies").path / "mailproto-index").unlink()
+    rebuilt = Store(tmp_path).mailbox("u").folder("Copies")
+    (info3,) = rebuilt.messages()
+    assert (info3.internaldate, info3.internaldate_offset) == (when, offset)
+
+
+def test_zone_field_of_a_foreign_file_name_is_read_safely(tmp_path: Path) -> None:
+    # File names from other tools: only a well-formed field under a day is a zone.
+    folder = Store(tmp_path).mailbox("u").folder("INBOX")
+    names = {
+        "1.M1P1R1.host,S=5,Z=+0530": 330,
+        "2.M1P1R1.host,S=5,Z=-1000,W=7": -600,
+        "3.M1P1R1.host,S=5,Z=+2400": 0,
+        "4.M1P1R1.host,S=5,Z=+0575": 0,
+        "5.M1P1R1.host,S=5,Z=0530": 0,
+        "6.M1P1R1.host,S=5,Z=+05301": 0,
+        "7.M1P1R1.host,S=5,Z=+\u0665\u0665\u0660\u0660": 0,
+    }
+    for name in names:
+        (folder.path / "new" / name).write_bytes(b"x\r\n\r\n")
+    folder.rescan()
+    got = {m.key: m.internaldate_offset for m in folder.messages()}
+    assert got == names
+    with pytest.raises(ValueError):
+        folder.append(MSG, offset=24 * 60)
+
+
 def test_async_append_with_flags_and_internaldate(tmp_path: Path) -> None:
     folder = Store(tmp_path).mailbox("u").folder("Sent")
     when = 1_700_000_000.0
