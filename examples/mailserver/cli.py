@@ -39,6 +39,7 @@ from typing import Any, TypeVar
 
 import attrs
 
+from .budget import MemoryBudget
 from .config import (
     DEMO_CONFIG,
     PORT_NAMES,
@@ -172,6 +173,7 @@ class MailServer:
             spool=root / "spool",
             on_queued=relay.wake,
             max_connections=self.max_connections,
+            literal_budget=MemoryBudget(cfg.literal_memory),
         )
         self.sites[cfg.hostname] = site
         self.relays[cfg.hostname] = relay

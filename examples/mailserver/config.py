@@ -36,6 +36,7 @@ tables (the demo runs two domains that relay to each other)::
 
     [limits]
     max_message_size = 26214400
+    literal_memory = 268435456            # IMAP literals held at once, all sessions
 
     [[accounts]]
     address = "pepe@iesfbmoll.example"
@@ -165,6 +166,9 @@ class ServerConfig:
     relay: RelaySettings
     #: Largest accepted message (SMTP SIZE), in octets.
     max_message_size: int
+    #: Octets of IMAP literals (APPEND messages) held in memory at once, by
+    #: all IMAP sessions together (see :mod:`mailserver.budget`).
+    literal_memory: int = 256 * 1024 * 1024
     #: The accounts, aliases and lists.
     directory: Directory = attrs.field(repr=False)
 
@@ -478,10 +482,14 @@ def _server(c: _Checker, table: Mapping[str, Any], index: int) -> ServerConfig:
         if getattr(relay, name) <= 0:
             raise c.fail(f"[relay] {name} must be positive", relay_t, name)
     limits_t = c.get(table, "limits", dict, {})
-    c.unknown(limits_t, ("max_message_size",), "[limits]")
+    c.unknown(limits_t, ("max_message_size", "literal_memory"), "[limits]")
     max_size = c.get(limits_t, "max_message_size", int, 25 * 1024 * 1024)
     if max_size <= 0:
         raise c.fail("max_message_size must be positive", limits_t, "max_message_size")
+    literal_memory = c.get(limits_t, "literal_memory", int, max(256 * 1024 * 1024, max_size))
+    if literal_memory < max_size:
+        # Below it, an APPEND of the largest message could never be taken.
+        raise c.fail("literal_memory must be at least max_message_size", limits_t, "literal_memory")
     accounts: list[Account] = []
     aliases: dict[str, str] = {}
     lists: dict[str, list[str]] = {}
@@ -557,6 +565,7 @@ def _server(c: _Checker, table: Mapping[str, Any], index: int) -> ServerConfig:
         tls_key=key,
         relay=relay,
         max_message_size=max_size,
+        literal_memory=literal_memory,
         directory=directory,
     )
 

@@ -55,6 +55,7 @@ from mailproto.imap import (
     BadCommand,
     ConnectionClosed,
     IdleDone,
+    LiteralRequest,
     Mode,
     SaslAnswer,
     SaslQuestion,
@@ -120,6 +121,15 @@ CAPABILITIES = (
 #: one, a thousand silent connections would hold every slot of the
 #: listener for half an hour.  Clients log in right after the greeting.
 PREAUTH_TIMEOUT = 120.0
+#: A literal is approved against the site's :class:`~mailserver.budget.MemoryBudget`
+#: once its command holds this many octets; below it, the per-connection
+#: bounds (line length, this much) are enough.
+LITERAL_APPROVAL = 64 * 1024
+#: Seconds a client holding a literal reservation may stay silent: one that
+#: stops in the middle of a literal keeps others' APPENDs waiting, so it gets
+#: less than the 30 idle minutes of RFC 9051 §5.4 (which are for a client
+#: between commands).
+LITERAL_STALL_TIMEOUT = 120.0
 #: ``(limits, capabilities)`` per configured message size (a few sites per process).
 _SETTINGS: dict[int, tuple[IMAPLimits, tuple[str, ...]]] = {}
 
@@ -309,7 +319,12 @@ class IMAPSession:
             login_requires_tls=not site.plaintext_ok(link, False),
             compress=True,
             sasl_hostname=site.config.hostname,
+            literal_approval=LITERAL_APPROVAL,
         )
+        #: Octets of literals reserved in the site's budget for the command
+        #: being read (released once it is answered, or the session ends).
+        self.literal_held = 0
+        self._timeout_before_literal: float | None = None
         self.account: Account | None = None
         self.mailbox: Mailbox | None = None
         self.folder: Folder | None = None
@@ -359,8 +374,49 @@ class IMAPSession:
         if self._unwatch is not None:
             self._unwatch()
             self._unwatch = None
+        self._release_literals()
+
+    async def _approve(self, request: LiteralRequest) -> None:
+        """Reserve room for a literal in the site's budget, or refuse its command."""
+        if await self.site.literal_budget.reserve(request.size):
+            self.literal_held += request.size
+            if self._timeout_before_literal is None:
+                self._timeout_before_literal = self.link.idle_timeout
+                self.link.idle_timeout = min(self.link.idle_timeout, LITERAL_STALL_TIMEOUT)
+            self.conn.approve_literal()
+            return
+        # RFC 5530 UNAVAILABLE: temporary; the client may send it again.
+        # (Earlier literals of the same command are released with it.)
+        log.warning(
+            "literal of %d octets refused: %d of %d in use",
+            request.size,
+            self.site.literal_budget.in_use,
+            self.site.literal_budget.capacity,
+        )
+        self.conn.refuse_literal("Server busy, try again later", code="UNAVAILABLE")
+
+    def _release_literals(self) -> None:
+        if self.literal_held:
+            held, self.literal_held = self.literal_held, 0
+            self.site.literal_budget.release(held)
+        if self._timeout_before_literal is not None:
+            # (What the state calls for now: the command may have been a LOGIN.)
+            self.link.idle_timeout = _idle_timeout(self.site, logged_in=self.account is not None)
+            self._timeout_before_literal = None
 
     async def handle(self, event: object) -> None:
+        if isinstance(event, LiteralRequest):
+            await self._approve(event)
+            return
+        try:
+            await self._handle(event)
+        finally:
+            # Every other event ends the command whose literals were
+            # reserved (answered, refused by the connection, or the client
+            # left): the octets are no longer held.
+            self._release_literals()
+
+    async def _handle(self, event: object) -> None:
         conn = self.conn
         if isinstance(event, ConnectionClosed):
             self._closed = True
@@ -432,7 +488,7 @@ class IMAPSession:
                 mailbox.create_folder(name)
         self.account = account
         self.mailbox = mailbox
-        self.link.idle_timeout = self.site.imap_timeout  # the 30 minutes of RFC 9051 §5.4
+        self.link.idle_timeout = _idle_timeout(self.site, logged_in=True)
         self._unwatch = self.mailbox.watch(self._on_change)
 
     def _on_change(self, change: Change) -> None:
@@ -1615,6 +1671,12 @@ class _Match:
         return False
 
 
+def _idle_timeout(site: Site, *, logged_in: bool) -> float:
+    """Seconds a client between commands may stay silent: the 30 minutes of
+    RFC 9051 §5.4 once logged in, :data:`PREAUTH_TIMEOUT` before."""
+    return site.imap_timeout if logged_in else min(PREAUTH_TIMEOUT, site.imap_timeout)
+
+
 def imap_session(site: Site, *, implicit_tls: bool) -> Callable[[Link], Awaitable[None]]:
     """The coroutine serving one accepted connection on an IMAP listener."""
 
@@ -1626,7 +1688,7 @@ def imap_session(site: Site, *, implicit_tls: bool) -> Callable[[Link], Awaitabl
             session.conn,
             session,
             ssl_context=site.ssl_context,
-            idle_timeout=min(PREAUTH_TIMEOUT, site.imap_timeout),
+            idle_timeout=_idle_timeout(site, logged_in=False),
             cleanup=session.close,
         )
 

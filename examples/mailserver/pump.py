@@ -42,6 +42,7 @@ import attrs
 from mailproto import NEED_DATA, PAUSED
 from mailproto.errors import ProtocolError
 
+from .budget import MemoryBudget
 from .config import ServerConfig
 from .directory import Directory
 from .maildir import Store
@@ -217,7 +218,13 @@ class Link(asyncio.Protocol):
         if loop is None:
             loop = self._loop = asyncio.get_running_loop()
         self.deadline = loop.time() + self.idle_timeout
-        if self._timer is None:
+        timer = self._timer
+        if timer is not None and timer.when() > self.deadline + _TIMER_SLACK:
+            # The timeout was shortened (a stalled IMAP literal): the timer
+            # set for the old deadline would fire too late.
+            timer.cancel()
+            timer = self._timer = None
+        if timer is None:
             self._timer = loop.call_at(self.deadline, self._on_timer)
         waiter = self._waiter = loop.create_future()
         self._waiting_input = True
@@ -662,6 +669,9 @@ class Site:
     imap_timeout: float = 1800.0
     #: Largest number of simultaneous connections per listener.
     max_connections: int = 1000
+    #: The memory all IMAP sessions may hold in literals at once
+    #: (``[limits] literal_memory``).
+    literal_budget: MemoryBudget = attrs.field(factory=lambda: MemoryBudget(256 * 1024 * 1024))
 
     def plaintext_ok(self, link: Link, tls_active: bool) -> bool:
         """May a password cross this connection in the clear?"""
