@@ -1318,7 +1318,10 @@ class Relay:
             sender,
             results[0].text if results else "error",
         )
-        self.queue.hold("", [sender], dsn, queue_id=delivery_id)
+        try:
+            self.queue.hold("", [sender], dsn, queue_id=delivery_id)
+        except Exception:  # (a stat of the queue directory failing: nothing left to try)
+            log.exception("success DSN %s to %s lost", delivery_id, sender)
 
 
 def _orcpt(r: QueuedRecipient) -> tuple[str, str] | None:
