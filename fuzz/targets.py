@@ -219,13 +219,23 @@ def pop3_client(data: bytes) -> None:
 
 
 def _imap_answer(conn: Any, event: Any) -> None:
+    if isinstance(event, imap.LiteralRequest):
+        # Both answers, chosen by the announced size.
+        if event.size % 2:
+            conn.refuse_literal("busy")
+        else:
+            conn.approve_literal()
+        return
     tag = getattr(event, "tag", None)
     if tag is not None and type(event).__module__.endswith("commands"):
         conn.send(imap.responses.StatusResponse(tag=tag, status="OK", text="done"))
 
 
 def imap_server(data: bytes) -> None:
-    conn = imap_srv.ServerConnection(starttls=True, compress=True)
+    # Odd first bytes (the piece size) also ask the application to approve
+    # every literal of a command past 16 octets (LiteralRequest).
+    approval = 16 if data and data[0] & 1 else None
+    conn = imap_srv.ServerConnection(starttls=True, compress=True, literal_approval=approval)
     conn.send(imap.responses.StatusResponse(tag=None, status="OK", text="ready"))
     _drive(conn, data, _imap_answer)
 
