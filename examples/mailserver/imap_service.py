@@ -213,8 +213,17 @@ def _bad(tag: str, text: str) -> R.StatusResponse:
     return R.StatusResponse(tag=tag, status="BAD", text=text)
 
 
-def _date(ts: float) -> datetime.datetime:
-    return datetime.datetime.fromtimestamp(ts, datetime.timezone.utc).replace(microsecond=0)
+def _date(ts: float, offset: int = 0) -> datetime.datetime:
+    """INTERNALDATE *ts* in the zone *offset* minutes east of UTC (the APPEND's)."""
+    zone = _ZONES.get(offset)
+    if zone is None:
+        zone = datetime.timezone(datetime.timedelta(minutes=offset))
+        if len(_ZONES) < 256:  # bounded: offsets come from clients
+            _ZONES[offset] = zone
+    return datetime.datetime.fromtimestamp(ts, zone).replace(microsecond=0)
+
+
+_ZONES: dict[int, datetime.timezone] = {0: datetime.timezone.utc}
 
 
 def _folder_name(name: str) -> str:
@@ -902,9 +911,17 @@ class IMAPSession:
         uids: list[int] = []
         for message in cmd.messages:
             flags = [f for f in (message.flags or ()) if f.lower() != "\\recent"]
-            when = message.date.timestamp() if message.date is not None else None
+            when = offset = None
+            if message.date is not None:
+                # The instant, and the zone the client gave it in: INTERNALDATE
+                # is answered in that zone (RFC 9051 §2.3.3, §6.3.12).
+                when = message.date.timestamp()
+                zone = message.date.utcoffset()
+                offset = int(zone.total_seconds() // 60) if zone is not None else None
             try:
-                uids.append(folder.append(message.data, flags=flags, internaldate=when))
+                uids.append(
+                    folder.append(message.data, flags=flags, internaldate=when, offset=offset or 0)
+                )
             except (ValueError, OSError) as exc:
                 # RFC 3502 §6.3.11: "If the server fails to append any
                 # message, none of the messages are appended": take back
@@ -1246,7 +1263,11 @@ class IMAPSession:
             seq=seq,
             uid=info.uid if "UID" in names else None,
             flags=self._flags(info) if "FLAGS" in names else None,
-            internal_date=_date(info.internaldate) if "INTERNALDATE" in names else None,
+            internal_date=(
+                _date(info.internaldate, info.internaldate_offset)
+                if "INTERNALDATE" in names
+                else None
+            ),
             rfc822_size=info.size if "RFC822.SIZE" in names else None,
             envelope=env,
             body_structure=structure,
@@ -1634,7 +1655,9 @@ class _Match:
         if op == "SMALLER" and isinstance(value, int):
             return info.size < value
         if op in ("BEFORE", "ON", "SINCE") and isinstance(value, datetime.date):
-            day = _date(info.internaldate).date()
+            # The day as INTERNALDATE shows it, in its own zone (as SENT*
+            # below reads the Date field in its own).
+            day = _date(info.internaldate, info.internaldate_offset).date()
             return {"BEFORE": day < value, "ON": day == value, "SINCE": day >= value}[op]
         if op in ("SENTBEFORE", "SENTON", "SENTSINCE") and isinstance(value, datetime.date):
             sent = imf.parse_date(self.msg.headers.get("Date") or "")
