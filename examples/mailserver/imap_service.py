@@ -45,6 +45,8 @@ import re
 import unicodedata
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 
+import attrs
+
 from mailproto import imf, mime, sasl
 from mailproto.codecs import imap_utf7
 from mailproto.errors import ProtocolError
@@ -104,8 +106,7 @@ CAPABILITIES = (
     *DEFAULT_CAPABILITIES,
     # Several messages in one APPEND, all or none (RFC 3502 §6.3.11):
     # cmd_append takes back what it stored when one of them fails.  The
-    # whole command is bounded by IMAPLimits.command_size, that is one
-    # message of the largest size (APPENDLIMIT) plus a line.
+    # whole command is bounded by IMAPLimits.command_size (see _settings).
     "MULTIAPPEND",
     "CONDSTORE",
     "QRESYNC",
@@ -130,8 +131,9 @@ LITERAL_APPROVAL = 64 * 1024
 #: less than the 30 idle minutes of RFC 9051 §5.4 (which are for a client
 #: between commands).
 LITERAL_STALL_TIMEOUT = 120.0
-#: ``(limits, capabilities)`` per configured message size (a few sites per process).
-_SETTINGS: dict[int, tuple[IMAPLimits, tuple[str, ...]]] = {}
+#: ``(limits, capabilities)`` per configured message size and literal memory
+#: (a few sites per process).
+_SETTINGS: dict[tuple[int, int], tuple[IMAPLimits, tuple[str, ...]]] = {}
 
 
 def _settings(site: Site) -> tuple[IMAPLimits, tuple[str, ...]]:
@@ -142,13 +144,18 @@ def _settings(site: Site) -> tuple[IMAPLimits, tuple[str, ...]]:
     [TOOBIG]`` before any of it is sent, or, when non-synchronising, with
     ``BAD [TOOBIG]`` while its octets are dropped as they arrive, RFC 7888
     §4), and it is announced as ``APPENDLIMIT``
-    (RFC 7889) so that clients know before trying.
+    (RFC 7889) so that clients know before trying.  A whole command (all of
+    a MULTIAPPEND's messages) may take a quarter of ``literal_memory``, and
+    at least one maximal message: the site's budget bounds what all
+    sessions hold together, so one command need not be held to one message.
     """
-    size = site.config.max_message_size
-    settings = _SETTINGS.get(size)
+    size, memory = site.config.max_message_size, site.config.literal_memory
+    settings = _SETTINGS.get((size, memory))
     if settings is None:
-        settings = _SETTINGS[size] = (
-            IMAPLimits(literal_size=size),
+        limits = IMAPLimits(literal_size=size)
+        limits = attrs.evolve(limits, command_size=max(limits.command_size, memory // 4))
+        settings = _SETTINGS[(size, memory)] = (
+            limits,
             (*CAPABILITIES, f"APPENDLIMIT={size}"),
         )
     return settings
@@ -387,7 +394,11 @@ class IMAPSession:
 
     async def _approve(self, request: LiteralRequest) -> None:
         """Reserve room for a literal in the site's budget, or refuse its command."""
-        if await self.site.literal_budget.reserve(request.size):
+        # A later literal of a command that already holds room (MULTIAPPEND)
+        # does not wait: two such commands waiting for each other's room
+        # would both hold theirs until the wait ran out.
+        wait = 0.0 if self.literal_held else None
+        if await self.site.literal_budget.reserve(request.size, wait):
             self.literal_held += request.size
             if self._timeout_before_literal is None:
                 self._timeout_before_literal = self.link.idle_timeout

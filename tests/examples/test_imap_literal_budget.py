@@ -207,24 +207,35 @@ def test_a_stalled_literal_is_timed_out_sooner_than_an_idle_client(
         stalled.close()
 
 
-def test_a_multiappend_reserves_each_message_and_releases_all(server: ServerThread) -> None:
-    _budget(server).wait = 0.5  # type: ignore[attr-defined]
-    s = _login(server)
+def test_a_later_literal_that_does_not_fit_refuses_its_command_at_once(
+    server: ServerThread,
+) -> None:
+    # A MULTIAPPEND already holding room for its first message does not wait
+    # for room for the next (two such commands would wait for each other):
+    # the command is refused at once, and everything it held is released.
+    holder, multi = _login(server), _login(server, PEPE)
     try:
-        # Two messages of 60,000 octets fit (120,000); a third does not, so
-        # the command is refused at it, and the room of all three is free.
-        small = _message("budget-multi")[: 60_000 - 2] + b"\r\n"
-        s.sendall(b"m APPEND INBOX {%d}\r\n" % len(small))
-        assert recv_until(s, b"\r\n").startswith(b"+")
-        s.sendall(small + b" {%d}\r\n" % len(small))
-        assert recv_until(s, b"\r\n").startswith(b"+")
-        s.sendall(small + b" {%d}\r\n" % len(small))
-        answer = recv_until(s, b"\r\n")
-        assert answer.startswith(b"m NO"), answer
+        held = _message("budget-multi-holder")[: 70_000 - 2] + b"\r\n"
+        holder.sendall(b"a APPEND INBOX {%d}\r\n" % len(held))
+        assert recv_until(holder, b"\r\n").startswith(b"+")
+        assert wait_for(lambda: _in_use(server) == 70_000)
+        first = _message("budget-multi")[: 70_000 - 2] + b"\r\n"
+        multi.sendall(b"m APPEND INBOX {%d}\r\n" % len(first))
+        assert recv_until(multi, b"\r\n").startswith(b"+")  # 140,000 of 150,000
+        started = time.monotonic()
+        multi.sendall(first + b" {20000}\r\n")  # 160,000: no room
+        answer = recv_until(multi, b"\r\n")
+        assert answer == b"m NO [UNAVAILABLE] Server busy, try again later\r\n"
+        assert time.monotonic() - started < 5  # not the budget's 30 s wait
+        assert wait_for(lambda: _in_use(server) == 70_000)
+        holder.sendall(held + b"\r\n")
+        assert b"a OK" in recv_until(holder, b"a OK")
     finally:
-        s.close()
+        holder.close()
+        multi.close()
     # All or none (RFC 3502): nothing of the refused command is stored.
-    assert _count(server, b"Subject: budget-multi") == 0
+    assert _count(server, b"Subject: budget-multi", PEPE) == 0
+    assert _count(server, b"Subject: budget-multi-holder") == 1
 
 
 def test_literal_memory_below_the_message_size_is_a_config_error() -> None:

@@ -13,11 +13,19 @@ import imaplib
 import re
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.examples.fault_support import leftovers
-from tests.examples.test_e2e_support import ANA, PASSWORDS, A, ServerThread, recv_until
+from tests.examples.test_e2e_support import (
+    ANA,
+    PASSWORDS,
+    A,
+    ServerThread,
+    demo_config,
+    recv_until,
+)
 
 #: (flags, date or None, message) per message of one APPEND.
 Message = tuple[str, str | None, bytes]
@@ -178,27 +186,37 @@ def test_a_missing_mailbox_is_trycreate(server: ServerThread, sock: socket.socke
     assert b"a NO [TRYCREATE]" in answer
 
 
-def test_a_multiappend_larger_than_appendlimit_is_refused_before_its_octets(
-    server: ServerThread, sock: socket.socket
-) -> None:
-    # The whole command is bounded (IMAPLimits.command_size: APPENDLIMIT and a
-    # 64 KiB line): the literal that would pass it is refused when announced,
-    # before the client sends it, and nothing of the command is stored.
-    assert server.server is not None
-    limit = server.server.sites[A].config.max_message_size
-    sock.sendall(b"c CREATE Big\r\n")
-    assert b"c OK" in _read_tagged(sock, b"c")
-    first = _message("first", b"y" * 70_000 + b"\r\n")
-    answer = multiappend(
-        sock,
-        "a",
-        "Big",
-        [("", None, first), ("", None, b"x" * (limit - 1000))],
+def test_a_multiappend_may_pass_one_maximal_message_up_to_its_bound(tmp_path: Path) -> None:
+    # The whole command is bounded (IMAPLimits.command_size): a quarter of
+    # the site's literal memory, and at least one maximal message with its
+    # line.  Here 1,000,000 // 4 = 250,000: three messages of 80,000 octets
+    # (more than one maximal message of 100,000) go in one command; a
+    # fourth would pass the bound, so it is refused when announced, before
+    # the client sends it, and nothing of that command is stored.
+    text, _ = demo_config(
+        extra=lambda t: t.replace(
+            "[server.ports]",
+            "[server.limits]\nmax_message_size = 100000\nliteral_memory = 1000000\n\n"
+            "[server.ports]",
+            1,
+        )
     )
-    assert re.match(rb"a NO \[TOOBIG\]", answer), answer
-    assert _stored(server, "Big") == []
-    sock.sendall(b"n NOOP\r\n")
-    assert b"n OK" in _read_tagged(sock, b"n")
+    with ServerThread(text, tmp_path) as server:
+        s = raw_session(server)
+        try:
+            s.sendall(b"c CREATE Big\r\nd CREATE Bigger\r\n")
+            assert b"d OK" in _read_tagged(s, b"d")
+            messages = [("", None, _message(f"big {i}", b"y" * 79_900 + b"\r\n")) for i in range(4)]
+            answer = multiappend(s, "a", "Big", messages[:3])
+            assert b"a OK" in answer, answer
+            answer = multiappend(s, "b", "Bigger", messages)
+            assert re.match(rb"b NO \[TOOBIG\]", answer), answer
+            s.sendall(b"n NOOP\r\n")
+            assert b"n OK" in _read_tagged(s, b"n")
+        finally:
+            s.close()
+        assert [m[3] for m in _stored(server, "Big")] == [m[2] for m in messages[:3]]
+        assert _stored(server, "Bigger") == []
 
 
 def test_the_selected_mailbox_sees_every_message(server: ServerThread, sock: socket.socket) -> None:
