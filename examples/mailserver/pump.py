@@ -95,6 +95,8 @@ class Link(asyncio.Protocol):
         self.on_input: Callable[[bytes], bool] | None = None
         #: The server is shutting down: end the session at the next read.
         self.stopping = False
+        #: The peer stopped reading what the server wrote (see :meth:`drain`).
+        self.stalled = False
 
     # -- asyncio.Protocol -------------------------------------------------------------
 
@@ -262,14 +264,35 @@ class Link(asyncio.Protocol):
         return self._writing_paused
 
     async def drain(self) -> None:
-        """Wait while the transport's write buffer is above its high-water mark."""
+        """Wait while the transport's write buffer is above its high-water mark.
+
+        A slow reader is not idle: the wait goes on as long as the buffer
+        keeps shrinking.  A peer that reads nothing at all for
+        :attr:`idle_timeout` seconds is cut off (:attr:`stalled`; the
+        transport is aborted, its buffer dropped): otherwise a client that
+        asks for a large response (RETR, FETCH) or pipelines commands and
+        never reads would hold its session, and the memory of its
+        responses, for ever — no idle timer runs while the server writes.
+        Postfix's ``smtpd_timeout`` and Dovecot's output timeout do the
+        same.
+        """
+        loop = asyncio.get_running_loop()
         while self._writing_paused and not self._lost:
-            loop = asyncio.get_running_loop()
+            transport = self.transport
+            assert transport is not None
+            before = transport.get_write_buffer_size()
             waiter = self._waiter = loop.create_future()
             try:
-                await waiter
+                await asyncio.wait({waiter}, timeout=self.idle_timeout)
             finally:
                 self._waiter = None
+            if waiter.done() or not self._writing_paused or self._lost:
+                continue
+            if transport.get_write_buffer_size() < before:
+                continue  # it reads, slowly
+            self.stalled = True
+            transport.abort()
+            return
 
     async def write(self, data: bytes) -> None:
         """Write *data*, waiting while the transport's buffer is full."""

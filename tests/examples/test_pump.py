@@ -29,6 +29,9 @@ class FakeTransport(asyncio.Transport):
         self.writes: list[bytes] = []
         self.closed = False
         self.reading_paused = False
+        #: What get_write_buffer_size() says (a test moves it).
+        self.buffered = 0
+        self.aborted = False
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         self.writes.append(bytes(data))
@@ -42,7 +45,11 @@ class FakeTransport(asyncio.Transport):
             asyncio.get_running_loop().call_soon(self.link.connection_lost, None)
 
     def abort(self) -> None:
+        self.aborted = True
         self.close()
+
+    def get_write_buffer_size(self) -> int:
+        return self.buffered
 
     def pause_reading(self) -> None:
         self.reading_paused = True
@@ -341,14 +348,33 @@ def test_waiting_to_write_is_not_idleness() -> None:
         await link.wait()  # arms the idle timer
         assert link.take() == b"NOOP\r\n"
         link.pause_writing()  # the client reads slowly
+        transport.buffered = 1_000_000
         writer = loop.create_task(link.write(b"x" * 100))
-        await asyncio.sleep(0.3)  # the timer fires meanwhile
-        assert not writer.done()
+        for _ in range(6):  # 0.3 s, three idle timeouts, reading all along
+            await asyncio.sleep(0.05)
+            transport.buffered -= 10_000
+        assert not writer.done() and not transport.aborted
         link.resume_writing()
         await asyncio.wait_for(writer, 1)
-        assert not link.timed_out
+        assert not link.timed_out and not link.stalled
         # ... but a wait for input afterwards does time out.
         await asyncio.wait_for(link.wait(), 1)
         assert link.timed_out
+
+    asyncio.run(main())
+
+
+def test_a_peer_that_stops_reading_is_cut_off_after_the_idle_timeout() -> None:
+    async def main() -> None:
+        session = Session()
+        link, transport, task = await start(session, idle_timeout=0.2)
+        transport.buffered = 5_000_000  # a large response, never read
+        link.pause_writing()
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        link.data_received(b"NOOP\r\n")
+        await asyncio.wait_for(task, 5)  # the session ends
+        assert 0.15 <= loop.time() - t0 < 2
+        assert transport.aborted and link.stalled
 
     asyncio.run(main())

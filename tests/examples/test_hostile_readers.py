@@ -1,0 +1,116 @@
+"""Clients that ask for a large response and never read it.
+
+While the server writes, no idle timer runs (a slow reader is not idle), so
+before, a client that sent RETR or FETCH for a large message and then read
+nothing held its session — a POP3 maildrop lock, a listener slot, the
+response's memory — for as long as it kept the connection open.  Now a
+peer that reads nothing for the protocol's idle timeout is cut off
+(``Link.drain``), its session ends and what it held is released.  The
+timeouts are shortened to a second here; the client's receive buffer is
+made small so that the server's kernel buffer fills quickly.
+"""
+
+from __future__ import annotations
+
+import poplib
+import smtplib
+import socket
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from mailserver.cli import EVENT_LOOPS
+from tests.examples.test_e2e_support import PASSWORDS, A, ServerThread, demo_config, recv_until
+
+PEPE = "pepe@iesfbmoll.example"
+#: Larger than the kernel's socket buffers on both sides (tcp_wmem's 4 MiB).
+BIG = 12 * 1024 * 1024
+TIMEOUT = 1.0
+
+
+@pytest.fixture(scope="module", params=EVENT_LOOPS)
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerThread]:
+    text, _ = demo_config()
+    with ServerThread(text, tmp_path_factory.mktemp("readers"), event_loop=request.param) as s:
+        assert s.server is not None
+        site = s.server.sites[A]
+        # Site is frozen (sessions share it); the timeouts are read when a
+        # session starts (POP3) or logs in (IMAP), so this shortens them for
+        # every session of this module.
+        object.__setattr__(site, "pop3_timeout", TIMEOUT)
+        object.__setattr__(site, "imap_timeout", TIMEOUT)
+        body = b"".join(b"line %08d of a large message\r\n" % i for i in range(BIG // 32))
+        with smtplib.SMTP("127.0.0.1", s.port(A, "smtp"), timeout=30) as c:
+            c.sendmail("x@example.org", [PEPE], b"Subject: big\r\n\r\n" + body)
+        yield s
+
+
+def _stingy_socket(port: int) -> socket.socket:
+    """A connection whose receive buffer is as small as the kernel allows."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.settimeout(20)
+    s.connect(("127.0.0.1", port))
+    return s
+
+
+def _cut_off(s: socket.socket, within: float) -> bool:
+    """True when the server closes *s* within *within* seconds (we read only now)."""
+    deadline = time.monotonic() + within
+    s.settimeout(within)
+    try:
+        while time.monotonic() < deadline:
+            # The server aborted: the data it had not sent is gone, and what
+            # the kernel still holds for us ends in a reset or an EOF.
+            if not s.recv(1 << 20):
+                return True
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+    return False
+
+
+def test_pop3_retr_never_read_is_cut_off_and_the_maildrop_is_free(server: ServerThread) -> None:
+    s = _stingy_socket(server.port(A, "pop3"))
+    try:
+        recv_until(s, b"\r\n")
+        s.sendall(f"USER {PEPE}\r\n".encode())
+        assert recv_until(s, b"\r\n").startswith(b"+OK")
+        s.sendall(f"PASS {PASSWORDS[PEPE]}\r\n".encode())
+        assert recv_until(s, b"\r\n").startswith(b"+OK")  # the maildrop is locked
+        s.sendall(b"RETR 1\r\n")
+        time.sleep(TIMEOUT * 3)  # read nothing meanwhile
+        # The lock of the stalled session is released: a new one logs in.
+        p = poplib.POP3("127.0.0.1", server.port(A, "pop3"), timeout=10)
+        try:
+            p.user(PEPE)
+            assert p.pass_(PASSWORDS[PEPE]).startswith(b"+OK")
+            assert p.stat()[0] >= 1
+        finally:
+            p.quit()
+        assert _cut_off(s, 5)
+    finally:
+        s.close()
+
+
+def test_imap_fetch_never_read_is_cut_off(server: ServerThread) -> None:
+    s = _stingy_socket(server.port(A, "imap"))
+    try:
+        recv_until(s, b"\r\n")
+        s.sendall(f'l LOGIN {PEPE} "{PASSWORDS[PEPE]}"\r\ns SELECT INBOX\r\n'.encode())
+        recv_until(s, b"s OK")
+        s.sendall(b"f FETCH 1 BODY.PEEK[]\r\n")
+        time.sleep(TIMEOUT * 3)
+        assert _cut_off(s, 5)
+    finally:
+        s.close()
+    # And the server serves the next client.
+    t = socket.create_connection(("127.0.0.1", server.port(A, "imap")), timeout=10)
+    try:
+        assert recv_until(t, b"\r\n").startswith(b"* OK")
+    finally:
+        t.close()
