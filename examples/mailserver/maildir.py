@@ -109,6 +109,7 @@ import unicodedata
 import weakref
 from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import attrs
 
@@ -1378,6 +1379,15 @@ class Folder:
         """The message's bytes, exactly as stored.  KeyError when expunged."""
         return self.file_path(uid).read_bytes()
 
+    def open(self, uid: int) -> BinaryIO:
+        """The message's file, open for reading.  KeyError when expunged.
+
+        The open file stays readable whatever happens to its name later (a
+        flag change renames it, an expunge unlinks it), so a reader can
+        stream it without holding it all in memory.
+        """
+        return open(self.file_path(uid), "rb")
+
     def has_delivery(self, delivery_id: str) -> bool:
         """True when a message delivered with *delivery_id* is in this folder."""
         return delivery_id in self._delivery_ids
@@ -2019,6 +2029,10 @@ class Pop3Lock:
     def read(self, index: int) -> bytes:
         """Message *index* (0-based) of the snapshot.  KeyError if gone."""
         return self.folder.read(self.messages[index].uid)
+
+    def open(self, index: int) -> BinaryIO:
+        """Message *index* (0-based) of the snapshot as an open file.  KeyError if gone."""
+        return self.folder.open(self.messages[index].uid)
 
     def commit(self, deleted: Iterable[int]) -> list[int]:
         """Expunge the snapshot messages at 0-based *deleted* positions; release."""

@@ -43,6 +43,7 @@ deletions at QUIT.
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 from collections.abc import Awaitable, Callable
 
@@ -53,6 +54,8 @@ from .directory import Account
 from .maildir import MailboxLocked, Pop3Lock
 from .pump import Link, Site, pump_session
 from .smtp_service import answer_sasl
+
+log = logging.getLogger("mailserver.pop3")
 
 __all__ = ["BUSY", "POP3Session", "pop3_session"]
 
@@ -197,18 +200,36 @@ class POP3Session:
         )
 
     async def _send_message(self, msg: int) -> None:
+        """Stream message *msg* from its file, :data:`PIECE` octets at a time.
+
+        Never the whole message in memory: each piece is written (waiting
+        while the client's side of the connection is full) before the next
+        is read, so a RETR of a large message costs a piece and the
+        transport's buffer, however slowly the client reads.
+        """
         conn = self.conn
         assert self.lock is not None
         try:
-            data = self.lock.read(msg - 1)
+            file = self.lock.open(msg - 1)
         except (KeyError, OSError):
-            # Expunged by an IMAP client since the listing: send nothing but
-            # the terminator would lie; RFC 1939 lets us fail the command.
-            data = b""
-        for i in range(0, len(data), PIECE):
-            conn.send(pop3.MessageData(data=data[i : i + PIECE]))
-            if not conn.wants_message_data:
-                break
+            # Expunged by an IMAP client since the listing: the message is
+            # answered empty (RFC 1939 gives no better way to fail it).
+            conn.send(pop3.MessageEnd())
+            return
+        with file:
+            try:
+                piece = file.read(PIECE)
+                while piece and conn.wants_message_data:
+                    conn.send(pop3.MessageData(data=piece))
+                    piece = file.read(PIECE)
+                    if piece:  # more to come: let the client take this first
+                        await self.link.write(conn.data_to_send())
+            except OSError:
+                # The disk failed in the middle: the terminator would pass
+                # off a truncated message as whole; drop the connection.
+                log.exception("%s: RETR %d failed while reading", self.lock.folder.path, msg)
+                self.link.abort()
+                return
         conn.send(pop3.MessageEnd())
 
     def _release(self) -> None:

@@ -114,3 +114,48 @@ def test_imap_fetch_never_read_is_cut_off(server: ServerThread) -> None:
         assert recv_until(t, b"\r\n").startswith(b"* OK")
     finally:
         t.close()
+
+
+def test_pop3_retr_streams_the_message_from_its_file(server: ServerThread) -> None:
+    """A RETR holds a piece of the message at a time, not all of it (twice over,
+    as the whole file and then the dot-stuffed answer, before)."""
+    import hashlib
+    import tracemalloc
+
+    [stored] = [m for m in server.messages(A, PEPE) if b"Subject: big" in m]
+    s = socket.create_connection(("127.0.0.1", server.port(A, "pop3")), timeout=20)
+    try:
+        recv_until(s, b"\r\n")
+        s.sendall(f"USER {PEPE}\r\n".encode())
+        assert recv_until(s, b"\r\n").startswith(b"+OK")
+        s.sendall(f"PASS {PASSWORDS[PEPE]}\r\n".encode())
+        assert recv_until(s, b"\r\n").startswith(b"+OK")
+        digest, tail, size = hashlib.sha256(), b"", 0
+        tracemalloc.start()
+        try:
+            s.sendall(b"RETR 1\r\n")
+            first = recv_until(s, b"\r\n")
+            assert first.startswith(b"+OK")
+            pending = first.split(b"\r\n", 1)[1]
+            while True:
+                data = tail + pending
+                if data.endswith(b"\r\n.\r\n"):
+                    data = data[:-3]  # the terminator (no line of this message starts with ".")
+                    digest.update(data)
+                    size += len(data)
+                    break
+                # Keep the last octets back: the terminator may span two reads.
+                tail, ready = data[-4:], data[:-4]
+                digest.update(ready)
+                size += len(ready)
+                pending = s.recv(65536)
+                assert pending, "closed before the terminator"
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        s.sendall(b"QUIT\r\n")
+    finally:
+        s.close()
+    assert size == len(stored) and digest.digest() == hashlib.sha256(stored).digest()
+    # 12 MiB went by; the server (and this client) held a few pieces at most.
+    assert peak < 4 * 1024 * 1024, peak
