@@ -167,3 +167,45 @@ def test_uidls_survive_a_restart(server: ServerThread) -> None:
     again = ServerThread(server.config_text, server.data_dir)
     with again:
         assert listing(again) == before
+
+
+def test_retr_whose_read_fails_midway_drops_the_connection_without_a_terminator(
+    server: ServerThread, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RETR streams the file: a read error after the first piece was sent must
+    not end the answer with "." (a truncated message passed off as whole)."""
+    import io
+
+    import mailserver.maildir as maildir
+
+    body = b"".join(b"line %06d\r\n" % i for i in range(20_000))  # 240 KB: several pieces
+    with smtplib.SMTP("127.0.0.1", server.port(A, "smtp"), timeout=20) as client:
+        client.sendmail("x@remote.example", [PEPE], b"Subject: midway\r\n\r\n" + body)
+
+    class FailingSecondRead(io.BufferedReader):
+        reads = 0
+
+        def read(self, size: int | None = -1) -> bytes:
+            FailingSecondRead.reads += 1
+            if FailingSecondRead.reads == 2:
+                raise OSError(5, "Input/output error")
+            return super().read(size)
+
+    real_open = maildir.Folder.open
+
+    def failing_open(self: maildir.Folder, uid: int) -> io.BufferedReader:
+        raw = real_open(self, uid)
+        return FailingSecondRead(raw.detach())  # type: ignore[arg-type]
+
+    pop = login(server)
+    try:
+        count = len(pop.list()[1])
+        monkeypatch.setattr(maildir.Folder, "open", failing_open)
+        with pytest.raises((poplib.error_proto, OSError, EOFError)):
+            pop.retr(count)
+    finally:
+        pop.close()
+    monkeypatch.undo()
+    # Nothing was lost: the next session retrieves every message whole.
+    ids = listing(server)
+    assert len(ids) == count
