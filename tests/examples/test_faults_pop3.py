@@ -160,15 +160,6 @@ def test_lock_file_failure_is_sys_temp_and_not_sticky(server: ServerThread) -> N
     assert len(listing(server)) == on_disk(server)
 
 
-def test_uidls_survive_a_restart(server: ServerThread) -> None:
-    before = listing(server)
-    assert before
-    server.stop()
-    again = ServerThread(server.config_text, server.data_dir)
-    with again:
-        assert listing(again) == before
-
-
 def test_retr_whose_read_fails_midway_drops_the_connection_without_a_terminator(
     server: ServerThread, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -194,8 +185,9 @@ def test_retr_whose_read_fails_midway_drops_the_connection_without_a_terminator(
     real_open = maildir.Folder.open
 
     def failing_open(self: maildir.Folder, uid: int) -> io.BufferedReader:
-        raw = real_open(self, uid)
-        return FailingSecondRead(raw.detach())  # type: ignore[arg-type]
+        opened = real_open(self, uid)
+        assert isinstance(opened, io.BufferedReader)
+        return FailingSecondRead(opened.detach())
 
     pop = login(server)
     try:
@@ -209,3 +201,12 @@ def test_retr_whose_read_fails_midway_drops_the_connection_without_a_terminator(
     # Nothing was lost: the next session retrieves every message whole.
     ids = listing(server)
     assert len(ids) == count
+
+
+def test_uidls_survive_a_restart(server: ServerThread) -> None:
+    before = listing(server)
+    assert before
+    server.stop()
+    again = ServerThread(server.config_text, server.data_dir)
+    with again:
+        assert listing(again) == before
