@@ -1200,7 +1200,9 @@ class IMAPSession:
                 continue  # expunged meanwhile (by POP3 or another process)
             self.conn.send(response)
             sent += 1
-            if sent % FLUSH_EVERY == 0:
+            # Every FLUSH_EVERY messages, and after any large one: a FETCH of
+            # sixteen 25 MiB messages must not hold all of them at once.
+            if sent % FLUSH_EVERY == 0 or (source is True and info.size >= WRITE_SIZE):
                 # Stream a big FETCH instead of building all of it in memory
                 # (and let the client start reading while we work), in
                 # writes of at least WRITE_SIZE octets (fewer system calls).

@@ -98,7 +98,7 @@ class Output:
     __slots__ = ("_parts", "_ready", "deflater")
 
     def __init__(self) -> None:
-        self._parts: list[bytes] = []
+        self._parts: list[bytes | memoryview] = []
         # Bytes already in wire form (queued before compression started).
         self._ready = b""
         #: The deflater once COMPRESS is active, else None.
@@ -106,6 +106,11 @@ class Output:
 
     def write(self, data: bytes) -> None:
         self._parts.append(data)
+
+    def extend(self, pieces: list[bytes | memoryview]) -> None:
+        """Queue *pieces* in order, unjoined: a large literal is copied only
+        once, by :meth:`take`."""
+        self._parts.extend(pieces)
 
     def start_compression(self) -> None:
         """Compress everything written from now on."""
@@ -117,7 +122,8 @@ class Output:
         return bool(self._parts) or bool(self._ready)
 
     def take(self) -> bytes:
-        data = b"".join(self._parts)
+        parts = self._parts
+        data = parts[0] if len(parts) == 1 and parts[0].__class__ is bytes else b"".join(parts)
         self._parts = []
         if self.deflater is not None:
             data = self.deflater.compress(data)

@@ -339,7 +339,7 @@ class ServerConnection:
     def _write(self, response: R.Response) -> None:
         writer = Writer(literal_mode="server", utf8=self._utf8)
         write_response(writer, response)
-        self._output.write(writer.finish_bytes())
+        self._output.extend(writer.finish_chunks())
 
     def _tagged(self, tag: str | None, status: str, text: str, code: str | None = None) -> None:
         self._write(
