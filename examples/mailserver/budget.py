@@ -1,5 +1,9 @@
 """A bound on memory that sessions share: the IMAP literals in flight.
 
+Both directions: APPEND messages being received (below) and the answers of
+FETCHes of large messages being sent (``IMAPSession.cmd_fetch`` reserves a
+message's file and answer until the client's side has taken them).
+
 An IMAP connection holds a command's literals until the command is complete
 (an APPEND's message, every message of a MULTIAPPEND), and
 :attr:`~mailproto.limits.IMAPLimits.command_size` bounds that per

@@ -166,8 +166,9 @@ class ServerConfig:
     relay: RelaySettings
     #: Largest accepted message (SMTP SIZE), in octets.
     max_message_size: int
-    #: Octets of IMAP literals (APPEND messages) held in memory at once, by
-    #: all IMAP sessions together (see :mod:`mailserver.budget`).
+    #: Octets of IMAP literals (APPEND messages received, large FETCH answers
+    #: sent) held in memory at once, by all IMAP sessions together (see
+    #: :mod:`mailserver.budget`).
     literal_memory: int = 256 * 1024 * 1024
     #: The accounts, aliases and lists.
     directory: Directory = attrs.field(repr=False)

@@ -1172,47 +1172,66 @@ class IMAPSession:
         pending: list[bytes] = []
         pending_size = 0
         sent = 0
+        budget = self.site.literal_budget
         for seq, uid in targets:
             info = folder.get(uid)
             if info is None:
                 continue
             if cmd.changed_since is not None and info.modseq <= cmd.changed_since:
                 continue
-            names_now = names
-            if sets_seen and "\\Seen" not in info.flags:
-                try:
-                    folder.store_flags([uid], ["\\Seen"], "add")
-                except OSError:
-                    # The disk refuses the rename that sets \Seen (full,
-                    # failing): serve the data all the same — a user on a
-                    # full disk must still read mail, to delete some — with
-                    # the flags as they stay (store_flags left memory as the
-                    # file says); no more tries in this FETCH.
-                    log.warning("%s: cannot set \\Seen", folder.path, exc_info=True)
-                    sets_seen = False
-                else:
-                    self._flag_changes.discard(uid)
-                    names_now = names | {"FLAGS"}
-                    info = folder.get(uid) or info
-            try:
-                response = self._fetch_one(folder, where, seq, info, names_now, items, source)
-            except (KeyError, FileNotFoundError):
-                continue  # expunged meanwhile (by POP3 or another process)
-            self.conn.send(response)
-            sent += 1
-            # Every FLUSH_EVERY messages, and after any large one: a FETCH of
-            # sixteen 25 MiB messages must not hold all of them at once.
-            if sent % FLUSH_EVERY == 0 or (source is True and info.size >= WRITE_SIZE):
-                # Stream a big FETCH instead of building all of it in memory
-                # (and let the client start reading while we work), in
-                # writes of at least WRITE_SIZE octets (fewer system calls).
-                data = self.conn.data_to_send()
-                pending.append(data)
-                pending_size += len(data)
-                if pending_size >= WRITE_SIZE:
+            # A large message's file and its answer are held until the
+            # client's side of the connection has taken them: counted in the
+            # site's budget, as APPEND literals are, so that many clients
+            # fetching large messages (or reading them slowly) cannot make
+            # the server hold all of them at once.
+            held = 0
+            if source is True and info.size >= LITERAL_APPROVAL:
+                if pending:
                     await self.link.write(b"".join(pending))
                     pending.clear()
                     pending_size = 0
+                held = min(2 * info.size, budget.capacity)
+                if not await budget.reserve(held):
+                    self.conn.send(_no(cmd.tag, "Server busy, try again later", "UNAVAILABLE"))
+                    return
+            try:
+                names_now = names
+                if sets_seen and "\\Seen" not in info.flags:
+                    try:
+                        folder.store_flags([uid], ["\\Seen"], "add")
+                    except OSError:
+                        # The disk refuses the rename that sets \Seen (full,
+                        # failing): serve the data all the same — a user on
+                        # a full disk must still read mail, to delete some —
+                        # with the flags as they stay (store_flags left
+                        # memory as the file says); no more tries here.
+                        log.warning("%s: cannot set \\Seen", folder.path, exc_info=True)
+                        sets_seen = False
+                    else:
+                        self._flag_changes.discard(uid)
+                        names_now = names | {"FLAGS"}
+                        info = folder.get(uid) or info
+                try:
+                    response = self._fetch_one(folder, where, seq, info, names_now, items, source)
+                except (KeyError, FileNotFoundError):
+                    continue  # expunged meanwhile (by POP3 or another process)
+                self.conn.send(response)
+                sent += 1
+                # Every FLUSH_EVERY messages, and after a large one (held):
+                # stream a big FETCH instead of building all of it in memory
+                # (and let the client start reading while we work), in
+                # writes of at least WRITE_SIZE octets (fewer system calls).
+                if held or sent % FLUSH_EVERY == 0:
+                    data = self.conn.data_to_send()
+                    pending.append(data)
+                    pending_size += len(data)
+                    if held or pending_size >= WRITE_SIZE:
+                        await self.link.write(b"".join(pending))
+                        pending.clear()
+                        pending_size = 0
+            finally:
+                if held:
+                    budget.release(held)
         if pending:
             await self.link.write(b"".join(pending))
         self._send_updates(expunge_allowed=cmd.uid)

@@ -238,6 +238,42 @@ def test_a_later_literal_that_does_not_fit_refuses_its_command_at_once(
     assert _count(server, b"Subject: budget-multi-holder") == 1
 
 
+def test_a_large_fetch_waits_for_room_and_is_refused_when_none_comes(
+    server: ServerThread,
+) -> None:
+    # A large message's file and answer count in the same budget: with an
+    # APPEND holding 90,000 of 150,000 octets, FETCHing a 90,000-octet
+    # message (180,000 held, capped at the capacity) must wait for room.
+    deliverer = _login(server)
+    try:
+        deliverer.sendall(b"a APPEND INBOX {%d}\r\n" % SIZE)
+        assert recv_until(deliverer, b"\r\n").startswith(b"+")
+        deliverer.sendall(_message("budget-fetched") + b"\r\n")
+        assert b"a OK" in recv_until(deliverer, b"a OK")
+    finally:
+        deliverer.close()
+    _budget(server).wait = 0.5  # type: ignore[attr-defined]
+    holder, reader = _login(server, PEPE), _login(server)
+    try:
+        reader.sendall(b"s SELECT INBOX\r\n")
+        recv_until(reader, b"s OK")
+        holder.sendall(b"h APPEND INBOX {%d}\r\n" % SIZE)
+        assert recv_until(holder, b"\r\n").startswith(b"+")
+        assert wait_for(lambda: _in_use(server) == SIZE)
+        reader.sendall(b"f UID FETCH 1:* (UID BODY.PEEK[])\r\n")
+        answer = recv_until(reader, b"f NO")
+        assert b"f NO [UNAVAILABLE] Server busy, try again later\r\n" in answer
+        holder.sendall(_message("budget-fetch-holder") + b"\r\n")
+        assert b"h OK" in recv_until(holder, b"h OK")
+        # Room again: the same FETCH goes through, the whole message in it.
+        reader.sendall(b"g UID FETCH 1:* (UID BODY.PEEK[])\r\n")
+        answer = recv_until(reader, b"g OK")
+        assert b"Subject: budget-fetched" in answer and b"g OK FETCH completed" in answer
+    finally:
+        holder.close()
+        reader.close()
+
+
 def test_literal_memory_below_the_message_size_is_a_config_error() -> None:
     from mailserver.config import ConfigError, parse_config
 

@@ -206,7 +206,9 @@ def test_a_multiappend_may_pass_one_maximal_message_up_to_its_bound(tmp_path: Pa
         try:
             s.sendall(b"c CREATE Big\r\nd CREATE Bigger\r\n")
             assert b"d OK" in _read_tagged(s, b"d")
-            messages = [("", None, _message(f"big {i}", b"y" * 79_900 + b"\r\n")) for i in range(4)]
+            messages: list[Message] = [
+                ("", None, _message(f"big {i}", b"y" * 79_900 + b"\r\n")) for i in range(4)
+            ]
             answer = multiappend(s, "a", "Big", messages[:3])
             assert b"a OK" in answer, answer
             answer = multiappend(s, "b", "Bigger", messages)
