@@ -277,22 +277,28 @@ class Link(asyncio.Protocol):
         same.
         """
         loop = asyncio.get_running_loop()
+        # The least the buffer held, and until when the peer may take to
+        # make it smaller.  Kept across wake-ups: input, a notification (new
+        # mail) or a resume_writing that is soon undone wake this loop too,
+        # and must not give a peer that reads nothing a fresh timeout.
+        least: int | None = None
+        deadline = 0.0
         while self._writing_paused and not self._lost:
             transport = self.transport
             assert transport is not None
-            before = transport.get_write_buffer_size()
+            size = transport.get_write_buffer_size()
+            now = loop.time()
+            if least is None or size < least:
+                least, deadline = size, now + self.idle_timeout  # it reads, slowly
+            elif now >= deadline:
+                self.stalled = True
+                transport.abort()
+                return
             waiter = self._waiter = loop.create_future()
             try:
-                await asyncio.wait({waiter}, timeout=self.idle_timeout)
+                await asyncio.wait({waiter}, timeout=deadline - now)
             finally:
                 self._waiter = None
-            if waiter.done() or not self._writing_paused or self._lost:
-                continue
-            if transport.get_write_buffer_size() < before:
-                continue  # it reads, slowly
-            self.stalled = True
-            transport.abort()
-            return
 
     async def write(self, data: bytes) -> None:
         """Write *data*, waiting while the transport's buffer is full."""
