@@ -484,21 +484,28 @@ class ServerConnection:
 
     # -- literal approval -------------------------------------------------------------
 
-    def _take_pending_literal(self) -> LiteralAnnounced:
+    def _take_pending_literal(self) -> LiteralAnnounced | None:
+        """The announcement to decide on; None when the session ended meanwhile."""
         announced = self._pending_literal
+        self._pending_literal = None
+        if self._session.state is State.LOGOUT:
+            # BYE was sent or the client left while the application decided
+            # (it may wait long, for memory): nothing may follow BYE (RFC
+            # 9051 §7.1.5) and nobody reads, so a late decision is ignored.
+            return None
         if announced is None:
             raise LocalProtocolError("no literal waits for approval (see LiteralRequest)")
-        self._pending_literal = None
         return announced
 
     def approve_literal(self) -> None:
         """Let the literal of the last :class:`LiteralRequest` come.
 
         A synchronising literal gets its ``+`` now (RFC 9051 §7.5); the
-        octets of a non-synchronising one are read as they arrive.
+        octets of a non-synchronising one are read as they arrive.  Ignored
+        once the session is over (``BYE`` sent, or the client left).
         """
         announced = self._take_pending_literal()
-        if announced.synchronizing:
+        if announced is not None and announced.synchronizing:
             self._write(R.Continuation(text=_LITERAL_OK))
 
     def refuse_literal(self, text: str, code: str | None = "UNAVAILABLE") -> None:
@@ -514,8 +521,11 @@ class ServerConnection:
         does not count towards :attr:`IMAPLimits.errors`: the client did
         nothing wrong.  ``next_event()`` then reports it as
         :class:`BadCommand`, like every command the connection refused.
+        Ignored once the session is over (``BYE`` sent, or the client left).
         """
         announced = self._take_pending_literal()
+        if announced is None:
+            return
         frag = self._input.fragmentizer
         if announced.synchronizing:
             frag.discard()
