@@ -126,10 +126,10 @@ PREAUTH_TIMEOUT = 120.0
 #: once its command holds this many octets; below it, the per-connection
 #: bounds (line length, this much) are enough.
 LITERAL_APPROVAL = 64 * 1024
-#: Seconds a client holding a literal reservation may stay silent: one that
-#: stops in the middle of a literal keeps others' APPENDs waiting, so it gets
-#: less than the 30 idle minutes of RFC 9051 §5.4 (which are for a client
-#: between commands).
+#: Seconds a client holding room in the literal budget may stay silent in
+#: the middle of a literal, or read nothing of a large FETCH answer: it keeps
+#: others' APPENDs and FETCHes waiting, so it gets less than the 30 idle
+#: minutes of RFC 9051 §5.4 (which are for a client between commands).
 LITERAL_STALL_TIMEOUT = 120.0
 #: ``(limits, capabilities)`` per configured message size and literal memory
 #: (a few sites per process).
@@ -1225,7 +1225,22 @@ class IMAPSession:
                     data = self.conn.data_to_send()
                     pending.append(data)
                     pending_size += len(data)
-                    if held or pending_size >= WRITE_SIZE:
+                    if held:
+                        # Room in the budget is held until the client takes
+                        # this answer: one that stops reading keeps others'
+                        # APPENDs and FETCHes waiting, as a client stalled
+                        # in a literal does, so it gets as long (Link.drain
+                        # cuts off a peer that reads nothing that long).
+                        link = self.link
+                        timeout = link.idle_timeout
+                        link.idle_timeout = min(timeout, LITERAL_STALL_TIMEOUT)
+                        try:
+                            await link.write(b"".join(pending))
+                        finally:
+                            link.idle_timeout = timeout
+                        pending.clear()
+                        pending_size = 0
+                    elif pending_size >= WRITE_SIZE:
                         await self.link.write(b"".join(pending))
                         pending.clear()
                         pending_size = 0

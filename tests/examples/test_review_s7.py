@@ -9,8 +9,32 @@ reference server's literal budget.
 from __future__ import annotations
 
 import asyncio
+import imaplib
+import re
+import smtplib
+import socket
+from collections.abc import Iterator
 
+import pytest
+
+from mailserver.maildir import Store
+from tests.examples.test_e2e_support import (
+    PASSWORDS,
+    PEPE,
+    A,
+    ServerThread,
+    demo_config,
+    recv_until,
+    wait_for,
+)
 from tests.examples.test_pump import Session, start
+from tests.examples.test_store_dovecot import _chown_tree
+from tests.interop.dovecot import DovecotServer, dovecot_fixture
+
+#: Larger than the kernel's socket buffers on both sides (tcp_wmem's 4 MiB).
+BIG = 12 * 1024 * 1024
+MSG_EAST = b"From: a@example.org\r\nSubject: east\r\n\r\nbody\r\n"
+MSG_WEST = b"From: b@example.org\r\nSubject: west\r\n\r\nbody\r\n"
 
 
 def test_a_stalled_reader_is_cut_off_even_when_woken_meanwhile() -> None:
@@ -55,3 +79,89 @@ def test_a_slow_reader_woken_meanwhile_is_not_cut_off() -> None:
         await asyncio.wait_for(task, 2)
 
     asyncio.run(main())
+
+
+# -- a FETCH reader that stalls holds others' room: the literal stall timeout --------
+
+
+@pytest.fixture(scope="module")
+def big_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
+    text, _ = demo_config()
+    with ServerThread(text, tmp_path_factory.mktemp("review_fetch")) as s:
+        body = b"".join(b"line %08d of a large message\r\n" % i for i in range(BIG // 32))
+        with smtplib.SMTP("127.0.0.1", s.port(A, "smtp"), timeout=30) as c:
+            c.sendmail("x@example.org", [PEPE], b"Subject: big\r\n\r\n" + body)
+        yield s
+
+
+def test_a_fetch_reader_that_stalls_is_cut_off_after_the_literal_stall_timeout(
+    big_server: ServerThread, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large FETCH answer counts in the literal budget until the client has
+    taken it (``cmd_fetch``), as an APPEND's literal does until it is read.  A
+    client stalled in a literal is logged out after ``LITERAL_STALL_TIMEOUT``
+    because it keeps others waiting for room; one that stops reading a large
+    FETCH answer kept its room for the whole idle timeout (30 minutes)."""
+    import mailserver.imap_service as imap_service
+
+    monkeypatch.setattr(imap_service, "LITERAL_STALL_TIMEOUT", 0.5)
+    assert big_server.server is not None
+    budget = big_server.server.sites[A].literal_budget
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.settimeout(20)
+    s.connect(("127.0.0.1", big_server.port(A, "imap")))
+    try:
+        recv_until(s, b"\r\n")
+        s.sendall(f'l LOGIN {PEPE} "{PASSWORDS[PEPE]}"\r\ns SELECT INBOX\r\n'.encode())
+        recv_until(s, b"s OK")
+        s.sendall(b"f FETCH 1 BODY.PEEK[]\r\n")
+        assert wait_for(lambda: budget.in_use > 0, 10)
+        # Read nothing: the room comes back within seconds (the stall
+        # timeout), not after the 30 idle minutes.
+        assert wait_for(lambda: budget.in_use == 0, 8), budget.in_use
+    finally:
+        s.close()
+
+
+# -- the ,Z= file-name field and Dovecot ----------------------------------------------
+
+dovecot = dovecot_fixture(scope="module")
+
+
+@pytest.mark.interop
+def test_dovecot_serves_messages_with_a_zone_field_and_keeps_it(dovecot: DovecotServer) -> None:
+    """Dovecot parses ``,S=`` and ``,W=`` of a base name and skips other
+    fields; a ``,Z=+HHMM`` / ``,Z=-HHMM`` field (``+`` and ``-`` in the base
+    name) must neither break its size parsing nor be lost when Dovecot
+    renames the file for a flag change."""
+    user = sorted(dovecot.users)[0]
+    store = Store(dovecot.runtime_dir / "mail")
+    folder = store.mailbox(user).folder("INBOX")
+    east = folder.append(MSG_EAST, internaldate=1_700_000_000, offset=120)
+    west = folder.append(MSG_WEST, internaldate=1_700_000_000, offset=-330)
+    names = [p.name for d in ("new", "cur") for p in (folder.path / d).iterdir()]
+    assert any(",Z=+0200" in n for n in names) and any(",Z=-0530" in n for n in names), names
+    _chown_tree(dovecot, store.mailbox(user).path)
+    imap = imaplib.IMAP4(dovecot.host, dovecot.imap_port)
+    try:
+        imap.login(user, dovecot.users[user])
+        typ, _ = imap.select("INBOX")
+        assert typ == "OK"
+        typ, data = imap.fetch("1:*", "(RFC822.SIZE BODY.PEEK[])")
+        assert typ == "OK", data
+        items = [x for x in data if isinstance(x, tuple)]
+        assert [body for _, body in items] == [MSG_EAST, MSG_WEST]
+        sizes = [int(re.search(rb"RFC822.SIZE (\d+)", head)[1]) for head, _ in items]  # type: ignore[index]
+        assert sizes == [len(MSG_EAST), len(MSG_WEST)]
+        typ, _ = imap.store("1:*", "+FLAGS", "(\\Seen)")
+        assert typ == "OK"
+        imap.logout()
+    except BaseException:
+        print(dovecot.log_text()[-3000:])
+        raise
+    # Dovecot renamed both files (the flag): our zones are still there.
+    again = Store(dovecot.runtime_dir / "mail").mailbox(user).folder("INBOX")
+    infos = [again.get(u) for u in (east, west)]
+    assert [i.internaldate_offset for i in infos if i is not None] == [120, -330]
+    assert all(i is not None and "\\Seen" in i.flags for i in infos)
