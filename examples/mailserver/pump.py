@@ -54,6 +54,8 @@ __all__ = ["Gate", "Handler", "Link", "Pump", "Site", "pump_session", "serve_lin
 #: Stop reading from a peer once this much unprocessed input is buffered.
 MAX_BUFFERED = 256 * 1024
 
+#: The most octets :meth:`Link.write` hands the transport at once (see there).
+WRITE_PIECE = 256 * 1024
 #: A connection's idle timer may fire this much before its deadline and still
 #: count as expired (the loop runs timers up to its clock resolution early).
 _TIMER_SLACK = 0.001
@@ -255,7 +257,7 @@ class Link(asyncio.Protocol):
         self._timed_out = True
         self.wake()
 
-    def send(self, data: bytes) -> bool:
+    def send(self, data: bytes | memoryview) -> bool:
         """Write *data* now; True if the caller must :meth:`drain` before writing more."""
         transport = self.transport
         if not data or transport is None or transport.is_closing():
@@ -301,9 +303,27 @@ class Link(asyncio.Protocol):
                 self._waiter = None
 
     async def write(self, data: bytes) -> None:
-        """Write *data*, waiting while the transport's buffer is full."""
-        if self.send(data):
-            await self.drain()
+        """Write *data*, waiting while the transport's buffer is full.
+
+        Large *data* (a FETCH of a large message) goes to the transport
+        :data:`WRITE_PIECE` octets at a time, each once the buffer has room.
+        Given all at once, a TLS transport encrypts all of it into the
+        buffer of the socket transport below, which takes everything while
+        it is not paused: the whole answer would sit there, copied, and
+        :meth:`drain` (which sees only the TLS layer's buffer) would see no
+        progress until the peer had read all of it — a slow reader of a
+        large message cut off as if it read nothing.
+        """
+        if len(data) <= WRITE_PIECE:
+            if self.send(data):
+                await self.drain()
+            return
+        view = memoryview(data)
+        for start in range(0, len(data), WRITE_PIECE):
+            if self._lost or self.stalled:
+                return
+            if self.send(view[start : start + WRITE_PIECE]):
+                await self.drain()
 
     async def start_tls(self, context: ssl.SSLContext, timeout: float) -> None:
         """Upgrade to TLS as the server, dropping any plaintext read ahead."""

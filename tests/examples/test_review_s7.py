@@ -13,11 +13,15 @@ import imaplib
 import re
 import smtplib
 import socket
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from mailserver.cli import EVENT_LOOPS
 from mailserver.maildir import Store
+from mailserver.pump import WRITE_PIECE, Link
 from tests.examples.test_e2e_support import (
     PASSWORDS,
     PEPE,
@@ -25,9 +29,10 @@ from tests.examples.test_e2e_support import (
     ServerThread,
     demo_config,
     recv_until,
+    unverified,
     wait_for,
 )
-from tests.examples.test_pump import Session, start
+from tests.examples.test_pump import FakeTransport, Session, start
 from tests.examples.test_store_dovecot import _chown_tree
 from tests.interop.dovecot import DovecotServer, dovecot_fixture
 
@@ -77,6 +82,48 @@ def test_a_slow_reader_woken_meanwhile_is_not_cut_off() -> None:
         link.resume_writing()
         link.data_received(b"QUIT\r\n")
         await asyncio.wait_for(task, 2)
+
+    asyncio.run(main())
+
+
+class PausingTransport(FakeTransport):
+    """Pauses the link's writing once a write leaves more than a piece buffered."""
+
+    #: The peer reads everything at once from now on.
+    fast_peer = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        super().write(data)
+        self.buffered += len(data)
+        if self.buffered > WRITE_PIECE and not self.fast_peer:
+            self.link.pause_writing()
+
+
+def test_a_large_write_reaches_the_transport_in_pieces_with_flow_control() -> None:
+    """``Link.write`` gave the transport a whole large answer at once.  Over
+    TLS that is all encrypted into the socket transport's buffer while the
+    latter is not paused, so ``Link.drain`` (which sees only the TLS layer)
+    saw no progress until the peer had read the whole message: a client
+    reading a large FETCH steadily but slowly was cut off as stalled (two
+    4 MiB messages over TLS read at 0.5 MB/s, stall timeout 3 s: cut off
+    after 3.8 MB before, complete after)."""
+
+    async def main() -> None:
+        link = Link()
+        transport = PausingTransport(link)
+        link.connection_made(transport)
+        data = bytes(range(256)) * ((3 * WRITE_PIECE + 1000) // 256)
+        writer = asyncio.get_running_loop().create_task(link.write(data))
+        await asyncio.sleep(0.01)
+        # Two pieces went (the second one paused the link); the rest waits.
+        assert [len(w) for w in transport.writes] == [WRITE_PIECE, WRITE_PIECE]
+        assert not writer.done()
+        transport.buffered = 0  # the peer read it all, and reads on
+        transport.fast_peer = True
+        link.resume_writing()
+        await asyncio.wait_for(writer, 2)
+        assert max(len(w) for w in transport.writes) <= WRITE_PIECE
+        assert b"".join(transport.writes) == data
 
     asyncio.run(main())
 
@@ -165,3 +212,45 @@ def test_dovecot_serves_messages_with_a_zone_field_and_keeps_it(dovecot: Dovecot
     infos = [again.get(u) for u in (east, west)]
     assert [i.internaldate_offset for i in infos if i is not None] == [120, -330]
     assert all(i is not None and "\\Seen" in i.flags for i in infos)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("event_loop", EVENT_LOOPS)
+def test_a_slow_tls_reader_of_a_large_fetch_is_not_cut_off(
+    event_loop: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """End to end over implicit TLS, both event loops: a client that reads two
+    6 MiB messages steadily at about 1 MB/s gets all of them although the
+    stall timeout (shortened to 2 s) is shorter than reading one message
+    takes.  Before ``Link.write`` wrote in pieces it was cut off after the
+    first message (the TLS layer showed no progress until then)."""
+    import mailserver.imap_service as imap_service
+
+    monkeypatch.setattr(imap_service, "LITERAL_STALL_TIMEOUT", 2.0)
+    size = 6 * 1024 * 1024
+    text, _ = demo_config()
+    with ServerThread(text, tmp_path, event_loop=event_loop) as server:
+        body = b"".join(b"line %08d of a large message\r\n" % i for i in range(size // 32))
+        with smtplib.SMTP("127.0.0.1", server.port(A, "smtp"), timeout=30) as c:
+            for _ in range(2):
+                c.sendmail("x@example.org", [PEPE], b"Subject: big\r\n\r\n" + body)
+        raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        raw.connect(("127.0.0.1", server.port(A, "imaps")))
+        s = unverified().wrap_socket(raw, server_hostname="localhost")
+        try:
+            s.settimeout(20)
+            recv_until(s, b"\r\n")
+            s.sendall(f'l LOGIN {PEPE} "{PASSWORDS[PEPE]}"\r\ns SELECT INBOX\r\n'.encode())
+            recv_until(s, b"s OK")
+            s.sendall(b"f FETCH 1:2 BODY.PEEK[]\r\n")
+            received, tail = 0, b""
+            while b"f OK" not in tail:
+                data = s.recv(16384)
+                assert data, f"cut off after {received} octets"
+                received += len(data)
+                tail = (tail + data)[-64:]
+                time.sleep(0.015)  # at most 16 KiB per 15 ms: about 1 MB/s
+        finally:
+            s.close()
+    assert received > 2 * size
