@@ -206,10 +206,12 @@ class MDA:
         self.queue = queue
         #: Run file writes in the default executor (False: inline, for tests).
         self.use_executor = use_executor
-        #: Called with (sender, recipients, message, dsn request, delivery id)
-        #: for local deliveries that asked NOTIFY=SUCCESS; the relay sets it.
+        #: Called with (sender, [(recipient, action)], message, dsn request,
+        #: delivery id) for recipients delivered here that asked
+        #: NOTIFY=SUCCESS; the action is RFC 3464's ``delivered``, or
+        #: ``expanded`` for a list.  The relay sets it.
         self.on_success_dsn: (
-            Callable[[str, list[str], bytes, DsnRequest, str], Awaitable[None]] | None
+            Callable[[str, list[tuple[str, str]], bytes, DsnRequest, str], Awaitable[None]] | None
         ) = None
         # Recipient expansions, and the folders deliveries go to.  A
         # Directory never changes once built (a new config is a new
@@ -261,8 +263,9 @@ class MDA:
 
         *dsn* carries the client's RFC 3461 requests: they travel with
         queued recipients to the next hop, and a recipient delivered here
-        with ``NOTIFY=SUCCESS`` makes the MDA send a "delivered" DSN (through
-        :attr:`on_success_dsn`, which the relay sets).
+        with ``NOTIFY=SUCCESS`` makes the MDA send a "delivered" DSN, or an
+        "expanded" one for a list (through :attr:`on_success_dsn`, which the
+        relay sets).
 
         *body* is the ``BODY=`` of the client's MAIL command (RFC 6152, RFC
         3030).  Local copies are stored as they are whatever it says; it is
@@ -390,11 +393,21 @@ class MDA:
             # recipient that had one, so the client's retry is the only copy.
             results = await self._withdraw(results, copies, delivery_id)
         if dsn is not None and envelope_from and self.on_success_dsn is not None:
-            delivered = [
-                r.recipient
-                for r in results
-                if r.ok and r.accounts and dsn.wants(r.recipient, smtp.NotifyCondition.SUCCESS)
-            ]
+            delivered = []
+            for r in results:
+                if not (r.ok and dsn.wants(r.recipient, smtp.NotifyCondition.SUCCESS)):
+                    continue
+                res = resolved[r.recipient]
+                if res is not None and len(res.accounts) + len(res.remote) > 1:
+                    # A list (or an alias of several): RFC 3464 §2.3.3
+                    # "expanded" - delivered to the address given, and
+                    # forwarded from there; the members carry no NOTIFY of
+                    # their own (the requests are keyed by envelope address,
+                    # RFC 3461 §5.2.7), so this is the sender's one notice,
+                    # whether the members are local or remote.
+                    delivered.append((r.recipient, "expanded"))
+                elif r.accounts:
+                    delivered.append((r.recipient, "delivered"))
             if delivered:
                 try:
                     whole = data if isinstance(data, bytes) else data.read()

@@ -742,6 +742,10 @@ def _header_section(message: bytes) -> bytes:
 _INTRO = {
     "failed": "Your message could not be delivered to the following recipients:",
     "delivered": "Your message was delivered to the following recipients:",
+    "expanded": (
+        "Your message was delivered to the following lists, which passed it on"
+        " to their members (who send no further notices):"
+    ),
     "relayed": (
         "Your message was passed on to the following recipients' mail systems,"
         " which may not send further notices:"
@@ -779,7 +783,9 @@ def build_dsn(
     now = when or datetime.now(timezone.utc)
     kinds = {f.action for f in failures}
     # The most important outcome names the report (a mixed report is allowed).
-    kind = next((k for k in ("failed", "delayed", "delivered") if k in kinds), "relayed")
+    kind = next(
+        (k for k in ("failed", "delayed", "delivered", "expanded") if k in kinds), "relayed"
+    )
     lines = [f"This is the mail system at {reporting_mta}.", "", _INTRO[kind], ""]
     for f in failures:
         lines.append(f"  <{f.recipient}>: {f.action}: {f.diagnostic}")
@@ -841,6 +847,7 @@ def build_dsn(
     subject = {
         "failed": "Undelivered Mail Returned to Sender",
         "delivered": "Successful Mail Delivery Report",
+        "expanded": "Successful Mail Delivery Report",
         "relayed": "Mail Relay Report",
         "delayed": "Delayed Mail (still being retried)",
     }[kind]
@@ -1257,21 +1264,32 @@ class Relay:
                 raise OSError(errno.EAGAIN, results[0].text)
 
     async def success_dsn(
-        self, sender: str, recipients: list[str], data: bytes, request: DsnRequest, qid: str
+        self,
+        sender: str,
+        recipients: list[tuple[str, str]],
+        data: bytes,
+        request: DsnRequest,
+        qid: str,
     ) -> None:
-        """Send a "delivered" DSN for local deliveries that asked NOTIFY=SUCCESS.
+        """Send a DSN for local deliveries that asked NOTIFY=SUCCESS.
 
-        Installed as :attr:`MDA.on_success_dsn <mailserver.mda.MDA.on_success_dsn>`.
+        *recipients* are ``(address, action)``: ``delivered``, or
+        ``expanded`` for a list.  Installed as :attr:`MDA.on_success_dsn
+        <mailserver.mda.MDA.on_success_dsn>`.
         """
         notices = []
-        for rcpt in recipients:
+        for rcpt, action in recipients:
             orcpt = request.orcpt.get(rcpt)
             notices.append(
                 Failure(
                     recipient=rcpt,
                     status="2.0.0",
-                    diagnostic="250 delivered to mailbox",
-                    action="delivered",
+                    diagnostic=(
+                        "250 delivered to mailbox"
+                        if action == "delivered"
+                        else "250 delivered to the list, expanded to its members"
+                    ),
+                    action=action,
                     orcpt=(orcpt.addr_type, orcpt.address) if orcpt is not None else None,
                 )
             )

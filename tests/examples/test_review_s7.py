@@ -254,3 +254,90 @@ def test_a_slow_tls_reader_of_a_large_fetch_is_not_cut_off(
         finally:
             s.close()
     assert received > 2 * size
+
+
+# -- DSN at intake: a list is "expanded" -----------------------------------------------
+
+
+def _list_mda(tmp_path: Path) -> tuple[object, list[object]]:
+    from mailserver.directory import Directory, make_account
+    from mailserver.mda import MDA
+    from mailserver.queue import Queue
+
+    directory = Directory(
+        domains=["a.example"],
+        accounts=[make_account("ann@a.example", "pw"), make_account("bob@a.example", "pw")],
+        lists={
+            "mixed@a.example": ["ann@a.example", "bob@a.example", "carl@b.example"],
+            "away@a.example": ["carl@b.example", "dora@b.example"],
+        },
+    )
+    mda = MDA(
+        Store(tmp_path / "mail"), directory, queue=Queue(tmp_path / "queue"), use_executor=False
+    )
+    calls: list[object] = []
+
+    async def hook(*args: object) -> None:
+        calls.append(args[1])
+
+    mda.on_success_dsn = hook
+    return mda, calls
+
+
+@pytest.mark.parametrize(
+    ("rcpt", "action"),
+    [
+        ("ann@a.example", "delivered"),
+        # RFC 3464 §2.3.3: "expanded" — delivered to the address the sender
+        # gave and forwarded from there to several others; the members get
+        # no NOTIFY of their own (they carry none, RFC 3461).  It said
+        # "delivered" for a list with a local member, and nothing at all for
+        # a list whose members are all remote (the sender asked for a notice
+        # and never got one).
+        ("mixed@a.example", "expanded"),
+        ("away@a.example", "expanded"),
+    ],
+)
+def test_a_success_notice_for_a_list_says_expanded(tmp_path: Path, rcpt: str, action: str) -> None:
+    from mailproto import smtp
+    from mailserver.mda import MDA, DsnRequest
+
+    mda, calls = _list_mda(tmp_path)
+    assert isinstance(mda, MDA)
+    dsn = DsnRequest(notify={rcpt: frozenset({smtp.NotifyCondition.SUCCESS})})
+    results = asyncio.run(mda.deliver("s@c.example", [rcpt], b"Subject: x\r\n\r\nx\r\n", dsn=dsn))
+    assert [r.ok for r in results] == [True]
+    assert calls == [[(rcpt, action)]]
+
+
+def test_a_list_asked_notify_never_gets_no_notice(tmp_path: Path) -> None:
+    from mailserver.mda import MDA, DsnRequest
+
+    mda, calls = _list_mda(tmp_path)
+    assert isinstance(mda, MDA)
+    dsn = DsnRequest(notify={"away@a.example": frozenset()})  # NOTIFY=NEVER
+    asyncio.run(mda.deliver("s@c.example", ["away@a.example"], b"x\r\n", dsn=dsn))
+    assert calls == []
+
+
+def test_the_notice_for_a_list_reports_action_expanded_end_to_end(tmp_path: Path) -> None:
+    text, _ = demo_config()
+    with ServerThread(text, tmp_path) as server:
+        subject = "review-list-expanded"
+        msg = f"From: {PEPE}\r\nTo: profes@iesfbmoll.example\r\nSubject: {subject}\r\n\r\nx\r\n"
+        with smtplib.SMTP("127.0.0.1", server.port(A, "submission"), timeout=20) as client:
+            client.login(PEPE, PASSWORDS[PEPE])
+            client.sendmail(
+                PEPE, ["profes@iesfbmoll.example"], msg, rcpt_options=["NOTIFY=SUCCESS"]
+            )
+        marker = f"Subject: {subject}\r\n".encode()
+
+        def notices() -> list[bytes]:
+            return [m for m in server.messages(A, PEPE) if marker in m and b"multipart/report" in m]
+
+        assert wait_for(lambda: len(notices()) == 1)
+        (notice,) = notices()
+        assert b"Action: expanded" in notice
+        assert b"Subject: Successful Mail Delivery Report" in notice
+        assert b"passed it on" in notice
+        assert b"Final-Recipient: rfc822; profes@iesfbmoll.example" in notice
