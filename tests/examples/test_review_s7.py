@@ -341,3 +341,57 @@ def test_the_notice_for_a_list_reports_action_expanded_end_to_end(tmp_path: Path
         assert b"Subject: Successful Mail Delivery Report" in notice
         assert b"passed it on" in notice
         assert b"Final-Recipient: rfc822; profes@iesfbmoll.example" in notice
+
+
+# -- budget accounting: paths the module's own tests do not take ------------------------
+
+
+@pytest.fixture(scope="module")
+def budget_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
+    text, _ = demo_config(
+        extra=lambda t: t.replace(
+            "[server.ports]",
+            "[server.limits]\nmax_message_size = 100000\nliteral_memory = 150000\n\n[server.ports]",
+            1,
+        )
+    )
+    with ServerThread(text, tmp_path_factory.mktemp("review_budget")) as s:
+        yield s
+
+
+def _login(server: ServerThread) -> socket.socket:
+    s = socket.create_connection(("127.0.0.1", server.port(A, "imap")), timeout=20)
+    recv_until(s, b"\r\n")
+    s.sendall(f'l LOGIN {PEPE} "{PASSWORDS[PEPE]}"\r\n'.encode())
+    recv_until(s, b"l OK")
+    return s
+
+
+@pytest.mark.parametrize(
+    "after",
+    [
+        b" (\\Seen\r\n",  # the command is malformed after its literal: BAD
+        b"\r\n",  # well formed, but the mailbox does not exist: NO [TRYCREATE]
+    ],
+)
+def test_room_of_an_approved_literal_comes_back_whatever_the_answer(
+    budget_server: ServerThread, after: bytes
+) -> None:
+    assert budget_server.server is not None
+    budget = budget_server.server.sites[A].literal_budget
+    s = _login(budget_server)
+    try:
+        mailbox = b"INBOX" if after != b"\r\n" else b"Nowhere"
+        s.sendall(b"a APPEND " + mailbox + b" {90000}\r\n")
+        assert recv_until(s, b"\r\n").startswith(b"+")
+        s.sendall(b"x" * 90_000)
+        assert wait_for(lambda: budget.in_use == 90_000)
+        s.sendall(after)
+        answer = recv_until(s, b"\r\n")
+        assert answer.startswith((b"a BAD", b"a NO")), answer
+        assert wait_for(lambda: budget.in_use == 0), budget.in_use
+        s.sendall(b"n NOOP\r\n")
+        assert b"n OK" in recv_until(s, b"n OK")
+    finally:
+        s.close()
+    assert wait_for(lambda: budget.in_use == 0)
