@@ -34,7 +34,7 @@ import attrs
 
 from mailproto import imf, smtp
 
-from .directory import Account, Directory, Resolution
+from .directory import Account, Directory, Resolution, normalize_address
 from .maildir import STORAGE_FULL, Folder, Spooled, Store, unique_token
 
 if TYPE_CHECKING:
@@ -398,13 +398,17 @@ class MDA:
                 if not (r.ok and dsn.wants(r.recipient, smtp.NotifyCondition.SUCCESS)):
                     continue
                 res = resolved[r.recipient]
-                if res is not None and len(res.accounts) + len(res.remote) > 1:
-                    # A list (or an alias of several): RFC 3464 §2.3.3
-                    # "expanded" - delivered to the address given, and
-                    # forwarded from there; the members carry no NOTIFY of
-                    # their own (the requests are keyed by envelope address,
-                    # RFC 3461 §5.2.7), so this is the sender's one notice,
-                    # whether the members are local or remote.
+                if res is not None and (
+                    len(res.accounts) > 1
+                    or (res.remote and res.remote != (normalize_address(r.recipient),))
+                ):
+                    # A list: RFC 3464 §2.3.3 "expanded" - delivered to the
+                    # address given, and forwarded from there; the members
+                    # carry no NOTIFY of their own (the requests are keyed
+                    # by envelope address, RFC 3461 §5.2.7), so this is the
+                    # sender's one notice, whether the members are local or
+                    # remote.  (A remote recipient that is itself queued is
+                    # the relay's to report.)
                     delivered.append((r.recipient, "expanded"))
                 elif r.accounts:
                     delivered.append((r.recipient, "delivered"))

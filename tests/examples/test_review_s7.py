@@ -270,6 +270,7 @@ def _list_mda(tmp_path: Path) -> tuple[object, list[object]]:
         lists={
             "mixed@a.example": ["ann@a.example", "bob@a.example", "carl@b.example"],
             "away@a.example": ["carl@b.example", "dora@b.example"],
+            "one@a.example": ["carl@b.example"],
         },
     )
     mda = MDA(
@@ -296,6 +297,8 @@ def _list_mda(tmp_path: Path) -> tuple[object, list[object]]:
         # and never got one).
         ("mixed@a.example", "expanded"),
         ("away@a.example", "expanded"),
+        ("one@a.example", "expanded"),
+        ("Ann@A.example", "delivered"),
     ],
 )
 def test_a_success_notice_for_a_list_says_expanded(tmp_path: Path, rcpt: str, action: str) -> None:
@@ -308,6 +311,18 @@ def test_a_success_notice_for_a_list_says_expanded(tmp_path: Path, rcpt: str, ac
     results = asyncio.run(mda.deliver("s@c.example", [rcpt], b"Subject: x\r\n\r\nx\r\n", dsn=dsn))
     assert [r.ok for r in results] == [True]
     assert calls == [[(rcpt, action)]]
+
+
+def test_a_remote_recipient_is_left_to_the_relay(tmp_path: Path) -> None:
+    from mailproto import smtp
+    from mailserver.mda import MDA, DsnRequest
+
+    mda, calls = _list_mda(tmp_path)
+    assert isinstance(mda, MDA)
+    dsn = DsnRequest(notify={"Carl@b.example": frozenset({smtp.NotifyCondition.SUCCESS})})
+    results = asyncio.run(mda.deliver("s@c.example", ["Carl@b.example"], b"x\r\n", dsn=dsn))
+    assert [r.ok for r in results] == [True]
+    assert calls == []  # queued with its NOTIFY: "relayed" or the next hop's notice
 
 
 def test_a_list_asked_notify_never_gets_no_notice(tmp_path: Path) -> None:
