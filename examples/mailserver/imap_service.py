@@ -1174,6 +1174,8 @@ class IMAPSession:
         sent = 0
         budget = self.site.literal_budget
         for seq, uid in targets:
+            if self.link.lost:
+                return  # cut off (a stalled reader) or gone: nobody to answer
             info = folder.get(uid)
             if info is None:
                 continue

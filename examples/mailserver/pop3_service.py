@@ -219,7 +219,7 @@ class POP3Session:
         with file:
             try:
                 piece = file.read(PIECE)
-                while piece and conn.wants_message_data:
+                while piece and conn.wants_message_data and not self.link.lost:
                     conn.send(pop3.MessageData(data=piece))
                     piece = file.read(PIECE)
                     if piece:  # more to come: let the client take this first

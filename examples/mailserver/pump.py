@@ -169,6 +169,13 @@ class Link(asyncio.Protocol):
         return self._eof
 
     @property
+    def lost(self) -> bool:
+        """True once nothing written now would reach the peer: the connection
+        is gone, or closing (cut off by :meth:`drain`, aborted, closed)."""
+        transport = self.transport
+        return self._lost or transport is None or transport.is_closing()
+
+    @property
     def timed_out(self) -> bool:
         """True once a :meth:`wait` ran past :attr:`deadline`."""
         return self._timed_out

@@ -195,3 +195,37 @@ def test_imap_fetch_of_several_large_messages_holds_one_at_a_time(server: Server
     # the transport's copy of what the kernel has not taken yet — where it
     # held all three (about 30 MB here) before; the client, a megabyte.
     assert peak < 5 * size, peak
+
+
+def test_a_fetch_cut_off_stops_reading_messages(
+    server: ServerThread, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once the stalled reader is cut off, the FETCH stops instead of reading
+    (and discarding) every remaining message of its range."""
+    from mailserver.imap_service import IMAPSession
+
+    user = "ana@iesfbmoll.example"
+    body = b"".join(b"filler %08d of a mebibyte\r\n" % i for i in range((1 << 20) // 27))
+    with smtplib.SMTP("127.0.0.1", server.port(A, "smtp"), timeout=30) as c:
+        for i in range(12):
+            c.sendmail("x@example.org", [user], b"Subject: mib %d\r\n\r\n" % i + body)
+    total = len(server.messages(A, user))
+    calls: list[int] = []
+    real = IMAPSession._fetch_one
+
+    def counted(self: IMAPSession, *args: object, **kwargs: object) -> object:
+        calls.append(1)
+        return real(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(IMAPSession, "_fetch_one", counted)
+    s = _stingy_socket(server.port(A, "imap"))
+    try:
+        recv_until(s, b"\r\n")
+        s.sendall(f'l LOGIN {user} "{PASSWORDS[user]}"\r\ns SELECT INBOX\r\n'.encode())
+        recv_until(s, b"s OK")
+        s.sendall(b"f FETCH 1:* BODY.PEEK[]\r\n")
+        time.sleep(TIMEOUT * 3)
+        assert _cut_off(s, 5)
+    finally:
+        s.close()
+    assert 0 < len(calls) < total, (len(calls), total)
