@@ -26,13 +26,13 @@ from __future__ import annotations
 import argparse
 import select
 import socket
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from _mailserver import ROOT, read_until, start, status_kib
+
 sys.path.insert(0, str(ROOT / "examples"))
 
 CONFIG = """\
@@ -51,23 +51,6 @@ password = "bench-password"
 """
 
 
-def status_kib(pid: int, field: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no {field}")
-
-
-def read_until(sock: socket.socket, marker: bytes) -> bytes:
-    data = b""
-    while marker not in data:
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise ConnectionError("closed")
-        data += chunk
-    return data
-
-
 def run(clients: int, size: int, memory: int) -> tuple[int, int, int, int]:
     """(clients invited, RSS KiB before, RSS KiB while holding, peak RSS KiB)."""
     from mailserver.cli import free_port
@@ -77,28 +60,9 @@ def run(clients: int, size: int, memory: int) -> tuple[int, int, int, int]:
         tmp = Path(d)
         config = tmp / "bench.toml"
         config.write_text(CONFIG.format(imap=port, size=size, memory=memory))
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                str(ROOT / "examples" / "run_mailserver.py"),
-                "--config",
-                str(config),
-                "--data-dir",
-                str(tmp / "data"),
-            ],
-            stdout=subprocess.DEVNULL,
-        )
+        proc = start(config, tmp / "data", port)
         socks: list[socket.socket] = []
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.1)
             for _ in range(clients):
                 s = socket.create_connection(("127.0.0.1", port))
                 read_until(s, b"\r\n")

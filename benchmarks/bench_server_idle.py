@@ -18,13 +18,13 @@ import argparse
 import resource
 import smtplib
 import socket
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from _mailserver import ROOT, read_until, start, status_kib
+
 sys.path.insert(0, str(ROOT / "examples"))
 
 CONFIG = """\
@@ -41,23 +41,6 @@ password = "bench-password"
 """
 
 
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError("no VmRSS")
-
-
-def read_until(sock: socket.socket, marker: bytes) -> bytes:
-    data = b""
-    while marker not in data:
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise ConnectionError("closed")
-        data += chunk
-    return data
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--connections", type=int, default=1000)
@@ -71,28 +54,9 @@ def main() -> None:
         tmp = Path(d)
         config = tmp / "bench.toml"
         config.write_text(CONFIG.format(smtp=smtp_port, imap=imap_port))
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                str(ROOT / "examples" / "run_mailserver.py"),
-                "--config",
-                str(config),
-                "--data-dir",
-                str(tmp / "data"),
-            ],
-            stdout=subprocess.DEVNULL,
-        )
+        proc = start(config, tmp / "data", imap_port)
         socks: list[socket.socket] = []
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", imap_port), timeout=1).close()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.1)
             # One full session first, so imports and caches are in the baseline.
             warm = socket.create_connection(("127.0.0.1", imap_port))
             read_until(warm, b"\r\n")
@@ -100,7 +64,7 @@ def main() -> None:
             read_until(warm, b"b OK")
             warm.close()
             time.sleep(0.5)
-            before = rss_kib(proc.pid)
+            before = status_kib(proc.pid)
             t = time.perf_counter()
             for _ in range(args.connections):
                 s = socket.create_connection(("127.0.0.1", imap_port))
@@ -113,7 +77,7 @@ def main() -> None:
                 socks.append(s)
             setup = time.perf_counter() - t
             time.sleep(1.0)
-            after = rss_kib(proc.pid)
+            after = status_kib(proc.pid)
             with smtplib.SMTP("127.0.0.1", smtp_port) as c:
                 t = time.perf_counter()
                 c.sendmail("x@example.org", ["bench@bench.example"], b"Subject: wake\r\n\r\nhi\r\n")

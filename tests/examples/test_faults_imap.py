@@ -17,7 +17,7 @@ import contextlib
 import errno
 import imaplib
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -33,16 +33,6 @@ from tests.examples.test_e2e_support import (
 from tests.examples.test_imap_multiappend import multiappend, raw_session
 
 MSG = b"From: a@b.example\r\nSubject: %s\r\n\r\nbody\r\n"
-
-
-@pytest.fixture
-def imap(server: ServerThread) -> Iterator[imaplib.IMAP4]:
-    """Ana, logged in."""
-    client = imaplib.IMAP4("127.0.0.1", server.port(A, "imap"), timeout=20)
-    client.login(ANA, PASSWORDS[ANA])
-    yield client
-    with contextlib.suppress(imaplib.IMAP4.error, OSError):
-        client.logout()
 
 
 def home(server: ServerThread) -> Path:

@@ -74,6 +74,21 @@ def _cut_off(s: socket.socket, within: float) -> bool:
     return False
 
 
+def _stall_a_fetch(server: ServerThread, user: str, command: bytes) -> None:
+    """Log in as *user*, SELECT INBOX, send *command* (a FETCH), read nothing of
+    its answer, and check that the server cuts the connection off."""
+    s = _stingy_socket(server.port(A, "imap"))
+    try:
+        recv_until(s, b"\r\n")
+        s.sendall(f'l LOGIN {user} "{PASSWORDS[user]}"\r\ns SELECT INBOX\r\n'.encode())
+        recv_until(s, b"s OK")
+        s.sendall(command)
+        time.sleep(TIMEOUT * 3)
+        assert _cut_off(s, 5)
+    finally:
+        s.close()
+
+
 def test_pop3_retr_never_read_is_cut_off_and_the_maildrop_is_free(server: ServerThread) -> None:
     s = _stingy_socket(server.port(A, "pop3"))
     try:
@@ -98,16 +113,7 @@ def test_pop3_retr_never_read_is_cut_off_and_the_maildrop_is_free(server: Server
 
 
 def test_imap_fetch_never_read_is_cut_off(server: ServerThread) -> None:
-    s = _stingy_socket(server.port(A, "imap"))
-    try:
-        recv_until(s, b"\r\n")
-        s.sendall(f'l LOGIN {PEPE} "{PASSWORDS[PEPE]}"\r\ns SELECT INBOX\r\n'.encode())
-        recv_until(s, b"s OK")
-        s.sendall(b"f FETCH 1 BODY.PEEK[]\r\n")
-        time.sleep(TIMEOUT * 3)
-        assert _cut_off(s, 5)
-    finally:
-        s.close()
+    _stall_a_fetch(server, PEPE, b"f FETCH 1 BODY.PEEK[]\r\n")
     # And the server serves the next client.
     t = socket.create_connection(("127.0.0.1", server.port(A, "imap")), timeout=10)
     try:
@@ -218,14 +224,5 @@ def test_a_fetch_cut_off_stops_reading_messages(
         return real(self, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(IMAPSession, "_fetch_one", counted)
-    s = _stingy_socket(server.port(A, "imap"))
-    try:
-        recv_until(s, b"\r\n")
-        s.sendall(f'l LOGIN {user} "{PASSWORDS[user]}"\r\ns SELECT INBOX\r\n'.encode())
-        recv_until(s, b"s OK")
-        s.sendall(b"f FETCH 1:* BODY.PEEK[]\r\n")
-        time.sleep(TIMEOUT * 3)
-        assert _cut_off(s, 5)
-    finally:
-        s.close()
+    _stall_a_fetch(server, user, b"f FETCH 1:* BODY.PEEK[]\r\n")
     assert 0 < len(calls) < total, (len(calls), total)

@@ -11,26 +11,12 @@ day as INTERNALDATE shows it, "disregarding time and timezone" (RFC 9051
 
 from __future__ import annotations
 
-import contextlib
 import imaplib
 import re
-from collections.abc import Iterator
 
 import pytest
 
-from tests.examples.test_e2e_support import ANA, PASSWORDS, A, ServerThread
-
 MSG = b"From: a@b.example\r\nSubject: %s\r\n\r\nbody\r\n"
-
-
-@pytest.fixture
-def imap(server: ServerThread) -> Iterator[imaplib.IMAP4]:
-    """Ana, logged in."""
-    client = imaplib.IMAP4("127.0.0.1", server.port(A, "imap"), timeout=20)
-    client.login(ANA, PASSWORDS[ANA])
-    yield client
-    with contextlib.suppress(imaplib.IMAP4.error, OSError):
-        client.logout()
 
 
 def internaldates(imap: imaplib.IMAP4, mailbox: str) -> dict[int, str]:

@@ -12,8 +12,6 @@ read or invited, and the connection waits for
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from mailproto._sentinels import NEED_DATA, PAUSED
@@ -23,25 +21,16 @@ from mailproto.imap.server import DEFAULT_CAPABILITIES, ServerConnection
 from mailproto.imap.types import commands as C
 from mailproto.imap.types import responses as R
 from mailproto.limits import IMAPLimits
-from tests.imap_conn.pair import server_events
+from tests.imap_conn.test_literal_refusal import _exchange
+from tests.imap_conn.test_literal_refusal import _server as refusal_server
 
 PLUS = b"+ Ready for literal data\r\n"
 CAPS = (*DEFAULT_CAPABILITIES, "MULTIAPPEND")
 
 
 def _server(approval: int | None = 1000, *, logged_in: bool = True) -> ServerConnection:
-    server = ServerConnection(
-        capabilities=CAPS, announce_capabilities=False, literal_approval=approval
-    )
-    status = "PREAUTH" if logged_in else "OK"
-    server.send(R.StatusResponse(tag=None, status=status, text="ready"))  # type: ignore[arg-type]
-    server.data_to_send()
-    return server
-
-
-def _exchange(server: ServerConnection, data: bytes) -> tuple[list[Any], bytes]:
-    events = server_events(server, data)
-    return events, server.data_to_send()
+    """Greeted (logged in unless told otherwise), MULTIAPPEND, approving from *approval*."""
+    return refusal_server(logged_in=logged_in, capabilities=CAPS, literal_approval=approval)
 
 
 def test_a_large_literal_waits_for_approval_then_gets_its_continuation() -> None:

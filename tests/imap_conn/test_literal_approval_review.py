@@ -13,7 +13,8 @@ import pytest
 
 from mailproto.imap import BadCommand, ConnectionClosed, LiteralRequest
 from mailproto.imap.types import responses as R
-from tests.imap_conn.test_literal_approval import _exchange, _server
+from tests.imap_conn.test_literal_approval import _server
+from tests.imap_conn.test_literal_refusal import _exchange
 
 BYE = R.StatusResponse(tag=None, status="BYE", text="Server shutting down")
 

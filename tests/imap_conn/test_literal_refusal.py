@@ -42,8 +42,14 @@ def _server(
     logged_in: bool = False,
     capabilities: tuple[str, ...] = DEFAULT_CAPABILITIES,
     limits: IMAPLimits | None = None,
+    literal_approval: int | None = None,
 ) -> ServerConnection:
-    server = ServerConnection(capabilities=capabilities, limits=limits, announce_capabilities=False)
+    server = ServerConnection(
+        capabilities=capabilities,
+        limits=limits,
+        announce_capabilities=False,
+        literal_approval=literal_approval,
+    )
     status = "PREAUTH" if logged_in else "OK"
     server.send(R.StatusResponse(tag=None, status=status, text="ready"))  # type: ignore[arg-type]
     server.data_to_send()
