@@ -32,6 +32,7 @@ new mail.  :meth:`Link.notify` interrupts a pending read; the pump then calls
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -50,6 +51,8 @@ from .mda import MDA
 from .tls import plaintext_auth_allowed
 
 __all__ = ["Gate", "Handler", "Link", "Pump", "Site", "pump_session", "serve_link"]
+
+log = logging.getLogger("mailserver.pump")
 
 #: Stop reading from a peer once this much unprocessed input is buffered.
 MAX_BUFFERED = 256 * 1024
@@ -301,6 +304,12 @@ class Link(asyncio.Protocol):
                 least, deadline = size, now + self.idle_timeout  # it reads, slowly
             elif now >= deadline:
                 self.stalled = True
+                log.info(
+                    "%s took nothing of %d octets for %.0f s: cut off",
+                    self.peer_ip or "a peer",
+                    size,
+                    self.idle_timeout,
+                )
                 transport.abort()
                 return
             waiter = self._waiter = loop.create_future()

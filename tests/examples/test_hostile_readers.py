@@ -12,16 +12,24 @@ made small so that the server's kernel buffer fills quickly.
 
 from __future__ import annotations
 
+import logging
 import poplib
 import smtplib
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from mailserver.cli import EVENT_LOOPS
-from tests.examples.test_e2e_support import PASSWORDS, A, ServerThread, demo_config, recv_until
+from tests.examples.test_e2e_support import (
+    PASSWORDS,
+    A,
+    ServerThread,
+    demo_config,
+    recv_until,
+    wait_for,
+)
 
 PEPE = "pepe@iesfbmoll.example"
 #: Larger than the kernel's socket buffers on both sides (tcp_wmem's 4 MiB).
@@ -57,6 +65,13 @@ def _stingy_socket(port: int) -> socket.socket:
     return s
 
 
+@pytest.fixture
+def cut_offs(caplog: pytest.LogCaptureFixture) -> Iterator[Callable[[], int]]:
+    """How many connections the server has cut off so far (it logs each)."""
+    caplog.set_level(logging.INFO, logger="mailserver.pump")
+    yield lambda: caplog.text.count(": cut off")
+
+
 def _cut_off(s: socket.socket, within: float) -> bool:
     """True when the server closes *s* within *within* seconds (we read only now)."""
     deadline = time.monotonic() + within
@@ -74,22 +89,28 @@ def _cut_off(s: socket.socket, within: float) -> bool:
     return False
 
 
-def _stall_a_fetch(server: ServerThread, user: str, command: bytes) -> None:
+def _stall_a_fetch(
+    server: ServerThread, cut_offs: Callable[[], int], user: str, command: bytes
+) -> None:
     """Log in as *user*, SELECT INBOX, send *command* (a FETCH), read nothing of
     its answer, and check that the server cuts the connection off."""
+    before = cut_offs()
     s = _stingy_socket(server.port(A, "imap"))
     try:
         recv_until(s, b"\r\n")
         s.sendall(f'l LOGIN {user} "{PASSWORDS[user]}"\r\ns SELECT INBOX\r\n'.encode())
         recv_until(s, b"s OK")
         s.sendall(command)
-        time.sleep(TIMEOUT * 3)
+        assert wait_for(lambda: cut_offs() > before, 30)
         assert _cut_off(s, 5)
     finally:
         s.close()
 
 
-def test_pop3_retr_never_read_is_cut_off_and_the_maildrop_is_free(server: ServerThread) -> None:
+def test_pop3_retr_never_read_is_cut_off_and_the_maildrop_is_free(
+    server: ServerThread, cut_offs: Callable[[], int]
+) -> None:
+    before = cut_offs()
     s = _stingy_socket(server.port(A, "pop3"))
     try:
         recv_until(s, b"\r\n")
@@ -98,7 +119,8 @@ def test_pop3_retr_never_read_is_cut_off_and_the_maildrop_is_free(server: Server
         s.sendall(f"PASS {PASSWORDS[PEPE]}\r\n".encode())
         assert recv_until(s, b"\r\n").startswith(b"+OK")  # the maildrop is locked
         s.sendall(b"RETR 1\r\n")
-        time.sleep(TIMEOUT * 3)  # read nothing meanwhile
+        # Read nothing meanwhile (reading would be progress).
+        assert wait_for(lambda: cut_offs() > before, 30)
         # The lock of the stalled session is released: a new one logs in.
         p = poplib.POP3("127.0.0.1", server.port(A, "pop3"), timeout=10)
         try:
@@ -112,8 +134,10 @@ def test_pop3_retr_never_read_is_cut_off_and_the_maildrop_is_free(server: Server
         s.close()
 
 
-def test_imap_fetch_never_read_is_cut_off(server: ServerThread) -> None:
-    _stall_a_fetch(server, PEPE, b"f FETCH 1 BODY.PEEK[]\r\n")
+def test_imap_fetch_never_read_is_cut_off(
+    server: ServerThread, cut_offs: Callable[[], int]
+) -> None:
+    _stall_a_fetch(server, cut_offs, PEPE, b"f FETCH 1 BODY.PEEK[]\r\n")
     # And the server serves the next client.
     t = socket.create_connection(("127.0.0.1", server.port(A, "imap")), timeout=10)
     try:
@@ -204,7 +228,7 @@ def test_imap_fetch_of_several_large_messages_holds_one_at_a_time(server: Server
 
 
 def test_a_fetch_cut_off_stops_reading_messages(
-    server: ServerThread, monkeypatch: pytest.MonkeyPatch
+    server: ServerThread, monkeypatch: pytest.MonkeyPatch, cut_offs: Callable[[], int]
 ) -> None:
     """Once the stalled reader is cut off, the FETCH stops instead of reading
     (and discarding) every remaining message of its range."""
@@ -224,5 +248,5 @@ def test_a_fetch_cut_off_stops_reading_messages(
         return real(self, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(IMAPSession, "_fetch_one", counted)
-    _stall_a_fetch(server, user, b"f FETCH 1:* BODY.PEEK[]\r\n")
+    _stall_a_fetch(server, cut_offs, user, b"f FETCH 1:* BODY.PEEK[]\r\n")
     assert 0 < len(calls) < total, (len(calls), total)
