@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.examples.test_e2e_support import (
     ANA,
@@ -390,3 +392,75 @@ def test_literal_memory_defaults_to_at_least_the_message_size(tmp_path: Path) ->
     assert all(s.literal_memory >= 400_000_000 for s in config.servers if s.hostname == A)
     text, _ = demo_config()
     assert all(s.literal_memory == 256 * 1024 * 1024 for s in parse_config(text).servers)
+
+
+# -- the budget under any schedule (property) -------------------------------------------
+
+_OPS = st.lists(
+    st.one_of(
+        # (size, steps held once granted, wait at most: None = long, 0 = not at all)
+        st.tuples(
+            st.just("reserve"),
+            st.integers(0, 120),
+            st.integers(0, 5),
+            st.sampled_from([None, 0.0]),
+        ),
+        st.tuples(st.just("cancel"), st.integers(0, 30), st.just(0), st.just(None)),
+        st.tuples(st.just("step"), st.integers(1, 4), st.just(0), st.just(None)),
+    ),
+    max_size=40,
+)
+
+
+@given(ops=_OPS)
+def test_budget_never_overcommits_never_leaks_and_never_strands_a_waiter(
+    ops: list[tuple[str, int, int, float | None]],
+) -> None:
+    """Any interleaving of reservations (waiting or not), holds, releases and
+    cancellations: what is granted never passes the capacity and is exactly
+    what the holders hold; in the end nothing is held and nobody waits."""
+    from mailserver.budget import MemoryBudget
+
+    async def main() -> None:
+        budget = MemoryBudget(100)
+        holding: dict[int, int] = {}  # task number -> octets it holds
+        tasks: list[asyncio.Task[None]] = []
+        violations: list[str] = []
+
+        async def client(n: int, size: int, hold: int, wait: float | None) -> None:
+            # A long wait (longer than the whole run may take) or none at all.
+            if not await budget.reserve(size, 60.0 if wait is None else wait):
+                return
+            holding[n] = size
+            try:
+                for _ in range(hold):
+                    await asyncio.sleep(0)
+            finally:
+                del holding[n]
+                budget.release(size)
+
+        def check() -> None:
+            if budget.in_use > budget.capacity:
+                violations.append(f"over capacity: {budget.in_use}")
+            if budget.in_use != sum(holding.values()):
+                violations.append(f"in use {budget.in_use}, held {sum(holding.values())}")
+
+        for op, a, b, wait in ops:
+            if op == "reserve":
+                tasks.append(asyncio.ensure_future(client(len(tasks), a, b, wait)))
+            elif op == "cancel" and tasks:
+                tasks[a % len(tasks)].cancel()
+            else:
+                for _ in range(a):
+                    await asyncio.sleep(0)
+                    check()
+            check()
+        _, pending = await asyncio.wait(tasks, timeout=5) if tasks else (set(), set())
+        for task in pending:
+            task.cancel()
+        assert not pending, "a waiter was stranded (room came back, nobody was told)"
+        check()
+        assert violations == []
+        assert budget.in_use == 0 and budget.waiting == 0
+
+    asyncio.run(main())
