@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from tests.examples.test_e2e_support import (
@@ -413,12 +413,13 @@ _OPS = st.lists(
 
 
 @given(ops=_OPS)
+@example(ops=[("reserve", 77, 1, None), ("reserve", 24, 0, None), ("step", 2, 0, None)])
 def test_budget_never_overcommits_never_leaks_and_never_strands_a_waiter(
     ops: list[tuple[str, int, int, float | None]],
 ) -> None:
     """Any interleaving of reservations (waiting or not), holds, releases and
-    cancellations: what is granted never passes the capacity and is exactly
-    what the holders hold; in the end nothing is held and nobody waits."""
+    cancellations: what is granted never passes the capacity and covers what
+    the holders hold; in the end nothing is held and nobody waits."""
     from mailserver.budget import MemoryBudget
 
     async def main() -> None:
@@ -442,7 +443,9 @@ def test_budget_never_overcommits_never_leaks_and_never_strands_a_waiter(
         def check() -> None:
             if budget.in_use > budget.capacity:
                 violations.append(f"over capacity: {budget.in_use}")
-            if budget.in_use != sum(holding.values()):
+            # At least what the holders hold: a release grants a waiter its
+            # room at once, and the waiter counts it when it next runs.
+            if budget.in_use < sum(holding.values()):
                 violations.append(f"in use {budget.in_use}, held {sum(holding.values())}")
 
         for op, a, b, wait in ops:
