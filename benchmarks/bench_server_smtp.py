@@ -22,8 +22,11 @@ over ``-s`` parallel sessions (one connection per message, as smtp-source
 does by default).  Reported: messages per second (wall clock of
 smtp-source), the ratio, and each server's CPU time per message (user +
 system, all threads, from ``/proc``: less sensitive than wall time to the
-other jobs of a shared machine), and the machine's 1-minute load average
-after each cell.  With ``--repeat N`` each cell runs N times,
+other jobs of a shared machine), the machine's 1-minute load average
+after each cell, and ``steal``: the share of the machine's time that the
+hypervisor gave other guests during the cell (``/proc/stat``; a quarter of
+it on the VM these figures come from, which is why they move from one hour
+to the next).  With ``--repeat N`` each cell runs N times,
 alternating which server goes first, and the medians are reported.  Each
 server first gets :data:`WARMUP` untimed messages (creating the mailbox is
 not intake).  Every stored message is counted afterwards.
@@ -478,6 +481,20 @@ def run_aiosmtpd(tmp: Path, messages: int, size: int, sessions: int) -> tuple[fl
     return elapsed, cpu, _count(maildir)
 
 
+def cpu_times() -> list[int]:
+    """The machine's CPU time counters (``/proc/stat``'s ``cpu`` line, in ticks)."""
+    with open("/proc/stat") as f:
+        return [int(v) for v in f.readline().split()[1:]]
+
+
+def steal_percent(before: list[int], after: list[int]) -> float:
+    """The share of the machine's time the hypervisor gave other guests (steal)
+    between two :func:`cpu_times` readings, in percent (NaN when unknown)."""
+    deltas = [b - a for a, b in zip(before, after)]
+    total = sum(deltas[:8])  # user nice system idle iowait irq softirq steal
+    return 100.0 * deltas[7] / total if total and len(deltas) > 7 else float("nan")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--messages", type=int, default=1000)
@@ -526,6 +543,8 @@ def main() -> None:
     print(f"{n} messages per run, {args.repeat} run(s) per cell; messages/s (median),")
     print("CPU ms per message of each server process (median); stored messages counted")
     print(f"load average at start: {os.getloadavg()[0]:.2f} (1 min)")
+    print("steal: the share of the machine's time (all CPUs) that the hypervisor gave")
+    print("other guests while the cell's runs went on (a virtual machine's noise)")
     print(f"event loops: mailserver on {LOOPS['mailserver']}, aiosmtpd on {LOOPS['aiosmtpd']}")
     if args.ceiling:
         print("ceiling: the best messages/s the floors allow any asyncio server (see ceiling()),")
@@ -533,7 +552,7 @@ def main() -> None:
         print("(its bare SMTP ServerConnection, no session logic, instead of canned replies)")
     print(
         f"{'size':>8} {'sessions':>8} {'mailserver':>11} {'aiosmtpd':>9} {'ratio':>7}"
-        f" {'cpu ms':>7} {'cpu ms':>7} {'load':>5}"
+        f" {'cpu ms':>7} {'cpu ms':>7} {'load':>5} {'steal':>6}"
         + (f" {'ceiling':>8} {'max':>6} {'lib-max':>7}" if args.ceiling else "")
     )
     with tempfile.TemporaryDirectory() as d:
@@ -542,6 +561,7 @@ def main() -> None:
             for sessions in (int(s) for s in args.sessions.split(",")):
                 rates: dict[str, list[float]] = {"ms": [], "aio": []}
                 cpus: dict[str, list[float]] = {"ms": [], "aio": []}
+                started = cpu_times()
                 for i in range(args.repeat):
                     # Alternate who goes first, so a load change on the
                     # machine does not always favour the same server.
@@ -552,6 +572,7 @@ def main() -> None:
                         assert stored == n + WARMUP, f"{who} stored {stored} of {n + WARMUP}"
                         rates[who].append(n / elapsed)
                         cpus[who].append(cpu / n * 1000)
+                steal = steal_percent(started, cpu_times())
                 ms_rate = statistics.median(rates["ms"])
                 aio_rate = statistics.median(rates["aio"])
                 bound = ""
@@ -562,7 +583,8 @@ def main() -> None:
                 print(
                     f"{size:>8} {sessions:>8} {ms_rate:>11.1f} {aio_rate:>9.1f}"
                     f" {ms_rate / aio_rate:>6.2f}x {statistics.median(cpus['ms']):>7.2f}"
-                    f" {statistics.median(cpus['aio']):>7.2f} {os.getloadavg()[0]:>5.2f}{bound}",
+                    f" {statistics.median(cpus['aio']):>7.2f} {os.getloadavg()[0]:>5.2f}"
+                    f" {steal:>5.1f}%{bound}",
                     flush=True,
                 )
 
