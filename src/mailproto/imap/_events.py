@@ -185,8 +185,8 @@ class LiteralRequest:
     command: str
     #: The literal's announced size, in octets.
     size: int
-    #: The command's octets so far, this literal included (see
-    #: :attr:`~mailproto.imap.codec.Fragmentizer.message_octets`).
+    #: The command's octets so far, this literal included (the lines read and
+    #: every literal announced, what ``IMAPLimits.command_size`` bounds).
     command_octets: int
     #: False for a ``{n+}`` literal (RFC 7888): its octets are already on
     #: their way, and a refusal drops them as they arrive.
