@@ -144,6 +144,11 @@ class RelaySettings:
     connections_per_hop: int = 4
 
 
+#: ``[limits] literal_memory`` when the config does not say (and it is at
+#: least ``max_message_size``).
+DEFAULT_LITERAL_MEMORY = 256 * 1024 * 1024
+
+
 @attrs.frozen(kw_only=True)
 class ServerConfig:
     """One server: its domains, users, listeners and relay settings."""
@@ -169,7 +174,7 @@ class ServerConfig:
     #: Octets of IMAP literals (APPEND messages received, large FETCH answers
     #: sent) held in memory at once, by all IMAP sessions together (see
     #: :mod:`mailserver.budget`).
-    literal_memory: int = 256 * 1024 * 1024
+    literal_memory: int = DEFAULT_LITERAL_MEMORY
     #: The accounts, aliases and lists.
     directory: Directory = attrs.field(repr=False)
 
@@ -487,7 +492,7 @@ def _server(c: _Checker, table: Mapping[str, Any], index: int) -> ServerConfig:
     max_size = c.get(limits_t, "max_message_size", int, 25 * 1024 * 1024)
     if max_size <= 0:
         raise c.fail("max_message_size must be positive", limits_t, "max_message_size")
-    literal_memory = c.get(limits_t, "literal_memory", int, max(256 * 1024 * 1024, max_size))
+    literal_memory = c.get(limits_t, "literal_memory", int, max(DEFAULT_LITERAL_MEMORY, max_size))
     if literal_memory < max_size:
         # Below it, an APPEND of the largest message could never be taken.
         raise c.fail("literal_memory must be at least max_message_size", limits_t, "literal_memory")

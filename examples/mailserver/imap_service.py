@@ -340,7 +340,8 @@ class IMAPSession:
         #: Octets of literals reserved in the site's budget for the command
         #: being read (released once it is answered, or the session ends).
         self.literal_held = 0
-        self._timeout_before_literal: float | None = None
+        # The link's timeout is shortened to LITERAL_STALL_TIMEOUT meanwhile.
+        self._stall_bounded = False
         self.account: Account | None = None
         self.mailbox: Mailbox | None = None
         self.folder: Folder | None = None
@@ -400,8 +401,8 @@ class IMAPSession:
         wait = 0.0 if self.literal_held else None
         if await self.site.literal_budget.reserve(request.size, wait):
             self.literal_held += request.size
-            if self._timeout_before_literal is None:
-                self._timeout_before_literal = self.link.idle_timeout
+            if not self._stall_bounded:
+                self._stall_bounded = True
                 self.link.idle_timeout = min(self.link.idle_timeout, LITERAL_STALL_TIMEOUT)
             self.conn.approve_literal()
             return
@@ -419,10 +420,10 @@ class IMAPSession:
         if self.literal_held:
             held, self.literal_held = self.literal_held, 0
             self.site.literal_budget.release(held)
-        if self._timeout_before_literal is not None:
+        if self._stall_bounded:
             # (What the state calls for now: the command may have been a LOGIN.)
             self.link.idle_timeout = _idle_timeout(self.site, logged_in=self.account is not None)
-            self._timeout_before_literal = None
+            self._stall_bounded = False
 
     async def handle(self, event: object) -> None:
         if isinstance(event, LiteralRequest):
@@ -1173,6 +1174,14 @@ class IMAPSession:
         pending_size = 0
         sent = 0
         budget = self.site.literal_budget
+
+        async def flush() -> None:
+            nonlocal pending_size
+            if pending:
+                await self.link.write(b"".join(pending))
+                pending.clear()
+                pending_size = 0
+
         for seq, uid in targets:
             if self.link.lost:
                 return  # cut off (a stalled reader) or gone: nobody to answer
@@ -1188,10 +1197,7 @@ class IMAPSession:
             # the server hold all of them at once.
             held = 0
             if source is True and info.size >= LITERAL_APPROVAL:
-                if pending:
-                    await self.link.write(b"".join(pending))
-                    pending.clear()
-                    pending_size = 0
+                await flush()
                 held = min(2 * info.size, budget.capacity)
                 if not await budget.reserve(held):
                     self.conn.send(_no(cmd.tag, "Server busy, try again later", "UNAVAILABLE"))
@@ -1237,20 +1243,15 @@ class IMAPSession:
                         timeout = link.idle_timeout
                         link.idle_timeout = min(timeout, LITERAL_STALL_TIMEOUT)
                         try:
-                            await link.write(b"".join(pending))
+                            await flush()
                         finally:
                             link.idle_timeout = timeout
-                        pending.clear()
-                        pending_size = 0
                     elif pending_size >= WRITE_SIZE:
-                        await self.link.write(b"".join(pending))
-                        pending.clear()
-                        pending_size = 0
+                        await flush()
             finally:
                 if held:
                     budget.release(held)
-        if pending:
-            await self.link.write(b"".join(pending))
+        await flush()
         self._send_updates(expunge_allowed=cmd.uid)
         self.conn.send(_ok(cmd.tag, "FETCH completed"))
 

@@ -44,7 +44,7 @@ from mailproto import NEED_DATA, PAUSED
 from mailproto.errors import ProtocolError
 
 from .budget import MemoryBudget
-from .config import ServerConfig
+from .config import DEFAULT_LITERAL_MEMORY, ServerConfig
 from .directory import Directory
 from .maildir import Store
 from .mda import MDA
@@ -336,7 +336,7 @@ class Link(asyncio.Protocol):
             return
         view = memoryview(data)
         for start in range(0, len(data), WRITE_PIECE):
-            if self._lost or self.stalled:
+            if self.lost:  # (cut off by drain, or gone)
                 return
             if self.send(view[start : start + WRITE_PIECE]):
                 await self.drain()
@@ -736,7 +736,7 @@ class Site:
     max_connections: int = 1000
     #: The memory all IMAP sessions may hold in literals at once
     #: (``[limits] literal_memory``).
-    literal_budget: MemoryBudget = attrs.field(factory=lambda: MemoryBudget(256 * 1024 * 1024))
+    literal_budget: MemoryBudget = attrs.field(factory=lambda: MemoryBudget(DEFAULT_LITERAL_MEMORY))
 
     def plaintext_ok(self, link: Link, tls_active: bool) -> bool:
         """May a password cross this connection in the clear?"""
