@@ -39,6 +39,17 @@ ratio for the best server built on mailproto: its bare SMTP
 ``ServerConnection`` answering on the loop's sockets, with no session
 logic at all, plus the same durable Maildir steps.
 
+``--lib-store`` runs a third server in every cell, alternating with the
+other two: ``lib+store``, the best a server built on mailproto can do with
+the reference store — the library's SMTP ``ServerConnection`` on the
+loop's sockets saying yes to every command (no recipient check, no MDA,
+no ``Received:``, no session logic), each message stored by the reference
+server's store (``Folder.deliver``: the same durable Maildir steps, index
+and group commit) before ``250``.  Unlike ``lib-max``, which adds up
+floors measured apart, this is a real server measured like the others,
+so it pays what the floors leave out (the threads' and the loop's share
+of two CPUs, the GIL).
+
 ``--floor`` measures, instead, what any Python server pays on this machine
 before any mail logic: the bare Maildir steps (write, fsync, rename, fsync
 the directory) in a plain loop; the reference store alone
@@ -51,7 +62,7 @@ Usage::
 
     python benchmarks/bench_server_smtp.py [--messages 1000] [--sizes 1024,102400]
                                            [--sessions 1,20] [--repeat 1] [--ceiling]
-                                           [--floor]
+                                           [--lib-store] [--floor]
 """
 
 from __future__ import annotations
@@ -481,6 +492,37 @@ def run_aiosmtpd(tmp: Path, messages: int, size: int, sessions: int) -> tuple[fl
     return elapsed, cpu, _count(maildir)
 
 
+def run_lib_store(tmp: Path, messages: int, size: int, sessions: int) -> tuple[float, float, int]:
+    """The library's machine plus the reference store, no session logic (see ``--lib-store``)."""
+    port = _free_port()
+    maildir = tmp / f"lib-{size}-{sessions}-{time.monotonic_ns()}"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "bench_smtp.py"),
+            "--serve",
+            "mailproto-loop",
+            str(port),
+            "--store",
+            str(maildir),
+            "--event-loop",
+            LOOPS["mailserver"],
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        elapsed, cpu = _measure(proc, port, (messages, size, sessions))
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    return elapsed, cpu, _count(maildir / "bench@bench.example")
+
+
+#: Who runs in each cell: the reference server, aiosmtpd, and with
+#: ``--lib-store`` the library plus the store.
+RUNNERS = {"ms": run_mailserver, "aio": run_aiosmtpd, "lib": run_lib_store}
+
+
 def cpu_times() -> list[int]:
     """The machine's CPU time counters (``/proc/stat``'s ``cpu`` line, in ticks)."""
     with open("/proc/stat") as f:
@@ -518,6 +560,11 @@ def main() -> None:
             default="asyncio",
             help=f"the event loop {who} runs on (default asyncio)",
         )
+    p.add_argument(
+        "--lib-store",
+        action="store_true",
+        help="also run the library's bare machine storing with the reference store (lib+store)",
+    )
     p.add_argument("--serve-aiosmtpd", nargs=2, metavar=("PORT", "MAILDIR"), help=argparse.SUPPRESS)
     p.add_argument("--serve-canned", type=int, metavar="PORT", help=argparse.SUPPRESS)
     p.add_argument("--event-loop", default="asyncio", help=argparse.SUPPRESS)
@@ -546,6 +593,9 @@ def main() -> None:
     print("steal: the share of the machine's time (all CPUs) that the hypervisor gave")
     print("other guests while the cell's runs went on (a virtual machine's noise)")
     print(f"event loops: mailserver on {LOOPS['mailserver']}, aiosmtpd on {LOOPS['aiosmtpd']}")
+    if args.lib_store:
+        print("lib+store: mailproto's SMTP machine on the loop's sockets with no session logic,")
+        print("storing with the reference store before 250 (messages/s, and that / aiosmtpd)")
     if args.ceiling:
         print("ceiling: the best messages/s the floors allow any asyncio server (see ceiling()),")
         print("and that / aiosmtpd; lib-max: the same bound for a server built on mailproto")
@@ -553,22 +603,23 @@ def main() -> None:
     print(
         f"{'size':>8} {'sessions':>8} {'mailserver':>11} {'aiosmtpd':>9} {'ratio':>7}"
         f" {'cpu ms':>7} {'cpu ms':>7} {'load':>5} {'steal':>6}"
+        + (f" {'lib+store':>9} {'ratio':>7}" if args.lib_store else "")
         + (f" {'ceiling':>8} {'max':>6} {'lib-max':>7}" if args.ceiling else "")
     )
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         for size in (int(s) for s in args.sizes.split(",")):
             for sessions in (int(s) for s in args.sessions.split(",")):
-                rates: dict[str, list[float]] = {"ms": [], "aio": []}
-                cpus: dict[str, list[float]] = {"ms": [], "aio": []}
+                who_runs = ["ms", "aio", "lib"] if args.lib_store else ["ms", "aio"]
+                rates: dict[str, list[float]] = {who: [] for who in who_runs}
+                cpus: dict[str, list[float]] = {who: [] for who in who_runs}
                 started = cpu_times()
                 for i in range(args.repeat):
-                    # Alternate who goes first, so a load change on the
+                    # Rotate who goes first, so a load change on the
                     # machine does not always favour the same server.
-                    order = ("ms", "aio") if i % 2 == 0 else ("aio", "ms")
-                    for who in order:
-                        runner = run_mailserver if who == "ms" else run_aiosmtpd
-                        elapsed, cpu, stored = runner(tmp, n, size, sessions)
+                    k = i % len(who_runs)
+                    for who in who_runs[k:] + who_runs[:k]:
+                        elapsed, cpu, stored = RUNNERS[who](tmp, n, size, sessions)
                         assert stored == n + WARMUP, f"{who} stored {stored} of {n + WARMUP}"
                         rates[who].append(n / elapsed)
                         cpus[who].append(cpu / n * 1000)
@@ -576,10 +627,13 @@ def main() -> None:
                 ms_rate = statistics.median(rates["ms"])
                 aio_rate = statistics.median(rates["aio"])
                 bound = ""
+                if args.lib_store:
+                    lib_rate = statistics.median(rates["lib"])
+                    bound += f" {lib_rate:>9.1f} {lib_rate / aio_rate:>6.2f}x"
                 if args.ceiling:
                     bounds = ceiling(tmp, n, size, sessions)
                     best, lib = bounds["canned"], bounds["library"]
-                    bound = f" {best:>8.1f} {best / aio_rate:>5.2f}x {lib / aio_rate:>6.2f}x"
+                    bound += f" {best:>8.1f} {best / aio_rate:>5.2f}x {lib / aio_rate:>6.2f}x"
                 print(
                     f"{size:>8} {sessions:>8} {ms_rate:>11.1f} {aio_rate:>9.1f}"
                     f" {ms_rate / aio_rate:>6.2f}x {statistics.median(cpus['ms']):>7.2f}"

@@ -24,7 +24,9 @@ import subprocess
 import sys
 import time
 import tracemalloc
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
@@ -51,6 +53,8 @@ SMTP_SOURCE = "/usr/sbin/smtp-source"
 # ----------------------------------------------------------------- servers
 
 _GREETING = Reply(code=220, lines="ESMTP mailproto bench")
+#: Stores one message (its octets); ``250`` waits for it.
+Deliver = Callable[[bytes], Awaitable[None]]
 _HELLO = Reply(code=250, lines="hello")
 _CONFIG = ServerConfig(hostname="bench.example")
 _LIMITS = SMTPLimits(message_size=200 * 1024 * 1024)
@@ -122,7 +126,7 @@ def use_event_loop(name: str) -> None:
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
-def serve_mailproto_loop(port: int) -> None:
+def serve_mailproto_loop(port: int, deliver: Deliver | None = None) -> None:
     """The same machine on asyncio's event loop without its transports.
 
     asyncio's Protocol/Transport layer costs more per short session (a task
@@ -130,7 +134,15 @@ def serve_mailproto_loop(port: int) -> None:
     ServerConnection does.  Sans-I/O leaves the I/O to the caller, so this
     variant reads and writes the sockets itself from ``loop.add_reader``
     callbacks (still one process, one thread, asyncio's loop).
+
+    With *deliver*, each message is handed to it (a coroutine function
+    taking the message's octets) and ``250`` is sent only once it has
+    returned: the machine plus a store, with no session logic between them
+    (``bench_server_smtp.py --lib-store`` runs it with the reference
+    server's Maildir store).
     """
+
+    storing: set[asyncio.Task[None]] = set()
 
     def on_accept(listener: socket.socket) -> None:
         while True:
@@ -143,14 +155,19 @@ def serve_mailproto_loop(port: int) -> None:
             conn = ServerConnection(_CONFIG, limits=_LIMITS)
             conn.send(_GREETING)
             pending = bytearray(conn.data_to_send())
-            loop.add_reader(sock.fileno(), on_read, sock, conn, pending)
+            chunks: list[bytes] = []
+            loop.add_reader(sock.fileno(), on_read, sock, conn, pending, chunks)
             flush(sock, pending)
 
     def flush(sock: socket.socket, pending: bytearray) -> None:
+        if sock.fileno() < 0:  # closed meanwhile (a delivery outlived its client)
+            return
         try:
             sent = sock.send(pending)
         except (BlockingIOError, InterruptedError):
             sent = 0
+        except OSError:
+            return
         del pending[:sent]
         if pending:  # rare with replies this small: finish when writable
             loop.add_writer(sock.fileno(), on_write, sock, pending)
@@ -159,7 +176,44 @@ def serve_mailproto_loop(port: int) -> None:
         loop.remove_writer(sock.fileno())
         flush(sock, pending)
 
-    def on_read(sock: socket.socket, conn: ServerConnection, pending: bytearray) -> None:
+    def serve(
+        sock: socket.socket, conn: ServerConnection, pending: bytearray, chunks: list[bytes]
+    ) -> None:
+        if deliver is None:
+            answer(conn)
+        else:
+            message = answer_storing(conn, chunks)
+            if message is not None:
+                task = loop.create_task(store(sock, conn, pending, chunks, message))
+                storing.add(task)  # (the loop keeps only a weak reference)
+                task.add_done_callback(storing.discard)
+        out = conn.data_to_send()
+        if out:
+            pending += out
+            flush(sock, pending)
+
+    async def store(
+        sock: socket.socket,
+        conn: ServerConnection,
+        pending: bytearray,
+        chunks: list[bytes],
+        message: bytes,
+    ) -> None:
+        assert deliver is not None
+        await deliver(message)
+        conn.send(replies.MESSAGE_ACCEPTED)
+        serve(sock, conn, pending, chunks)  # what the client sent meanwhile (QUIT)
+        if conn.state is State.CLOSED and sock.fileno() >= 0:
+            close(sock)
+
+    def close(sock: socket.socket) -> None:
+        loop.remove_reader(sock.fileno())
+        loop.remove_writer(sock.fileno())
+        sock.close()
+
+    def on_read(
+        sock: socket.socket, conn: ServerConnection, pending: bytearray, chunks: list[bytes]
+    ) -> None:
         try:
             data = sock.recv(262144)
         except (BlockingIOError, InterruptedError):
@@ -167,15 +221,9 @@ def serve_mailproto_loop(port: int) -> None:
         except OSError:
             data = b""
         conn.receive_data(data)
-        answer(conn)
-        out = conn.data_to_send()
-        if out:
-            pending += out
-            flush(sock, pending)
+        serve(sock, conn, pending, chunks)
         if not data or conn.state is State.CLOSED:
-            loop.remove_reader(sock.fileno())
-            loop.remove_writer(sock.fileno())
-            sock.close()
+            close(sock)
 
     async def main() -> None:
         listener = socket.socket()
@@ -188,6 +236,55 @@ def serve_mailproto_loop(port: int) -> None:
 
     loop = asyncio.new_event_loop()
     loop.run_until_complete(main())
+
+
+def answer_storing(conn: ServerConnection, chunks: list[bytes]) -> bytes | None:
+    """:func:`answer`, keeping the data: the whole message at its end, else None.
+
+    At the end of a message the machine waits for its reply (the store's),
+    so nothing after it is read until the caller has sent one.
+    """
+    send = conn.send
+    while True:
+        event = conn.next_event()
+        if event is NEED_DATA or event is PAUSED:
+            return None
+        cls = type(event)
+        if cls is DataChunk:
+            chunks.append(cast(DataChunk, event).data)
+        elif cls is MailFrom:
+            send(replies.SENDER_OK)
+        elif cls is RcptTo:
+            send(replies.RECIPIENT_OK)
+        elif cls is EndOfData:
+            message = b"".join(chunks)
+            chunks.clear()
+            return message
+        elif cls is Ehlo or cls is Helo:
+            send(_HELLO)
+        elif cls is ConnectionClosed:
+            return None
+
+
+def serve_mailproto_store(port: int, maildir: Path) -> None:
+    """``mailproto-loop`` storing each message with the reference server's store.
+
+    Every message goes into one Maildir folder through
+    ``mailserver.maildir.Folder.deliver`` (tmp/, fsync, rename into new/,
+    the folder's index, group commit), exactly as the reference server's
+    MDA stores it, and ``250`` follows its return.
+    """
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
+    from mailserver.maildir import Folder, Store
+
+    inbox: list[Folder] = []
+
+    async def deliver(message: bytes) -> None:
+        if not inbox:
+            inbox.append(Store(maildir).mailbox("bench@bench.example").folder("INBOX"))
+        await inbox[0].deliver(message)
+
+    serve_mailproto_loop(port, deliver)
 
 
 def serve_aiosmtpd(port: int) -> None:
@@ -482,6 +579,12 @@ def main() -> None:
         default="asyncio",
         help="the event loop a --serve server runs on",
     )
+    parser.add_argument(
+        "--store",
+        metavar="DIR",
+        help="with --serve mailproto-loop: store each message in DIR with the reference"
+        " server's Maildir store before 250",
+    )
     parser.add_argument("--only", choices=["throughput", "intake", "memory", "session"])
     parser.add_argument("--messages", type=int, default=4000)
     parser.add_argument("--big-messages", type=int, default=300)
@@ -490,7 +593,12 @@ def main() -> None:
     if args.serve:
         name, port = args.serve
         use_event_loop(args.event_loop)
-        SERVERS[name](int(port))
+        if args.store is not None:
+            if name != "mailproto-loop":
+                parser.error("--store goes with --serve mailproto-loop")
+            serve_mailproto_store(int(port), Path(args.store))
+        else:
+            SERVERS[name](int(port))
         return
     if args.only in (None, "session"):
         session(10000)
