@@ -206,6 +206,10 @@ class Directory:
         key = normalize_address(address)
         return key == "postmaster" or self.is_local_domain(domain_of(key))
 
+    def is_list(self, address: str) -> bool:
+        """True when *address* is a local distribution list (whatever its members)."""
+        return normalize_address(address) in self._lists
+
     def exists(self, address: str) -> bool:
         """True when *address* is a local account, alias, list or postmaster."""
         key = normalize_address(address)

@@ -399,7 +399,7 @@ class MDA:
                     continue
                 res = resolved[r.recipient]
                 if res is not None and (
-                    len(res.accounts) > 1
+                    self.directory.is_list(r.recipient)
                     or (res.remote and res.remote != (normalize_address(r.recipient),))
                 ):
                     # A list: RFC 3464 §2.3.3 "expanded" - delivered to the

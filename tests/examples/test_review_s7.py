@@ -273,6 +273,7 @@ def _list_mda(tmp_path: Path) -> tuple[object, list[object]]:
             "mixed@a.example": ["ann@a.example", "bob@a.example", "carl@b.example"],
             "away@a.example": ["carl@b.example", "dora@b.example"],
             "one@a.example": ["carl@b.example"],
+            "solo@a.example": ["ann@a.example"],
         },
     )
     mda = MDA(
@@ -300,6 +301,9 @@ def _list_mda(tmp_path: Path) -> tuple[object, list[object]]:
         ("mixed@a.example", "expanded"),
         ("away@a.example", "expanded"),
         ("one@a.example", "expanded"),
+        # A list of one local member is still a list (RFC 3461 §6.2.7.2);
+        # it said "delivered", as for the member's own address.
+        ("solo@a.example", "expanded"),
         ("Ann@A.example", "delivered"),
     ],
 )
