@@ -1,4 +1,4 @@
-"""A bound on memory that sessions share: the IMAP literals in flight.
+"""Bounds on memory that sessions share: IMAP literals, SMTP message data.
 
 Both directions: APPEND messages being received (below) and the answers of
 FETCHes of large messages being sent (``IMAPSession.cmd_fetch`` reserves a
@@ -17,6 +17,11 @@ and after :data:`WAIT` seconds is refused with ``NO [UNAVAILABLE]`` (RFC
 
 Grants are first come, first served: a large request at the head of the
 line is not overtaken by smaller ones forever.
+
+The SMTP sessions share a second budget (``[limits] spool_memory``) for the
+message data they keep in memory while it arrives; they never wait for it
+(:meth:`MemoryBudget.try_reserve`): data that does not fit goes to the
+transaction's spool file at once (``smtp_service.Spool``).
 """
 
 from __future__ import annotations
@@ -36,8 +41,8 @@ class MemoryBudget:
     """*capacity* octets that sessions reserve before they buffer, and release after."""
 
     def __init__(self, capacity: int, *, wait: float = WAIT) -> None:
-        if capacity <= 0:
-            raise ValueError("a budget needs a positive capacity")
+        if capacity < 0:
+            raise ValueError("a budget cannot have a negative capacity")
         #: The most octets granted at once.
         self.capacity = capacity
         #: Seconds :meth:`reserve` waits for room by default.
@@ -83,6 +88,19 @@ class MemoryBudget:
             return True
         self._forget(entry)
         return False
+
+    def try_reserve(self, size: int) -> bool:
+        """Take *size* octets if they are free now; False, at once, if not.
+
+        Never waits, and never passes a request that :meth:`reserve` has
+        waiting (first come, first served holds for these too).
+        """
+        if size < 0:
+            raise ValueError("negative size")
+        if self._waiters or self._used + size > self.capacity:
+            return False
+        self._used += size
+        return True
 
     def release(self, size: int) -> None:
         """Give back *size* octets of an earlier :meth:`reserve`."""

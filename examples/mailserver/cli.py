@@ -174,6 +174,7 @@ class MailServer:
             on_queued=relay.wake,
             max_connections=self.max_connections,
             literal_budget=MemoryBudget(cfg.literal_memory),
+            spool_budget=MemoryBudget(cfg.spool_memory),
         )
         self.sites[cfg.hostname] = site
         self.relays[cfg.hostname] = relay

@@ -37,6 +37,7 @@ tables (the demo runs two domains that relay to each other)::
     [limits]
     max_message_size = 26214400
     literal_memory = 268435456            # IMAP literals held at once, all sessions
+    spool_memory = 67108864               # SMTP data in memory at once; beyond: spool files
 
     [[accounts]]
     address = "pepe@iesfbmoll.example"
@@ -147,6 +148,8 @@ class RelaySettings:
 #: ``[limits] literal_memory`` when the config does not say (and it is at
 #: least ``max_message_size``).
 DEFAULT_LITERAL_MEMORY = 256 * 1024 * 1024
+#: ``[limits] spool_memory`` when the config does not say.
+DEFAULT_SPOOL_MEMORY = 64 * 1024 * 1024
 
 
 @attrs.frozen(kw_only=True)
@@ -175,6 +178,10 @@ class ServerConfig:
     #: sent) held in memory at once, by all IMAP sessions together (see
     #: :mod:`mailserver.budget`).
     literal_memory: int = DEFAULT_LITERAL_MEMORY
+    #: Octets of SMTP message data kept in memory while it arrives, by all
+    #: SMTP sessions together; a transaction that finds no room here writes
+    #: its data to a spool file instead (0: always).
+    spool_memory: int = DEFAULT_SPOOL_MEMORY
     #: The accounts, aliases and lists.
     directory: Directory = attrs.field(repr=False)
 
@@ -488,7 +495,7 @@ def _server(c: _Checker, table: Mapping[str, Any], index: int) -> ServerConfig:
         if getattr(relay, name) <= 0:
             raise c.fail(f"[relay] {name} must be positive", relay_t, name)
     limits_t = c.get(table, "limits", dict, {})
-    c.unknown(limits_t, ("max_message_size", "literal_memory"), "[limits]")
+    c.unknown(limits_t, ("max_message_size", "literal_memory", "spool_memory"), "[limits]")
     max_size = c.get(limits_t, "max_message_size", int, 25 * 1024 * 1024)
     if max_size <= 0:
         raise c.fail("max_message_size must be positive", limits_t, "max_message_size")
@@ -496,6 +503,9 @@ def _server(c: _Checker, table: Mapping[str, Any], index: int) -> ServerConfig:
     if literal_memory < max_size:
         # Below it, an APPEND of the largest message could never be taken.
         raise c.fail("literal_memory must be at least max_message_size", limits_t, "literal_memory")
+    spool_memory = c.get(limits_t, "spool_memory", int, DEFAULT_SPOOL_MEMORY)
+    if spool_memory < 0:
+        raise c.fail("spool_memory cannot be negative", limits_t, "spool_memory")
     accounts: list[Account] = []
     aliases: dict[str, str] = {}
     lists: dict[str, list[str]] = {}
@@ -572,6 +582,7 @@ def _server(c: _Checker, table: Mapping[str, Any], index: int) -> ServerConfig:
         relay=relay,
         max_message_size=max_size,
         literal_memory=literal_memory,
+        spool_memory=spool_memory,
         directory=directory,
     )
 

@@ -44,7 +44,7 @@ from mailproto import NEED_DATA, PAUSED
 from mailproto.errors import ProtocolError
 
 from .budget import MemoryBudget
-from .config import DEFAULT_LITERAL_MEMORY, ServerConfig
+from .config import DEFAULT_LITERAL_MEMORY, DEFAULT_SPOOL_MEMORY, ServerConfig
 from .directory import Directory
 from .maildir import Store
 from .mda import MDA
@@ -737,6 +737,9 @@ class Site:
     #: The memory all IMAP sessions may hold in literals at once
     #: (``[limits] literal_memory``).
     literal_budget: MemoryBudget = attrs.field(factory=lambda: MemoryBudget(DEFAULT_LITERAL_MEMORY))
+    #: The SMTP message data all sessions may keep in memory at once
+    #: (``[limits] spool_memory``; beyond it, spool files).
+    spool_budget: MemoryBudget = attrs.field(factory=lambda: MemoryBudget(DEFAULT_SPOOL_MEMORY))
 
     def plaintext_ok(self, link: Link, tls_active: bool) -> bool:
         """May a password cross this connection in the clear?"""

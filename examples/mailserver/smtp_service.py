@@ -16,9 +16,16 @@ smtps      submission over implicit TLS (RFC 8314 §3.3)
 The message is spooled as :class:`~mailproto.smtp.DataChunk` events arrive
 (never held whole by the connection): in memory up to
 :data:`SPOOL_IN_MEMORY`, beyond that streamed into a file in the site's
-spool directory.  A ``Received:`` field is prepended and
-:meth:`MDA.deliver <mailserver.mda.MDA.deliver>` stores it — a spool file
-as :class:`~mailserver.maildir.Spooled` parts, which the store copies into
+spool directory.  The memory all sessions spool in is bounded too
+(``[limits] spool_memory``, :attr:`Site.spool_budget
+<mailserver.pump.Site.spool_budget>`): a thousand clients each sending a
+message of 256 KiB and then stalling before its end would otherwise make
+the server hold 250 MiB.  A transaction that finds no room there moves its
+data to its spool file at once, without waiting.
+
+A ``Received:`` field is prepended and :meth:`MDA.deliver
+<mailserver.mda.MDA.deliver>` stores the message — a spool file as
+:class:`~mailserver.maildir.Spooled` parts, which the store copies into
 each mailbox file in the kernel instead of reading the message back.
 The ``250`` is sent only after ``deliver`` returned, i.e. after every copy is
 fsynced into its Maildir and every remote recipient is fsynced into the
@@ -39,6 +46,7 @@ from mailproto.errors import ProtocolError, ReplyHint
 from mailproto.limits import SMTPLimits
 from mailproto.smtp import replies
 
+from .budget import MemoryBudget
 from .config import ServerConfig
 from .directory import Account, Directory, normalize_address
 from .maildir import STORAGE_FULL, Spooled
@@ -53,6 +61,9 @@ __all__ = ["SMTPSession", "smtp_session"]
 AUTH_MECHANISMS = ("SCRAM-SHA-256", "PLAIN", "LOGIN")
 #: Spooled message data stays in memory up to this size, then goes to disk.
 SPOOL_IN_MEMORY = 256 * 1024
+#: A transaction takes memory from the site's spool budget in steps of this
+#: many octets (one step covers most messages: one reservation each).
+SPOOL_STEP = 64 * 1024
 
 RELAY_DENIED = smtp.Reply(code=550, enhanced_status="5.7.1", lines="Relaying denied")
 NO_SUCH_USER = smtp.Reply(code=550, enhanced_status="5.1.1", lines="No such user here")
@@ -115,13 +126,23 @@ def _acts_as_itself(authzid: str | None, login: str) -> bool:
 class Spool:
     """The data of one mail transaction, kept as it arrives.
 
-    Chunks stay in a list (no copy) until they pass *in_memory* octets;
-    then they, and everything after, go to a new file in *directory*.
+    Chunks stay in a list (no copy) until they pass *in_memory* octets, or
+    until *budget* (shared by all sessions) has no room for them; then they,
+    and everything after, go to a new file in *directory*.  Memory taken
+    from *budget* is given back when the data goes to disk or the spool is
+    closed.
     """
 
-    def __init__(self, directory: Path, in_memory: int = SPOOL_IN_MEMORY) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        in_memory: int = SPOOL_IN_MEMORY,
+        budget: MemoryBudget | None = None,
+    ) -> None:
         self._directory = directory
         self._in_memory = in_memory
+        self._budget = budget
+        self._held = 0  # octets taken from the budget
         self._chunks: list[bytes] = []
         self._size = 0
         self._file: BinaryIO | None = None
@@ -143,15 +164,32 @@ class Spool:
                 return
             self._chunks.append(data)
             self._size += len(data)
-            if self._size > self._in_memory:
+            if self._size > self._in_memory or not self._room(self._size):
                 self.path = self._directory / f"{new_queue_id()}.spool"
                 fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
                 self._file = os.fdopen(fd, "wb")
                 self._file.writelines(self._chunks)
                 self._chunks = []
+                self._give_back()
         except OSError as exc:
             self.error = exc
             self.close()
+
+    def _room(self, size: int) -> bool:
+        """Is there memory for *size* octets (taking more from the budget if needed)?"""
+        budget = self._budget
+        if budget is None or size <= self._held:
+            return True
+        want = -(-size // SPOOL_STEP) * SPOOL_STEP
+        if not budget.try_reserve(want - self._held):
+            return False
+        self._held = want
+        return True
+
+    def _give_back(self) -> None:
+        if self._held and self._budget is not None:
+            self._budget.release(self._held)
+        self._held = 0
 
     def head(self, limit: int) -> bytes:
         """The first *limit* octets of the data (fewer if it is shorter)."""
@@ -180,6 +218,7 @@ class Spool:
     def close(self) -> None:
         """Forget the data (removing the spool file)."""
         self._chunks = []
+        self._give_back()
         if self._file is not None:
             file, self._file = self._file, None
             with contextlib.suppress(OSError):  # (a full disk fails the flush too)
@@ -344,7 +383,7 @@ class SMTPSession:
         if isinstance(event, smtp.DataChunk):
             spool = self._spool
             if spool is None:
-                spool = self._spool = Spool(self.site.spool)
+                spool = self._spool = Spool(self.site.spool, budget=self.site.spool_budget)
             spool.write(event.data)
         elif isinstance(event, smtp.RcptTo):
             conn.send(self._check_recipient(event))
