@@ -245,8 +245,9 @@ class Queue:
         to the relay (due now, retried with backoff, expired after the
         lifetime) that is also :meth:`unsaved`: every :meth:`save` first
         tries to write its files as :meth:`enqueue` does, after which it is
-        durable like any other.  Until then a stop or a crash loses it
-        (logged by the caller).  Delivered before it was ever written, it
+        durable like any other.  Until then a crash loses it; a stop
+        loses it only if one last write, when the relay stops, fails too
+        (logged by the relay).  Delivered before it was ever written, it
         is simply forgotten.
         """
         entry = self._prepare(sender, recipients, queue_id, now, None)

@@ -962,9 +962,14 @@ class Relay:
             for task in late:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+        for entry in [e for e in self.queue.entries() if self.queue.held(e)]:
+            # A notice the disk refused (Queue.hold) gets one more try: the
+            # disk may have room by now, and the next start then sends it.
+            with contextlib.suppress(OSError):
+                self.queue.save(entry)
         held = [e.id for e in self.queue.entries() if self.queue.held(e)]
         if held:
-            # Notices the disk never took (Queue.hold): they end with the process.
+            # Notices the disk still refuses: they end with the process.
             log.error("stopping with %d notices never written, lost: %s", len(held), held)
         await self.sessions.close_all()
 

@@ -14,6 +14,7 @@ never touches the ``250`` of the message it reports on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import smtplib
 import time
@@ -275,6 +276,45 @@ def test_held_entry_is_written_once_the_disk_takes_it(tmp_path: Path) -> None:
         q.save(other)
     assert fault.fired == 0
     assert q.get("Q2S") is None and len(q) == 1
+
+
+@pytest.mark.parametrize("disk_back", [True, False])
+def test_a_held_notice_gets_one_more_write_when_the_relay_stops(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, disk_back: bool
+) -> None:
+    # A notice the disk refused waits in memory (Queue.hold) for the next
+    # attempt.  If the server stops first, the relay tries the disk once
+    # more: written, the next start sends it; still refused, it is logged
+    # lost.  (It was logged lost without another try.)
+    from mailserver.queue import Queue
+    from tests.examples.relay_support import Clock, make_relay
+
+    clock = Clock()
+    relay, queue, _ = make_relay(tmp_path, 9, clock)
+    notice = b"Subject: notice\r\n\r\nx\r\n"
+    # Not due before the stop: no attempt writes it first.
+    queue.hold("", ["s@a.example"], notice, queue_id="Q1S", now=clock.now + 3600)
+
+    async def run_and_stop() -> None:
+        task = asyncio.create_task(relay.run())
+        await asyncio.sleep(0.05)
+        relay.stop(grace=1)
+        await asyncio.wait_for(task, 10)
+
+    refusing: contextlib.AbstractContextManager[object] = (
+        contextlib.nullcontext() if disk_back else inject("writev", tmp_path / "queue", times=None)
+    )
+    with refusing:
+        asyncio.run(run_and_stop())
+    lost = [r for r in caplog.records if "never written, lost" in r.getMessage()]
+    again = Queue(tmp_path / "queue")
+    if disk_back:
+        assert lost == []
+        (entry,) = again.entries()
+        assert entry.id == "Q1S" and again.read("Q1S") == notice
+    else:
+        assert len(lost) == 1 and "Q1S" in lost[0].getMessage()
+        assert again.entries() == []
 
 
 def test_a_failing_success_notice_never_fails_the_delivery(tmp_path: Path) -> None:
