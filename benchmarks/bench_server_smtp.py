@@ -353,15 +353,11 @@ def run_floor_server(
     tmp: Path, messages: int, size: int, sessions: int, server: str = "canned"
 ) -> tuple[float, float, int]:
     port = _free_port()
-    proc = subprocess.Popen(
+    elapsed, cpu = _run_server(
         [*FLOOR_SERVERS[server], str(port), "--event-loop", LOOPS["mailserver"]],
-        stdout=subprocess.DEVNULL,
+        port,
+        (messages, size, sessions),
     )
-    try:
-        elapsed, cpu = _measure(proc, port, (messages, size, sessions))
-    finally:
-        proc.terminate()
-        proc.wait(30)
     return elapsed, cpu, messages
 
 
@@ -443,12 +439,22 @@ def _measure(
     return elapsed, _cpu_seconds(proc.pid) - before
 
 
+def _run_server(command: list[str], port: int, args: tuple[int, int, int]) -> tuple[float, float]:
+    """Start *command* (a server listening on *port*), drive it with :func:`_measure`, stop it."""
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    try:
+        return _measure(proc, port, args)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
 def run_mailserver(tmp: Path, messages: int, size: int, sessions: int) -> tuple[float, float, int]:
     port = _free_port()
     config = tmp / "bench.toml"
     config.write_text(CONFIG.format(port=port))
     data = tmp / f"ms-{size}-{sessions}-{time.monotonic_ns()}"
-    proc = subprocess.Popen(
+    elapsed, cpu = _run_server(
         [
             sys.executable,
             str(ROOT / "examples" / "run_mailserver.py"),
@@ -459,20 +465,16 @@ def run_mailserver(tmp: Path, messages: int, size: int, sessions: int) -> tuple[
             "--event-loop",
             LOOPS["mailserver"],
         ],
-        stdout=subprocess.DEVNULL,
+        port,
+        (messages, size, sessions),
     )
-    try:
-        elapsed, cpu = _measure(proc, port, (messages, size, sessions))
-    finally:
-        proc.terminate()
-        proc.wait(30)
     return elapsed, cpu, _count(data / "bench" / "mail" / "bench@bench.example")
 
 
 def run_aiosmtpd(tmp: Path, messages: int, size: int, sessions: int) -> tuple[float, float, int]:
     port = _free_port()
     maildir = tmp / f"aio-{size}-{sessions}-{time.monotonic_ns()}"
-    proc = subprocess.Popen(
+    elapsed, cpu = _run_server(
         [
             sys.executable,
             __file__,
@@ -482,13 +484,9 @@ def run_aiosmtpd(tmp: Path, messages: int, size: int, sessions: int) -> tuple[fl
             "--event-loop",
             LOOPS["aiosmtpd"],
         ],
-        stdout=subprocess.DEVNULL,
+        port,
+        (messages, size, sessions),
     )
-    try:
-        elapsed, cpu = _measure(proc, port, (messages, size, sessions))
-    finally:
-        proc.terminate()
-        proc.wait(30)
     return elapsed, cpu, _count(maildir)
 
 
@@ -496,7 +494,7 @@ def run_lib_store(tmp: Path, messages: int, size: int, sessions: int) -> tuple[f
     """The library's machine plus the reference store, no session logic (see ``--lib-store``)."""
     port = _free_port()
     maildir = tmp / f"lib-{size}-{sessions}-{time.monotonic_ns()}"
-    proc = subprocess.Popen(
+    elapsed, cpu = _run_server(
         [
             sys.executable,
             str(ROOT / "benchmarks" / "bench_smtp.py"),
@@ -508,13 +506,9 @@ def run_lib_store(tmp: Path, messages: int, size: int, sessions: int) -> tuple[f
             "--event-loop",
             LOOPS["mailserver"],
         ],
-        stdout=subprocess.DEVNULL,
+        port,
+        (messages, size, sessions),
     )
-    try:
-        elapsed, cpu = _measure(proc, port, (messages, size, sessions))
-    finally:
-        proc.terminate()
-        proc.wait(30)
     return elapsed, cpu, _count(maildir / "bench@bench.example")
 
 
