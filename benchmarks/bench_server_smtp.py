@@ -52,9 +52,10 @@ of two CPUs, the GIL).
 
 ``--floor`` measures, instead, what any Python server pays on this machine
 before any mail logic: the bare Maildir steps (write, fsync, rename, fsync
-the directory) in a plain loop; the reference store alone
-(``Folder.deliver`` in process, with as many deliveries in flight as there
-are sessions: its CPU time per delivery, all threads); and an asyncio
+the directory) in a plain loop; the same steps in as many threads as there
+are sessions, beside the reference store alone (``Folder.deliver`` in
+process, with as many deliveries in flight: its CPU time per delivery, all
+threads), so the store's own cost shows against the disk's; and an asyncio
 server that answers smtp-source with canned replies (no parsing, no
 storage) for the same cells.
 
@@ -363,8 +364,8 @@ def run_floor_server(
 
 def floors(messages: int, sizes: list[int], sessions: list[int]) -> None:
     print(
-        "floors: the bare Maildir steps in a Python loop, the reference store alone,"
-        " and a canned-reply asyncio server"
+        "floors: the bare Maildir steps in a Python loop, then in threads beside the"
+        " reference store alone, and a canned-reply asyncio server"
     )
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
@@ -373,9 +374,16 @@ def floors(messages: int, sizes: list[int], sessions: list[int]) -> None:
             print(f"fsync floor {size:>7} octets: {wall:.3f} ms wall, {cpu:.3f} ms CPU per message")
         for size in sizes:
             for n in sessions:
+                # The bare steps with as many in flight (threads), beside
+                # the reference store doing the same plus its index.
+                wall, cpu = parallel_fsync_floor(tmp / f"bare-{size}-{n}", size, n, messages)
+                print(
+                    f"bare Maildir steps {size:>7} octets, {n:>2} in flight: {wall:.3f} ms wall,"
+                    f" {cpu:.3f} ms CPU per message"
+                )
                 wall, cpu = store_cost(messages, size, n)
                 print(
-                    f"reference store {size:>7} octets, {n:>2} in flight: {wall:.3f} ms wall,"
+                    f"reference store    {size:>7} octets, {n:>2} in flight: {wall:.3f} ms wall,"
                     f" {cpu:.3f} ms CPU per delivery"
                 )
         for size in sizes:
