@@ -55,7 +55,12 @@ __all__ = ["Gate", "Handler", "Link", "Pump", "Site", "pump_session", "serve_lin
 log = logging.getLogger("mailserver.pump")
 
 #: Stop reading from a peer once this much unprocessed input is buffered.
-MAX_BUFFERED = 256 * 1024
+#: Input waits here only while the session task is busy (a delivery, a
+#: FETCH being written to a peer that reads slowly), so a small bound costs
+#: nothing, and it is what each of up to ``max_connections`` peers per
+#: listener can make the server hold: 64 KiB, asyncio's own stream reader
+#: limit (it was 256 KiB: 250 MiB for a thousand peers).
+MAX_BUFFERED = 64 * 1024
 
 #: The most octets :meth:`Link.write` hands the transport at once (see there).
 WRITE_PIECE = 256 * 1024

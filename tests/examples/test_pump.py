@@ -337,6 +337,32 @@ def test_buffered_input_is_bounded() -> None:
     asyncio.run(main())
 
 
+def test_reading_pauses_at_64_kib_of_unprocessed_input() -> None:
+    # What a peer can make a busy session hold, times max_connections per
+    # listener: 64 KiB (it was 256 KiB).
+    async def main() -> None:
+        session = Session()
+        link, transport, task = await start(session)
+        link.data_received(b"EHLO c.example\r\n")
+        await settle()
+        link.data_received(TRANSACTION[0])
+        await settle()
+        link.data_received(b"x" * 10 + b"\r\n.\r\n")  # delivery starts: the task is busy
+        await asyncio.sleep(0)
+        for _ in range(7):
+            link.data_received(b"y" * 8192)  # 56 KiB: still reading
+        assert not transport.reading_paused
+        link.data_received(b"y" * 8192)  # 64 KiB
+        assert getattr(transport, "reading_paused") is True  # noqa: B009 (mypy narrowing)
+        await asyncio.sleep(0.05)
+        assert getattr(transport, "reading_paused") is False  # noqa: B009 (taken, resumed)
+        link.data_received(b"\r\nQUIT\r\n")
+        await asyncio.wait_for(task, 5)
+        assert transport.closed
+
+    asyncio.run(main())
+
+
 def test_waiting_to_write_is_not_idleness() -> None:
     async def main() -> None:
         link = Link()
