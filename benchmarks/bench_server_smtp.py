@@ -50,6 +50,14 @@ floors measured apart, this is a real server measured like the others,
 so it pays what the floors leave out (the threads' and the loop's share
 of two CPUs, the GIL).
 
+``--lib-proc`` adds another: ``lib+proc``, the same machine with the
+bare durable Maildir steps (the ones aiosmtpd's handler takes) done by a
+writer process of its own, fed over a socket pair that the event loop
+serves like the clients' sockets, ``250`` after the writer's answer —
+the server process runs no thread per message and takes no GIL
+hand-over.  It shows what moving the durable writes out of the server
+process would allow.
+
 ``--floor`` measures, instead, what any Python server pays on this machine
 before any mail logic: the bare Maildir steps (write, fsync, rename, fsync
 the directory) in a plain loop; the same steps in as many threads as there
@@ -63,7 +71,7 @@ Usage::
 
     python benchmarks/bench_server_smtp.py [--messages 1000] [--sizes 1024,102400]
                                            [--sessions 1,20] [--repeat 1] [--ceiling]
-                                           [--lib-store] [--floor]
+                                           [--lib-store] [--lib-proc] [--floor]
 """
 
 from __future__ import annotations
@@ -498,8 +506,13 @@ def run_aiosmtpd(tmp: Path, messages: int, size: int, sessions: int) -> tuple[fl
     return elapsed, cpu, _count(maildir)
 
 
-def run_lib_store(tmp: Path, messages: int, size: int, sessions: int) -> tuple[float, float, int]:
-    """The library's machine plus the reference store, no session logic (see ``--lib-store``)."""
+def run_lib_store(
+    tmp: Path, messages: int, size: int, sessions: int, *, process: bool = False
+) -> tuple[float, float, int]:
+    """The library's machine plus a store, no session logic (``--lib-store``, ``--lib-proc``).
+
+    CPU time is the server process's only (with *process*, not its writer's).
+    """
     port = _free_port()
     maildir = tmp / f"lib-{size}-{sessions}-{time.monotonic_ns()}"
     elapsed, cpu = _run_server(
@@ -511,18 +524,31 @@ def run_lib_store(tmp: Path, messages: int, size: int, sessions: int) -> tuple[f
             str(port),
             "--store",
             str(maildir),
+            *(["--store-process"] if process else []),
             "--event-loop",
             LOOPS["mailserver"],
         ],
         port,
         (messages, size, sessions),
     )
-    return elapsed, cpu, _count(maildir / "bench@bench.example")
+    return elapsed, cpu, _count(maildir if process else maildir / "bench@bench.example")
+
+
+def run_lib_process_store(
+    tmp: Path, messages: int, size: int, sessions: int
+) -> tuple[float, float, int]:
+    """:func:`run_lib_store` with the durable steps in a writer process (``--lib-proc``)."""
+    return run_lib_store(tmp, messages, size, sessions, process=True)
 
 
 #: Who runs in each cell: the reference server, aiosmtpd, and with
-#: ``--lib-store`` the library plus the store.
-RUNNERS = {"ms": run_mailserver, "aio": run_aiosmtpd, "lib": run_lib_store}
+#: ``--lib-store`` / ``--lib-proc`` the library plus a store.
+RUNNERS = {
+    "ms": run_mailserver,
+    "aio": run_aiosmtpd,
+    "lib": run_lib_store,
+    "proc": run_lib_process_store,
+}
 
 
 def cpu_times() -> list[int]:
@@ -567,6 +593,12 @@ def main() -> None:
         action="store_true",
         help="also run the library's bare machine storing with the reference store (lib+store)",
     )
+    p.add_argument(
+        "--lib-proc",
+        action="store_true",
+        help="also run the library's bare machine with the durable steps in a writer process"
+        " (lib+proc)",
+    )
     p.add_argument("--serve-aiosmtpd", nargs=2, metavar=("PORT", "MAILDIR"), help=argparse.SUPPRESS)
     p.add_argument("--serve-canned", type=int, metavar="PORT", help=argparse.SUPPRESS)
     p.add_argument("--event-loop", default="asyncio", help=argparse.SUPPRESS)
@@ -598,6 +630,9 @@ def main() -> None:
     if args.lib_store:
         print("lib+store: mailproto's SMTP machine on the loop's sockets with no session logic,")
         print("storing with the reference store before 250 (messages/s, and that / aiosmtpd)")
+    if args.lib_proc:
+        print("lib+proc: the same machine, the bare durable Maildir steps done by a writer")
+        print("process of its own, fed over a socket (messages/s, and that / aiosmtpd)")
     if args.ceiling:
         print("ceiling: the best messages/s the floors allow any asyncio server (see ceiling()),")
         print("and that / aiosmtpd; lib-max: the same bound for a server built on mailproto")
@@ -606,13 +641,16 @@ def main() -> None:
         f"{'size':>8} {'sessions':>8} {'mailserver':>11} {'aiosmtpd':>9} {'ratio':>7}"
         f" {'cpu ms':>7} {'cpu ms':>7} {'load':>5} {'steal':>6}"
         + (f" {'lib+store':>9} {'ratio':>7}" if args.lib_store else "")
+        + (f" {'lib+proc':>9} {'ratio':>7}" if args.lib_proc else "")
         + (f" {'ceiling':>8} {'max':>6} {'lib-max':>7}" if args.ceiling else "")
     )
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         for size in (int(s) for s in args.sizes.split(",")):
             for sessions in (int(s) for s in args.sessions.split(",")):
-                who_runs = ["ms", "aio", "lib"] if args.lib_store else ["ms", "aio"]
+                who_runs = ["ms", "aio"]
+                who_runs += ["lib"] if args.lib_store else []
+                who_runs += ["proc"] if args.lib_proc else []
                 rates: dict[str, list[float]] = {who: [] for who in who_runs}
                 cpus: dict[str, list[float]] = {who: [] for who in who_runs}
                 started = cpu_times()
@@ -629,9 +667,10 @@ def main() -> None:
                 ms_rate = statistics.median(rates["ms"])
                 aio_rate = statistics.median(rates["aio"])
                 bound = ""
-                if args.lib_store:
-                    lib_rate = statistics.median(rates["lib"])
-                    bound += f" {lib_rate:>9.1f} {lib_rate / aio_rate:>6.2f}x"
+                for who in ("lib", "proc"):
+                    if who in who_runs:
+                        lib_rate = statistics.median(rates[who])
+                        bound += f" {lib_rate:>9.1f} {lib_rate / aio_rate:>6.2f}x"
                 if args.ceiling:
                     bounds = ceiling(tmp, n, size, sessions)
                     best, lib = bounds["canned"], bounds["library"]
