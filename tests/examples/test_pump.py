@@ -155,6 +155,16 @@ TRANSACTION = (
 )
 
 
+async def start_in_data(session: Session) -> tuple[Link, FakeTransport, asyncio.Task[None]]:
+    """:func:`start`, then EHLO and the commands of a transaction: the client sends data next."""
+    link, transport, task = await start(session)
+    link.data_received(b"EHLO c.example\r\n")
+    await settle()
+    link.data_received(TRANSACTION[0])
+    await settle()
+    return link, transport, task
+
+
 def test_pipelined_commands_are_answered_in_one_write() -> None:
     async def main() -> None:
         session = Session()
@@ -293,11 +303,7 @@ def test_a_handler_failure_in_the_callback_ends_the_session() -> None:
 def test_input_during_a_delivery_waits_for_the_task() -> None:
     async def main() -> None:
         session = Session()
-        link, transport, task = await start(session)
-        link.data_received(b"EHLO c.example\r\n")
-        await settle()
-        link.data_received(TRANSACTION[0])
-        await settle()
+        link, transport, task = await start_in_data(session)
         # The end of data and the next transaction arrive while the task
         # delivers: they are buffered, answered in order after the 250.
         link.data_received(TRANSACTION[1])
@@ -316,11 +322,7 @@ def test_input_during_a_delivery_waits_for_the_task() -> None:
 def test_buffered_input_is_bounded() -> None:
     async def main() -> None:
         session = Session()
-        link, transport, task = await start(session)
-        link.data_received(b"EHLO c.example\r\n")
-        await settle()
-        link.data_received(TRANSACTION[0])
-        await settle()
+        link, transport, task = await start_in_data(session)
         link.data_received(b"x" * 10 + b"\r\n.\r\n")  # delivery starts
         await asyncio.sleep(0)
         for _ in range(40):
@@ -342,11 +344,7 @@ def test_reading_pauses_at_64_kib_of_unprocessed_input() -> None:
     # listener: 64 KiB (it was 256 KiB).
     async def main() -> None:
         session = Session()
-        link, transport, task = await start(session)
-        link.data_received(b"EHLO c.example\r\n")
-        await settle()
-        link.data_received(TRANSACTION[0])
-        await settle()
+        link, transport, task = await start_in_data(session)
         link.data_received(b"x" * 10 + b"\r\n.\r\n")  # delivery starts: the task is busy
         await asyncio.sleep(0)
         for _ in range(7):
