@@ -44,6 +44,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "examples"))
 
+from _mailserver import start  # noqa: E402 (after the path set-up)
+
 CONFIG = """\
 hostname = "mx.bench.example"
 domains = ["bench.example"]
@@ -200,27 +202,7 @@ def start_mailserver(tmp: Path, messages: list[bytes]) -> tuple[subprocess.Popen
     folder.rescan(notify=False)
     config = tmp / "bench.toml"
     config.write_text(CONFIG.format(port=port))
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            str(ROOT / "examples" / "run_mailserver.py"),
-            "--config",
-            str(config),
-            "--data-dir",
-            str(data),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return proc, port
-        except OSError:
-            if time.monotonic() > deadline:
-                proc.terminate()
-                raise
-            time.sleep(0.1)
+    return start(config, data, port), port
 
 
 def main() -> None:
