@@ -78,12 +78,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import cast
 
@@ -534,20 +536,13 @@ def run_lib_store(
     return elapsed, cpu, _count(maildir if process else maildir / "bench@bench.example")
 
 
-def run_lib_process_store(
-    tmp: Path, messages: int, size: int, sessions: int
-) -> tuple[float, float, int]:
-    """:func:`run_lib_store` with the durable steps in a writer process (``--lib-proc``)."""
-    return run_lib_store(tmp, messages, size, sessions, process=True)
-
-
 #: Who runs in each cell: the reference server, aiosmtpd, and with
 #: ``--lib-store`` / ``--lib-proc`` the library plus a store.
-RUNNERS = {
+RUNNERS: dict[str, Callable[[Path, int, int, int], tuple[float, float, int]]] = {
     "ms": run_mailserver,
     "aio": run_aiosmtpd,
     "lib": run_lib_store,
-    "proc": run_lib_process_store,
+    "proc": functools.partial(run_lib_store, process=True),
 }
 
 

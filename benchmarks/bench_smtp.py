@@ -64,26 +64,38 @@ _CONFIG = ServerConfig(hostname="bench.example")
 _LIMITS = SMTPLimits(message_size=200 * 1024 * 1024)
 
 
-def answer(conn: ServerConnection) -> None:
-    """Answer every decision of *conn* with "yes" (the bytes go nowhere)."""
+def answer(conn: ServerConnection, kept: list[bytes] | None = None) -> bytes | None:
+    """Answer every decision of *conn* with "yes"; None, or a whole message to store.
+
+    Without *kept* the data goes nowhere and each message is accepted at
+    once.  With it, the data is kept there and the message is returned at
+    its end, unanswered: the machine then waits for its reply (the
+    store's), and nothing after it is read until the caller has sent one.
+    """
     send = conn.send
     while True:
         event = conn.next_event()
         if event is NEED_DATA or event is PAUSED:
-            return
+            return None
         cls = type(event)
         if cls is DataChunk:
+            if kept is not None:
+                kept.append(cast(DataChunk, event).data)
             continue
         if cls is MailFrom:
             send(replies.SENDER_OK)
         elif cls is RcptTo:
             send(replies.RECIPIENT_OK)
         elif cls is EndOfData:
+            if kept is not None:
+                message = b"".join(kept)
+                kept.clear()
+                return message
             send(replies.MESSAGE_ACCEPTED)
         elif cls is Ehlo or cls is Helo:
             send(_HELLO)
         elif cls is ConnectionClosed:
-            return
+            return None
 
 
 class DiscardProtocol(asyncio.Protocol):
@@ -186,7 +198,7 @@ def serve_mailproto_loop(port: int, deliver: Deliver | None = None) -> None:
         if deliver is None:
             answer(conn)
         else:
-            message = answer_storing(conn, chunks)
+            message = answer(conn, chunks)
             if message is not None:
                 task = loop.create_task(store(sock, conn, pending, chunks, message))
                 storing.add(task)  # (the loop keeps only a weak reference)
@@ -240,34 +252,6 @@ def serve_mailproto_loop(port: int, deliver: Deliver | None = None) -> None:
 
     loop = asyncio.new_event_loop()
     loop.run_until_complete(main())
-
-
-def answer_storing(conn: ServerConnection, chunks: list[bytes]) -> bytes | None:
-    """:func:`answer`, keeping the data: the whole message at its end, else None.
-
-    At the end of a message the machine waits for its reply (the store's),
-    so nothing after it is read until the caller has sent one.
-    """
-    send = conn.send
-    while True:
-        event = conn.next_event()
-        if event is NEED_DATA or event is PAUSED:
-            return None
-        cls = type(event)
-        if cls is DataChunk:
-            chunks.append(cast(DataChunk, event).data)
-        elif cls is MailFrom:
-            send(replies.SENDER_OK)
-        elif cls is RcptTo:
-            send(replies.RECIPIENT_OK)
-        elif cls is EndOfData:
-            message = b"".join(chunks)
-            chunks.clear()
-            return message
-        elif cls is Ehlo or cls is Helo:
-            send(_HELLO)
-        elif cls is ConnectionClosed:
-            return None
 
 
 def serve_mailproto_store(port: int, maildir: Path) -> None:
