@@ -76,6 +76,12 @@ def _budget_wait(server: ServerThread) -> Iterator[None]:
     assert wait_for(lambda: _in_use(server) == 0, 10), _in_use(server)
 
 
+def _invited(sock: socket.socket, tag: bytes, size: int = SIZE) -> None:
+    """Send ``APPEND INBOX {size}`` with *tag*; the server must invite the literal."""
+    sock.sendall(b"%s APPEND INBOX {%d}\r\n" % (tag, size))
+    assert recv_until(sock, b"\r\n").startswith(b"+")
+
+
 def _login(server: ServerThread, user: str = ANA) -> socket.socket:
     s = socket.create_connection(("127.0.0.1", server.port(A, "imap")), timeout=20)
     recv_until(s, b"\r\n")
@@ -103,8 +109,7 @@ def test_a_second_large_append_waits_for_the_first_then_both_are_stored(
     first, second = _login(server), _login(server, PEPE)
     try:
         one, two = _message("budget-one"), _message("budget-two")
-        first.sendall(b"a APPEND INBOX {%d}\r\n" % SIZE)
-        assert recv_until(first, b"\r\n").startswith(b"+")
+        _invited(first, b"a")
         first.sendall(one[: SIZE // 2])  # half of it: its room stays taken
         assert wait_for(lambda: _in_use(server) == SIZE)
         second.sendall(b"b APPEND INBOX {%d}\r\n" % SIZE)
@@ -130,8 +135,7 @@ def test_no_room_within_the_wait_refuses_with_unavailable_and_the_session_goes_o
     _budget(server).wait = 0.5  # type: ignore[attr-defined]
     holder, other = _login(server), _login(server, PEPE)
     try:
-        holder.sendall(b"a APPEND INBOX {%d}\r\n" % SIZE)
-        assert recv_until(holder, b"\r\n").startswith(b"+")
+        _invited(holder, b"a")
         assert wait_for(lambda: _in_use(server) == SIZE)
         started = time.monotonic()
         other.sendall(b"b APPEND INBOX {%d}\r\n" % SIZE)
@@ -144,8 +148,7 @@ def test_no_room_within_the_wait_refuses_with_unavailable_and_the_session_goes_o
         holder.sendall(_message("budget-holder") + b"\r\n")
         assert b"a OK" in recv_until(holder, b"a OK")
         # Room again: the refused client's retry goes through.
-        other.sendall(b"d APPEND INBOX {%d}\r\n" % SIZE)
-        assert recv_until(other, b"\r\n").startswith(b"+")
+        _invited(other, b"d")
         other.sendall(_message("budget-retry") + b"\r\n")
         assert b"d OK" in recv_until(other, b"d OK")
     finally:
@@ -159,8 +162,7 @@ def test_a_refused_non_synchronising_literal_is_dropped_unread(server: ServerThr
     _budget(server).wait = 0.3  # type: ignore[attr-defined]
     holder, other = _login(server), _login(server, PEPE)
     try:
-        holder.sendall(b"a APPEND INBOX {%d}\r\n" % SIZE)
-        assert recv_until(holder, b"\r\n").startswith(b"+")
+        _invited(holder, b"a")
         # LITERAL+: the octets come at once, whatever the server says; they
         # look like commands, and must be neither kept nor executed.
         junk = b"z DELETE INBOX\r\n" * (SIZE // 16)
@@ -179,8 +181,7 @@ def test_a_refused_non_synchronising_literal_is_dropped_unread(server: ServerThr
 
 def test_a_client_leaving_mid_literal_releases_its_room(server: ServerThread) -> None:
     s = _login(server)
-    s.sendall(b"a APPEND INBOX {%d}\r\n" % SIZE)
-    assert recv_until(s, b"\r\n").startswith(b"+")
+    _invited(s, b"a")
     s.sendall(b"x" * 1000)
     assert wait_for(lambda: _in_use(server) == SIZE)
     s.close()
@@ -195,8 +196,7 @@ def test_a_stalled_literal_is_timed_out_sooner_than_an_idle_client(
     monkeypatch.setattr(imap_service, "LITERAL_STALL_TIMEOUT", 0.5)
     idle, stalled = _login(server), _login(server, PEPE)
     try:
-        stalled.sendall(b"a APPEND INBOX {%d}\r\n" % SIZE)
-        assert recv_until(stalled, b"\r\n").startswith(b"+")
+        _invited(stalled, b"a")
         stalled.sendall(b"x" * 100)
         # The stalled client is logged out, its room released ...
         assert b"* BYE" in recv_until(stalled, b"* BYE", timeout=10)
@@ -218,12 +218,10 @@ def test_a_later_literal_that_does_not_fit_refuses_its_command_at_once(
     holder, multi = _login(server), _login(server, PEPE)
     try:
         held = _message("budget-multi-holder")[: 70_000 - 2] + b"\r\n"
-        holder.sendall(b"a APPEND INBOX {%d}\r\n" % len(held))
-        assert recv_until(holder, b"\r\n").startswith(b"+")
+        _invited(holder, b"a", len(held))
         assert wait_for(lambda: _in_use(server) == 70_000)
         first = _message("budget-multi")[: 70_000 - 2] + b"\r\n"
-        multi.sendall(b"m APPEND INBOX {%d}\r\n" % len(first))
-        assert recv_until(multi, b"\r\n").startswith(b"+")  # 140,000 of 150,000
+        _invited(multi, b"m", len(first))  # 140,000 of 150,000
         started = time.monotonic()
         multi.sendall(first + b" {20000}\r\n")  # 160,000: no room
         answer = recv_until(multi, b"\r\n")
@@ -248,8 +246,7 @@ def test_a_large_fetch_waits_for_room_and_is_refused_when_none_comes(
     # message (180,000 held, capped at the capacity) must wait for room.
     deliverer = _login(server)
     try:
-        deliverer.sendall(b"a APPEND INBOX {%d}\r\n" % SIZE)
-        assert recv_until(deliverer, b"\r\n").startswith(b"+")
+        _invited(deliverer, b"a")
         deliverer.sendall(_message("budget-fetched") + b"\r\n")
         assert b"a OK" in recv_until(deliverer, b"a OK")
     finally:
@@ -259,8 +256,7 @@ def test_a_large_fetch_waits_for_room_and_is_refused_when_none_comes(
     try:
         reader.sendall(b"s SELECT INBOX\r\n")
         recv_until(reader, b"s OK")
-        holder.sendall(b"h APPEND INBOX {%d}\r\n" % SIZE)
-        assert recv_until(holder, b"\r\n").startswith(b"+")
+        _invited(holder, b"h")
         assert wait_for(lambda: _in_use(server) == SIZE)
         reader.sendall(b"f UID FETCH 1:* (UID BODY.PEEK[])\r\n")
         answer = recv_until(reader, b"f NO")

@@ -165,6 +165,16 @@ async def start_in_data(session: Session) -> tuple[Link, FakeTransport, asyncio.
     return link, transport, task
 
 
+async def start_unread(session: Session) -> tuple[Link, FakeTransport, asyncio.Task[None]]:
+    """:func:`start` with a 0.2 s idle timeout, then a command whose large
+    answer the peer does not read (5 MB buffered, writing paused)."""
+    link, transport, task = await start(session, idle_timeout=0.2)
+    transport.buffered = 5_000_000
+    link.pause_writing()
+    link.data_received(b"NOOP\r\n")
+    return link, transport, task
+
+
 def test_pipelined_commands_are_answered_in_one_write() -> None:
     async def main() -> None:
         session = Session()
@@ -390,13 +400,9 @@ def test_waiting_to_write_is_not_idleness() -> None:
 
 def test_a_peer_that_stops_reading_is_cut_off_after_the_idle_timeout() -> None:
     async def main() -> None:
-        session = Session()
-        link, transport, task = await start(session, idle_timeout=0.2)
-        transport.buffered = 5_000_000  # a large response, never read
-        link.pause_writing()
         loop = asyncio.get_running_loop()
         t0 = loop.time()
-        link.data_received(b"NOOP\r\n")
+        link, transport, task = await start_unread(Session())  # never read
         await asyncio.wait_for(task, 5)  # the session ends
         assert 0.15 <= loop.time() - t0 < 2
         assert transport.aborted and link.stalled

@@ -32,7 +32,7 @@ from tests.examples.test_e2e_support import (
     unverified,
     wait_for,
 )
-from tests.examples.test_pump import FakeTransport, Session, start
+from tests.examples.test_pump import FakeTransport, Session, start_unread
 from tests.examples.test_store_dovecot import _chown_tree
 from tests.interop.dovecot import DovecotServer, dovecot_fixture
 
@@ -48,13 +48,9 @@ def test_a_stalled_reader_is_cut_off_even_when_woken_meanwhile() -> None:
     (or whose mailbox gets mail: ``Link.notify``) was never cut off."""
 
     async def main() -> None:
-        session = Session()
-        link, transport, task = await start(session, idle_timeout=0.2)
-        transport.buffered = 5_000_000  # a large response, never read
-        link.pause_writing()
         loop = asyncio.get_running_loop()
         t0 = loop.time()
-        link.data_received(b"NOOP\r\n")
+        link, transport, task = await start_unread(Session())  # never read
         for _ in range(40):  # 2 s of wake-ups, faster than the idle timeout
             if task.done():
                 break
@@ -69,11 +65,7 @@ def test_a_stalled_reader_is_cut_off_even_when_woken_meanwhile() -> None:
 
 def test_a_slow_reader_woken_meanwhile_is_not_cut_off() -> None:
     async def main() -> None:
-        session = Session()
-        link, transport, task = await start(session, idle_timeout=0.2)
-        transport.buffered = 5_000_000
-        link.pause_writing()
-        link.data_received(b"NOOP\r\n")
+        link, transport, task = await start_unread(Session())
         for _ in range(12):  # 0.6 s, three idle timeouts, reading all along
             await asyncio.sleep(0.05)
             transport.buffered -= 10_000
