@@ -104,6 +104,8 @@ allow_plaintext_auth = "loopback"
 smtp = {port}
 [limits]
 max_message_size = 26214400
+[store]
+sync = "{sync}"
 [[accounts]]
 address = "bench@bench.example"
 password = "bench-password"
@@ -467,10 +469,17 @@ def _run_server(command: list[str], port: int, args: tuple[int, int, int]) -> tu
         proc.wait(30)
 
 
-def run_mailserver(tmp: Path, messages: int, size: int, sessions: int) -> tuple[float, float, int]:
+#: The ``[store] sync`` mode of the reference server and of ``lib+store``
+#: (``--sync``).
+SYNC = {"mode": "filesystem"}
+
+
+def run_mailserver(
+    tmp: Path, messages: int, size: int, sessions: int, *, sync: str | None = None
+) -> tuple[float, float, int]:
     port = _free_port()
     config = tmp / "bench.toml"
-    config.write_text(CONFIG.format(port=port))
+    config.write_text(CONFIG.format(port=port, sync=sync or SYNC["mode"]))
     data = tmp / f"ms-{size}-{sessions}-{time.monotonic_ns()}"
     elapsed, cpu = _run_server(
         [
@@ -526,7 +535,7 @@ def run_lib_store(
             str(port),
             "--store",
             str(maildir),
-            *(["--store-process"] if process else []),
+            *(["--store-process"] if process else ["--store-sync", SYNC["mode"]]),
             "--event-loop",
             LOOPS["mailserver"],
         ],
@@ -540,6 +549,7 @@ def run_lib_store(
 #: ``--lib-store`` / ``--lib-proc`` the library plus a store.
 RUNNERS: dict[str, Callable[[Path, int, int, int], tuple[float, float, int]]] = {
     "ms": run_mailserver,
+    "msfile": functools.partial(run_mailserver, sync="file"),
     "aio": run_aiosmtpd,
     "lib": run_lib_store,
     "proc": functools.partial(run_lib_store, process=True),
@@ -584,6 +594,18 @@ def main() -> None:
             help=f"the event loop {who} runs on (default asyncio)",
         )
     p.add_argument(
+        "--sync",
+        choices=("file", "filesystem"),
+        default="filesystem",
+        help="the reference server's [store] sync (and lib+store's): fsync each message"
+        " file, or one syncfs(2) per commit batch (default)",
+    )
+    p.add_argument(
+        "--file-sync-too",
+        action="store_true",
+        help='also run the reference server with [store] sync = "file" (ms/file)',
+    )
+    p.add_argument(
         "--lib-store",
         action="store_true",
         help="also run the library's bare machine storing with the reference store (lib+store)",
@@ -600,6 +622,7 @@ def main() -> None:
     args = p.parse_args()
     use_event_loop(args.event_loop)
     LOOPS.update(mailserver=args.mailserver_loop, aiosmtpd=args.aiosmtpd_loop)
+    SYNC["mode"] = args.sync
     if args.serve_aiosmtpd:
         serve_aiosmtpd(int(args.serve_aiosmtpd[0]), Path(args.serve_aiosmtpd[1]))
         return
@@ -622,6 +645,9 @@ def main() -> None:
     print("steal: the share of the machine's time (all CPUs) that the hypervisor gave")
     print("other guests while the cell's runs went on (a virtual machine's noise)")
     print(f"event loops: mailserver on {LOOPS['mailserver']}, aiosmtpd on {LOOPS['aiosmtpd']}")
+    print(f'mailserver: [store] sync = "{args.sync}"')
+    if args.file_sync_too:
+        print('ms/file: the reference server with [store] sync = "file" (and that / aiosmtpd)')
     if args.lib_store:
         print("lib+store: mailproto's SMTP machine on the loop's sockets with no session logic,")
         print("storing with the reference store before 250 (messages/s, and that / aiosmtpd)")
@@ -635,6 +661,7 @@ def main() -> None:
     print(
         f"{'size':>8} {'sessions':>8} {'mailserver':>11} {'aiosmtpd':>9} {'ratio':>7}"
         f" {'cpu ms':>7} {'cpu ms':>7} {'load':>5} {'steal':>6}"
+        + (f" {'ms/file':>9} {'ratio':>7}" if args.file_sync_too else "")
         + (f" {'lib+store':>9} {'ratio':>7}" if args.lib_store else "")
         + (f" {'lib+proc':>9} {'ratio':>7}" if args.lib_proc else "")
         + (f" {'ceiling':>8} {'max':>6} {'lib-max':>7}" if args.ceiling else "")
@@ -644,6 +671,7 @@ def main() -> None:
         for size in (int(s) for s in args.sizes.split(",")):
             for sessions in (int(s) for s in args.sessions.split(",")):
                 who_runs = ["ms", "aio"]
+                who_runs += ["msfile"] if args.file_sync_too else []
                 who_runs += ["lib"] if args.lib_store else []
                 who_runs += ["proc"] if args.lib_proc else []
                 rates: dict[str, list[float]] = {who: [] for who in who_runs}
@@ -662,7 +690,7 @@ def main() -> None:
                 ms_rate = statistics.median(rates["ms"])
                 aio_rate = statistics.median(rates["aio"])
                 bound = ""
-                for who in ("lib", "proc"):
+                for who in ("msfile", "lib", "proc"):
                     if who in who_runs:
                         lib_rate = statistics.median(rates[who])
                         bound += f" {lib_rate:>9.1f} {lib_rate / aio_rate:>6.2f}x"

@@ -254,13 +254,14 @@ def serve_mailproto_loop(port: int, deliver: Deliver | None = None) -> None:
     loop.run_until_complete(main())
 
 
-def serve_mailproto_store(port: int, maildir: Path) -> None:
+def serve_mailproto_store(port: int, maildir: Path, sync: str = "file") -> None:
     """``mailproto-loop`` storing each message with the reference server's store.
 
     Every message goes into one Maildir folder through
     ``mailserver.maildir.Folder.deliver`` (tmp/, fsync, rename into new/,
     the folder's index, group commit), exactly as the reference server's
-    MDA stores it, and ``250`` follows its return.
+    MDA stores it, and ``250`` follows its return.  *sync* is the store's
+    ``[store] sync`` mode.
     """
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
     from mailserver.maildir import Folder, Store
@@ -269,7 +270,7 @@ def serve_mailproto_store(port: int, maildir: Path) -> None:
 
     async def deliver(message: bytes) -> None:
         if not inbox:
-            inbox.append(Store(maildir).mailbox("bench@bench.example").folder("INBOX"))
+            inbox.append(Store(maildir, sync=sync).mailbox("bench@bench.example").folder("INBOX"))
         await inbox[0].deliver(message)
 
     serve_mailproto_loop(port, deliver)
@@ -687,6 +688,12 @@ def main() -> None:
         " server's Maildir store before 250",
     )
     parser.add_argument(
+        "--store-sync",
+        choices=("file", "filesystem"),
+        default="file",
+        help="with --store: the store's [store] sync mode",
+    )
+    parser.add_argument(
         "--store-process",
         action="store_true",
         help="with --store: the bare Maildir steps in a writer process of its own instead",
@@ -709,7 +716,7 @@ def main() -> None:
             if args.store_process:
                 serve_mailproto_process_store(int(port), Path(args.store))
             else:
-                serve_mailproto_store(int(port), Path(args.store))
+                serve_mailproto_store(int(port), Path(args.store), args.store_sync)
         else:
             SERVERS[name](int(port))
         return

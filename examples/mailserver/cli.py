@@ -153,7 +153,7 @@ class MailServer:
             # other local users.  Postfix and Dovecot keep theirs closed too.
             root.mkdir(mode=0o700, parents=True, exist_ok=True)
             (root / "spool").mkdir(mode=0o700, exist_ok=True)
-            store = Store(root / "mail")
+            store = Store(root / "mail", sync=cfg.store_sync)
             queue = Queue(root / "queue")
             if cfg.tls_cert and cfg.tls_key:
                 cert, key = Path(cfg.tls_cert), Path(cfg.tls_key)

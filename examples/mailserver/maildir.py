@@ -94,8 +94,10 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import ctypes
 import errno
 import fcntl
+import functools
 import logging
 import os
 import queue
@@ -103,6 +105,7 @@ import random
 import re
 import shutil
 import socket
+import sys
 import threading
 import time
 import unicodedata
@@ -119,6 +122,7 @@ __all__ = [
     "SPECIAL_USE",
     "STANDARD_FLAGS",
     "STORAGE_FULL",
+    "SYNC_MODES",
     "VANISHED_HISTORY",
     "Change",
     "Folder",
@@ -138,6 +142,8 @@ __all__ = [
     "io_executor",
     "size_of",
     "sync_executor",
+    "syncfs",
+    "syncfs_unavailable",
     "unique_token",
     "validate_folder_name",
 ]
@@ -164,6 +170,11 @@ TORN_MARK = b"\0\n"
 #: ``452 4.3.1`` (RFC 3463 X.3.1 "mail system full"), IMAP ``NO [OVERQUOTA]``
 #: (RFC 5530 §3), where other I/O errors get 451 4.3.0 and ``[UNAVAILABLE]``.
 STORAGE_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
+#: How a delivery's message file is made durable (``[store] sync``):
+#: ``"file"`` fsyncs each file in its delivering thread; ``"filesystem"``
+#: makes a whole commit batch's files durable with one ``syncfs(2)`` (see
+#: :class:`GroupCommit`).
+SYNC_MODES = ("file", "filesystem")
 
 log = logging.getLogger("mailserver.maildir")
 _log = log  # for methods with a local named ``log``
@@ -216,6 +227,52 @@ def fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def syncfs_unavailable() -> str | None:
+    """Why ``[store] sync = "filesystem"`` cannot be used here, or None if it can.
+
+    ``syncfs(2)`` is Linux's; before Linux 5.8 it did not report errors
+    of the writeback it waits for (they were lost, and a failed write would
+    have been acknowledged), so older kernels are refused.
+    """
+    if not sys.platform.startswith("linux"):
+        return f"syncfs(2) is Linux-only, not on {sys.platform}"
+    release = os.uname().release
+    try:
+        major, minor = (int(part) for part in release.split(".")[:2])
+    except ValueError:
+        return f"cannot read the kernel version {release!r}"
+    if (major, minor) < (5, 8):
+        return f"syncfs(2) reports write errors from Linux 5.8 on; this is {release}"
+    if _syncfs_call() is None:
+        return "the C library has no syncfs"
+    return None
+
+
+@functools.cache
+def _syncfs_call() -> Callable[[int], int] | None:
+    try:
+        call: Callable[[int], int] = ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return None
+    return call
+
+
+def syncfs(fd: int) -> None:
+    """``syncfs(2)``: make everything written on *fd*'s file system durable.
+
+    All dirty data and metadata of that file system (not only one file's):
+    one call covers a whole batch of new message files, where an fsync
+    each would make the journal commit and flush the disk's cache once per
+    file.  Raises ``OSError`` when the kernel reports a write error.
+    """
+    call = _syncfs_call()
+    if call is None:
+        raise OSError(errno.ENOSYS, "syncfs is not available")
+    if call(fd) != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, os.strerror(code))
 
 
 @attrs.frozen
@@ -310,8 +367,10 @@ def _copy_file(fd: int, source: Path) -> int:
     return copied
 
 
-def _write_file_durably(path: Path, data: bytes | Spooled, size: int | None = None) -> None:
-    """Write *path* (a new file) and fsync it.
+def _write_file_durably(
+    path: Path, data: bytes | Spooled, size: int | None = None, *, sync: bool = True
+) -> None:
+    """Write *path* (a new file) and fsync it (unless not *sync*).
 
     With *size*, the octets written must be exactly that many (the size is
     in a Maildir file name): a spool file that changed raises ``OSError``.
@@ -321,7 +380,8 @@ def _write_file_durably(path: Path, data: bytes | Spooled, size: int | None = No
         written = _write_all(fd, data)
         if size is not None and written != size:
             raise OSError(errno.EIO, f"wrote {written} octets where {size} were expected")
-        os.fsync(fd)
+        if sync:
+            os.fsync(fd)
     finally:
         os.close(fd)
 
@@ -651,6 +711,18 @@ class GroupCommit:
 
     An index record durable before its file is harmless: loading turns a
     record without a file into the expunge of a UID nobody was shown.
+
+    **Placing unsynced files** (``[store] sync = "filesystem"``): a ticket
+    may instead carry a file written in ``tmp/`` but not synced, and the
+    ``(tmp, final)`` paths to rename it by.  The leader then makes every
+    such file of the batch durable with one :func:`syncfs` of the folder's
+    file system, renames them into place, and goes on as above, so that
+    the directory fsync also covers their names.  The file is durable
+    before its name appears in ``new/`` (maildir(5): no reader, and no
+    load after a crash, ever sees a partial file), and both before
+    *on_done*.  If the ``syncfs`` fails, no file of the batch is renamed:
+    each is removed and its *on_done* gets the error; a rename that fails
+    fails its own message only.
     """
 
     def __init__(self, path: Path, index: Path, *, reserve: int | None = None) -> None:
@@ -688,17 +760,20 @@ class GroupCommit:
         *,
         uid: int = 0,
         modseq: int = 0,
+        place: tuple[Path, Path] | None = None,
     ) -> None:
         """Append *line* to the index; call *on_done* once ``<subdir>/`` is durable.
 
         *line* is the index record of the message with *uid* and *modseq*;
         it is durable too by then unless it is inside the reservation (see
-        above).  *on_done* gets None, or the error that failed the batch (its own
-        ``OSError`` object), and runs in whichever thread committed the
+        above).  *place* is ``(tmp, final)`` for a message file not yet
+        synced nor renamed (see "Placing unsynced files" above).  *on_done*
+        gets None, or the error that failed the batch (its own ``OSError``
+        object), and runs in whichever thread committed the
         batch: it must not block for long.  This thread may become the
         leader, in which case ``submit`` returns after committing.
         """
-        ticket = _Ticket(line, subdir, on_done, uid, modseq)
+        ticket = _Ticket(line, subdir, on_done, uid, modseq, place)
         with self._lock:
             self._waiting.append(ticket)
             if self._leading:
@@ -730,7 +805,9 @@ class GroupCommit:
                     return
             error: OSError | None = None
             try:
-                self._write(batch)
+                batch = self._place(batch)
+                if batch:
+                    self._write(batch)
             except OSError as exc:
                 error = exc
             except BaseException:
@@ -752,6 +829,43 @@ class GroupCommit:
                     t.on_done(mine)
                 except Exception:
                     log.exception("group commit callback failed")
+
+    def _place(self, batch: list[_Ticket]) -> list[_Ticket]:
+        """Sync and rename the batch's unsynced files; return the tickets still going.
+
+        The tickets that failed here have had their *on_done* called.
+        """
+        placing = [t for t in batch if t.place is not None]
+        if not placing:
+            return batch
+        failed: list[tuple[_Ticket, OSError]] = []
+        try:
+            fd = os.open(self._path, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                syncfs(fd)
+            finally:
+                os.close(fd)
+        except OSError as sync_error:
+            failed = [(t, sync_error) for t in placing]
+        else:
+            for t in placing:
+                assert t.place is not None
+                try:
+                    os.rename(*t.place)
+                except OSError as rename_error:
+                    failed.append((t, rename_error))
+        if not failed:
+            return batch
+        for t, exc in failed:
+            assert t.place is not None
+            with contextlib.suppress(OSError):
+                t.place[0].unlink()
+            try:
+                t.on_done(OSError(exc.errno, exc.strerror or str(exc)))
+            except Exception:
+                log.exception("group commit callback failed")
+        gone = {id(t) for t, _ in failed}
+        return [t for t in batch if id(t) not in gone]
 
     def sync_name(self) -> None:
         """Sync the index's directory if a replacement left that owed.
@@ -812,6 +926,7 @@ class _Ticket:
     on_done: Callable[[OSError | None], None]
     uid: int
     modseq: int
+    place: tuple[Path, Path] | None = None
 
 
 class _Workers(concurrent.futures.Executor):
@@ -1640,8 +1755,12 @@ class Folder:
             with contextlib.suppress(RuntimeError):
                 inbox.call(finish, error)
 
+        by_batch = self._mailbox.sync == "filesystem"
+
         def work() -> None:
-            target = self._write_message(base, subdir, name, data, size, internaldate, report)
+            target = self._write_message(
+                base, subdir, name, data, size, internaldate, report, place=by_batch
+            )
             if target is None:
                 return
 
@@ -1653,7 +1772,14 @@ class Folder:
                         target.unlink()
                 report(error)
 
-            self._group.submit(line, subdir, committed, uid=uid, modseq=modseq)
+            self._group.submit(
+                line,
+                subdir,
+                committed,
+                uid=uid,
+                modseq=modseq,
+                place=(self.path / "tmp" / base, target) if by_batch else None,
+            )
 
         try:
             if executor is None:
@@ -1673,19 +1799,24 @@ class Folder:
         size: int,
         internaldate: float | None,
         report: Callable[[BaseException | None], None],
+        *,
+        place: bool = False,
     ) -> Path | None:
         # Runs in a thread.  The message file is this thread's own: write it
         # in tmp/, fsync it, rename it into place (maildir(5): a reader never
         # sees a partial file).  The rename and the index record become
-        # durable with the folder's next batch commit.  Returns the final
-        # path, or None after reporting the error.
+        # durable with the folder's next batch commit.  With *place*, the
+        # sync and the rename are left to that commit (GroupCommit: one
+        # syncfs for the batch).  Returns the final path, or None after
+        # reporting the error.
         tmp = self.path / "tmp" / base
         target = self.path / subdir / name
         try:
-            _write_file_durably(tmp, data, size)
+            _write_file_durably(tmp, data, size, sync=not place)
             if internaldate is not None:
                 os.utime(tmp, (internaldate, internaldate))
-            os.rename(tmp, target)
+            if not place:
+                os.rename(tmp, target)
         except BaseException as exc:
             with contextlib.suppress(OSError):
                 tmp.unlink()
@@ -2065,9 +2196,11 @@ class Mailbox:
     Obtain it from :meth:`Store.mailbox`.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, sync: str = "file") -> None:
         #: The account's Maildir root (INBOX).
         self.path = path
+        #: How deliveries make their files durable: one of :data:`SYNC_MODES`.
+        self.sync = sync
         self._folders: dict[str, Folder] = {}
         self._watchers: list[Callable[[Change], None]] = []
         self._pop3_holder: Pop3Lock | None = None
@@ -2438,9 +2571,20 @@ class Mailbox:
 class Store:
     """All accounts' mailboxes under one root directory."""
 
-    def __init__(self, root: Path | str) -> None:
+    def __init__(self, root: Path | str, *, sync: str = "file") -> None:
+        """*sync* is one of :data:`SYNC_MODES` (``[store] sync``).
+
+        ``"filesystem"`` raises ``ValueError`` where :func:`syncfs_unavailable`
+        says it cannot work.
+        """
+        if sync not in SYNC_MODES:
+            raise ValueError(f"sync must be one of {SYNC_MODES}, not {sync!r}")
+        if sync == "filesystem" and (why := syncfs_unavailable()) is not None:
+            raise ValueError(why)
         #: The store's root directory.
         self.root = Path(root)
+        #: How deliveries make their files durable (:data:`SYNC_MODES`).
+        self.sync = sync
         self.root.mkdir(parents=True, exist_ok=True)
         self._mailboxes: dict[str, Mailbox] = {}
 
@@ -2450,7 +2594,7 @@ class Store:
         if box is None:
             if not account or "/" in account or account.startswith(".") or "\0" in account:
                 raise FolderNameError(f"bad account name {account!r}")
-            box = Mailbox(self.root / account)
+            box = Mailbox(self.root / account, sync=self.sync)
             self._mailboxes[account] = box
         return box
 

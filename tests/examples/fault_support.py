@@ -8,7 +8,9 @@ directory, a given number of times, and then restores the real functions.
 The store reaches the disk through these functions (``os.write``,
 ``os.writev``, ``os.fsync``, ``os.fdatasync``, ``os.open``, ``os.rename``,
 ``os.replace``, ``os.unlink``, ``os.link``, ``os.mkdir``; ``pathlib`` uses
-them too), so one injector covers every durable step.
+them too), so one injector covers every durable step.  ``syncfs`` is the
+store's own :func:`mailserver.maildir.syncfs` (``os`` has none), replaced
+there.
 
 For a call on a file descriptor the path is the descriptor's target
 (``/proc/self/fd``); for a call on paths, any of its path arguments.  The
@@ -26,10 +28,12 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from mailserver import maildir
+
 __all__ = ["FD_CALLS", "PATH_CALLS", "Fault", "inject", "leftovers"]
 
 #: Calls whose first argument is a file descriptor.
-FD_CALLS = frozenset({"write", "writev", "fsync", "fdatasync", "ftruncate"})
+FD_CALLS = frozenset({"write", "writev", "fsync", "fdatasync", "ftruncate", "syncfs"})
 #: Calls whose positional arguments are paths.
 PATH_CALLS = frozenset(
     {"open", "rename", "replace", "unlink", "link", "mkdir", "rmdir", "utime", "truncate"}
@@ -163,14 +167,19 @@ def inject(
     """
     names = [calls] if isinstance(calls, str) else list(calls)
     fault = Fault(names, under, err=err, times=times, skip=skip, match=match, short=short)
-    originals = {name: getattr(os, name) for name in fault.calls}
+    originals = {name: getattr(_home(name), name) for name in fault.calls}
     try:
         for name, real in originals.items():
-            setattr(os, name, fault.wrap(name, real))
+            setattr(_home(name), name, fault.wrap(name, real))
         yield fault
     finally:
         for name, real in originals.items():
-            setattr(os, name, real)
+            setattr(_home(name), name, real)
+
+
+def _home(name: str) -> Any:
+    """The module whose function *name* the store calls."""
+    return maildir if name == "syncfs" else os
 
 
 def leftovers(root: Path) -> list[Path]:

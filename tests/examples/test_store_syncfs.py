@@ -1,0 +1,373 @@
+"""``[store] sync = "filesystem"``: one syncfs(2) per commit batch, still durable first.
+
+The store writes each delivered file in ``tmp/`` without an fsync; the
+folder's :class:`~mailserver.maildir.GroupCommit` leader makes the whole
+batch durable with one :func:`~mailserver.maildir.syncfs`, and only then
+renames the files into ``new/`` and syncs the directory.  These tests check
+that order, that a failed sync or rename leaves nothing a reader or a
+rescan could see, and the same through SMTP with a real client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+import smtplib
+import stat
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from smtplib import SMTPDataError
+from typing import Any
+
+import pytest
+
+from mailserver import maildir
+from mailserver.config import ConfigError, parse_config
+from mailserver.maildir import Folder, Store
+from tests.examples.fault_support import inject, leftovers
+from tests.examples.test_e2e_support import (
+    PEPE,
+    A,
+    ServerThread,
+    demo_config,
+    maildir_files,
+    wait_for,
+)
+
+MSG = b"From: a@example.org\r\nSubject: batch\r\n\r\nHello\r\n"
+
+
+def _inbox(root: Path) -> Folder:
+    return Store(root, sync="filesystem").mailbox("u").folder("INBOX")
+
+
+def _message_files(folder: Folder) -> list[str]:
+    return [n for sub in ("tmp", "new", "cur") for n in os.listdir(folder.path / sub)]
+
+
+class _Trace:
+    """Records, in order, message files created, syncfs calls and renames."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, *, slow: float = 0.0) -> None:
+        self.events: list[tuple[str, str]] = []
+        self.file_fsyncs: list[str] = []
+        self._lock = threading.Lock()
+        real_open, real_rename, real_fsync = os.open, os.rename, os.fsync
+        real_syncfs = maildir.syncfs
+
+        def traced_open(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+            fd = real_open(path, flags, *args, **kwargs)
+            if flags & os.O_CREAT and "/tmp/" in os.fspath(path):
+                self._add("create", os.path.basename(os.fspath(path)))
+            return fd
+
+        def traced_rename(src: Any, dst: Any, *args: Any, **kwargs: Any) -> None:
+            real_rename(src, dst, *args, **kwargs)
+            self._add("rename", os.path.basename(os.fspath(src)))
+
+        def traced_fsync(fd: int) -> None:
+            if stat.S_ISREG(os.fstat(fd).st_mode):
+                target = os.readlink(f"/proc/self/fd/{fd}")
+                if "/tmp/" in target or "/new/" in target:
+                    with self._lock:
+                        self.file_fsyncs.append(target)
+            real_fsync(fd)
+
+        def traced_syncfs(fd: int) -> None:
+            self._add("syncfs", "")
+            time.sleep(slow)  # a slow disk: deliveries pile up behind a commit
+            real_syncfs(fd)
+
+        monkeypatch.setattr(os, "open", traced_open)
+        monkeypatch.setattr(os, "rename", traced_rename)
+        monkeypatch.setattr(os, "fsync", traced_fsync)
+        monkeypatch.setattr(maildir, "syncfs", traced_syncfs)
+
+    def _add(self, kind: str, name: str) -> None:
+        with self._lock:
+            self.events.append((kind, name))
+
+    def count(self, kind: str) -> int:
+        return sum(1 for k, _ in self.events if k == kind)
+
+
+def _deliver_all(folder: Folder, count: int) -> list[int | BaseException]:
+    async def main() -> list[int | BaseException]:
+        tasks = [folder.deliver(MSG + b"%d" % i, delivery_id=f"B{i}") for i in range(count)]
+        return list(await asyncio.gather(*tasks, return_exceptions=True))
+
+    return asyncio.run(main())
+
+
+# -- the store -----------------------------------------------------------------------------
+
+
+def test_files_are_synced_by_batch_before_their_rename(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox = _inbox(tmp_path)
+    trace = _Trace(monkeypatch, slow=0.05)
+    uids = _deliver_all(inbox, 24)
+    assert uids == list(range(1, 25))
+    # No message file was fsynced on its own: the syncfs calls did it, far
+    # fewer of them than messages, one per batch.
+    assert trace.file_fsyncs == []
+    group = inbox._group
+    assert group.records == 24
+    assert 1 <= trace.count("syncfs") == group.batches < 12
+    # Each file was created, then a syncfs began, then it was renamed.
+    for i in range(24):
+        name = next(n for k, n in trace.events if k == "create" and f",I=B{i}" in n)
+        created = trace.events.index(("create", name))
+        renamed = trace.events.index(("rename", name))
+        assert ("syncfs", "") in trace.events[created:renamed], name
+    # Durable and complete, as after a restart.
+    again = Store(tmp_path, sync="filesystem").mailbox("u").folder("INBOX")
+    assert again.uids() == list(range(1, 25))
+    for i in range(24):
+        assert again.read(i + 1) == MSG + b"%d" % i
+    assert os.listdir(inbox.path / "tmp") == []
+
+
+def test_file_mode_fsyncs_each_file_and_never_calls_syncfs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox = Store(tmp_path).mailbox("u").folder("INBOX")
+    trace = _Trace(monkeypatch)
+    assert _deliver_all(inbox, 6) == list(range(1, 7))
+    assert trace.count("syncfs") == 0
+    assert len(trace.file_fsyncs) == 6
+
+
+def test_failed_syncfs_fails_the_batch_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox = _inbox(tmp_path)
+
+    def broken(fd: int) -> None:
+        raise OSError(errno.EIO, "syncfs failed")
+
+    monkeypatch.setattr(maildir, "syncfs", broken)
+    outcomes = _deliver_all(inbox, 5)
+    assert all(isinstance(o, OSError) and o.errno == errno.EIO for o in outcomes), outcomes
+    # Each delivery got an exception of its own (no shared traceback).
+    assert len({id(o) for o in outcomes}) == 5
+    assert _message_files(inbox) == []
+    assert inbox.uids() == []
+    # The disk is back: the next delivery is the only message, after a reload too.
+    monkeypatch.undo()
+    uid = asyncio.run(inbox.deliver(MSG, delivery_id="after"))
+    assert inbox.uids() == [uid]
+    again = Store(tmp_path, sync="filesystem").mailbox("u").folder("INBOX")
+    assert [again.read(u) for u in again.uids()] == [MSG]
+
+
+def test_failed_rename_fails_only_its_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox = _inbox(tmp_path)
+    real_rename = os.rename
+
+    def rename(src: Any, dst: Any, *args: Any, **kwargs: Any) -> None:
+        if ",I=B3" in os.fspath(src):
+            raise OSError(errno.ENOSPC, "no room", os.fspath(src))
+        real_rename(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "rename", rename)
+    outcomes = _deliver_all(inbox, 6)
+    failed = outcomes[3]
+    assert isinstance(failed, OSError) and failed.errno == errno.ENOSPC
+    assert [o for i, o in enumerate(outcomes) if i != 3] == [1, 2, 3, 5, 6]
+    assert os.listdir(inbox.path / "tmp") == []
+    again = Store(tmp_path, sync="filesystem").mailbox("u").folder("INBOX")
+    assert sorted(again.read(u) for u in again.uids()) == sorted(
+        MSG + b"%d" % i for i in (0, 1, 2, 4, 5)
+    )
+
+
+def test_store_refuses_an_unknown_or_unavailable_mode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(ValueError, match="sync must be one of"):
+        Store(tmp_path, sync="sometimes")
+    monkeypatch.setattr(maildir, "syncfs_unavailable", lambda: "not on this machine")
+    with pytest.raises(ValueError, match="not on this machine"):
+        Store(tmp_path, sync="filesystem")
+    assert Store(tmp_path, sync="file").sync == "file"
+
+
+@pytest.mark.parametrize(
+    ("platform", "release", "reason"),
+    [
+        ("linux", "6.18.44-fc", None),
+        ("linux", "5.8.0", None),
+        ("linux", "5.7.19", "from Linux 5.8 on"),
+        ("linux", "4.19.0-amd64", "from Linux 5.8 on"),
+        ("darwin", "23.1.0", "Linux-only"),
+        ("linux", "weird", "cannot read the kernel version"),
+    ],
+)
+def test_syncfs_unavailable_reasons(
+    monkeypatch: pytest.MonkeyPatch, platform: str, release: str, reason: str | None
+) -> None:
+    monkeypatch.setattr(sys, "platform", platform)
+    real = os.uname()
+    fake = os.uname_result((real.sysname, real.nodename, release, real.version, real.machine))
+    monkeypatch.setattr(os, "uname", lambda: fake)
+    why = maildir.syncfs_unavailable()
+    if reason is None:
+        assert why is None
+    else:
+        assert why is not None and reason in why
+
+
+def test_syncfs_reports_a_bad_descriptor() -> None:
+    # The real call, through the C library: errors come back as OSError.
+    with pytest.raises(OSError) as info:
+        maildir.syncfs(-1)
+    assert info.value.errno == errno.EBADF
+
+
+# -- the config ------------------------------------------------------------------------------
+
+_CONFIG = """\
+hostname = "mx.example"
+domains = ["example.org"]
+data_dir = "d"
+[ports]
+smtp = 2525
+[store]
+{store}
+[[accounts]]
+address = "u@example.org"
+password = "pw"
+"""
+
+
+def test_config_store_sync() -> None:
+    cfg = parse_config(_CONFIG.format(store='sync = "filesystem"')).servers[0]
+    assert cfg.store_sync == "filesystem"
+    assert parse_config(_CONFIG.format(store="")).servers[0].store_sync == "file"
+
+
+@pytest.mark.parametrize(
+    ("store", "message"),
+    [
+        ('sync = "always"', '[store] sync must be one of "file", "filesystem"'),
+        ("sync = 1", "sync"),
+        ("fsync = true", "unknown key 'fsync' in [store]"),
+    ],
+)
+def test_config_store_errors_name_the_line(store: str, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(_CONFIG.format(store=store))
+    assert message in str(info.value)
+    assert info.value.line == 7
+
+
+def test_config_refuses_filesystem_where_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mailserver import config
+
+    monkeypatch.setattr(config, "syncfs_unavailable", lambda: "syncfs(2) is Linux-only")
+    with pytest.raises(ConfigError) as info:
+        parse_config(_CONFIG.format(store='sync = "filesystem"'))
+    assert "Linux-only" in str(info.value)
+    assert info.value.line == 7
+
+
+# -- through SMTP ----------------------------------------------------------------------------
+
+
+def _with_filesystem_sync(text: str) -> str:
+    # Both demo servers: a [server.store] table before each [server.relay].
+    return text.replace("[server.relay]", '[server.store]\nsync = "filesystem"\n\n[server.relay]')
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
+    text, _ = demo_config(retry_base=0.2, extra=_with_filesystem_sync)
+    with ServerThread(text, tmp_path_factory.mktemp("syncfs")) as s:
+        yield s
+
+
+def _root(server: ServerThread) -> Path:
+    return server.data_dir / A.split(".", 1)[1]
+
+
+def _send(server: ServerThread, subject: str) -> None:
+    msg = f"From: x@remote.example\r\nSubject: {subject}\r\n\r\nbody of {subject}\r\n"
+    with smtplib.SMTP("127.0.0.1", server.port(A, "smtp"), timeout=20) as client:
+        client.sendmail("x@remote.example", [PEPE], msg)
+
+
+def _copies(server: ServerThread, subject: str) -> int:
+    marker = f"Subject: {subject}\r\n".encode()
+    return sum(marker in m for m in server.messages(A, PEPE))
+
+
+def test_server_config_reaches_the_store(server: ServerThread) -> None:
+    assert server.server is not None
+    assert server.server.sites[A].store.sync == "filesystem"
+
+
+def test_concurrent_smtp_deliveries_arrive_once_each(server: ServerThread) -> None:
+    errors: list[BaseException] = []
+
+    def one(i: int) -> None:
+        try:
+            _send(server, f"many-{i}")
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    for i in range(12):
+        assert _copies(server, f"many-{i}") == 1
+    files = maildir_files(_root(server), PEPE)
+    for i in range(12):
+        assert sum(f"body of many-{i}\r\n".encode() in p.read_bytes() for p in files) == 1
+    assert leftovers(_root(server) / "mail") == []
+
+
+def test_failed_syncfs_queues_the_message_and_delivers_it_once(server: ServerThread) -> None:
+    # The mailbox cannot be synced, the queue can: 250, and the relay
+    # delivers the queued copy once the disk is back.
+    with inject("syncfs", _root(server) / "mail", err=errno.EIO, times=None) as fault:
+        _send(server, "queued")
+        assert _copies(server, "queued") == 0
+    assert fault.fired >= 1
+    assert wait_for(lambda: _copies(server, "queued") == 1)
+    time.sleep(0.3)  # a second copy would be retried by now
+    assert _copies(server, "queued") == 1
+    assert leftovers(_root(server) / "mail") == []
+
+
+@pytest.mark.parametrize(
+    ("err", "reply"), [(errno.ENOSPC, (452, "4.3.1")), (errno.EIO, (451, "4.3.0"))]
+)
+def test_disk_failing_everywhere_is_a_4xx_and_leaves_nothing(
+    server: ServerThread, err: int, reply: tuple[int, str]
+) -> None:
+    subject = f"nowhere-{err}"
+    with (
+        inject(["syncfs", "fsync"], _root(server), err=err, times=None) as fault,
+        pytest.raises(SMTPDataError) as info,
+    ):
+        _send(server, subject)
+    assert fault.fired >= 1
+    assert "syncfs" in fault.seen
+    text = info.value.smtp_error
+    raw = text.decode() if isinstance(text, bytes) else text
+    assert (info.value.smtp_code, raw.split(" ", 1)[0]) == reply
+    assert _copies(server, subject) == 0
+    assert leftovers(_root(server)) == []
+    _send(server, subject)
+    assert _copies(server, subject) == 1
