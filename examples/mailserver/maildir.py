@@ -781,6 +781,40 @@ class GroupCommit:
             self._leading = True
         self._lead()
 
+    def submit_unwritten(
+        self,
+        line: bytes,
+        subdir: str,
+        on_done: Callable[[OSError | None], None],
+        *,
+        uid: int,
+        modseq: int,
+        place: tuple[Path, Path],
+        write: Callable[[], None],
+        run: Callable[[Callable[[], None]], None],
+    ) -> None:
+        """:meth:`submit` from the event loop, for a file not written yet.
+
+        *write* writes the file ``place[0]`` (no fsync); the leader calls it,
+        then goes on as for any placed file.  This thread never leads: when no
+        leader is running, *run* (a pool's ``run``) starts one, so a burst
+        of deliveries costs one thread hand-over per batch, not one per
+        message.  Raises what *run* raises (nothing is queued then).
+        """
+        ticket = _Ticket(line, subdir, on_done, uid, modseq, place, write)
+        with self._lock:
+            self._waiting.append(ticket)
+            if self._leading:
+                return
+            self._leading = True
+        try:
+            run(self._lead)
+        except BaseException:
+            with self._lock:
+                self._leading = False
+                self._waiting.remove(ticket)
+            raise
+
     def commit(self, line: bytes, subdir: str, *, uid: int = 0, modseq: int = 0) -> None:
         """:meth:`submit`, blocking until the batch is durable (raises its error)."""
         finished = threading.Event()
@@ -839,16 +873,26 @@ class GroupCommit:
         if not placing:
             return batch
         failed: list[tuple[_Ticket, OSError]] = []
+        written: list[_Ticket] = []
+        for t in placing:
+            if t.write is not None:
+                try:
+                    t.write()
+                except OSError as write_error:
+                    failed.append((t, write_error))
+                    continue
+            written.append(t)
         try:
-            fd = os.open(self._path, os.O_RDONLY | os.O_DIRECTORY)
-            try:
-                syncfs(fd)
-            finally:
-                os.close(fd)
+            if written:
+                fd = os.open(self._path, os.O_RDONLY | os.O_DIRECTORY)
+                try:
+                    syncfs(fd)
+                finally:
+                    os.close(fd)
         except OSError as sync_error:
-            failed = [(t, sync_error) for t in placing]
+            failed += [(t, sync_error) for t in written]
         else:
-            for t in placing:
+            for t in written:
                 assert t.place is not None
                 try:
                     os.rename(*t.place)
@@ -927,6 +971,7 @@ class _Ticket:
     uid: int
     modseq: int
     place: tuple[Path, Path] | None = None
+    write: Callable[[], None] | None = None
 
 
 class _Workers(concurrent.futures.Executor):
@@ -1756,6 +1801,37 @@ class Folder:
                 inbox.call(finish, error)
 
         by_batch = self._mailbox.sync == "filesystem"
+        if by_batch and executor is None:
+            # The file is written by the folder's commit leader too: no
+            # thread hand-over per message (see GroupCommit.submit_unwritten).
+            tmp = self.path / "tmp" / base
+            target = self.path / subdir / name
+
+            def write() -> None:
+                _write_file_durably(tmp, data, size, sync=False)
+                if internaldate is not None:
+                    os.utime(tmp, (internaldate, internaldate))
+
+            def placed(error: OSError | None) -> None:
+                if error is not None:
+                    with contextlib.suppress(OSError):
+                        target.unlink()
+                report(error)
+
+            try:
+                self._group.submit_unwritten(
+                    line,
+                    subdir,
+                    placed,
+                    uid=uid,
+                    modseq=modseq,
+                    place=(tmp, target),
+                    write=write,
+                    run=_IO_POOL.run,
+                )
+            except BaseException as exc:  # a shut-down pool: nothing was written
+                finish(exc)
+            return await done
 
         def work() -> None:
             target = self._write_message(

@@ -133,6 +133,63 @@ def test_files_are_synced_by_batch_before_their_rename(
     assert os.listdir(inbox.path / "tmp") == []
 
 
+def test_one_thread_hand_over_per_batch_not_per_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The loop queues each delivery; only when no leader runs does it start
+    # one in the pool, and the leader writes the files of every batch.
+    inbox = _inbox(tmp_path)
+    _Trace(monkeypatch, slow=0.05)
+    real_run = maildir._IO_POOL.run
+    started: list[object] = []
+
+    def run(fn: Any) -> None:
+        started.append(fn)
+        real_run(fn)
+
+    monkeypatch.setattr(maildir._IO_POOL, "run", run)
+    assert _deliver_all(inbox, 24) == list(range(1, 25))
+    assert 1 <= len(started) <= inbox._group.batches < 12
+
+
+def test_failed_write_fails_only_its_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox = _inbox(tmp_path)
+    with inject("writev", inbox.path / "tmp", match=",I=B2", times=None) as fault:
+        outcomes = _deliver_all(inbox, 5)
+    assert fault.fired == 1
+    failed = outcomes[2]
+    assert isinstance(failed, OSError) and failed.errno == errno.ENOSPC
+    assert [o for i, o in enumerate(outcomes) if i != 2] == [1, 2, 4, 5]
+    assert os.listdir(inbox.path / "tmp") == []
+    again = Store(tmp_path, sync="filesystem").mailbox("u").folder("INBOX")
+    assert sorted(again.read(u) for u in again.uids()) == sorted(
+        MSG + b"%d" % i for i in (0, 1, 3, 4)
+    )
+
+
+def test_a_pool_that_cannot_start_a_leader_fails_that_delivery_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox = _inbox(tmp_path)
+
+    def shut_down(fn: Any) -> None:
+        raise RuntimeError("cannot schedule new futures after shutdown")
+
+    monkeypatch.setattr(maildir._IO_POOL, "run", shut_down)
+    with pytest.raises(RuntimeError):
+        asyncio.run(inbox.deliver(MSG, delivery_id="refused"))
+    assert _message_files(inbox) == []
+    assert not inbox.has_delivery("refused")
+    # Nothing was left queued or marked as leading: the next delivery works
+    # (and does not wait for a leader that never started).
+    monkeypatch.undo()
+    uid = asyncio.run(asyncio.wait_for(inbox.deliver(MSG, delivery_id="next"), 20))
+    assert inbox.uids() == [uid]
+    assert [inbox.read(u) for u in inbox.uids()] == [MSG]
+
+
 def test_file_mode_fsyncs_each_file_and_never_calls_syncfs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
