@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import imaplib
 import os
 import smtplib
 import stat
@@ -30,11 +31,13 @@ from mailserver.config import ConfigError, parse_config
 from mailserver.maildir import Folder, Store
 from tests.examples.fault_support import inject, leftovers
 from tests.examples.test_e2e_support import (
+    PASSWORDS,
     PEPE,
     A,
     ServerThread,
     demo_config,
     maildir_files,
+    unverified,
     wait_for,
 )
 
@@ -428,3 +431,31 @@ def test_disk_failing_everywhere_is_a_4xx_and_leaves_nothing(
     assert leftovers(_root(server)) == []
     _send(server, subject)
     assert _copies(server, subject) == 1
+
+
+def test_imap_append_with_flags_goes_through_the_batch(server: ServerThread) -> None:
+    # APPEND uses the same delivery path: the file lands in cur/ with its
+    # flags, and reads back octet for octet.
+    message = b"From: p@example.org\r\nSubject: appended\r\n\r\nkept as is\r\n"
+    m = imaplib.IMAP4("127.0.0.1", server.port(A, "imap"), timeout=20)
+    try:
+        m.starttls(unverified())
+        m.login(PEPE, PASSWORDS[PEPE])
+        typ, _ = m.append("Drafts", r"(\Draft \Seen)", None, message)
+        assert typ == "OK"
+        m.select("Drafts")
+        typ, data = m.uid("SEARCH", "SUBJECT", "appended")
+        assert typ == "OK" and data[0]
+        uid = data[0].split()[-1]
+        typ, fetched = m.uid("FETCH", uid, "(FLAGS BODY.PEEK[])")
+        assert typ == "OK"
+        item = fetched[0]
+        assert isinstance(item, tuple)
+        assert item[1] == message
+        assert b"\\Draft" in item[0] and b"\\Seen" in item[0]
+    finally:
+        m.logout()
+    drafts = maildir_files(_root(server), PEPE, "Drafts")
+    assert [p.read_bytes() for p in drafts if p.read_bytes() == message]
+    assert all(p.parent.name == "cur" for p in drafts)
+    assert leftovers(_root(server) / "mail") == []
