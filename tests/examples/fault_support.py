@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import errno as errno_module
 import os
+import smtplib
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -30,7 +31,23 @@ from typing import Any
 
 from mailserver import maildir
 
-__all__ = ["FD_CALLS", "PATH_CALLS", "Fault", "inject", "leftovers"]
+__all__ = [
+    "FD_CALLS",
+    "PATH_CALLS",
+    "SMTP_DISK_REPLIES",
+    "Fault",
+    "enhanced",
+    "inject",
+    "leftovers",
+]
+
+#: How SMTP answers a disk error at intake, by errno (for ``parametrize``):
+#: ``452 4.3.1`` for a full disk (RFC 5321 §4.2.2, RFC 3463 X.3.1 "mail
+#: system full"), ``451 4.3.0`` for any other I/O error.
+SMTP_DISK_REPLIES = [
+    (errno_module.ENOSPC, (452, "4.3.1")),
+    (errno_module.EIO, (451, "4.3.0")),
+]
 
 #: Calls whose first argument is a file descriptor.
 FD_CALLS = frozenset({"write", "writev", "fsync", "fdatasync", "ftruncate", "syncfs"})
@@ -185,6 +202,13 @@ def _home(name: str) -> Any:
 def leftovers(root: Path) -> list[Path]:
     """Files in any ``tmp/`` directory under *root* (partial writes left behind)."""
     return sorted(p for p in root.rglob("tmp/*") if p.is_file())
+
+
+def enhanced(error: smtplib.SMTPResponseException) -> str:
+    """The enhanced status code (RFC 3463) at the start of a reply's text."""
+    text = error.smtp_error
+    raw = text.decode() if isinstance(text, bytes) else text
+    return raw.split(" ", 1)[0]
 
 
 def error_text(exc: BaseException) -> bytes:

@@ -25,7 +25,7 @@ from smtplib import SMTPDataError
 
 import pytest
 
-from tests.examples.fault_support import inject, leftovers
+from tests.examples.fault_support import SMTP_DISK_REPLIES, enhanced, inject, leftovers
 from tests.examples.test_e2e_support import (
     ANA,
     INFO,
@@ -47,13 +47,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
     text, _ = demo_config(retry_base=0.2)
     with ServerThread(text, tmp_path_factory.mktemp("faults_smtp")) as s:
         yield s
-
-
-def enhanced(error: SMTPDataError) -> str:
-    """The enhanced status code (RFC 3463) at the start of a reply's text."""
-    text = error.smtp_error
-    raw = text.decode() if isinstance(text, bytes) else text
-    return raw.split(" ", 1)[0]
 
 
 def root(server: ServerThread, host: str = A) -> Path:
@@ -289,9 +282,7 @@ def test_session_goes_on_after_a_4xx(server: ServerThread) -> None:
     assert copies(server, PEPE, "same-session") == 1
 
 
-@pytest.mark.parametrize(
-    ("err", "reply"), [(errno.ENOSPC, (452, "4.3.1")), (errno.EIO, (451, "4.3.0"))]
-)
+@pytest.mark.parametrize(("err", "reply"), SMTP_DISK_REPLIES)
 def test_spool_failure_is_answered_at_the_end_of_data(
     server: ServerThread, err: int, reply: tuple[int, str]
 ) -> None:

@@ -29,7 +29,7 @@ import pytest
 from mailserver import maildir
 from mailserver.config import ConfigError, parse_config
 from mailserver.maildir import Folder, Store
-from tests.examples.fault_support import inject, leftovers
+from tests.examples.fault_support import SMTP_DISK_REPLIES, enhanced, inject, leftovers
 from tests.examples.test_e2e_support import (
     PASSWORDS,
     PEPE,
@@ -410,9 +410,7 @@ def test_failed_syncfs_queues_the_message_and_delivers_it_once(server: ServerThr
     assert leftovers(_root(server) / "mail") == []
 
 
-@pytest.mark.parametrize(
-    ("err", "reply"), [(errno.ENOSPC, (452, "4.3.1")), (errno.EIO, (451, "4.3.0"))]
-)
+@pytest.mark.parametrize(("err", "reply"), SMTP_DISK_REPLIES)
 def test_disk_failing_everywhere_is_a_4xx_and_leaves_nothing(
     server: ServerThread, err: int, reply: tuple[int, str]
 ) -> None:
@@ -424,9 +422,7 @@ def test_disk_failing_everywhere_is_a_4xx_and_leaves_nothing(
         _send(server, subject)
     assert fault.fired >= 1
     assert "syncfs" in fault.seen
-    text = info.value.smtp_error
-    raw = text.decode() if isinstance(text, bytes) else text
-    assert (info.value.smtp_code, raw.split(" ", 1)[0]) == reply
+    assert (info.value.smtp_code, enhanced(info.value)) == reply
     assert _copies(server, subject) == 0
     assert leftovers(_root(server)) == []
     _send(server, subject)
