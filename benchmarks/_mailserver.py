@@ -7,13 +7,41 @@ memory from ``/proc/<pid>/status``.
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+
+#: The one account of every benchmark config.
+ACCOUNT = "bench@bench.example"
+
+
+def config_text(ports: Mapping[str, int], **tables: Mapping[str, int | str]) -> str:
+    """A one-server config for a benchmark: domain ``bench.example``, :data:`ACCOUNT`.
+
+    *ports* are the listeners to open (``{"smtp": 2525}``); each keyword is
+    a further table (``limits={"max_message_size": ...}``,
+    ``store={"sync": "filesystem"}``).  Plaintext AUTH is allowed on loopback.
+    """
+
+    def table(name: str, values: Mapping[str, int | str]) -> str:
+        # A JSON string is a TOML basic string (the values here are ASCII).
+        return f"[{name}]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in values.items())
+
+    return (
+        'hostname = "mx.bench.example"\n'
+        'domains = ["bench.example"]\n'
+        'data_dir = "bench"\n'
+        'allow_plaintext_auth = "loopback"\n'
+        + table("ports", ports)
+        + "".join(table(name, values) for name, values in tables.items())
+        + f'[[accounts]]\naddress = "{ACCOUNT}"\npassword = "bench-password"\n'
+    )
 
 
 def start(

@@ -31,24 +31,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from _mailserver import ROOT, read_until, start, status_kib
+from _mailserver import ROOT, config_text, read_until, start, status_kib
 
 sys.path.insert(0, str(ROOT / "examples"))
-
-CONFIG = """\
-hostname = "mx.bench.example"
-domains = ["bench.example"]
-data_dir = "bench"
-allow_plaintext_auth = "loopback"
-[ports]
-imap = {imap}
-[limits]
-max_message_size = {size}
-literal_memory = {memory}
-[[accounts]]
-address = "bench@bench.example"
-password = "bench-password"
-"""
 
 
 def run(clients: int, size: int, memory: int) -> tuple[int, int, int, int]:
@@ -59,7 +44,9 @@ def run(clients: int, size: int, memory: int) -> tuple[int, int, int, int]:
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         config = tmp / "bench.toml"
-        config.write_text(CONFIG.format(imap=port, size=size, memory=memory))
+        config.write_text(
+            config_text({"imap": port}, limits={"max_message_size": size, "literal_memory": memory})
+        )
         proc = start(config, tmp / "data", port)
         socks: list[socket.socket] = []
         try:

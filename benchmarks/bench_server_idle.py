@@ -23,22 +23,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from _mailserver import ROOT, read_until, start, status_kib
+from _mailserver import ROOT, config_text, read_until, start, status_kib
 
 sys.path.insert(0, str(ROOT / "examples"))
-
-CONFIG = """\
-hostname = "mx.bench.example"
-domains = ["bench.example"]
-data_dir = "bench"
-allow_plaintext_auth = "loopback"
-[ports]
-smtp = {smtp}
-imap = {imap}
-[[accounts]]
-address = "bench@bench.example"
-password = "bench-password"
-"""
 
 
 def main() -> None:
@@ -53,7 +40,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         config = tmp / "bench.toml"
-        config.write_text(CONFIG.format(smtp=smtp_port, imap=imap_port))
+        config.write_text(config_text({"smtp": smtp_port, "imap": imap_port}))
         proc = start(config, tmp / "data", imap_port)
         socks: list[socket.socket] = []
         try:

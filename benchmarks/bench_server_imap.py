@@ -44,19 +44,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "examples"))
 
-from _mailserver import start  # noqa: E402 (after the path set-up)
+from _mailserver import config_text, start  # noqa: E402 (after the path set-up)
 
-CONFIG = """\
-hostname = "mx.bench.example"
-domains = ["bench.example"]
-data_dir = "bench"
-allow_plaintext_auth = "loopback"
-[ports]
-imap = {port}
-[[accounts]]
-address = "bench@bench.example"
-password = "bench-password"
-"""
 USER, PASSWORD = "bench@bench.example", "bench-password"
 
 
@@ -201,7 +190,7 @@ def start_mailserver(tmp: Path, messages: list[bytes]) -> tuple[subprocess.Popen
         (folder.path / "new" / f"1795000000.M{i}P1Q{i}.bench,S={len(raw)}").write_bytes(raw)
     folder.rescan(notify=False)
     config = tmp / "bench.toml"
-    config.write_text(CONFIG.format(port=port))
+    config.write_text(config_text({"imap": port}))
     return start(config, data, port), port
 
 

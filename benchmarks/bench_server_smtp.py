@@ -89,27 +89,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import cast
 
+from _mailserver import config_text
 from bench_smtp import use_event_loop
 
 SMTP_SOURCE = "/usr/sbin/smtp-source"
 #: Messages sent to each server before the timed run.
 WARMUP = 5
 ROOT = Path(__file__).resolve().parents[1]
-CONFIG = """\
-hostname = "mx.bench.example"
-domains = ["bench.example"]
-data_dir = "bench"
-allow_plaintext_auth = "loopback"
-[ports]
-smtp = {port}
-[limits]
-max_message_size = 26214400
-[store]
-sync = "{sync}"
-[[accounts]]
-address = "bench@bench.example"
-password = "bench-password"
-"""
 
 
 def _free_port() -> int:
@@ -479,7 +465,13 @@ def run_mailserver(
 ) -> tuple[float, float, int]:
     port = _free_port()
     config = tmp / "bench.toml"
-    config.write_text(CONFIG.format(port=port, sync=sync or SYNC["mode"]))
+    config.write_text(
+        config_text(
+            {"smtp": port},
+            limits={"max_message_size": 25 * 1024 * 1024},
+            store={"sync": sync or SYNC["mode"]},
+        )
+    )
     data = tmp / f"ms-{size}-{sessions}-{time.monotonic_ns()}"
     elapsed, cpu = _run_server(
         [
