@@ -220,13 +220,24 @@ class MailboxLocked(Exception):
 # -- small helpers ----------------------------------------------------------------
 
 
-def fsync_dir(path: Path) -> None:
-    """fsync a directory, so that a rename or unlink in it is durable."""
+def _on_dir(path: Path, call: Callable[[int], None]) -> None:
+    """``call(fd)`` on a descriptor of the directory *path*, closed after."""
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        os.fsync(fd)
+        call(fd)
     finally:
         os.close(fd)
+
+
+def fsync_dir(path: Path) -> None:
+    """fsync a directory, so that a rename or unlink in it is durable."""
+    _on_dir(path, os.fsync)
+
+
+def _own_copy(error: OSError) -> OSError:
+    # One exception object per delivery: raising a shared one in several
+    # coroutines would splice their tracebacks together.
+    return OSError(error.errno, error.strerror or str(error))
 
 
 def syncfs_unavailable() -> str | None:
@@ -712,17 +723,17 @@ class GroupCommit:
     An index record durable before its file is harmless: loading turns a
     record without a file into the expunge of a UID nobody was shown.
 
-    **Placing unsynced files** (``[store] sync = "filesystem"``): a ticket
-    may instead carry a file written in ``tmp/`` but not synced, and the
-    ``(tmp, final)`` paths to rename it by.  The leader then makes every
-    such file of the batch durable with one :func:`syncfs` of the folder's
-    file system, renames them into place, and goes on as above, so that
-    the directory fsync also covers their names.  The file is durable
-    before its name appears in ``new/`` (maildir(5): no reader, and no
-    load after a crash, ever sees a partial file), and both before
-    *on_done*.  If the ``syncfs`` fails, no file of the batch is renamed:
-    each is removed and its *on_done* gets the error; a rename that fails
-    fails its own message only.
+    **Files the leader writes** (``[store] sync = "filesystem"``,
+    :meth:`submit_unwritten`): a ticket may instead carry a message file not
+    written yet — how to write it in ``tmp/`` and where to rename it.  The
+    leader writes every such file of the batch (no fsync), makes them all
+    durable with one :func:`syncfs` of the folder's file system, renames
+    them into place, and goes on as above, so that the directory fsync also
+    covers their names.  The file is durable before its name appears in
+    ``new/`` (maildir(5): no reader, and no load after a crash, ever sees a
+    partial file), and both before *on_done*.  If the ``syncfs`` fails, no
+    file of the batch is renamed: each is removed and its *on_done* gets
+    the error; a write or a rename that fails fails its own message only.
     """
 
     def __init__(self, path: Path, index: Path, *, reserve: int | None = None) -> None:
@@ -760,20 +771,17 @@ class GroupCommit:
         *,
         uid: int = 0,
         modseq: int = 0,
-        place: tuple[Path, Path] | None = None,
     ) -> None:
         """Append *line* to the index; call *on_done* once ``<subdir>/`` is durable.
 
         *line* is the index record of the message with *uid* and *modseq*;
         it is durable too by then unless it is inside the reservation (see
-        above).  *place* is ``(tmp, final)`` for a message file not yet
-        synced nor renamed (see "Placing unsynced files" above).  *on_done*
-        gets None, or the error that failed the batch (its own ``OSError``
-        object), and runs in whichever thread committed the
+        above).  *on_done* gets None, or the error that failed the batch (its own
+        ``OSError`` object), and runs in whichever thread committed the
         batch: it must not block for long.  This thread may become the
         leader, in which case ``submit`` returns after committing.
         """
-        ticket = _Ticket(line, subdir, on_done, uid, modseq, place)
+        ticket = _Ticket(line, subdir, on_done, uid, modseq)
         with self._lock:
             self._waiting.append(ticket)
             if self._leading:
@@ -789,19 +797,21 @@ class GroupCommit:
         *,
         uid: int,
         modseq: int,
-        place: tuple[Path, Path],
+        tmp: Path,
+        final: Path,
         write: Callable[[], None],
-        run: Callable[[Callable[[], None]], None],
+        run: Callable[[Callable[[], None]], object],
     ) -> None:
         """:meth:`submit` from the event loop, for a file not written yet.
 
-        *write* writes the file ``place[0]`` (no fsync); the leader calls it,
-        then goes on as for any placed file.  This thread never leads: when no
-        leader is running, *run* (a pool's ``run``) starts one, so a burst
-        of deliveries costs one thread hand-over per batch, not one per
-        message.  Raises what *run* raises (nothing is queued then).
+        *write* writes the file *tmp* (no fsync); the leader calls it, syncs
+        the batch and renames *tmp* to *final* (see "Files the leader
+        writes" above).  This thread never leads: when no leader is running,
+        *run* (a pool's ``run`` or an executor's ``submit``) starts one, so a
+        burst of deliveries costs one thread hand-over per batch, not one
+        per message.  Raises what *run* raises (nothing is queued then).
         """
-        ticket = _Ticket(line, subdir, on_done, uid, modseq, place, write)
+        ticket = _Ticket(line, subdir, on_done, uid, modseq, _Unwritten(tmp, final, write))
         with self._lock:
             self._waiting.append(ticket)
             if self._leading:
@@ -839,7 +849,7 @@ class GroupCommit:
                     return
             error: OSError | None = None
             try:
-                batch = self._place(batch)
+                batch = self._write_files(batch)
                 if batch:
                     self._write(batch)
             except OSError as exc:
@@ -856,59 +866,49 @@ class GroupCommit:
                 self.batches += 1
                 self.records += len(batch)
             for t in batch:
-                # One exception object per delivery: raising a shared one in
-                # several coroutines would splice their tracebacks together.
-                mine = None if error is None else OSError(error.errno, error.strerror or str(error))
                 try:
-                    t.on_done(mine)
+                    t.on_done(None if error is None else _own_copy(error))
                 except Exception:
                     log.exception("group commit callback failed")
 
-    def _place(self, batch: list[_Ticket]) -> list[_Ticket]:
-        """Sync and rename the batch's unsynced files; return the tickets still going.
+    def _write_files(self, batch: list[_Ticket]) -> list[_Ticket]:
+        """Write, sync and rename the batch's unwritten files; return the tickets going on.
 
         The tickets that failed here have had their *on_done* called.
         """
-        placing = [t for t in batch if t.place is not None]
-        if not placing:
+        unwritten = [(t, t.unwritten) for t in batch if t.unwritten is not None]
+        if not unwritten:
             return batch
-        failed: list[tuple[_Ticket, OSError]] = []
-        written: list[_Ticket] = []
-        for t in placing:
-            if t.write is not None:
-                try:
-                    t.write()
-                except OSError as write_error:
-                    failed.append((t, write_error))
-                    continue
-            written.append(t)
+        failed: list[tuple[_Ticket, _Unwritten, OSError]] = []
+        written: list[tuple[_Ticket, _Unwritten]] = []
+        for t, u in unwritten:
+            try:
+                u.write()
+            except OSError as write_error:
+                failed.append((t, u, write_error))
+            else:
+                written.append((t, u))
         try:
             if written:
-                fd = os.open(self._path, os.O_RDONLY | os.O_DIRECTORY)
-                try:
-                    syncfs(fd)
-                finally:
-                    os.close(fd)
+                _on_dir(self._path, syncfs)
         except OSError as sync_error:
-            failed += [(t, sync_error) for t in written]
+            failed += [(t, u, sync_error) for t, u in written]
         else:
-            for t in written:
-                assert t.place is not None
+            for t, u in written:
                 try:
-                    os.rename(*t.place)
+                    os.rename(u.tmp, u.final)
                 except OSError as rename_error:
-                    failed.append((t, rename_error))
+                    failed.append((t, u, rename_error))
         if not failed:
             return batch
-        for t, exc in failed:
-            assert t.place is not None
+        for t, u, exc in failed:
             with contextlib.suppress(OSError):
-                t.place[0].unlink()
+                u.tmp.unlink()
             try:
-                t.on_done(OSError(exc.errno, exc.strerror or str(exc)))
+                t.on_done(_own_copy(exc))
             except Exception:
                 log.exception("group commit callback failed")
-        gone = {id(t) for t, _ in failed}
+        gone = {id(t) for t, _, _ in failed}
         return [t for t in batch if id(t) not in gone]
 
     def sync_name(self) -> None:
@@ -970,8 +970,18 @@ class _Ticket:
     on_done: Callable[[OSError | None], None]
     uid: int
     modseq: int
-    place: tuple[Path, Path] | None = None
-    write: Callable[[], None] | None = None
+    unwritten: _Unwritten | None = None
+
+
+@attrs.frozen(eq=False)
+class _Unwritten:
+    """A message file the group commit's leader writes and places."""
+
+    #: Where it is written (in ``tmp/``), and where it is renamed to.
+    tmp: Path
+    final: Path
+    #: Writes *tmp* (no fsync).
+    write: Callable[[], None]
 
 
 class _Workers(concurrent.futures.Executor):
@@ -1800,8 +1810,7 @@ class Folder:
             with contextlib.suppress(RuntimeError):
                 inbox.call(finish, error)
 
-        by_batch = self._mailbox.sync == "filesystem"
-        if by_batch and executor is None:
+        if self._mailbox.sync == "filesystem":
             # The file is written by the folder's commit leader too: no
             # thread hand-over per message (see GroupCommit.submit_unwritten).
             tmp = self.path / "tmp" / base
@@ -1825,18 +1834,17 @@ class Folder:
                     placed,
                     uid=uid,
                     modseq=modseq,
-                    place=(tmp, target),
+                    tmp=tmp,
+                    final=target,
                     write=write,
-                    run=_IO_POOL.run,
+                    run=_IO_POOL.run if executor is None else executor.submit,
                 )
             except BaseException as exc:  # a shut-down pool: nothing was written
                 finish(exc)
             return await done
 
         def work() -> None:
-            target = self._write_message(
-                base, subdir, name, data, size, internaldate, report, place=by_batch
-            )
+            target = self._write_message(base, subdir, name, data, size, internaldate, report)
             if target is None:
                 return
 
@@ -1848,14 +1856,7 @@ class Folder:
                         target.unlink()
                 report(error)
 
-            self._group.submit(
-                line,
-                subdir,
-                committed,
-                uid=uid,
-                modseq=modseq,
-                place=(self.path / "tmp" / base, target) if by_batch else None,
-            )
+            self._group.submit(line, subdir, committed, uid=uid, modseq=modseq)
 
         try:
             if executor is None:
@@ -1875,24 +1876,19 @@ class Folder:
         size: int,
         internaldate: float | None,
         report: Callable[[BaseException | None], None],
-        *,
-        place: bool = False,
     ) -> Path | None:
         # Runs in a thread.  The message file is this thread's own: write it
         # in tmp/, fsync it, rename it into place (maildir(5): a reader never
         # sees a partial file).  The rename and the index record become
-        # durable with the folder's next batch commit.  With *place*, the
-        # sync and the rename are left to that commit (GroupCommit: one
-        # syncfs for the batch).  Returns the final path, or None after
-        # reporting the error.
+        # durable with the folder's next batch commit.  Returns the final
+        # path, or None after reporting the error.
         tmp = self.path / "tmp" / base
         target = self.path / subdir / name
         try:
-            _write_file_durably(tmp, data, size, sync=not place)
+            _write_file_durably(tmp, data, size)
             if internaldate is not None:
                 os.utime(tmp, (internaldate, internaldate))
-            if not place:
-                os.rename(tmp, target)
+            os.rename(tmp, target)
         except BaseException as exc:
             with contextlib.suppress(OSError):
                 tmp.unlink()

@@ -11,6 +11,7 @@ rescan could see, and the same through SMTP with a real client.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import errno
 import imaplib
 import os
@@ -191,6 +192,20 @@ def test_a_pool_that_cannot_start_a_leader_fails_that_delivery_only(
     uid = asyncio.run(asyncio.wait_for(inbox.deliver(MSG, delivery_id="next"), 20))
     assert inbox.uids() == [uid]
     assert [inbox.read(u) for u in inbox.uids()] == [MSG]
+
+
+def test_a_given_executor_runs_the_leader(tmp_path: Path) -> None:
+    # deliver(executor=...) starts the batch's leader there instead.
+    inbox = _inbox(tmp_path)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        uid = asyncio.run(inbox.deliver(MSG, delivery_id="E1", executor=pool))
+    assert inbox.read(uid) == MSG
+    pool.shutdown()
+    with pytest.raises(RuntimeError):
+        asyncio.run(inbox.deliver(MSG, delivery_id="E2", executor=pool))
+    assert not inbox.has_delivery("E2")
+    assert inbox.uids() == [uid]
+    assert os.listdir(inbox.path / "tmp") == []
 
 
 def test_file_mode_fsyncs_each_file_and_never_calls_syncfs(
