@@ -71,6 +71,12 @@ def start(
             time.sleep(0.1)
 
 
+def cpu_times() -> list[int]:
+    """The machine's CPU time counters (``/proc/stat``'s ``cpu`` line, in ticks)."""
+    with open("/proc/stat") as f:
+        return [int(v) for v in f.readline().split()[1:]]
+
+
 def status_kib(pid: int, field: str = "VmRSS") -> int:
     """A ``kB`` field of ``/proc/<pid>/status`` (``VmRSS``, ``VmHWM`` ...)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():

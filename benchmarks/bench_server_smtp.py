@@ -89,7 +89,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import cast
 
-from _mailserver import config_text
+from _mailserver import config_text, cpu_times
 from bench_smtp import use_event_loop
 
 SMTP_SOURCE = "/usr/sbin/smtp-source"
@@ -546,12 +546,6 @@ RUNNERS: dict[str, Callable[[Path, int, int, int], tuple[float, float, int]]] = 
     "lib": run_lib_store,
     "proc": functools.partial(run_lib_store, process=True),
 }
-
-
-def cpu_times() -> list[int]:
-    """The machine's CPU time counters (``/proc/stat``'s ``cpu`` line, in ticks)."""
-    with open("/proc/stat") as f:
-        return [int(v) for v in f.readline().split()[1:]]
 
 
 def steal_percent(before: list[int], after: list[int]) -> float:

@@ -25,6 +25,8 @@ import subprocess
 import sys
 import time
 
+from _mailserver import cpu_times
+
 _FIELDS = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
 
 
@@ -46,22 +48,17 @@ def thread_times(pid: int) -> dict[str, list[int]]:
     return out
 
 
-def machine_times() -> list[int]:
-    with open("/proc/stat") as f:
-        return [int(v) for v in f.readline().split()[1:9]]
-
-
 def main() -> None:
     if len(sys.argv) < 4 or sys.argv[2] != "--" or "-m" not in sys.argv:
         sys.exit(__doc__)
     pid, command = int(sys.argv[1]), sys.argv[3:]
     messages = int(command[command.index("-m") + 1])
     tick_ms = 1000 / os.sysconf("SC_CLK_TCK")
-    before, machine_before = thread_times(pid), machine_times()
+    before, machine_before = thread_times(pid), cpu_times()
     start = time.perf_counter()
     subprocess.run(command, check=True)
     elapsed = time.perf_counter() - start
-    after, machine_after = thread_times(pid), machine_times()
+    after, machine_after = thread_times(pid), cpu_times()
     print(f"{messages / elapsed:.1f} messages/s")
     for group, (user, system) in sorted(after.items()):
         user0, system0 = before.get(group, [0, 0])
@@ -69,7 +66,7 @@ def main() -> None:
             f"  {group:14s} user {(user - user0) * tick_ms / messages:.3f}"
             f"  sys {(system - system0) * tick_ms / messages:.3f} ms/message"
         )
-    deltas = [b - a for a, b in zip(machine_before, machine_after)]
+    deltas = [b - a for a, b in zip(machine_before[:8], machine_after[:8])]
     total = sum(deltas) or 1
     print("  machine: " + ", ".join(f"{n} {d / total:.0%}" for n, d in zip(_FIELDS, deltas)))
 
