@@ -82,7 +82,7 @@ import attrs
 from mailproto import sasl
 
 from .directory import Account, Directory, DirectoryError, make_account
-from .maildir import SYNC_MODES, syncfs_unavailable
+from .maildir import sync_mode_problem
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -523,11 +523,8 @@ def _server(c: _Checker, table: Mapping[str, Any], index: int) -> ServerConfig:
     store_t = c.get(table, "store", dict, {})
     c.unknown(store_t, ("sync",), "[store]")
     store_sync = c.get(store_t, "sync", str, "file")
-    if store_sync not in SYNC_MODES:
-        choices = ", ".join(f'"{m}"' for m in SYNC_MODES)
-        raise c.fail(f"[store] sync must be one of {choices}", store_t, "sync")
-    if store_sync == "filesystem" and (why := syncfs_unavailable()) is not None:
-        raise c.fail(f'[store] sync = "filesystem": {why}', store_t, "sync")
+    if (problem := sync_mode_problem(store_sync)) is not None:
+        raise c.fail(f"[store] {problem}", store_t, "sync")
     accounts: list[Account] = []
     aliases: dict[str, str] = {}
     lists: dict[str, list[str]] = {}

@@ -142,6 +142,7 @@ __all__ = [
     "io_executor",
     "size_of",
     "sync_executor",
+    "sync_mode_problem",
     "syncfs",
     "syncfs_unavailable",
     "unique_token",
@@ -258,6 +259,15 @@ def syncfs_unavailable() -> str | None:
         return f"syncfs(2) reports write errors from Linux 5.8 on; this is {release}"
     if _syncfs_call() is None:
         return "the C library has no syncfs"
+    return None
+
+
+def sync_mode_problem(mode: str) -> str | None:
+    """What is wrong with *mode* as ``[store] sync`` here, or None."""
+    if mode not in SYNC_MODES:
+        return "sync must be one of " + ", ".join(f'"{m}"' for m in SYNC_MODES)
+    if mode == "filesystem" and (why := syncfs_unavailable()) is not None:
+        return f'sync = "filesystem": {why}'
     return None
 
 
@@ -2646,13 +2656,11 @@ class Store:
     def __init__(self, root: Path | str, *, sync: str = "file") -> None:
         """*sync* is one of :data:`SYNC_MODES` (``[store] sync``).
 
-        ``"filesystem"`` raises ``ValueError`` where :func:`syncfs_unavailable`
-        says it cannot work.
+        An unknown mode, or ``"filesystem"`` where :func:`syncfs_unavailable`
+        says it cannot work, raises ``ValueError`` (:func:`sync_mode_problem`).
         """
-        if sync not in SYNC_MODES:
-            raise ValueError(f"sync must be one of {SYNC_MODES}, not {sync!r}")
-        if sync == "filesystem" and (why := syncfs_unavailable()) is not None:
-            raise ValueError(why)
+        if (problem := sync_mode_problem(sync)) is not None:
+            raise ValueError(problem)
         #: The store's root directory.
         self.root = Path(root)
         #: How deliveries make their files durable (:data:`SYNC_MODES`).

@@ -345,9 +345,7 @@ def test_config_store_errors_name_the_line(store: str, message: str) -> None:
 
 
 def test_config_refuses_filesystem_where_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
-    from mailserver import config
-
-    monkeypatch.setattr(config, "syncfs_unavailable", lambda: "syncfs(2) is Linux-only")
+    monkeypatch.setattr(maildir, "syncfs_unavailable", lambda: "syncfs(2) is Linux-only")
     with pytest.raises(ConfigError) as info:
         parse_config(_CONFIG.format(store='sync = "filesystem"'))
     assert "Linux-only" in str(info.value)
