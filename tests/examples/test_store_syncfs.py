@@ -53,6 +53,11 @@ def _message_files(folder: Folder) -> list[str]:
     return [n for sub in ("tmp", "new", "cur") for n in os.listdir(folder.path / sub)]
 
 
+def _subdir(path: str) -> str:
+    """The Maildir subdirectory (``tmp``, ``new``...) a file *path* is in."""
+    return os.path.basename(os.path.dirname(path))
+
+
 class _Trace:
     """Records, in order, message files created, syncfs calls and renames."""
 
@@ -65,7 +70,7 @@ class _Trace:
 
         def traced_open(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
             fd = real_open(path, flags, *args, **kwargs)
-            if flags & os.O_CREAT and "/tmp/" in os.fspath(path):
+            if flags & os.O_CREAT and _subdir(os.fspath(path)) == "tmp":
                 self._add("create", os.path.basename(os.fspath(path)))
             return fd
 
@@ -76,7 +81,7 @@ class _Trace:
         def traced_fsync(fd: int) -> None:
             if stat.S_ISREG(os.fstat(fd).st_mode):
                 target = os.readlink(f"/proc/self/fd/{fd}")
-                if "/tmp/" in target or "/new/" in target:
+                if _subdir(target) in ("tmp", "new"):
                     with self._lock:
                         self.file_fsyncs.append(target)
             real_fsync(fd)
