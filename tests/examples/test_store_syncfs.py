@@ -15,7 +15,6 @@ import concurrent.futures
 import errno
 import imaplib
 import os
-import smtplib
 import stat
 import sys
 import threading
@@ -41,6 +40,7 @@ from tests.examples.test_e2e_support import (
     unverified,
     wait_for,
 )
+from tests.examples.test_faults_smtp import copies, root, send
 
 MSG = b"From: a@example.org\r\nSubject: batch\r\n\r\nHello\r\n"
 
@@ -372,21 +372,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
         yield s
 
 
-def _root(server: ServerThread) -> Path:
-    return server.data_dir / A.split(".", 1)[1]
-
-
-def _send(server: ServerThread, subject: str) -> None:
-    msg = f"From: x@remote.example\r\nSubject: {subject}\r\n\r\nbody of {subject}\r\n"
-    with smtplib.SMTP("127.0.0.1", server.port(A, "smtp"), timeout=20) as client:
-        client.sendmail("x@remote.example", [PEPE], msg)
-
-
-def _copies(server: ServerThread, subject: str) -> int:
-    marker = f"Subject: {subject}\r\n".encode()
-    return sum(marker in m for m in server.messages(A, PEPE))
-
-
 def test_server_config_reaches_the_store(server: ServerThread) -> None:
     assert server.server is not None
     assert server.server.sites[A].store.sync == "filesystem"
@@ -397,7 +382,7 @@ def test_concurrent_smtp_deliveries_arrive_once_each(server: ServerThread) -> No
 
     def one(i: int) -> None:
         try:
-            _send(server, f"many-{i}")
+            send(server, [PEPE], f"many-{i}")
         except BaseException as exc:  # reported below
             errors.append(exc)
 
@@ -408,24 +393,24 @@ def test_concurrent_smtp_deliveries_arrive_once_each(server: ServerThread) -> No
         t.join(60)
     assert errors == []
     for i in range(12):
-        assert _copies(server, f"many-{i}") == 1
-    files = maildir_files(_root(server), PEPE)
+        assert copies(server, PEPE, f"many-{i}") == 1
+    files = maildir_files(root(server), PEPE)
     for i in range(12):
         assert sum(f"body of many-{i}\r\n".encode() in p.read_bytes() for p in files) == 1
-    assert leftovers(_root(server) / "mail") == []
+    assert leftovers(root(server) / "mail") == []
 
 
 def test_failed_syncfs_queues_the_message_and_delivers_it_once(server: ServerThread) -> None:
     # The mailbox cannot be synced, the queue can: 250, and the relay
     # delivers the queued copy once the disk is back.
-    with inject("syncfs", _root(server) / "mail", err=errno.EIO, times=None) as fault:
-        _send(server, "queued")
-        assert _copies(server, "queued") == 0
+    with inject("syncfs", root(server) / "mail", err=errno.EIO, times=None) as fault:
+        send(server, [PEPE], "queued")
+        assert copies(server, PEPE, "queued") == 0
     assert fault.fired >= 1
-    assert wait_for(lambda: _copies(server, "queued") == 1)
+    assert wait_for(lambda: copies(server, PEPE, "queued") == 1)
     time.sleep(0.3)  # a second copy would be retried by now
-    assert _copies(server, "queued") == 1
-    assert leftovers(_root(server) / "mail") == []
+    assert copies(server, PEPE, "queued") == 1
+    assert leftovers(root(server) / "mail") == []
 
 
 @pytest.mark.parametrize(("err", "reply"), SMTP_DISK_REPLIES)
@@ -434,17 +419,17 @@ def test_disk_failing_everywhere_is_a_4xx_and_leaves_nothing(
 ) -> None:
     subject = f"nowhere-{err}"
     with (
-        inject(["syncfs", "fsync"], _root(server), err=err, times=None) as fault,
+        inject(["syncfs", "fsync"], root(server), err=err, times=None) as fault,
         pytest.raises(SMTPDataError) as info,
     ):
-        _send(server, subject)
+        send(server, [PEPE], subject)
     assert fault.fired >= 1
     assert "syncfs" in fault.seen
     assert (info.value.smtp_code, enhanced(info.value)) == reply
-    assert _copies(server, subject) == 0
-    assert leftovers(_root(server)) == []
-    _send(server, subject)
-    assert _copies(server, subject) == 1
+    assert copies(server, PEPE, subject) == 0
+    assert leftovers(root(server)) == []
+    send(server, [PEPE], subject)
+    assert copies(server, PEPE, subject) == 1
 
 
 def test_imap_append_with_flags_goes_through_the_batch(server: ServerThread) -> None:
@@ -469,7 +454,7 @@ def test_imap_append_with_flags_goes_through_the_batch(server: ServerThread) -> 
         assert b"\\Draft" in item[0] and b"\\Seen" in item[0]
     finally:
         m.logout()
-    drafts = maildir_files(_root(server), PEPE, "Drafts")
+    drafts = maildir_files(root(server), PEPE, "Drafts")
     assert [p.read_bytes() for p in drafts if p.read_bytes() == message]
     assert all(p.parent.name == "cur" for p in drafts)
-    assert leftovers(_root(server) / "mail") == []
+    assert leftovers(root(server) / "mail") == []
