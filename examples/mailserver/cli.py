@@ -53,9 +53,10 @@ from .maildir import Store
 from .mda import MDA
 from .pump import Gate, Link, Site, serve_link
 from .queue import Queue
+from .rawpump import HandlerFactory, RawListener, bind
 from .relay import Relay
 from .smtp_service import BUSY as SMTP_BUSY
-from .smtp_service import smtp_session
+from .smtp_service import smtp_handler, smtp_session
 from .tls import ensure_certificate, server_context
 
 if sys.version_info >= (3, 11):
@@ -76,6 +77,13 @@ LISTENERS: dict[str, tuple[bool, SessionMaker, bytes]] = {
         SMTP_BUSY,
     ),
     "smtps": (True, lambda s: smtp_session(s, submission=True, implicit_tls=True), SMTP_BUSY),
+}
+#: Listeners served by the callback pump (:mod:`.rawpump`) instead: plain
+#: SMTP, where a session is often one message and asyncio's per-connection
+#: machinery cost more than the session.  Listener name -> handler factory.
+CALLBACK_LISTENERS: dict[str, Callable[[Site], HandlerFactory]] = {
+    "smtp": lambda s: smtp_handler(s, submission=False),
+    "submission": lambda s: smtp_handler(s, submission=True),
 }
 
 
@@ -129,7 +137,7 @@ class MailServer:
         self.sites: dict[str, Site] = {}
         #: ``hostname -> Relay``.
         self.relays: dict[str, Relay] = {}
-        self._servers: list[asyncio.Server] = []
+        self._servers: list[asyncio.Server | RawListener] = []
         self._gates: list[Gate] = []
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -186,16 +194,27 @@ class MailServer:
             implicit, maker, busy = LISTENERS[name]
             gate = Gate(self.max_connections)
             self._gates.append(gate)
+            server: asyncio.Server | RawListener
             try:
-                server = await loop.create_server(
-                    serve_link(gate, maker(site), busy),
-                    self.host,
-                    port,
-                    ssl=ctx if implicit else None,
-                    ssl_handshake_timeout=30.0 if implicit else None,
-                    reuse_address=True,
-                    backlog=1024,
-                )
+                if name in CALLBACK_LISTENERS:
+                    server = RawListener(
+                        await bind(self.host, port, backlog=1024),
+                        gate,
+                        CALLBACK_LISTENERS[name](site),
+                        busy,
+                        ssl_context=ctx,
+                        idle_timeout=site.smtp_timeout,
+                    )
+                else:
+                    server = await loop.create_server(
+                        serve_link(gate, maker(site), busy),
+                        self.host,
+                        port,
+                        ssl=ctx if implicit else None,
+                        ssl_handshake_timeout=30.0 if implicit else None,
+                        reuse_address=True,
+                        backlog=1024,
+                    )
             except OSError as exc:
                 why = "address already in use" if exc.errno == errno.EADDRINUSE else str(exc)
                 raise StartError(

@@ -50,7 +50,17 @@ from .maildir import Store
 from .mda import MDA
 from .tls import plaintext_auth_allowed
 
-__all__ = ["Gate", "Handler", "Link", "Pump", "Site", "pump_session", "serve_link"]
+__all__ = [
+    "Gate",
+    "Handler",
+    "Link",
+    "Peer",
+    "Pump",
+    "Site",
+    "Stoppable",
+    "pump_session",
+    "serve_link",
+]
 
 log = logging.getLogger("mailserver.pump")
 
@@ -615,6 +625,26 @@ class Pump:
 _NOTIFIED = b"\0notified"
 
 
+class Peer(Protocol):
+    """What a session learns of its connection: a :class:`Link`, or a
+    :class:`~.rawpump.RawSession`."""
+
+    @property
+    def peer_ip(self) -> str:
+        """The peer's IP address ("" when unknown)."""
+
+    @property
+    def tls_version(self) -> str | None:
+        """The TLS version in use (``"TLSv1.3"``), or None."""
+
+
+class Stoppable(Protocol):
+    """A session shutdown can ask to end (:meth:`Link.stop`)."""
+
+    def stop(self) -> None:
+        """End at the next read (or once the work in progress is done)."""
+
+
 class Gate:
     """Counts the open connections of a listener and refuses beyond a bound.
 
@@ -627,8 +657,9 @@ class Gate:
         self.open = 0
         #: Running sessions, so that shutdown can wait for (or cancel) them.
         self.tasks: set[asyncio.Task[None]] = set()
-        #: Their links, so that shutdown can ask them to stop.
-        self.links: set[Link] = set()
+        #: Their links (or :class:`~.rawpump.RawSession`\ s), so that
+        #: shutdown can ask them to stop.
+        self.links: set[Stoppable] = set()
 
     def stop_all(self) -> None:
         """Ask every session to end at its next read."""
@@ -746,7 +777,7 @@ class Site:
     #: (``[limits] spool_memory``; beyond it, spool files).
     spool_budget: MemoryBudget = attrs.field(factory=lambda: MemoryBudget(DEFAULT_SPOOL_MEMORY))
 
-    def plaintext_ok(self, link: Link, tls_active: bool) -> bool:
+    def plaintext_ok(self, link: Peer, tls_active: bool) -> bool:
         """May a password cross this connection in the clear?"""
         return plaintext_auth_allowed(
             self.config.allow_plaintext_auth, peer_ip=link.peer_ip, tls_active=tls_active

@@ -51,11 +51,11 @@ from .config import ServerConfig
 from .directory import Account, Directory, normalize_address
 from .maildir import STORAGE_FULL, Spooled
 from .mda import DsnRequest, new_queue_id, received_header
-from .pump import Link, Site, pump_session
+from .pump import Link, Peer, Site, pump_session
 from .relay import MAX_RECEIVED, received_count
 from .tls import plaintext_auth_allowed
 
-__all__ = ["SMTPSession", "smtp_session"]
+__all__ = ["SMTPSession", "smtp_handler", "smtp_session"]
 
 #: Mechanisms offered on submission.  SCRAM first: it never sends the password.
 AUTH_MECHANISMS = ("SCRAM-SHA-256", "PLAIN", "LOGIN")
@@ -320,7 +320,7 @@ def _hello(domain: str) -> smtp.Reply:
 class SMTPSession:
     """One SMTP session: the policy half of the :class:`~.pump.Pump`."""
 
-    def __init__(self, site: Site, link: Link, *, submission: bool, implicit_tls: bool) -> None:
+    def __init__(self, site: Site, link: Peer, *, submission: bool, implicit_tls: bool) -> None:
         self.site = site
         self.link = link
         self.submission = submission
@@ -534,3 +534,19 @@ def smtp_session(
         )
 
     return run
+
+
+def smtp_handler(site: Site, *, submission: bool) -> Callable[[Peer], SMTPSession]:
+    """Makes the session of one plain-TCP connection for the callback pump.
+
+    :class:`~.rawpump.RawListener` serves the MX and submission ports
+    with it: the session, its greeting queued, on the connection's
+    :class:`~.rawpump.RawSession`.
+    """
+
+    def make(peer: Peer) -> SMTPSession:
+        session = SMTPSession(site, peer, submission=submission, implicit_tls=False)
+        session.conn.send(GREETING)
+        return session
+
+    return make
