@@ -452,7 +452,14 @@ class RawSession:
             self._task = None
             self._abort()
             return
-        except BaseException:
+        except Exception:
+            # A bug in the handler (or a reply the connection refused): this
+            # session ends, logged here rather than as a task nobody awaits.
+            self._task = None
+            log.exception("SMTP session from %s failed", self.peer_ip or "a peer")
+            self._abort()
+            return
+        except BaseException:  # cancelled: shutdown past its grace period
             self._task = None
             self._abort()
             raise
@@ -648,8 +655,11 @@ class RawSession:
                 await self._loop.connect_accepted_socket(
                     lambda: link, self.sock, ssl=context, ssl_handshake_timeout=self.idle_timeout
                 )
-            except (OSError, ssl.SSLError, asyncio.TimeoutError, ConnectionError):
-                self.sock.close()  # (already closed when the transport was made)
+            except Exception:
+                # A failed or timed-out handshake (OSError, SSLError,
+                # TimeoutError...) ends the session.  The socket is closed
+                # already if a transport was made; if not, here.
+                self.sock.close()
                 return
             self.conn.start_tls_done()
             await pump_session(
