@@ -148,6 +148,34 @@ def test_received_header_is_valid_rfc5322() -> None:
     assert msg.headers.get("Subject") == "hello"
 
 
+def test_received_header_from_its_cached_start_is_the_whole_field() -> None:
+    # The start of the field (from ... by ... with) is kept per client;
+    # the id, the recipient and the date still change with every message,
+    # and client text is sanitised whichever way the start was made.
+    when = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    fields = [
+        received_header(
+            by="mx.a.example",
+            protocol="ESMTP",
+            queue_id=qid,
+            helo="evil)(\r\nX-Injected: yes",
+            peer_ip="192.0.2.1",
+            recipient=rcpt,
+            when=when,
+        )
+        for qid, rcpt in (("Q1", "ann@a.example"), ("Q2", None), ("Q3", "bob@a.example"))
+    ]
+    first = fields[0].decode("ascii")
+    assert first.startswith("Received: from evil????X-Injected:?yes ([192.0.2.1])\r\n")
+    assert first.count("\r\n") == 3
+    assert b" id Q1\r\n\tfor <ann@a.example>; " in fields[0]
+    assert b" id Q2; " in fields[1] and b"for <" not in fields[1]
+    assert b" id Q3\r\n\tfor <bob@a.example>; " in fields[2]
+    for raw in fields:
+        parsed = imf.parse_received(raw.decode("ascii").split(":", 1)[1])
+        assert parsed.by == "mx.a.example" and parsed.date == when
+
+
 def test_received_header_default_date_is_now() -> None:
     # The stamp is formatted once per second and reused: it must still be
     # the current time, in UTC, for consecutive messages.
