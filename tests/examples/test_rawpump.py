@@ -518,6 +518,48 @@ def test_beyond_the_limit_a_client_is_refused() -> None:
     run(main)
 
 
+def test_ipv6_loopback_and_the_peer_address() -> None:
+    async def main() -> None:
+        peers: list[str] = []
+
+        def factory(raw: RawSession) -> Session:
+            peers.append(raw.peer_ip)
+            return Session()
+
+        (listener_sock,) = await bind("::1", 0, backlog=4)
+        assert listener_sock.family == socket.AF_INET6
+        # IPv6-only, as create_server makes it: 127.0.0.1 is another socket.
+        assert listener_sock.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY) == 1
+        gate = Gate(4)
+        listener = RawListener(
+            [listener_sock], gate, factory, BUSY, ssl_context=None, idle_timeout=30.0
+        )
+        loop = asyncio.get_running_loop()
+        sock = socket.socket(socket.AF_INET6)
+        sock.setblocking(False)
+        await loop.sock_connect(sock, ("::1", listener_sock.getsockname()[1]))
+        assert (await recv_until(sock, b"\r\n")).startswith(b"220")
+        await send(sock, b"QUIT\r\n")
+        assert (await recv_all(sock)).startswith(b"221")
+        assert peers == ["::1"]
+        sock.close()
+        listener.close()
+        assert listener_sock.fileno() == -1
+
+    run(main)
+
+
+def test_a_port_in_use_is_an_oserror_with_its_errno() -> None:
+    async def main() -> None:
+        (taken,) = await bind("127.0.0.1", 0, backlog=4)
+        with pytest.raises(OSError) as caught:
+            await bind("127.0.0.1", taken.getsockname()[1], backlog=4)
+        assert caught.value.errno == errno.EADDRINUSE
+        taken.close()
+
+    run(main)
+
+
 class _FailingListener:
     """A listening socket whose accept() fails with EMFILE once."""
 
