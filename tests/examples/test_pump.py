@@ -149,6 +149,23 @@ async def settle() -> None:
         await asyncio.sleep(0)
 
 
+def count_idle_timers(loop: asyncio.AbstractEventLoop) -> list[float]:
+    """Make *loop* record when each idle timer (an ``_on_timer`` callback,
+    the link's or the raw session's) is set to fire; the list it fills."""
+    timers: list[float] = []
+    call_at = loop.call_at
+
+    def counting_call_at(
+        when: float, callback: Any, *args: Any, **kwargs: Any
+    ) -> asyncio.TimerHandle:
+        if getattr(callback, "__name__", "") == "_on_timer":
+            timers.append(when)
+        return call_at(when, callback, *args, **kwargs)
+
+    loop.call_at = counting_call_at  # type: ignore[method-assign,assignment]
+    return timers
+
+
 TRANSACTION = (
     b"MAIL FROM:<a@x.example>\r\nRCPT TO:<b@mx.test>\r\nDATA\r\n",
     b"Subject: t\r\n\r\nbody\r\n.\r\n",
@@ -237,17 +254,7 @@ def test_a_silent_client_is_closed_after_the_idle_timeout() -> None:
 def test_activity_moves_the_deadline_with_one_timer() -> None:
     async def main() -> None:
         loop = asyncio.get_running_loop()
-        timers: list[float] = []
-        call_at = loop.call_at
-
-        def counting_call_at(
-            when: float, callback: Any, *args: Any, **kwargs: Any
-        ) -> asyncio.TimerHandle:
-            if getattr(callback, "__name__", "") == "_on_timer":  # the link's idle timer
-                timers.append(when)
-            return call_at(when, callback, *args, **kwargs)
-
-        loop.call_at = counting_call_at  # type: ignore[method-assign,assignment]
+        timers = count_idle_timers(loop)
         session = Session()
         link, transport, task = await start(session, idle_timeout=0.3)
         link.data_received(b"EHLO c.example\r\n")

@@ -26,7 +26,7 @@ from mailserver import rawpump
 from mailserver.pump import MAX_BUFFERED, Gate
 from mailserver.rawpump import RawListener, RawSession, bind
 from mailserver.tls import ensure_certificate, server_context
-from tests.examples.test_pump import TRANSACTION, Session
+from tests.examples.test_pump import TRANSACTION, Session, count_idle_timers
 
 BUSY = b"421 busy\r\n"
 
@@ -110,6 +110,39 @@ async def connect(port: int) -> socket.socket:
     return sock
 
 
+async def send_message(server: Server) -> socket.socket:
+    """A client that sent a whole message (EHLO, MAIL, RCPT, DATA, the data)."""
+    sock = await connect(server.port)
+    await recv_until(sock, b"\r\n")
+    await send(sock, b"EHLO c.example\r\n" + TRANSACTION[0])
+    await recv_until(sock, b"354 ")
+    await send(sock, TRANSACTION[1])
+    return sock
+
+
+async def delivering(server: Server) -> tuple[socket.socket, SlowSession]:
+    """:func:`send_message` to a :class:`SlowSession`, once it is delivering."""
+    sock = await send_message(server)
+    session = server.sessions[-1]
+    assert isinstance(session, SlowSession)
+    await asyncio.wait_for(session.delivering.wait(), 5)
+    return sock, session
+
+
+async def connect_small(server: Server) -> tuple[socket.socket, RawSession]:
+    """A client and its session with 4 KiB kernel buffers on both sides, so
+    that replies the client does not read pile up in the session itself."""
+    loop = asyncio.get_running_loop()
+    sock = socket.socket()
+    sock.setblocking(False)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    await loop.sock_connect(sock, ("127.0.0.1", server.port))
+    await settle(lambda: len(server.gate.links) == 1)
+    raw = server.raw()
+    raw.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    return sock, raw
+
+
 async def send(sock: socket.socket, data: bytes) -> None:
     await asyncio.get_running_loop().sock_sendall(sock, data)
 
@@ -180,14 +213,7 @@ def test_a_transaction_needs_the_task_for_the_delivery_only() -> None:
 def test_input_during_a_delivery_waits_for_it_and_is_served_in_order() -> None:
     async def main() -> None:
         server = await serve(SlowSession)
-        sock = await connect(server.port)
-        await recv_until(sock, b"\r\n")
-        await send(sock, b"EHLO c.example\r\n" + TRANSACTION[0])
-        await recv_until(sock, b"354 ")
-        await send(sock, TRANSACTION[1])
-        (session,) = server.sessions
-        assert isinstance(session, SlowSession)
-        await asyncio.wait_for(session.delivering.wait(), 5)
+        sock, session = await delivering(server)
         # A second transaction and QUIT while the first is delivered.
         await send(sock, TRANSACTION[0] + TRANSACTION[1] + b"QUIT\r\n")
         await settle(lambda: server.raw()._held_size > 0)
@@ -205,14 +231,7 @@ def test_input_during_a_delivery_waits_for_it_and_is_served_in_order() -> None:
 def test_input_held_during_a_delivery_is_bounded() -> None:
     async def main() -> None:
         server = await serve(SlowSession)
-        sock = await connect(server.port)
-        await recv_until(sock, b"\r\n")
-        await send(sock, b"EHLO c.example\r\n" + TRANSACTION[0])
-        await recv_until(sock, b"354 ")
-        await send(sock, TRANSACTION[1])
-        (session,) = server.sessions
-        assert isinstance(session, SlowSession)
-        await asyncio.wait_for(session.delivering.wait(), 5)
+        sock, session = await delivering(server)
         raw = server.raw()
         # 4 MiB while the task is busy: the session stops reading once it
         # holds 64 KiB (plus what the last recv brought), and the kernel's
@@ -249,20 +268,10 @@ def test_a_silent_client_gets_the_timeout_words() -> None:
     run(main)
 
 
-def test_activity_moves_the_deadline_with_one_timer(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_activity_moves_the_deadline_with_one_timer() -> None:
     async def main() -> None:
         loop = asyncio.get_running_loop()
-        timers: list[float] = []
-        call_at = loop.call_at
-
-        def counting_call_at(
-            when: float, callback: Any, *args: Any, **kwargs: Any
-        ) -> asyncio.TimerHandle:
-            if getattr(callback, "__name__", "") == "_on_timer":
-                timers.append(when)
-            return call_at(when, callback, *args, **kwargs)
-
-        monkeypatch.setattr(loop, "call_at", counting_call_at)
+        timers = count_idle_timers(loop)
         server = await serve(idle_timeout=0.3)
         sock = await connect(server.port)
         await recv_until(sock, b"\r\n")
@@ -283,11 +292,7 @@ def test_activity_moves_the_deadline_with_one_timer(monkeypatch: pytest.MonkeyPa
 def test_a_delivery_is_not_the_clients_silence() -> None:
     async def main() -> None:
         server = await serve(SlowSession, idle_timeout=0.2)
-        sock = await connect(server.port)
-        await recv_until(sock, b"\r\n")
-        await send(sock, b"EHLO c.example\r\n" + TRANSACTION[0])
-        await recv_until(sock, b"354 ")
-        await send(sock, TRANSACTION[1])
+        sock = await send_message(server)
         (session,) = server.sessions
         assert isinstance(session, SlowSession)
         await asyncio.sleep(0.6)  # three timeouts while "fsyncing"
@@ -305,15 +310,7 @@ def test_a_peer_that_reads_nothing_stops_being_read_and_is_cut_off() -> None:
     async def main() -> None:
         server = await serve(idle_timeout=0.3)
         loop = asyncio.get_running_loop()
-        sock = socket.socket()
-        sock.setblocking(False)
-        # Small kernel buffers on both sides, so that the replies pile up
-        # in the session itself, not in the kernel.
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        await loop.sock_connect(sock, ("127.0.0.1", server.port))
-        await settle(lambda: len(server.gate.links) == 1)
-        raw = server.raw()
-        raw.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        sock, raw = await connect_small(server)
         # 1.2 MB of NOOPs whose replies are never read: once the session's
         # output passes 64 KiB it stops reading commands, so what it holds
         # stays near that (plus the replies to one recv), not 1.6 MB.
@@ -338,13 +335,7 @@ def test_a_slow_reader_is_not_cut_off() -> None:
     async def main() -> None:
         server = await serve(idle_timeout=0.3)
         loop = asyncio.get_running_loop()
-        sock = socket.socket()
-        sock.setblocking(False)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        await loop.sock_connect(sock, ("127.0.0.1", server.port))
-        await settle(lambda: len(server.gate.links) == 1)
-        raw = server.raw()
-        raw.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        sock, raw = await connect_small(server)
         count = 20_000  # 160 KB of replies (no EHLO: no enhanced codes)
         sending = loop.create_task(loop.sock_sendall(sock, b"NOOP\r\n" * count))
         expected = len(b"220 mx.test ESMTP test\r\n") + count * len(b"250 OK\r\n")
@@ -393,14 +384,7 @@ def test_the_end_of_input_ends_the_session_once() -> None:
 def test_the_end_of_input_during_a_delivery() -> None:
     async def main() -> None:
         server = await serve(SlowSession)
-        sock = await connect(server.port)
-        await recv_until(sock, b"\r\n")
-        await send(sock, b"EHLO c.example\r\n" + TRANSACTION[0])
-        await recv_until(sock, b"354 ")
-        await send(sock, TRANSACTION[1])
-        (session,) = server.sessions
-        assert isinstance(session, SlowSession)
-        await asyncio.wait_for(session.delivering.wait(), 5)
+        sock, session = await delivering(server)
         sock.shutdown(socket.SHUT_WR)
         await settle(lambda: server.raw()._held_eof)
         session.release.set()
@@ -418,19 +402,12 @@ def test_shutdown_refuses_a_waiting_session_and_lets_a_delivery_finish() -> None
         server = await serve(SlowSession)
         idle = await connect(server.port)
         await recv_until(idle, b"\r\n")
-        busy = await connect(server.port)
-        await recv_until(busy, b"\r\n")
-        await send(busy, b"EHLO c.example\r\n" + TRANSACTION[0])
-        await recv_until(busy, b"354 ")
-        await send(busy, TRANSACTION[1])
-        delivering = server.sessions[1]
-        assert isinstance(delivering, SlowSession)
-        await asyncio.wait_for(delivering.delivering.wait(), 5)
+        busy, session = await delivering(server)
         server.listener.close()
         server.gate.stop_all()
         assert await recv_all(idle) == b"421 shutdown\r\n"
         assert len(server.gate.tasks) == 1  # shutdown waits for the delivery
-        delivering.release.set()
+        session.release.set()
         assert await recv_all(busy) == b"250 2.0.0 OK\r\n421 shutdown\r\n"
         await settle(lambda: server.gate.open == 0 and not server.gate.tasks)
         idle.close()
@@ -482,11 +459,7 @@ class BrokenDelivery(Session):
 def test_a_failure_in_the_task_ends_that_session_only(caplog: pytest.LogCaptureFixture) -> None:
     async def main() -> None:
         server = await serve(BrokenDelivery)
-        sock = await connect(server.port)
-        await recv_until(sock, b"\r\n")
-        await send(sock, b"EHLO c.example\r\n" + TRANSACTION[0])
-        await recv_until(sock, b"354 ")
-        await send(sock, TRANSACTION[1])
+        sock = await send_message(server)
         # No 250 for a message that was not stored: the connection drops.
         assert b"250 2.0.0 OK" not in await recv_all(sock)
         await settle(lambda: server.gate.open == 0 and not server.gate.tasks)
