@@ -184,7 +184,7 @@ class RawListener:
         gate = self._gate
         for _ in range(ACCEPT_BATCH):
             try:
-                sock, _ = listener.accept()
+                sock, address = listener.accept()
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as exc:
@@ -210,6 +210,7 @@ class RawListener:
                     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 RawSession(
                     sock,
+                    address,
                     gate,
                     self._make_handler,
                     ssl_context=self._ssl_context,
@@ -256,8 +257,9 @@ def _refuse(sock: socket.socket, words: bytes) -> None:
 class RawSession:
     """One plain-TCP session served from its socket's reader callback.
 
-    Created by :class:`RawListener`; starts serving at once (the greeting
-    queued by the handler factory is sent).  It takes a place in the
+    Created by :class:`RawListener` with the socket and the peer's address
+    that ``accept`` returned; starts serving at once (the greeting queued by
+    the handler factory is sent).  It takes a place in the
     :class:`~.pump.Gate` (given back when it ends) and is in
     :attr:`Gate.links <.pump.Gate.links>`, so that shutdown can
     :meth:`stop` it.
@@ -266,6 +268,7 @@ class RawSession:
     def __init__(
         self,
         sock: socket.socket,
+        address: object,
         gate: Gate,
         make_handler: HandlerFactory,
         *,
@@ -280,12 +283,8 @@ class RawSession:
         #: Seconds the peer may stay silent while the session waits for it,
         #: and may take nothing of the replies waiting for it.
         self.idle_timeout = idle_timeout
-        try:
-            peer = sock.getpeername()
-        except OSError:
-            peer = None
         #: The peer's IP address ("" when unknown).
-        self.peer_ip = str(peer[0]) if isinstance(peer, tuple) and peer else ""
+        self.peer_ip = str(address[0]) if isinstance(address, tuple) and address else ""
         # The asyncio link a STARTTLS handed the connection over to.
         self._tls_link: Link | None = None
         #: The server is shutting down (see :meth:`stop`).
@@ -338,10 +337,6 @@ class RawSession:
                 self._close()
                 return
             self._last_words(self.handler.on_shutdown())
-
-    def notify(self) -> None:
-        """Nothing to interrupt: an SMTP session has no IDLE."""
-        return None
 
     # -- reading ------------------------------------------------------------------------
 
