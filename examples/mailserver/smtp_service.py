@@ -560,10 +560,10 @@ def smtp_session(
     With *implicit_tls* the listener itself was created with the SSL context,
     so the link is already encrypted when the session starts.
     """
+    make = smtp_handler(site, submission=submission, implicit_tls=implicit_tls)
 
     async def run(link: Link) -> None:
-        session = SMTPSession(site, link, submission=submission, implicit_tls=implicit_tls)
-        session.conn.send(GREETING)
+        session = make(link)
         await pump_session(
             link,
             session.conn,
@@ -575,16 +575,19 @@ def smtp_session(
     return run
 
 
-def smtp_handler(site: Site, *, submission: bool) -> Callable[[Peer], SMTPSession]:
-    """Makes the session of one plain-TCP connection for the callback pump.
+def smtp_handler(
+    site: Site, *, submission: bool, implicit_tls: bool = False
+) -> Callable[[Peer], SMTPSession]:
+    """Makes the session of one connection, its greeting queued.
 
-    :class:`~.rawpump.RawListener` serves the MX and submission ports
-    with it: the session, its greeting queued, on the connection's
-    :class:`~.rawpump.RawSession`.
+    :class:`~.rawpump.RawListener` serves the plain MX and submission
+    ports with it (the peer is the connection's
+    :class:`~.rawpump.RawSession`), :func:`smtp_session` the implicit-TLS
+    port (the peer is its :class:`~.pump.Link`).
     """
 
     def make(peer: Peer) -> SMTPSession:
-        session = SMTPSession(site, peer, submission=submission, implicit_tls=False)
+        session = SMTPSession(site, peer, submission=submission, implicit_tls=implicit_tls)
         session.conn.send(GREETING)
         return session
 
