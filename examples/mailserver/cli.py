@@ -56,7 +56,7 @@ from .queue import Queue
 from .rawpump import HandlerFactory, RawListener, bind
 from .relay import Relay
 from .smtp_service import BUSY as SMTP_BUSY
-from .smtp_service import smtp_handler, smtp_session
+from .smtp_service import clear_spool, smtp_handler, smtp_session
 from .tls import ensure_certificate, server_context
 
 if sys.version_info >= (3, 11):
@@ -161,6 +161,7 @@ class MailServer:
             # other local users.  Postfix and Dovecot keep theirs closed too.
             root.mkdir(mode=0o700, parents=True, exist_ok=True)
             (root / "spool").mkdir(mode=0o700, exist_ok=True)
+            clear_spool(root / "spool")
             store = Store(root / "mail", sync=cfg.store_sync)
             queue = Queue(root / "queue")
             if cfg.tls_cert and cfg.tls_key:

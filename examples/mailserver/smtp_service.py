@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -55,7 +56,9 @@ from .pump import Link, Peer, Site, pump_session
 from .relay import MAX_RECEIVED, received_count
 from .tls import plaintext_auth_allowed
 
-__all__ = ["SMTPSession", "smtp_handler", "smtp_session"]
+__all__ = ["SMTPSession", "clear_spool", "smtp_handler", "smtp_session"]
+
+log = logging.getLogger("mailserver.smtp")
 
 #: Mechanisms offered on submission.  SCRAM first: it never sends the password.
 AUTH_MECHANISMS = ("SCRAM-SHA-256", "PLAIN", "LOGIN")
@@ -227,6 +230,23 @@ class Spool:
             with contextlib.suppress(OSError):
                 os.unlink(self.path)
             self.path = None
+
+
+def clear_spool(directory: Path) -> int:
+    """Remove the spool files a previous run left behind; return how many.
+
+    A spool file lives as long as its transaction (:meth:`Spool.close`
+    removes it), so at start-up any left is from a process that was killed
+    mid-transaction: its client got no ``250`` and will send again.
+    Without this they would pile up, one per message in flight at each
+    crash.
+    """
+    removed = 0
+    for path in directory.glob("*.spool"):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+            removed += 1
+    return removed
 
 
 _Settings = tuple[smtp.ServerConfig, SMTPLimits, Callable[[str], sasl.ServerMechanism]]
@@ -455,11 +475,23 @@ class SMTPSession:
 
     async def _deliver(self) -> smtp.Reply:
         spool, self._spool = self._spool, None
-        try:
-            return await self._deliver_spool(spool or Spool(self.site.spool))
-        finally:
-            if spool is not None:
+        if spool is None:
+            spool = Spool(self.site.spool)
+        if spool.path is None:
+            # In memory: the store holds its own reference to the octets.
+            try:
+                return await self._deliver_spool(spool)
+            finally:
                 spool.close()
+        # A spool file is read by a store thread, which may start after this
+        # caller is cancelled (a shutdown past its grace period): the store
+        # then registers the message all the same (Folder.deliver), but only
+        # if its file is still there.  So the delivery runs on in a task of
+        # its own, and the file is removed when that task is done.
+        delivery = asyncio.ensure_future(self._deliver_spool(spool))
+        _SPOOLED.add(delivery)  # (the loop keeps a weak reference only)
+        delivery.add_done_callback(lambda task: _delivered(task, spool))
+        return await asyncio.shield(delivery)
 
     async def _deliver_spool(self, spool: Spool) -> smtp.Reply:
         if spool.error is not None:
@@ -531,6 +563,19 @@ class SMTPSession:
             return smtp.Reply(code=first.code, enhanced_status=first.enhanced, lines=first.text)
         worst = failed[0]
         return smtp.Reply(code=554, enhanced_status="5.0.0", lines=worst.text)
+
+
+#: Deliveries of spooled messages in progress (see SMTPSession._deliver).
+_SPOOLED: set[asyncio.Future[smtp.Reply]] = set()
+
+
+def _delivered(task: asyncio.Future[smtp.Reply], spool: Spool) -> None:
+    """A spooled message's delivery is over: remove its file."""
+    _SPOOLED.discard(task)
+    spool.close()
+    if not task.cancelled() and task.exception() is not None:
+        # Its caller was cancelled and will never see this: say it here.
+        log.error("delivery of a spooled message failed", exc_info=task.exception())
 
 
 #: What :meth:`SMTPSession.handle_now` does with each event type.  Events
