@@ -443,7 +443,7 @@ class RawSession:
     async def _handle(self, event: object) -> None:
         try:
             await self.handler.handle(event)
-        except (ConnectionError, OSError):
+        except OSError:  # (ConnectionError included)
             self._task = None
             self._abort()
             return
@@ -571,9 +571,8 @@ class RawSession:
             )
             self._abort()
             return
-        if self._closing or self._tls_pending:
-            self._abort()
-            return
+        # (Nothing waits to be sent, so the session is neither closing nor
+        # handing over to TLS: both end as soon as the output is sent.)
         self._send(self.conn.data_to_send())
         self._last_words(self.handler.on_timeout())
 
