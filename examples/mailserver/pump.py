@@ -34,9 +34,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
 import attrs
 
@@ -661,6 +661,17 @@ class Gate:
         #: shutdown can ask them to stop.
         self.links: set[Stoppable] = set()
 
+    def run(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run *coro* (a session, or a part of one) as a task shutdown waits for.
+
+        The set also holds the task: the event loop keeps only a weak
+        reference to it.
+        """
+        task = asyncio.get_running_loop().create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
     def stop_all(self) -> None:
         """Ask every session to end at its next read."""
         for link in list(self.links):
@@ -729,10 +740,8 @@ class _StartingLink(Link):
             self.transport.write(self._refuse)
             self.transport.close()
             return
-        task = asyncio.get_running_loop().create_task(self._run())
-        self._gate.tasks.add(task)
+        self._gate.run(self._run())
         self._gate.links.add(self)
-        task.add_done_callback(self._gate.tasks.discard)
 
     async def _run(self) -> None:
         try:

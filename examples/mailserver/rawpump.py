@@ -435,10 +435,7 @@ class RawSession:
             self._last_words(handler.on_shutdown())
 
     def _start_task(self, event: object) -> None:
-        task = self._task = self._loop.create_task(self._handle(event))
-        tasks = self._gate.tasks
-        tasks.add(task)  # (shutdown waits for it; the loop keeps a weak reference only)
-        task.add_done_callback(tasks.discard)
+        self._task = self._gate.run(self._handle(event))
 
     async def _handle(self, event: object) -> None:
         try:
@@ -636,11 +633,8 @@ class RawSession:
         # The Gate place and the socket pass to the TLS session's task.
         self._finish(keep_socket=True)
         link = self._tls_link = Link()
-        gate = self._gate
-        gate.links.add(link)
-        task = self._loop.create_task(self._tls_session(link, self.ssl_context))
-        gate.tasks.add(task)
-        task.add_done_callback(gate.tasks.discard)
+        self._gate.links.add(link)
+        self._gate.run(self._tls_session(link, self.ssl_context))
 
     async def _tls_session(self, link: Link, context: ssl.SSLContext) -> None:
         gate = self._gate
