@@ -56,7 +56,7 @@ from .queue import Queue
 from .rawpump import HandlerFactory, RawListener, bind
 from .relay import Relay
 from .smtp_service import BUSY as SMTP_BUSY
-from .smtp_service import clear_spool, smtp_handler, smtp_session
+from .smtp_service import clear_spool, smtp_handler, smtp_session, spooled_deliveries
 from .tls import ensure_certificate, server_context
 
 if sys.version_info >= (3, 11):
@@ -241,6 +241,11 @@ class MailServer:
                 t.cancel()
             if pending:
                 await asyncio.wait(pending, timeout=1.0)
+        spooled = spooled_deliveries()
+        if spooled:
+            # A cancelled session's spooled message is still being stored
+            # (its file is read by a store thread): the loop must outlive it.
+            await asyncio.wait(spooled, timeout=self.grace)
         if self._tasks:
             _, pending = await asyncio.wait(self._tasks, timeout=self.grace)
             for t in pending:

@@ -56,7 +56,13 @@ from .pump import Link, Peer, Site, pump_session
 from .relay import MAX_RECEIVED, received_count
 from .tls import plaintext_auth_allowed
 
-__all__ = ["SMTPSession", "clear_spool", "smtp_handler", "smtp_session"]
+__all__ = [
+    "SMTPSession",
+    "clear_spool",
+    "smtp_handler",
+    "smtp_session",
+    "spooled_deliveries",
+]
 
 log = logging.getLogger("mailserver.smtp")
 
@@ -567,6 +573,12 @@ class SMTPSession:
 
 #: Deliveries of spooled messages in progress (see SMTPSession._deliver).
 _SPOOLED: set[asyncio.Future[smtp.Reply]] = set()
+
+
+def spooled_deliveries() -> list[asyncio.Future[smtp.Reply]]:
+    """The deliveries of spooled messages still running, perhaps for callers
+    already cancelled: shutdown lets them finish before the loop ends."""
+    return list(_SPOOLED)
 
 
 def _delivered(task: asyncio.Future[smtp.Reply], spool: Spool) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +121,44 @@ def test_a_spooled_message_is_delivered_though_its_caller_was_cancelled(
     files = list((tmp_path / "a" / "mail").rglob("new/*"))
     assert len(files) == 1
     assert files[0].read_bytes().endswith(body)
+
+
+def test_shutdown_waits_for_a_cancelled_callers_spooled_delivery(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The server stops right after the caller was cancelled, while the
+    # store's thread is still about to read the spool file: stop() lets the
+    # delivery finish before the loop ends (else the loop's end cancels it
+    # and the file goes before the thread reads it).
+    entered = threading.Event()
+    real = maildir._write_file_durably
+
+    def slow_write(*args: Any, **kwargs: Any) -> Any:
+        entered.set()
+        time.sleep(0.3)
+        return real(*args, **kwargs)
+
+    body = _message(SPOOL_IN_MEMORY * 2)
+
+    async def main() -> None:
+        server = MailServer(parse_config(CONFIG.format(sync="file")), data_dir=tmp_path)
+        await server.start()
+        site = server.sites["mx.a.example"]
+        site.store.mailbox("ann@a.example").folder("INBOX")
+        monkeypatch.setattr(maildir, "_write_file_durably", slow_write)
+        session = SMTPSession(site, Peer(), submission=False, implicit_tls=False)
+        session.conn.send(GREETING)
+        task = asyncio.ensure_future(session.handle(_until_end_of_data(session, body)))
+        assert await asyncio.get_running_loop().run_in_executor(None, entered.wait, 10)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await server.stop()
+
+    asyncio.run(main())
+    files = list((tmp_path / "a" / "mail").rglob("new/*"))
+    assert len(files) == 1 and files[0].read_bytes().endswith(body)
+    assert list((tmp_path / "a" / "spool").iterdir()) == []
 
 
 def test_spool_files_of_a_killed_process_are_removed_at_start(tmp_path: Path) -> None:
