@@ -1,11 +1,13 @@
 """``[store] sync = "filesystem"``: one syncfs(2) per commit batch, still durable first.
 
 The store writes each delivered file in ``tmp/`` without an fsync; the
-folder's :class:`~mailserver.maildir.GroupCommit` leader makes the whole
-batch durable with one :func:`~mailserver.maildir.syncfs`, and only then
-renames the files into ``new/`` and syncs the directory.  These tests check
-that order, that a failed sync or rename leaves nothing a reader or a
-rescan could see, and the same through SMTP with a real client.
+folder's :class:`~mailserver.maildir.GroupCommit` leader appends the
+batch's index records, makes files and records durable with one
+:func:`~mailserver.maildir.syncfs`, and only then renames the files into
+``new/`` — with no directory fsync: a load after a crash that lost a rename
+redoes it from the record.  These tests check that order, that recovery,
+that a failed sync or rename leaves nothing a reader or a rescan could
+see, and the same through SMTP with a real client.
 """
 
 from __future__ import annotations
@@ -64,6 +66,9 @@ class _Trace:
     def __init__(self, monkeypatch: pytest.MonkeyPatch, *, slow: float = 0.0) -> None:
         self.events: list[tuple[str, str]] = []
         self.file_fsyncs: list[str] = []
+        #: Directories fsynced (their names), and the index as each syncfs found it.
+        self.dir_fsyncs: list[str] = []
+        self.index_at_syncfs: list[bytes] = []
         self._lock = threading.Lock()
         real_open, real_rename, real_fsync = os.open, os.rename, os.fsync
         real_syncfs = maildir.syncfs
@@ -79,7 +84,10 @@ class _Trace:
             self._add("rename", os.path.basename(os.fspath(src)))
 
         def traced_fsync(fd: int) -> None:
-            if stat.S_ISREG(os.fstat(fd).st_mode):
+            if stat.S_ISDIR(os.fstat(fd).st_mode):
+                with self._lock:
+                    self.dir_fsyncs.append(os.path.basename(os.readlink(f"/proc/self/fd/{fd}")))
+            elif stat.S_ISREG(os.fstat(fd).st_mode):
                 target = os.readlink(f"/proc/self/fd/{fd}")
                 if _subdir(target) in ("tmp", "new"):
                     with self._lock:
@@ -87,6 +95,8 @@ class _Trace:
             real_fsync(fd)
 
         def traced_syncfs(fd: int) -> None:
+            index = Path(os.readlink(f"/proc/self/fd/{fd}"))
+            self.index_at_syncfs.append(index.read_bytes())
             self._add("syncfs", "")
             time.sleep(slow)  # a slow disk: deliveries pile up behind a commit
             real_syncfs(fd)
@@ -128,18 +138,66 @@ def test_files_are_synced_by_batch_before_their_rename(
     group = inbox._group
     assert group.records == 24
     assert 1 <= trace.count("syncfs") == group.batches < 12
-    # Each file was created, then a syncfs began, then it was renamed.
+    # Each file was created, then a syncfs began with the file's index
+    # record already appended, then it was renamed; no directory was synced.
+    syncs = [i for i, event in enumerate(trace.events) if event[0] == "syncfs"]
     for i in range(24):
         name = next(n for k, n in trace.events if k == "create" and f",I=B{i}" in n)
         created = trace.events.index(("create", name))
         renamed = trace.events.index(("rename", name))
-        assert ("syncfs", "") in trace.events[created:renamed], name
+        covering = [n for n, at in enumerate(syncs) if created < at < renamed]
+        assert covering, name
+        assert name.encode() in trace.index_at_syncfs[covering[-1]], name
+    assert trace.dir_fsyncs == []
     # Durable and complete, as after a restart.
     again = Store(tmp_path, sync="filesystem").mailbox("u").folder("INBOX")
     assert again.uids() == list(range(1, 25))
     for i in range(24):
         assert again.read(i + 1) == MSG + b"%d" % i
     assert os.listdir(inbox.path / "tmp") == []
+
+
+def _lose_renames(folder: Folder, names: list[str]) -> None:
+    """Put files back in ``tmp/``: what a crash that lost their renames leaves."""
+    for name in names:
+        sub = "cur" if ":2," in name else "new"
+        os.rename(folder.path / sub / name, folder.path / "tmp" / name)
+
+
+def test_a_load_redoes_the_renames_a_crash_lost(tmp_path: Path) -> None:
+    inbox = _inbox(tmp_path)
+    uids = [u for u in _deliver_all(inbox, 3) if isinstance(u, int)]
+    assert uids == [1, 2, 3]
+    flagged = asyncio.run(inbox.deliver(MSG + b"flagged", flags=["\\Seen", "\\Flagged"]))
+    names = sorted(os.listdir(inbox.path / "new")) + os.listdir(inbox.path / "cur")
+    _lose_renames(inbox, names)
+    again = Store(tmp_path, sync="filesystem").mailbox("u").folder("INBOX")
+    # The same UIDs (a client may have seen them), contents and flags.
+    assert again.uids() == [*uids, flagged]
+    assert [again.read(u) for u in uids] == [MSG + b"%d" % i for i in range(3)]
+    assert again.read(flagged) == MSG + b"flagged"
+    info = again.get(flagged)
+    assert info is not None and info.flags == {"\\Seen", "\\Flagged"}
+    assert os.listdir(again.path / "tmp") == []
+    assert sorted(os.listdir(again.path / "new")) + os.listdir(again.path / "cur") == names
+
+
+def test_a_load_leaves_tmp_files_without_a_record_or_of_the_wrong_size(
+    tmp_path: Path,
+) -> None:
+    inbox = _inbox(tmp_path)
+    [kept, cut] = _deliver_all(inbox, 2)
+    assert isinstance(kept, int) and isinstance(cut, int)
+    names = {u: os.path.basename(inbox.file_path(u)) for u in (kept, cut)}
+    _lose_renames(inbox, [names[cut]])
+    # Cut short (its size is in its name): not placed, so it is expunged.
+    os.truncate(inbox.path / "tmp" / names[cut], 5)
+    # A file no record names: a delivery that was never acknowledged.
+    stray = maildir.new_base_name(len(MSG))
+    (inbox.path / "tmp" / stray).write_bytes(MSG)
+    again = Store(tmp_path, sync="filesystem").mailbox("u").folder("INBOX")
+    assert again.uids() == [kept]
+    assert sorted(os.listdir(again.path / "tmp")) == sorted([names[cut], stray])
 
 
 def test_one_thread_hand_over_per_batch_not_per_message(
