@@ -183,13 +183,22 @@ def test_sigkill_mid_delivery_loses_nothing_and_duplicates_nothing(
             proc.kill()
     root = data / "iesfbmoll.example"
     before = _subjects(maildir_files(root, ANA))
+    # Complete files not yet renamed into new/: with sync = "filesystem" a
+    # file whose index record was made durable with it (a delivery past its
+    # commit, not yet answered) is placed by the restart.
+    in_tmp = {
+        f.read_bytes().partition(b"Subject: ")[2][:9].decode()
+        for f in (root / "mail" / ANA / "tmp").glob("*")
+        if f.read_bytes().endswith(END)
+    }
     # Restart: nothing lost, nothing doubled, no partial file.
     proc = _start(config, data)
     try:
         with ServerThread("[[server]]" + second, tmp_path / "b") as b:
             assert b.port(B, "smtp") == mapping[3525]
             after = _subjects(maildir_files(root, ANA))
-            assert sorted(after) == sorted(before)
+            assert set(before) <= set(after)
+            assert set(after) - set(before) <= in_tmp
             assert len(after) == len(set(after)), "a message was stored twice"
             expected = {f"msg-{n:05d}" for n in local}
             assert expected <= set(after), sorted(expected - set(after))[:5]
