@@ -162,7 +162,7 @@ class MailServer:
             root.mkdir(mode=0o700, parents=True, exist_ok=True)
             (root / "spool").mkdir(mode=0o700, exist_ok=True)
             clear_spool(root / "spool")
-            store = Store(root / "mail", sync=cfg.store_sync)
+            store = Store(root / "mail", sync=cfg.store_sync, writer=cfg.store_writer)
             queue = Queue(root / "queue")
             if cfg.tls_cert and cfg.tls_key:
                 cert, key = Path(cfg.tls_cert), Path(cfg.tls_key)
@@ -254,6 +254,9 @@ class MailServer:
             await server.wait_closed()
         self._servers.clear()
         self._tasks.clear()
+        for site in self.sites.values():
+            # Every delivery is done or given up: end the writer processes.
+            site.store.close()
 
 
 T = TypeVar("T")

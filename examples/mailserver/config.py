@@ -42,6 +42,8 @@ tables (the demo runs two domains that relay to each other)::
     [store]
     sync = "file"                         # fsync each message file; "filesystem":
                                           # one syncfs(2) per batch (Linux 5.8+)
+    writer = "thread"                     # with "filesystem": "process" commits the
+                                          # batches in a writer process of their own
 
     [[accounts]]
     address = "pepe@iesfbmoll.example"
@@ -82,7 +84,7 @@ import attrs
 from mailproto import sasl
 
 from .directory import Account, Directory, DirectoryError, make_account
-from .maildir import sync_mode_problem
+from .maildir import sync_mode_problem, writer_problem
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -195,6 +197,12 @@ class ServerConfig:
     #: written on that file system, so it suits a data directory on a file
     #: system of its own.
     store_sync: str = "file"
+    #: Who commits the batches of ``store_sync = "filesystem"`` (``[store]
+    #: writer``, one of :data:`mailserver.maildir.WRITERS`): ``"thread"``, a
+    #: thread of the server's process; ``"process"``, the store's writer
+    #: process (:mod:`mailserver.store_writer`), which keeps the event loop's
+    #: process free of store threads.
+    store_writer: str = "thread"
     #: The accounts, aliases and lists.
     directory: Directory = attrs.field(repr=False)
 
@@ -521,10 +529,13 @@ def _server(c: _Checker, table: Mapping[str, Any], index: int) -> ServerConfig:
     if spool_memory < 0:
         raise c.fail("spool_memory cannot be negative", limits_t, "spool_memory")
     store_t = c.get(table, "store", dict, {})
-    c.unknown(store_t, ("sync",), "[store]")
+    c.unknown(store_t, ("sync", "writer"), "[store]")
     store_sync = c.get(store_t, "sync", str, "file")
     if (problem := sync_mode_problem(store_sync)) is not None:
         raise c.fail(f"[store] {problem}", store_t, "sync")
+    store_writer = c.get(store_t, "writer", str, "thread")
+    if (problem := writer_problem(store_writer, store_sync)) is not None:
+        raise c.fail(f"[store] {problem}", store_t, "writer")
     accounts: list[Account] = []
     aliases: dict[str, str] = {}
     lists: dict[str, list[str]] = {}
@@ -603,6 +614,7 @@ def _server(c: _Checker, table: Mapping[str, Any], index: int) -> ServerConfig:
         literal_memory=literal_memory,
         spool_memory=spool_memory,
         store_sync=store_sync,
+        store_writer=store_writer,
         directory=directory,
     )
 

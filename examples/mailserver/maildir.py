@@ -112,11 +112,14 @@ import unicodedata
 import weakref
 from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import attrs
 
 from mailproto.codecs import imap_utf7
+
+if TYPE_CHECKING:
+    from .store_writer import StoreWriter
 
 __all__ = [
     "SPECIAL_USE",
@@ -176,11 +179,16 @@ STORAGE_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
 #: makes a whole commit batch's files durable with one ``syncfs(2)`` (see
 #: :class:`GroupCommit`).
 SYNC_MODES = ("file", "filesystem")
+#: Who commits the batches of ``sync = "filesystem"`` (``[store] writer``):
+#: ``"thread"``, a leader thread of the server's process; ``"process"``, the
+#: store's writer process (:mod:`mailserver.store_writer`).
+WRITERS = ("thread", "process")
 
 log = logging.getLogger("mailserver.maildir")
 _log = log  # for methods with a local named ``log``
 
 _INDEX = "mailproto-index"
+_INDEX_OCTETS = _INDEX.encode()
 _SUBSCRIPTIONS = "mailproto-subscriptions"
 _UIDVALIDITY = "mailproto-uidvalidity"
 _POP3_LOCK = "mailproto-pop3.lock"
@@ -259,6 +267,15 @@ def syncfs_unavailable() -> str | None:
         return f"syncfs(2) reports write errors from Linux 5.8 on; this is {release}"
     if _syncfs_call() is None:
         return "the C library has no syncfs"
+    return None
+
+
+def writer_problem(writer: str, sync: str) -> str | None:
+    """What is wrong with *writer* as ``[store] writer`` beside *sync*, or None."""
+    if writer not in WRITERS:
+        return "writer must be one of " + ", ".join(f'"{w}"' for w in WRITERS)
+    if writer == "process" and sync != "filesystem":
+        return 'writer = "process" needs sync = "filesystem"'
     return None
 
 
@@ -405,6 +422,17 @@ def _write_file_durably(
             os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def write_unsynced(tmp: Path, data: bytes | Spooled, size: int, internaldate: float | None) -> None:
+    """Write the new file *tmp* of a commit batch, not synced (see :class:`GroupCommit`).
+
+    With *internaldate*, the file's times are set to it (what loading
+    reads as INTERNALDATE).
+    """
+    _write_file_durably(tmp, data, size, sync=False)
+    if internaldate is not None:
+        os.utime(tmp, (internaldate, internaldate))
 
 
 class UnsyncedWrite(OSError):
@@ -1217,6 +1245,8 @@ class Folder:
         self.name = name
         #: The Maildir directory.
         self.path = path
+        # Its name as octets with a slash (for the store's writer process).
+        self._home_octets = os.fsencode(path) + b"/"
         self._mailbox = mailbox
         self._records: dict[int, _Record] = {}
         self._by_base: dict[str, int] = {}
@@ -1909,13 +1939,43 @@ class Folder:
             # thread hand-over per message (see GroupCommit.submit_unwritten).
             # Its name in tmp/ is its final name, flags included, so that a
             # load can place it after a crash (_place_logged).
+            writer = self._mailbox.writer
+            if writer is not None:
+                # The leader's work in the store's writer process, which
+                # takes file names as octets (made here without a Path each).
+                group = self._group
+                home = self._home_octets
+                octets = os.fsencode(name)
+
+                def written(error: OSError | None, torn: bool) -> None:
+                    if torn:
+                        group.torn = True
+                    if error is not None:
+                        with contextlib.suppress(OSError):
+                            os.unlink(home + subdir.encode() + b"/" + octets)
+                    finish(error)
+
+                try:
+                    writer.submit(
+                        written,
+                        index=home + _INDEX_OCTETS,
+                        tmp=home + b"tmp/" + octets,
+                        final=home + subdir.encode() + b"/" + octets,
+                        record=line,
+                        data=data,
+                        size=size,
+                        internaldate=internaldate,
+                        torn=group.torn,
+                    )
+                except OSError as exc:  # no writer process could start
+                    finish(exc)
+                return await done
+
             tmp = self.path / "tmp" / name
             target = self.path / subdir / name
 
             def write() -> None:
-                _write_file_durably(tmp, data, size, sync=False)
-                if internaldate is not None:
-                    os.utime(tmp, (internaldate, internaldate))
+                write_unsynced(tmp, data, size, internaldate)
 
             def placed(error: OSError | None) -> None:
                 if error is not None:
@@ -2364,11 +2424,16 @@ class Mailbox:
     Obtain it from :meth:`Store.mailbox`.
     """
 
-    def __init__(self, path: Path, *, sync: str = "file") -> None:
+    def __init__(
+        self, path: Path, *, sync: str = "file", writer: StoreWriter | None = None
+    ) -> None:
         #: The account's Maildir root (INBOX).
         self.path = path
         #: How deliveries make their files durable: one of :data:`SYNC_MODES`.
         self.sync = sync
+        #: The store's writer process, which commits the deliveries' batches
+        #: (``[store] writer = "process"``), or None: a leader thread does.
+        self.writer = writer
         self._folders: dict[str, Folder] = {}
         self._watchers: list[Callable[[Change], None]] = []
         self._pop3_holder: Pop3Lock | None = None
@@ -2739,18 +2804,26 @@ class Mailbox:
 class Store:
     """All accounts' mailboxes under one root directory."""
 
-    def __init__(self, root: Path | str, *, sync: str = "file") -> None:
-        """*sync* is one of :data:`SYNC_MODES` (``[store] sync``).
+    def __init__(self, root: Path | str, *, sync: str = "file", writer: str = "thread") -> None:
+        """*sync* is one of :data:`SYNC_MODES` (``[store] sync``), *writer* one of
+        :data:`WRITERS` (``[store] writer``).
 
-        An unknown mode, or ``"filesystem"`` where :func:`syncfs_unavailable`
-        says it cannot work, raises ``ValueError`` (:func:`sync_mode_problem`).
+        An unknown mode, ``"filesystem"`` where :func:`syncfs_unavailable`
+        says it cannot work, or a writer process without it, raises
+        ``ValueError`` (:func:`sync_mode_problem`, :func:`writer_problem`).
+        Call :meth:`close` when done: it ends the writer process.
         """
-        if (problem := sync_mode_problem(sync)) is not None:
+        if (problem := sync_mode_problem(sync) or writer_problem(writer, sync)) is not None:
             raise ValueError(problem)
         #: The store's root directory.
         self.root = Path(root)
         #: How deliveries make their files durable (:data:`SYNC_MODES`).
         self.sync = sync
+        self._writer: StoreWriter | None = None
+        if writer == "process":
+            from .store_writer import StoreWriter  # (it imports this module)
+
+            self._writer = StoreWriter()
         self.root.mkdir(parents=True, exist_ok=True)
         self._mailboxes: dict[str, Mailbox] = {}
 
@@ -2760,9 +2833,14 @@ class Store:
         if box is None:
             if not account or "/" in account or account.startswith(".") or "\0" in account:
                 raise FolderNameError(f"bad account name {account!r}")
-            box = Mailbox(self.root / account, sync=self.sync)
+            box = Mailbox(self.root / account, sync=self.sync, writer=self._writer)
             self._mailboxes[account] = box
         return box
+
+    def close(self) -> None:
+        """End the writer process, if any (deliveries still in flight fail)."""
+        if self._writer is not None:
+            self._writer.close()
 
     def mailboxes(self) -> Iterator[Mailbox]:
         """The mailboxes opened so far."""

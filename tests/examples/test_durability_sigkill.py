@@ -124,17 +124,18 @@ def _subjects(files: list[Path]) -> list[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("sync", ["file", "filesystem"])
+@pytest.mark.parametrize("sync", ["file", "filesystem", "filesystem+process"])
 def test_sigkill_mid_delivery_loses_nothing_and_duplicates_nothing(
     tmp_path: Path, sync: str
 ) -> None:
     # sync: the store's [store] sync mode (an fsync per file, or one syncfs
-    # per batch before the batch's renames).
+    # per batch before the batch's renames), and "+process" for the batches
+    # committed by the store's writer process ([store] writer).
+    mode, _, writer = sync.partition("+")
+    store = f'sync = "{mode}"\nwriter = "{writer or "thread"}"'
     text, mapping = demo_config(
         retry_base=1,
-        extra=lambda t: t.replace(
-            "[server.relay]", f'[server.store]\nsync = "{sync}"\n\n[server.relay]'
-        ),
+        extra=lambda t: t.replace("[server.relay]", f"[server.store]\n{store}\n\n[server.relay]"),
     )
     first, second = text.split("[[server]]")[1:]
     config = tmp_path / "a.toml"
