@@ -50,13 +50,12 @@ floors measured apart, this is a real server measured like the others,
 so it pays what the floors leave out (the threads' and the loop's share
 of two CPUs, the GIL).
 
-``--lib-proc`` adds another: ``lib+proc``, the same machine with the
-bare durable Maildir steps (the ones aiosmtpd's handler takes) done by a
-writer process of its own, fed over a socket pair that the event loop
-serves like the clients' sockets, ``250`` after the writer's answer —
-the server process runs no thread per message and takes no GIL
-hand-over.  It shows what moving the durable writes out of the server
-process would allow.
+Both the reference server and ``lib+store`` run with ``[store] sync =
+"filesystem"`` and ``[store] writer = "process"`` (``--sync``,
+``--writer``): one ``syncfs`` per commit batch, the batches committed by
+the store's writer process.  (Session 8's ``--lib-proc``, the bare Maildir
+steps in a writer process of the benchmark's own, is gone: the store has
+its own writer process since session 11.)
 
 ``--floor`` measures, instead, what any Python server pays on this machine
 before any mail logic: the bare Maildir steps (write, fsync, rename, fsync
@@ -71,7 +70,7 @@ Usage::
 
     python benchmarks/bench_server_smtp.py [--messages 1000] [--sizes 1024,102400]
                                            [--sessions 1,20] [--repeat 1] [--ceiling]
-                                           [--lib-store] [--lib-proc] [--floor]
+                                           [--lib-store] [--floor]
 """
 
 from __future__ import annotations
@@ -424,12 +423,24 @@ def _drive(port: int, messages: int, size: int, sessions: int) -> float:
 
 
 def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of process *pid* (all its threads), or NaN."""
+    """User + system CPU time of process *pid* (all its threads) and its live children, or NaN.
+
+    The children count: the reference server's store writer process does
+    the work aiosmtpd's handler does in its threads.
+    """
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     except OSError:
         return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    ticks = int(fields[11]) + int(fields[12])
+    for child in children:
+        try:
+            child_fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        ticks += int(child_fields[11]) + int(child_fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _measure(
@@ -455,9 +466,14 @@ def _run_server(command: list[str], port: int, args: tuple[int, int, int]) -> tu
         proc.wait(30)
 
 
-#: The ``[store] sync`` mode of the reference server and of ``lib+store``
-#: (``--sync``).
-SYNC = {"mode": "filesystem"}
+#: The ``[store] sync`` mode and ``[store] writer`` of the reference server
+#: and of ``lib+store`` (``--sync``, ``--writer``).
+SYNC = {"mode": "filesystem", "writer": "process"}
+
+
+def _writer(sync: str) -> str:
+    """The ``[store] writer`` that goes with *sync* (a writer process needs "filesystem")."""
+    return SYNC["writer"] if sync == "filesystem" else "thread"
 
 
 def run_mailserver(
@@ -469,7 +485,7 @@ def run_mailserver(
         config_text(
             {"smtp": port},
             limits={"max_message_size": 25 * 1024 * 1024},
-            store={"sync": sync or SYNC["mode"]},
+            store={"sync": sync or SYNC["mode"], "writer": _writer(sync or SYNC["mode"])},
         )
     )
     data = tmp / f"ms-{size}-{sessions}-{time.monotonic_ns()}"
@@ -509,12 +525,10 @@ def run_aiosmtpd(tmp: Path, messages: int, size: int, sessions: int) -> tuple[fl
     return elapsed, cpu, _count(maildir)
 
 
-def run_lib_store(
-    tmp: Path, messages: int, size: int, sessions: int, *, process: bool = False
-) -> tuple[float, float, int]:
-    """The library's machine plus a store, no session logic (``--lib-store``, ``--lib-proc``).
+def run_lib_store(tmp: Path, messages: int, size: int, sessions: int) -> tuple[float, float, int]:
+    """The library's machine plus the reference store, no session logic (``--lib-store``).
 
-    CPU time is the server process's only (with *process*, not its writer's).
+    CPU time is the server process's and its store writer process's.
     """
     port = _free_port()
     maildir = tmp / f"lib-{size}-{sessions}-{time.monotonic_ns()}"
@@ -527,24 +541,26 @@ def run_lib_store(
             str(port),
             "--store",
             str(maildir),
-            *(["--store-process"] if process else ["--store-sync", SYNC["mode"]]),
+            "--store-sync",
+            SYNC["mode"],
+            "--store-writer",
+            _writer(SYNC["mode"]),
             "--event-loop",
             LOOPS["mailserver"],
         ],
         port,
         (messages, size, sessions),
     )
-    return elapsed, cpu, _count(maildir if process else maildir / "bench@bench.example")
+    return elapsed, cpu, _count(maildir / "bench@bench.example")
 
 
 #: Who runs in each cell: the reference server, aiosmtpd, and with
-#: ``--lib-store`` / ``--lib-proc`` the library plus a store.
+#: ``--lib-store`` the library plus the store.
 RUNNERS: dict[str, Callable[[Path, int, int, int], tuple[float, float, int]]] = {
     "ms": run_mailserver,
     "msfile": functools.partial(run_mailserver, sync="file"),
     "aio": run_aiosmtpd,
     "lib": run_lib_store,
-    "proc": functools.partial(run_lib_store, process=True),
 }
 
 
@@ -597,10 +613,11 @@ def main() -> None:
         help="also run the library's bare machine storing with the reference store (lib+store)",
     )
     p.add_argument(
-        "--lib-proc",
-        action="store_true",
-        help="also run the library's bare machine with the durable steps in a writer process"
-        " (lib+proc)",
+        "--writer",
+        choices=("thread", "process"),
+        default="process",
+        help="the reference server's [store] writer (and lib+store's) with --sync filesystem:"
+        " the store's writer process (default), or a thread of the server's process",
     )
     p.add_argument("--serve-aiosmtpd", nargs=2, metavar=("PORT", "MAILDIR"), help=argparse.SUPPRESS)
     p.add_argument("--serve-canned", type=int, metavar="PORT", help=argparse.SUPPRESS)
@@ -608,7 +625,7 @@ def main() -> None:
     args = p.parse_args()
     use_event_loop(args.event_loop)
     LOOPS.update(mailserver=args.mailserver_loop, aiosmtpd=args.aiosmtpd_loop)
-    SYNC["mode"] = args.sync
+    SYNC.update(mode=args.sync, writer=args.writer)
     if args.serve_aiosmtpd:
         serve_aiosmtpd(int(args.serve_aiosmtpd[0]), Path(args.serve_aiosmtpd[1]))
         return
@@ -631,15 +648,12 @@ def main() -> None:
     print("steal: the share of the machine's time (all CPUs) that the hypervisor gave")
     print("other guests while the cell's runs went on (a virtual machine's noise)")
     print(f"event loops: mailserver on {LOOPS['mailserver']}, aiosmtpd on {LOOPS['aiosmtpd']}")
-    print(f'mailserver: [store] sync = "{args.sync}"')
+    print(f'mailserver: [store] sync = "{args.sync}", writer = "{_writer(args.sync)}"')
     if args.file_sync_too:
         print('ms/file: the reference server with [store] sync = "file" (and that / aiosmtpd)')
     if args.lib_store:
         print("lib+store: mailproto's SMTP machine on the loop's sockets with no session logic,")
         print("storing with the reference store before 250 (messages/s, and that / aiosmtpd)")
-    if args.lib_proc:
-        print("lib+proc: the same machine, the bare durable Maildir steps done by a writer")
-        print("process of its own, fed over a socket (messages/s, and that / aiosmtpd)")
     if args.ceiling:
         print("ceiling: the best messages/s the floors allow any asyncio server (see ceiling()),")
         print("and that / aiosmtpd; lib-max: the same bound for a server built on mailproto")
@@ -649,7 +663,6 @@ def main() -> None:
         f" {'cpu ms':>7} {'cpu ms':>7} {'load':>5} {'steal':>6}"
         + (f" {'ms/file':>9} {'ratio':>7}" if args.file_sync_too else "")
         + (f" {'lib+store':>9} {'ratio':>7}" if args.lib_store else "")
-        + (f" {'lib+proc':>9} {'ratio':>7}" if args.lib_proc else "")
         + (f" {'ceiling':>8} {'max':>6} {'lib-max':>7}" if args.ceiling else "")
     )
     with tempfile.TemporaryDirectory() as d:
@@ -659,7 +672,6 @@ def main() -> None:
                 who_runs = ["ms", "aio"]
                 who_runs += ["msfile"] if args.file_sync_too else []
                 who_runs += ["lib"] if args.lib_store else []
-                who_runs += ["proc"] if args.lib_proc else []
                 rates: dict[str, list[float]] = {who: [] for who in who_runs}
                 cpus: dict[str, list[float]] = {who: [] for who in who_runs}
                 started = cpu_times()
@@ -676,7 +688,7 @@ def main() -> None:
                 ms_rate = statistics.median(rates["ms"])
                 aio_rate = statistics.median(rates["aio"])
                 bound = ""
-                for who in ("msfile", "lib", "proc"):
+                for who in ("msfile", "lib"):
                     if who in who_runs:
                         lib_rate = statistics.median(rates[who])
                         bound += f" {lib_rate:>9.1f} {lib_rate / aio_rate:>6.2f}x"

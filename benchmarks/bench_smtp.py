@@ -18,14 +18,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import concurrent.futures
-import itertools
 import os
 import socket
-import struct
 import subprocess
 import sys
-import threading
 import time
 import tracemalloc
 from collections.abc import Awaitable, Callable
@@ -254,14 +250,16 @@ def serve_mailproto_loop(port: int, deliver: Deliver | None = None) -> None:
     loop.run_until_complete(main())
 
 
-def serve_mailproto_store(port: int, maildir: Path, sync: str = "file") -> None:
+def serve_mailproto_store(
+    port: int, maildir: Path, sync: str = "file", writer: str = "thread"
+) -> None:
     """``mailproto-loop`` storing each message with the reference server's store.
 
     Every message goes into one Maildir folder through
     ``mailserver.maildir.Folder.deliver`` (tmp/, fsync, rename into new/,
     the folder's index, group commit), exactly as the reference server's
-    MDA stores it, and ``250`` follows its return.  *sync* is the store's
-    ``[store] sync`` mode.
+    MDA stores it, and ``250`` follows its return.  *sync* and *writer* are
+    the store's ``[store] sync`` and ``[store] writer``.
     """
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
     from mailserver.maildir import Folder, Store
@@ -270,121 +268,9 @@ def serve_mailproto_store(port: int, maildir: Path, sync: str = "file") -> None:
 
     async def deliver(message: bytes) -> None:
         if not inbox:
-            inbox.append(Store(maildir, sync=sync).mailbox("bench@bench.example").folder("INBOX"))
+            store = Store(maildir, sync=sync, writer=writer)
+            inbox.append(store.mailbox("bench@bench.example").folder("INBOX"))
         await inbox[0].deliver(message)
-
-    serve_mailproto_loop(port, deliver)
-
-
-#: Threads of the writer process of :func:`serve_mailproto_process_store`:
-#: one per delivery in flight, for up to this many sessions.
-WRITER_THREADS = 20
-#: A message to the writer process: its id and length, then its octets.
-_FRAME = struct.Struct("!QI")
-#: The writer's answer: the id of a message now durable.
-_ACK = struct.Struct("!Q")
-
-
-def serve_store_writer(fd: int, maildir: Path) -> None:
-    """The writer process of :func:`serve_mailproto_process_store`.
-
-    Reads messages from the socket *fd* and stores each with the bare
-    durable Maildir steps (``bench_server_smtp.store_durably``: ``tmp/``,
-    fsync, rename into ``new/``, fsync ``new/``) in one of
-    :data:`WRITER_THREADS` threads, then writes its id back.  Ends when the
-    server closes the socket; a failed store ends the process (the server
-    then stops: a benchmark must not hide a lost message).
-    """
-    from bench_server_smtp import store_durably
-
-    for sub in ("tmp", "new", "cur"):
-        (maildir / sub).mkdir(parents=True, exist_ok=True)
-    sock = socket.socket(fileno=fd)
-    incoming = sock.makefile("rb", buffering=1 << 20)
-    answering = threading.Lock()
-    pid = os.getpid()
-
-    def store(mid: int, data: bytes) -> None:
-        try:
-            store_durably(maildir, f"{pid}.{mid}", data)
-            with answering:
-                sock.sendall(_ACK.pack(mid))
-        except BaseException as exc:
-            print(f"writer: message {mid} not stored: {exc!r}", file=sys.stderr, flush=True)
-            os._exit(70)
-
-    with concurrent.futures.ThreadPoolExecutor(WRITER_THREADS) as pool:
-        while True:
-            head = incoming.read(_FRAME.size)
-            if len(head) < _FRAME.size:
-                return
-            mid, size = _FRAME.unpack(head)
-            pool.submit(store, mid, incoming.read(size))
-
-
-def serve_mailproto_process_store(port: int, maildir: Path) -> None:
-    """``mailproto-loop`` with each message made durable by a separate process.
-
-    The same durable Maildir steps as aiosmtpd's handler, done by
-    :func:`serve_store_writer` in a process of its own, fed over a socket
-    pair that the event loop reads and writes like the clients' sockets:
-    the server process runs no thread and takes no GIL hand-over per
-    message (an MTA handing mail to a delivery agent over a socket, as
-    Postfix's smtpd and local, or an LMTP server, are apart).  ``250``
-    follows the writer's answer.
-    """
-    ours, theirs = socket.socketpair()
-    subprocess.Popen(
-        [sys.executable, __file__, "--serve-writer", str(theirs.fileno()), str(maildir)],
-        pass_fds=[theirs.fileno()],
-    )
-    theirs.close()
-    ours.setblocking(False)
-    waiting: dict[int, asyncio.Future[None]] = {}
-    ids = itertools.count()
-    outgoing = bytearray()  # frames the socket did not take yet
-    answers = bytearray()
-    reading: list[bool] = []
-
-    def on_answers() -> None:
-        try:
-            data = ours.recv(65536)
-        except (BlockingIOError, InterruptedError):
-            return
-        if not data:
-            raise RuntimeError("the writer process ended")
-        answers.extend(data)
-        whole = len(answers) // _ACK.size * _ACK.size
-        for (mid,) in _ACK.iter_unpack(bytes(answers[:whole])):
-            waiting.pop(mid).set_result(None)
-        del answers[:whole]
-
-    def flush() -> None:
-        try:
-            sent = ours.send(outgoing)
-        except (BlockingIOError, InterruptedError):
-            sent = 0
-        del outgoing[:sent]
-        if outgoing:
-            asyncio.get_running_loop().add_writer(ours.fileno(), on_writable)
-
-    def on_writable() -> None:
-        asyncio.get_running_loop().remove_writer(ours.fileno())
-        flush()
-
-    async def deliver(message: bytes) -> None:
-        loop = asyncio.get_running_loop()
-        if not reading:
-            loop.add_reader(ours.fileno(), on_answers)
-            reading.append(True)
-        mid = next(ids)
-        done = waiting[mid] = loop.create_future()
-        queued = bool(outgoing)  # then a flush is already waiting for room
-        outgoing.extend(_FRAME.pack(mid, len(message)))
-        outgoing.extend(message)
-        if not queued:
-            flush()
-        await done
 
     serve_mailproto_loop(port, deliver)
 
@@ -694,29 +580,23 @@ def main() -> None:
         help="with --store: the store's [store] sync mode",
     )
     parser.add_argument(
-        "--store-process",
-        action="store_true",
-        help="with --store: the bare Maildir steps in a writer process of its own instead",
+        "--store-writer",
+        choices=("thread", "process"),
+        default="thread",
+        help="with --store: the store's [store] writer (process: needs --store-sync filesystem)",
     )
-    parser.add_argument("--serve-writer", nargs=2, metavar=("FD", "DIR"), help=argparse.SUPPRESS)
     parser.add_argument("--only", choices=["throughput", "intake", "memory", "session"])
     parser.add_argument("--messages", type=int, default=4000)
     parser.add_argument("--big-messages", type=int, default=300)
     parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args()
-    if args.serve_writer:
-        serve_store_writer(int(args.serve_writer[0]), Path(args.serve_writer[1]))
-        return
     if args.serve:
         name, port = args.serve
         use_event_loop(args.event_loop)
         if args.store is not None:
             if name != "mailproto-loop":
                 parser.error("--store goes with --serve mailproto-loop")
-            if args.store_process:
-                serve_mailproto_process_store(int(port), Path(args.store))
-            else:
-                serve_mailproto_store(int(port), Path(args.store), args.store_sync)
+            serve_mailproto_store(int(port), Path(args.store), args.store_sync, args.store_writer)
         else:
             SERVERS[name](int(port))
         return
