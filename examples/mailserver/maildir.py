@@ -1905,7 +1905,6 @@ class Folder:
             # Claimed now, so a concurrent retry with the same id is a no-op.
             self._delivery_ids.add(delivery_id)
         loop = asyncio.get_running_loop()
-        inbox = _loop_inbox(loop)
         done: asyncio.Future[int] = loop.create_future()
 
         def finish(error: BaseException | None) -> None:
@@ -1927,6 +1926,41 @@ class Folder:
             if not done.done():
                 done.set_result(uid)
 
+        writer = self._mailbox.writer
+        if writer is not None:
+            # sync = "filesystem" with the leader's work done by the store's
+            # writer process (mailserver.store_writer), which takes file
+            # names as octets (made here without a Path each).
+            group = self._group
+            home = self._home_octets
+            octets = os.fsencode(name)
+
+            def written(error: OSError | None, torn: bool) -> None:
+                if torn:
+                    group.torn = True
+                if error is not None:
+                    with contextlib.suppress(OSError):
+                        os.unlink(home + subdir.encode() + b"/" + octets)
+                finish(error)
+
+            try:
+                writer.submit(
+                    written,
+                    index=home + _INDEX_OCTETS,
+                    tmp=home + b"tmp/" + octets,
+                    final=home + subdir.encode() + b"/" + octets,
+                    record=line,
+                    data=data,
+                    size=size,
+                    internaldate=internaldate,
+                    torn=group.torn,
+                )
+            except OSError as exc:  # no writer process could start
+                finish(exc)
+            return await done
+
+        inbox = _loop_inbox(loop)
+
         def report(error: BaseException | None) -> None:
             # In a store thread: hand the outcome to the loop.  If the loop
             # is closed (the process is exiting), what is on disk is
@@ -1939,38 +1973,6 @@ class Folder:
             # thread hand-over per message (see GroupCommit.submit_unwritten).
             # Its name in tmp/ is its final name, flags included, so that a
             # load can place it after a crash (_place_logged).
-            writer = self._mailbox.writer
-            if writer is not None:
-                # The leader's work in the store's writer process, which
-                # takes file names as octets (made here without a Path each).
-                group = self._group
-                home = self._home_octets
-                octets = os.fsencode(name)
-
-                def written(error: OSError | None, torn: bool) -> None:
-                    if torn:
-                        group.torn = True
-                    if error is not None:
-                        with contextlib.suppress(OSError):
-                            os.unlink(home + subdir.encode() + b"/" + octets)
-                    finish(error)
-
-                try:
-                    writer.submit(
-                        written,
-                        index=home + _INDEX_OCTETS,
-                        tmp=home + b"tmp/" + octets,
-                        final=home + subdir.encode() + b"/" + octets,
-                        record=line,
-                        data=data,
-                        size=size,
-                        internaldate=internaldate,
-                        torn=group.torn,
-                    )
-                except OSError as exc:  # no writer process could start
-                    finish(exc)
-                return await done
-
             tmp = self.path / "tmp" / name
             target = self.path / subdir / name
 
