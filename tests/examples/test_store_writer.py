@@ -35,6 +35,7 @@ from tests.examples.test_e2e_support import (
     wait_for,
 )
 from tests.examples.test_faults_smtp import root
+from tests.examples.test_store_syncfs import _CONFIG
 
 MSG = b"From: a@example.org\r\nSubject: writer\r\n\r\nHello\r\n"
 
@@ -301,26 +302,16 @@ def test_store_refuses_a_writer_process_without_filesystem_sync(tmp_path: Path) 
 
 # -- the config ------------------------------------------------------------------------------
 
-_CONFIG = """\
-hostname = "mx.example"
-domains = ["example.org"]
-data_dir = "d"
-[ports]
-smtp = 2525
-[store]
-sync = "{sync}"
-writer = "{writer}"
-[[accounts]]
-address = "u@example.org"
-password = "pw"
-"""
+
+def _config(sync: str, writer: str | None) -> str:
+    lines = [f'sync = "{sync}"'] + ([f'writer = "{writer}"'] if writer else [])
+    return _CONFIG.format(store="\n".join(lines))
 
 
 def test_config_store_writer() -> None:
-    cfg = parse_config(_CONFIG.format(sync="filesystem", writer="process")).servers[0]
+    cfg = parse_config(_config("filesystem", "process")).servers[0]
     assert (cfg.store_sync, cfg.store_writer) == ("filesystem", "process")
-    plain = parse_config(_CONFIG.replace('writer = "{writer}"\n', "").format(sync="file"))
-    assert plain.servers[0].store_writer == "thread"
+    assert parse_config(_config("file", None)).servers[0].store_writer == "thread"
 
 
 @pytest.mark.parametrize(
@@ -332,7 +323,7 @@ def test_config_store_writer() -> None:
 )
 def test_config_store_writer_errors_name_the_line(sync: str, writer: str, message: str) -> None:
     with pytest.raises(ConfigError) as info:
-        parse_config(_CONFIG.format(sync=sync, writer=writer))
+        parse_config(_config(sync, writer))
     assert message in str(info.value)
     assert info.value.line == 8
 
