@@ -1888,6 +1888,10 @@ class Folder:
         A caller that is cancelled meanwhile (its client went away) does not
         stop the delivery: the message is registered all the same.
         *offset* is the zone of *internaldate*, as for :meth:`append`.
+
+        With the store's writer process (``Store(writer="process")``) steps
+        2 and 3 run there, one batch for whatever requests it finds waiting
+        (:mod:`mailserver.store_writer`), and *executor* is not used.
         """
         letters = self._checked_letters(flags)
         size = size_of(data)
