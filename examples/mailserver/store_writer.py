@@ -44,6 +44,7 @@ import errno
 import logging
 import math
 import os
+import signal
 import socket
 import struct
 import subprocess
@@ -237,6 +238,10 @@ def serve(sock: socket.socket) -> None:
 
 def main(fd: int) -> None:
     """Entry point of the child (see :class:`StoreWriter`)."""
+    # A Ctrl-C at the terminal reaches the whole process group: the server
+    # then shuts down cleanly, finishing its deliveries, which need this
+    # process until the server closes its end.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     with socket.socket(fileno=fd) as sock:
         serve(sock)
 

@@ -275,6 +275,25 @@ def test_a_dead_child_fails_what_is_in_flight_and_the_next_delivery_starts_anoth
     assert [again.read(u) for u in again.uids()] == [MSG, MSG + b"after"]
 
 
+def test_the_child_outlives_a_ctrl_c_so_the_server_can_finish(store: Store) -> None:
+    # SIGINT (a Ctrl-C at the terminal, sent to the whole process group)
+    # must not take the writer away from a server that shuts down cleanly.
+    inbox = _inbox(store)
+
+    async def main() -> tuple[int, int, int | None]:
+        await inbox.deliver(MSG)
+        assert store._writer is not None and store._writer.pid is not None
+        pid = store._writer.pid
+        os.kill(pid, signal.SIGINT)
+        await asyncio.sleep(0.3)
+        return pid, await inbox.deliver(MSG + b"after"), store._writer.pid
+
+    pid, uid, pid_after = asyncio.run(main())
+    assert pid_after == pid  # the same child served it: none was started anew
+    assert not _gone(pid)
+    assert inbox.read(uid) == MSG + b"after"
+
+
 def test_the_child_ends_with_its_server(tmp_path: Path) -> None:
     # The child reads from the server's socket: when the server's end goes
     # (closed, or its process killed), the child exits of itself.
