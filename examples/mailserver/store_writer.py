@@ -58,8 +58,11 @@ from .maildir import GroupCommit, Spooled, _Ticket, _Unwritten, write_unsynced
 
 log = logging.getLogger("mailserver.store_writer")
 
-#: The most the child reads at once: requests are batched by what it finds.
-RECV_SIZE = 1 << 20
+#: The most either side reads at once (the child batches the requests it
+#: finds).  Below glibc's mmap threshold (128 KiB): each ``recv`` allocates
+#: a buffer of this size, which a larger value would map and unmap, with
+#: its page faults, at every call.
+RECV_SIZE = 64 * 1024
 #: Index paths whose commit state (:attr:`GroupCommit.torn`) the child keeps.
 MAX_GROUPS = 4096
 
