@@ -6,8 +6,10 @@ durable with one ``syncfs`` and renames the files into place
 (:meth:`.maildir.GroupCommit._write_files`).  By default that leader is a
 thread of the server's own process, so it shares the interpreter lock
 with the event loop: each of its system calls gives the lock up and takes
-it back, and with twenty SMTP sessions those hand-overs cost the loop
-about a quarter of its messages (session 11, :doc:`/performance/server`).
+it back (``strace``: 15.7 ``futex`` calls a message with twenty SMTP
+sessions), and the reference server delivered 14 % more messages a second
+without them (median of six alternating pairs, docs/performance/server.rst,
+session 11).
 
 Here the same leader code runs in a child process, as Postfix's ``smtpd``
 hands mail to a delivery agent of its own.  The event loop sends each
