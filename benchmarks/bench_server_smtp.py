@@ -77,6 +77,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import functools
 import os
 import statistics
@@ -422,6 +423,12 @@ def _drive(port: int, messages: int, size: int, sessions: int) -> float:
     return time.perf_counter() - start
 
 
+def _ticks(pid: int) -> int:
+    """User + system clock ticks of process *pid* (all its threads); OSError if it is gone."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU time of process *pid* (all its threads) and its live children, or NaN.
 
@@ -429,17 +436,13 @@ def _cpu_seconds(pid: int) -> float:
     the work aiosmtpd's handler does in its threads.
     """
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = _ticks(pid)
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     except OSError:
         return float("nan")
-    ticks = int(fields[11]) + int(fields[12])
     for child in children:
-        try:
-            child_fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # ended meanwhile
-        ticks += int(child_fields[11]) + int(child_fields[12])
+        with contextlib.suppress(OSError):  # ended meanwhile
+            ticks += _ticks(int(child))
     return ticks / os.sysconf("SC_CLK_TCK")
 
 

@@ -1938,13 +1938,14 @@ class Folder:
             group = self._group
             home = self._home_octets
             octets = os.fsencode(name)
+            final = home + subdir.encode() + b"/" + octets
 
             def written(error: OSError | None, torn: bool) -> None:
                 if torn:
                     group.torn = True
                 if error is not None:
                     with contextlib.suppress(OSError):
-                        os.unlink(home + subdir.encode() + b"/" + octets)
+                        os.unlink(final)
                 finish(error)
 
             try:
@@ -1952,7 +1953,7 @@ class Folder:
                     written,
                     index=home + _INDEX_OCTETS,
                     tmp=home + b"tmp/" + octets,
-                    final=home + subdir.encode() + b"/" + octets,
+                    final=final,
                     record=line,
                     data=data,
                     size=size,
