@@ -406,7 +406,7 @@ def _copy_file(fd: int, source: Path) -> int:
 
 
 def _write_file_durably(
-    path: Path, data: bytes | Spooled, size: int | None = None, *, sync: bool = True
+    path: Path | bytes, data: bytes | Spooled, size: int | None = None, *, sync: bool = True
 ) -> None:
     """Write *path* (a new file) and fsync it (unless not *sync*).
 
@@ -424,7 +424,9 @@ def _write_file_durably(
         os.close(fd)
 
 
-def write_unsynced(tmp: Path, data: bytes | Spooled, size: int, internaldate: float | None) -> None:
+def write_unsynced(
+    tmp: Path | bytes, data: bytes | Spooled, size: int, internaldate: float | None
+) -> None:
     """Write the new file *tmp* of a commit batch, not synced (see :class:`GroupCommit`).
 
     With *internaldate*, the file's times are set to it (what loading
@@ -960,7 +962,7 @@ class GroupCommit:
             # Not acknowledged: the file goes, so that no load finds it in
             # tmp/ beside its record and places it (Folder._place_logged).
             with contextlib.suppress(OSError):
-                u.tmp.unlink()
+                os.unlink(u.tmp)
             try:
                 t.on_done(_own_copy(exc))
             except Exception:
@@ -1066,9 +1068,10 @@ class _Ticket:
 class _Unwritten:
     """A message file the group commit's leader writes and places."""
 
-    #: Where it is written (in ``tmp/``), and where it is renamed to.
-    tmp: Path
-    final: Path
+    #: Where it is written (in ``tmp/``), and where it is renamed to (the
+    #: writer process passes them as octets: no ``Path`` made per message).
+    tmp: Path | bytes
+    final: Path | bytes
     #: Writes *tmp* (no fsync).
     write: Callable[[], None]
 
