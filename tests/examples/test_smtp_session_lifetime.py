@@ -55,7 +55,8 @@ def test_finished_connections_leave_no_cycle(tmp_path: Path, collector_off: None
         before = _alive(SMTPSession), _alive(RawSession)
         for i in range(5):
             with smtplib.SMTP("127.0.0.1", smtp_port, timeout=30) as client:
-                client.sendmail("x@remote.example", ["ann@a.example"], f"Subject: {i}\r\n\r\nhi\r\n")
+                message = f"Subject: {i}\r\n\r\nhi\r\n"
+                client.sendmail("x@remote.example", ["ann@a.example"], message)
         # The server closes its end after the 221; give its loop a moment.
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
