@@ -179,9 +179,9 @@ def commit(groups: dict[bytes, GroupCommit], requests: list[tuple[int, Request]]
     torn_before: set[bytes] = set()
     for rid, req in requests:
         errors[rid] = None
-        # The names stay octets and the callbacks partials of C callables:
-        # a Path and two closures per message were a third of this
-        # process's Python time (os.open and os.rename take octets).
+        # The names stay octets (os.open and os.rename take them) and the
+        # callbacks are partials: a Path and two closures per message were a
+        # third of this process's Python time.
         final = req.final
         write = functools.partial(write_unsynced, req.tmp, req.data, req.size, req.internaldate)
         by_index.setdefault(req.index, []).append(
