@@ -50,6 +50,15 @@ floors measured apart, this is a real server measured like the others,
 so it pays what the floors leave out (the threads' and the loop's share
 of two CPUs, the GIL).
 
+``--canned-store`` runs a fourth server, ``canned+st``: the canned-reply
+server of ``--floor`` (no parsing, no mail logic) storing each message
+before ``250`` with the cheapest commit that keeps the Maildir discipline
+(:class:`CannedCommit`: the reference store's sequence and nothing else,
+on the loop's own thread).  It is the bound, measured as a real server
+like the others rather than added up from floors, for any asyncio server
+that stores durably before ``250``: what is left above it is the disk
+and the protocol's round trips, not mail logic.
+
 Both the reference server and ``lib+store`` run with ``[store] sync =
 "filesystem"`` and ``[store] writer = "process"`` (``--sync``,
 ``--writer``): one ``syncfs`` per commit batch, the batches committed by
@@ -70,7 +79,7 @@ Usage::
 
     python benchmarks/bench_server_smtp.py [--messages 1000] [--sizes 1024,102400]
                                            [--sessions 1,20] [--repeat 1] [--ceiling]
-                                           [--lib-store] [--floor]
+                                           [--lib-store] [--canned-store] [--floor]
 """
 
 from __future__ import annotations
@@ -176,12 +185,18 @@ def serve_aiosmtpd(port: int, maildir: Path) -> None:
 # -- floors (--floor): what any Python server pays here, before any mail logic ---------------
 
 
-def serve_canned(port: int) -> None:
+def serve_canned(port: int, store: Path | None = None) -> None:
     """An asyncio server that answers smtp-source with canned replies: no parsing, no storage.
 
     The protocol floor of this machine: asyncio's accept/read/write per
     connection and the round trips smtp-source waits for.
+
+    With *store* (a Maildir), each message is also stored durably before
+    its ``250`` by :class:`CannedCommit`: the bound, measured as a real
+    server, for any asyncio server that keeps the Maildir discipline
+    (``--canned-store``).
     """
+    commit = CannedCommit(store) if store is not None else None
 
     class Canned(asyncio.Protocol):
         def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -189,14 +204,21 @@ def serve_canned(port: int) -> None:
             self.transport = cast(asyncio.Transport, transport)
             self.in_data = False
             self.tail = b""
+            self.chunks: list[bytes] = []
             self.transport.write(b"220 floor ESMTP\r\n")
 
         def data_received(self, data: bytes) -> None:
             if self.in_data:
                 self.tail = (self.tail + data)[-5:]
+                if commit is not None:
+                    self.chunks.append(data)
                 if self.tail == b"\r\n.\r\n":
                     self.in_data = False
-                    self.transport.write(b"250 2.0.0 OK\r\n")
+                    if commit is not None:
+                        commit.add(b"".join(self.chunks), self.transport)
+                        self.chunks = []
+                    else:
+                        self.transport.write(b"250 2.0.0 OK\r\n")
                 return
             verb = data[:4].upper()
             if verb in (b"EHLO", b"HELO"):
@@ -216,6 +238,55 @@ def serve_canned(port: int) -> None:
             await server.serve_forever()
 
     asyncio.run(serve())
+
+
+class CannedCommit:
+    """The cheapest durable commit that keeps the Maildir discipline, on the loop itself.
+
+    The reference store's sequence with nothing else (no UIDs, no flags,
+    no writer process, no Python around it): each message written to
+    ``tmp/``, a record of it appended to a log, one ``syncfs(2)`` for
+    everything waiting (the messages that arrived while the loop was busy:
+    a group commit), then the renames into ``new/`` and the ``250`` replies.
+    The record, durable with the file, is what lets a crash after the
+    ``syncfs`` redo the rename (the store's ``Folder._place_logged``), so
+    the rename needs no flush of its own.  Done on the loop's thread: with
+    one session there is nothing else to do meanwhile, so no hand-over to
+    another thread or process is cheaper.
+    """
+
+    def __init__(self, maildir: Path) -> None:
+        import ctypes
+
+        for sub in ("tmp", "new"):
+            (maildir / sub).mkdir(parents=True, exist_ok=True)
+        self.tmp = str(maildir / "tmp") + "/"
+        self.new = str(maildir / "new") + "/"
+        self.log = os.open(maildir / "log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self.syncfs = ctypes.CDLL(None, use_errno=True).syncfs
+        self.count = 0
+        self.waiting: list[tuple[str, asyncio.Transport]] = []
+
+    def add(self, data: bytes, transport: asyncio.Transport) -> None:
+        self.count += 1
+        name = f"{time.time():.6f}.{self.count}.canned"
+        fd = os.open(self.tmp + name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+        if not self.waiting:
+            asyncio.get_running_loop().call_soon(self.commit)
+        self.waiting.append((name, transport))
+
+    def commit(self) -> None:
+        waiting, self.waiting = self.waiting, []
+        os.write(self.log, "".join(name + "\n" for name, _ in waiting).encode())
+        if self.syncfs(self.log) != 0:
+            raise OSError("syncfs failed")
+        for name, transport in waiting:
+            os.rename(self.tmp + name, self.new + name)
+            transport.write(b"250 2.0.0 OK\r\n")
 
 
 def fsync_floor(directory: Path, size: int, count: int = 300) -> tuple[float, float]:
@@ -528,6 +599,29 @@ def run_aiosmtpd(tmp: Path, messages: int, size: int, sessions: int) -> tuple[fl
     return elapsed, cpu, _count(maildir)
 
 
+def run_canned_store(
+    tmp: Path, messages: int, size: int, sessions: int
+) -> tuple[float, float, int]:
+    """The canned-reply server storing with :class:`CannedCommit` (``--canned-store``)."""
+    port = _free_port()
+    maildir = tmp / f"canned-{size}-{sessions}-{time.monotonic_ns()}"
+    elapsed, cpu = _run_server(
+        [
+            sys.executable,
+            __file__,
+            "--serve-canned",
+            str(port),
+            "--serve-canned-store",
+            str(maildir),
+            "--event-loop",
+            LOOPS["mailserver"],
+        ],
+        port,
+        (messages, size, sessions),
+    )
+    return elapsed, cpu, _count(maildir)
+
+
 def run_lib_store(tmp: Path, messages: int, size: int, sessions: int) -> tuple[float, float, int]:
     """The library's machine plus the reference store, no session logic (``--lib-store``).
 
@@ -564,6 +658,7 @@ RUNNERS: dict[str, Callable[[Path, int, int, int], tuple[float, float, int]]] = 
     "msfile": functools.partial(run_mailserver, sync="file"),
     "aio": run_aiosmtpd,
     "lib": run_lib_store,
+    "canned": run_canned_store,
 }
 
 
@@ -623,7 +718,14 @@ def main() -> None:
         " the store's writer process (default), or a thread of the server's process",
     )
     p.add_argument("--serve-aiosmtpd", nargs=2, metavar=("PORT", "MAILDIR"), help=argparse.SUPPRESS)
+    p.add_argument(
+        "--canned-store",
+        action="store_true",
+        help="also run the canned-reply server storing each message with the cheapest"
+        " Maildir-keeping commit before 250 (canned+st): the bound for any asyncio server",
+    )
     p.add_argument("--serve-canned", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    p.add_argument("--serve-canned-store", metavar="MAILDIR", help=argparse.SUPPRESS)
     p.add_argument("--event-loop", default="asyncio", help=argparse.SUPPRESS)
     args = p.parse_args()
     use_event_loop(args.event_loop)
@@ -633,7 +735,8 @@ def main() -> None:
         serve_aiosmtpd(int(args.serve_aiosmtpd[0]), Path(args.serve_aiosmtpd[1]))
         return
     if args.serve_canned:
-        serve_canned(args.serve_canned)
+        store = args.serve_canned_store
+        serve_canned(args.serve_canned, Path(store) if store else None)
         return
     if not os.path.exists(SMTP_SOURCE):
         sys.exit(f"{SMTP_SOURCE} is missing (apt-get install postfix)")
@@ -657,6 +760,9 @@ def main() -> None:
     if args.lib_store:
         print("lib+store: mailproto's SMTP machine on the loop's sockets with no session logic,")
         print("storing with the reference store before 250 (messages/s, and that / aiosmtpd)")
+    if args.canned_store:
+        print("canned+st: canned replies, each message stored before 250 by the cheapest")
+        print("Maildir-keeping commit (see CannedCommit), and that / aiosmtpd")
     if args.ceiling:
         print("ceiling: the best messages/s the floors allow any asyncio server (see ceiling()),")
         print("and that / aiosmtpd; lib-max: the same bound for a server built on mailproto")
@@ -666,6 +772,7 @@ def main() -> None:
         f" {'cpu ms':>7} {'cpu ms':>7} {'load':>5} {'steal':>6}"
         + (f" {'ms/file':>9} {'ratio':>7}" if args.file_sync_too else "")
         + (f" {'lib+store':>9} {'ratio':>7}" if args.lib_store else "")
+        + (f" {'canned+st':>9} {'ratio':>7}" if args.canned_store else "")
         + (f" {'ceiling':>8} {'max':>6} {'lib-max':>7}" if args.ceiling else "")
     )
     with tempfile.TemporaryDirectory() as d:
@@ -675,6 +782,7 @@ def main() -> None:
                 who_runs = ["ms", "aio"]
                 who_runs += ["msfile"] if args.file_sync_too else []
                 who_runs += ["lib"] if args.lib_store else []
+                who_runs += ["canned"] if args.canned_store else []
                 rates: dict[str, list[float]] = {who: [] for who in who_runs}
                 cpus: dict[str, list[float]] = {who: [] for who in who_runs}
                 started = cpu_times()
@@ -691,7 +799,7 @@ def main() -> None:
                 ms_rate = statistics.median(rates["ms"])
                 aio_rate = statistics.median(rates["aio"])
                 bound = ""
-                for who in ("msfile", "lib"):
+                for who in ("msfile", "lib", "canned"):
                     if who in who_runs:
                         lib_rate = statistics.median(rates[who])
                         bound += f" {lib_rate:>9.1f} {lib_rate / aio_rate:>6.2f}x"
