@@ -585,46 +585,30 @@ def run_mailserver(
     return elapsed, cpu, _count(data / "bench" / "mail" / "bench@bench.example")
 
 
-def run_aiosmtpd(tmp: Path, messages: int, size: int, sessions: int) -> tuple[float, float, int]:
+def _run_here(
+    flag: str, name: str, loop: str, tmp: Path, messages: int, size: int, sessions: int
+) -> tuple[float, float, int]:
+    """Run one of this script's own servers (``flag PORT MAILDIR``) on *loop*, and drive it."""
     port = _free_port()
-    maildir = tmp / f"aio-{size}-{sessions}-{time.monotonic_ns()}"
+    maildir = tmp / f"{name}-{size}-{sessions}-{time.monotonic_ns()}"
     elapsed, cpu = _run_server(
-        [
-            sys.executable,
-            __file__,
-            "--serve-aiosmtpd",
-            str(port),
-            str(maildir),
-            "--event-loop",
-            LOOPS["aiosmtpd"],
-        ],
+        [sys.executable, __file__, flag, str(port), str(maildir), "--event-loop", loop],
         port,
         (messages, size, sessions),
     )
     return elapsed, cpu, _count(maildir)
+
+
+def run_aiosmtpd(tmp: Path, messages: int, size: int, sessions: int) -> tuple[float, float, int]:
+    return _run_here("--serve-aiosmtpd", "aio", LOOPS["aiosmtpd"], tmp, messages, size, sessions)
 
 
 def run_canned_store(
     tmp: Path, messages: int, size: int, sessions: int
 ) -> tuple[float, float, int]:
     """The canned-reply server storing with :class:`CannedCommit` (``--canned-store``)."""
-    port = _free_port()
-    maildir = tmp / f"canned-{size}-{sessions}-{time.monotonic_ns()}"
-    elapsed, cpu = _run_server(
-        [
-            sys.executable,
-            __file__,
-            "--serve-canned",
-            str(port),
-            "--serve-canned-store",
-            str(maildir),
-            "--event-loop",
-            LOOPS["mailserver"],
-        ],
-        port,
-        (messages, size, sessions),
-    )
-    return elapsed, cpu, _count(maildir)
+    loop = LOOPS["mailserver"]
+    return _run_here("--serve-canned-store", "canned", loop, tmp, messages, size, sessions)
 
 
 def run_lib_store(tmp: Path, messages: int, size: int, sessions: int) -> tuple[float, float, int]:
@@ -731,7 +715,9 @@ def main() -> None:
         " for any asyncio server",
     )
     p.add_argument("--serve-canned", type=int, metavar="PORT", help=argparse.SUPPRESS)
-    p.add_argument("--serve-canned-store", metavar="MAILDIR", help=argparse.SUPPRESS)
+    p.add_argument(
+        "--serve-canned-store", nargs=2, metavar=("PORT", "MAILDIR"), help=argparse.SUPPRESS
+    )
     p.add_argument("--event-loop", default="asyncio", help=argparse.SUPPRESS)
     args = p.parse_args()
     use_event_loop(args.event_loop)
@@ -741,8 +727,10 @@ def main() -> None:
         serve_aiosmtpd(int(args.serve_aiosmtpd[0]), Path(args.serve_aiosmtpd[1]))
         return
     if args.serve_canned:
-        store = args.serve_canned_store
-        serve_canned(args.serve_canned, Path(store) if store else None)
+        serve_canned(args.serve_canned)
+        return
+    if args.serve_canned_store:
+        serve_canned(int(args.serve_canned_store[0]), Path(args.serve_canned_store[1]))
         return
     if not os.path.exists(SMTP_SOURCE):
         sys.exit(f"{SMTP_SOURCE} is missing (apt-get install postfix)")
