@@ -37,7 +37,10 @@ after the two servers (see :func:`ceiling`), and that rate over aiosmtpd's
 — the largest ratio reachable here and now; then ``lib-max``, the same
 ratio for the best server built on mailproto: its bare SMTP
 ``ServerConnection`` answering on the loop's sockets, with no session
-logic at all, plus the same durable Maildir steps.
+logic at all, plus the same durable Maildir steps.  With one session both
+are generous: the sync floor is timed in a tight loop, where a flush costs
+about half what it costs after the idle moment between two messages of
+one session; ``--canned-store`` (below) measures that bound as a server.
 
 ``--lib-store`` runs a third server in every cell, alternating with the
 other two: ``lib+store``, the best a server built on mailproto can do with
@@ -356,7 +359,9 @@ def ceiling(tmp: Path, messages: int, size: int, sessions: int) -> dict[str, flo
 
     With one session nothing overlaps — smtp-source waits for each reply,
     and ``250`` waits for the syncs — so a message costs at least the sum of
-    the two wall times.  With several, the rate is bounded by each floor's
+    the two wall times (more, in fact: the syncs are timed back to back,
+    and a flush after an idle moment costs more; ``canned+st`` measures
+    that case as a server).  With several, the rate is bounded by each floor's
     own rate and by the machine's cores shared by the two floors' CPU time
     (smtp-source's own CPU is left out, so the bound is generous).
     """
