@@ -278,6 +278,8 @@ class CannedCommit:
         self.waiting: list[tuple[str, asyncio.Transport]] = []
 
     def add(self, data: bytes, transport: asyncio.Transport) -> None:
+        # *data* is DATA as received (stuffed dots and the terminator kept):
+        # the same octet count as the message, which is all a bound needs.
         self.count += 1
         name = f"{time.time():.6f}.{self.count}.canned"
         self.write(os.fsencode(self.tmp + name), data, len(data), None)
